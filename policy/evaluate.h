@@ -1,0 +1,108 @@
+// Evaluation: given one image in one namespace and the evidence gathered for it, decide. Pure: no I/O, no
+// clock of its own (the caller passes `now`), the same answer for the server, the CLI and CI.
+//
+// Two steps, so the caller knows what evidence to gather before deciding:
+//   plan(policy, image)                -> which rule applies and which network checks it needs;
+//   evaluate(policy, image, evidence)  -> a Decision with the rule, reasons and evidence that decided.
+// Checks the caller could not complete carry EvidenceStatus::unavailable or not_evaluated, and count as
+// the rule's failurePolicy says.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "policy/model.h"
+#include "policy/policy.h"
+#include "policy/workload.h"
+
+namespace imagegate::policy {
+
+struct ImageUnderReview {
+  std::string namespace_name;  // "" when unknown (CLI on a manifest without namespace)
+  std::string image;           // exactly as written in the container spec
+};
+
+// What the network checks found. Filled by the webhook (or `imagegate test --online`); the offline CLI
+// leaves every check not_evaluated with detail "not evaluated offline".
+enum class EvidenceStatus { not_evaluated, verified, failed, unavailable };
+
+struct CheckEvidence {
+  EvidenceStatus status = EvidenceStatus::not_evaluated;
+  std::string detail;  // why it failed / was unavailable, or what verified it
+};
+
+struct AnchorEvidence {
+  std::string anchor;  // trust anchor name
+  CheckEvidence check;
+};
+
+struct Evidence {
+  CheckEvidence digest_resolution;
+  std::string digest;                    // sha256:... when resolved (or given by the reference)
+  std::vector<AnchorEvidence> signatures;  // one per anchor the rule names
+  CheckEvidence verdict;                 // scan verdict gate (issue: verdicts)
+};
+
+// Which network checks a rule needs for an image.
+struct Requirements {
+  bool resolve_digest = false;
+  std::vector<std::string> anchors;  // trust anchors to try
+  bool verdict = false;
+};
+
+enum class Outcome {
+  passed,    // a rule matched and every check passed
+  failed,    // a rule matched and a check failed (see mode for what that does)
+  exempt,    // an exemption applied; nothing was checked
+  no_match,  // no rule matched; the policy's noMatch decided
+  invalid,   // the image reference does not parse
+};
+
+struct Plan {
+  Outcome outcome = Outcome::passed;  // exempt / no_match / invalid are final; passed means "evaluate"
+  const Rule* rule = nullptr;         // the most specific matching rule, if any (owned by the policy)
+  std::string reason;                 // for exempt / no_match / invalid
+  Requirements needs;
+};
+
+struct Decision {
+  Action action = Action::deny;  // what the webhook answers: allow, allow with warning, deny
+  Outcome outcome = Outcome::failed;
+  Mode mode = Mode::enforce;     // the mode that applied (audit: allowed, but recorded as failing)
+  std::string rule;              // matched rule name, "" when none
+  std::string image;             // as written
+  std::string normalized;        // normalised reference, "" when invalid
+  std::vector<std::string> reasons;  // short, human; one per failed or settled check
+  Evidence evidence;
+};
+
+Plan plan(const CompiledPolicy& policy, const ImageUnderReview& image);
+Decision evaluate(const CompiledPolicy& policy, const ImageUnderReview& image, const Evidence& evidence,
+                  std::chrono::system_clock::time_point now);
+
+// ---- Workload level: one decision per container, and the answer for the whole object. ----------------
+
+struct ContainerDecision {
+  ContainerImage container;
+  Decision decision;
+};
+
+struct WorkloadDecision {
+  Action action = Action::allow;  // deny if any container is denied, warn if any warns, else allow
+  std::vector<ContainerDecision> containers;
+
+  // One message naming every denied container, its image and why; short enough for kubectl output.
+  std::string denial_message() const;
+  // One warning per warned container (and per failure-open allow), each at most 120 characters.
+  std::vector<std::string> warnings() const;
+};
+
+// Folds per-container decisions into the workload's answer.
+WorkloadDecision decide_workload(std::vector<ContainerDecision> containers);
+
+std::string_view to_string(Outcome o) noexcept;
+std::string_view to_string(EvidenceStatus s) noexcept;
+
+}  // namespace imagegate::policy

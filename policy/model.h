@@ -1,0 +1,141 @@
+// The ImagePolicy model: plain value types mirroring the YAML format documented in docs/policy.md
+// (apiVersion imagegate.dev/v1alpha1, kind ImagePolicy). The loader (policy/loader.h) fills these from
+// YAML; compile (policy/policy.h) turns them into an immutable CompiledPolicy. Later issues (signatures,
+// Notary v1, Notation, verdicts) read the anchor and requirement types defined here, so the file format
+// stays stable as they land.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace imagegate::policy {
+
+// What happens to an image a rule rejects.
+enum class Mode { enforce, warn, audit };  // deny / allow with warning / allow and record
+// What a check that cannot complete (timeout, registry down, not evaluated offline) counts as.
+enum class FailurePolicy { closed, open };  // deny / allow with warning
+// A plain action, for `noMatch`, `onMissing`, `secrets`.
+enum class Action { allow, warn, deny };
+
+// One severity scale for every scanner: 1-5, with names. NONE and UNKNOWN share 1.
+enum class Severity { unknown = 1, low = 2, medium = 3, high = 4, critical = 5 };
+
+// A source location in the policy file, for diagnostics (1-based; 0 when unknown).
+struct Location {
+  int line = 0;
+  int column = 0;
+};
+
+// ---- Trust anchors: named once, referenced by rules. -------------------------------------------------
+
+// A cosign public key (ECDSA, RSA, Ed25519), inline PEM or a file the verifier reads.
+struct CosignKeyAnchor {
+  std::string key_pem;   // inline `key:`
+  std::string key_file;  // `keyFile:`
+};
+
+// A cosign keyless (Fulcio certificate) identity.
+struct KeylessAnchor {
+  std::string issuer;           // exact OIDC issuer, or
+  std::string issuer_regexp;    // RE2
+  std::string subject;          // exact SAN (email or URI), or
+  std::string subject_regexp;   // RE2
+  std::string trusted_root_file;  // Sigstore trusted_root.json, or
+  std::string fulcio_roots_file;  // PEM bundle, with
+  std::string rekor_key_file;     // PEM
+};
+
+// Notary v1 (Docker Content Trust): a notary-server and the pinned root.
+struct NotaryV1Anchor {
+  std::string server;                  // https://notary.example.com
+  std::vector<std::string> root_keys;  // inline PEM public keys or certificates
+  std::vector<std::string> root_key_files;
+  std::vector<std::string> root_key_ids;  // optional pin by key id
+  std::vector<std::string> delegations;   // required signer roles, e.g. targets/releases
+  bool all_delegations = false;           // all of `delegations` must have signed (default: one)
+  std::string ca_file;                    // TLS CA for the server
+};
+
+// Notation (Notary Project v2): trust stores and trusted identities, as a notation trust policy.
+struct NotationAnchor {
+  std::vector<std::string> trust_store_files;  // CA certificates (PEM)
+  std::vector<std::string> tsa_store_files;
+  std::vector<std::string> trusted_identities;  // "x509.subject: CN=...", or "*"
+  std::string verification_level = "strict";    // strict | permissive | audit
+};
+
+struct TrustAnchor {
+  std::string name;
+  std::variant<CosignKeyAnchor, KeylessAnchor, NotaryV1Anchor, NotationAnchor> spec;
+  Location location;
+};
+
+// ---- Requirements a rule can make. ---------------------------------------------------------------------
+
+// m-of-n: at least `threshold` of `anchors` must verify, and every anchor in `required` must be among them.
+struct SignatureRequirement {
+  std::vector<std::string> anchors;
+  int threshold = 1;
+  std::vector<std::string> required;
+};
+
+struct CveException {
+  std::string id;  // CVE-2024-1234, GHSA-..., any scanner id
+  std::optional<std::chrono::sys_days> expires;  // no longer applies on and after this date (UTC)
+  std::string reason;
+};
+
+// Gates on the cached scan verdict of the image digest.
+struct VerdictRequirement {
+  std::optional<Severity> max_severity;  // deny when any finding is above it
+  bool fixable_only = false;             // only findings with a fixed version count
+  std::optional<std::chrono::seconds> max_age;  // an older verdict counts as missing
+  Action on_missing = Action::deny;
+  Action secrets = Action::deny;         // when the scan found secrets
+  bool compliance_required = false;      // misconfiguration/compliance results must pass
+  std::vector<CveException> exceptions;
+};
+
+// ---- Rules. ---------------------------------------------------------------------------------------------
+
+struct Rule {
+  std::string name;
+  std::vector<std::string> images;      // globs over the normalised name: `*` in a segment, `**` across
+  std::vector<std::string> namespaces;  // name globs; empty = every namespace
+  std::optional<Mode> mode;             // default: the policy's
+  std::optional<FailurePolicy> failure_policy;  // default: the policy's
+  bool require_digest = false;          // the image must be referenced by digest
+  std::vector<std::string> denied_tags; // e.g. latest (an image with neither tag nor digest is `latest`)
+  bool pin_digest = false;              // /mutate rewrites the image to name@digest (issue: registry)
+  std::optional<SignatureRequirement> signatures;
+  std::optional<VerdictRequirement> vulnerabilities;
+  Location location;
+};
+
+struct Exemptions {
+  std::vector<std::string> namespaces;  // name globs
+  std::vector<std::string> images;      // image globs
+};
+
+struct PolicySpec {
+  std::string name;                     // metadata.name
+  Mode mode = Mode::enforce;
+  FailurePolicy failure_policy = FailurePolicy::closed;
+  Action no_match = Action::deny;
+  Exemptions exemptions;
+  std::vector<std::string> allowed_registries;  // registry globs (`*.example.com`, `localhost:5000`); empty = any
+  std::vector<TrustAnchor> trust_anchors;
+  std::vector<Rule> rules;
+};
+
+std::string_view to_string(Mode m) noexcept;
+std::string_view to_string(FailurePolicy f) noexcept;
+std::string_view to_string(Action a) noexcept;
+std::string_view to_string(Severity s) noexcept;  // "UNKNOWN", "LOW", ...
+// Parses "1".."5" or a name (case-insensitive; NONE -> unknown).
+std::optional<Severity> parse_severity(std::string_view text) noexcept;
+
+}  // namespace imagegate::policy

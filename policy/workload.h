@@ -1,0 +1,45 @@
+// Workload image extraction: every container image of a Kubernetes object that carries a pod spec, with
+// its JSON path. Pure JSON processing, shared by the server and the CLI.
+//
+// Kinds: Pod (spec), Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, ReplicationController
+// (spec.template.spec), CronJob (spec.jobTemplate.spec.template.spec), PodTemplate (template.spec).
+// In each pod spec: containers, initContainers, ephemeralContainers. Other kinds carry no images: they
+// yield a Workload with has_pod_spec == false, and are allowed.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "common/result.h"
+
+namespace imagegate::policy {
+
+inline constexpr std::size_t kMaxContainersPerObject = 1024;
+
+struct ContainerImage {
+  std::string name;       // container name
+  std::string kind;       // "containers", "initContainers" or "ephemeralContainers"
+  std::string json_path;  // spec.template.spec.initContainers[0].image
+  std::string image;      // as written
+};
+
+struct Workload {
+  std::string api_version;
+  std::string kind;
+  std::string name;       // metadata.name (or generateName)
+  std::string namespace_name;
+  bool has_pod_spec = false;
+  std::vector<ContainerImage> images;
+};
+
+// Errors: invalid_argument for a known workload kind whose pod spec is malformed (a container without a
+// string `image`, containers not a list); resource_exhausted beyond kMaxContainersPerObject.
+Result<Workload> extract_workload(const nlohmann::json& object);
+
+// "spec.template.spec.containers[0].image" -> "/spec/template/spec/containers/0/image" (RFC 6901).
+std::string to_json_pointer(const std::string& json_path);
+
+}  // namespace imagegate::policy

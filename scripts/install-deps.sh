@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs everything imagegate needs to build and test on Debian bookworm. Idempotent: packages already
+# present are skipped by apt-get, and nothing else is changed.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake ninja-build pkg-config
+  libboost1.81-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libre2-dev
+  libgtest-dev libgmock-dev
+  # fuzzing (libFuzzer ships with clang's runtime)
+  clang libclang-rt-dev
+  # test and benchmark peers
+  openssl curl wrk nginx-light ca-certificates
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,102 @@
+// ImageReference: a container image reference as the distribution reference grammar defines it
+// (https://github.com/distribution/reference/blob/main/reference.go), with Docker's normalisation
+// (https://github.com/distribution/reference/blob/main/normalize.go).
+//
+//   reference := name [ ":" tag ] [ "@" digest ]
+//   name      := [domain '/'] remote-name
+//   domain    := host [':' port-number]     (host: DNS labels, IPv4, or [IPv6])
+//   tag       := [\w][\w.-]{0,127}
+//   digest    := algorithm ":" encoded      (sha256: 64 lowercase hex, sha512: 128; others unsupported)
+//
+// Plain value type; thread-compatible. Parsing never throws and never uses std::regex: the grammar is
+// matched by hand in linear time.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "common/result.h"
+
+namespace imagegate::verifier {
+
+// The error classes of distribution/reference, so callers and tests can tell them apart.
+enum class ReferenceError {
+  invalid_format,       // ErrReferenceInvalidFormat: "invalid reference format"
+  tag_invalid,          // ErrTagInvalidFormat: "invalid tag format"
+  digest_invalid,       // ErrDigestInvalidFormat: "invalid digest format"
+  digest_invalid_length,// ErrDigestInvalidLength: "invalid checksum digest length"
+  digest_unsupported,   // ErrDigestUnsupported: "unsupported digest algorithm"
+  name_contains_uppercase,  // ErrNameContainsUppercase: "repository name must be lowercase"
+  name_empty,           // ErrNameEmpty: "repository name must have at least one component"
+  name_too_long,        // ErrNameTooLong: "repository name must not be more than 255 characters"
+  name_not_canonical,   // ErrNameNotCanonical: "repository name must be canonical"
+};
+
+// The upstream identifier ("ErrReferenceInvalidFormat") and message ("invalid reference format").
+std::string_view reference_error_name(ReferenceError e) noexcept;
+std::string_view reference_error_message(ReferenceError e) noexcept;
+
+// Error raised by the parsers: the class plus an imagegate::Error (code invalid_argument) whose message
+// names the input, e.g. `invalid image reference "Foo:bar": repository name must be lowercase`.
+struct ReferenceParseError {
+  ReferenceError kind;
+  Error error;
+};
+
+template <class T>
+using ReferenceResult = std::variant<T, ReferenceParseError>;
+
+inline constexpr std::size_t kMaxNameLength = 255;      // whole name (domain + path)
+inline constexpr std::size_t kMaxReferenceLength = 4096; // bound on any input we look at
+
+class ImageReference {
+ public:
+  // reference.Parse: no normalisation. `test_com` parses with domain "" and path "test_com".
+  static ReferenceResult<ImageReference> parse(std::string_view input);
+  // reference.ParseNormalizedNamed: `nginx` -> docker.io/library/nginx, `index.docker.io/x` -> docker.io/x.
+  // Rejects 64-hex inputs that look like image IDs (as upstream does) and uppercase remote names.
+  static ReferenceResult<ImageReference> parse_normalized(std::string_view input);
+  // reference.ParseNamed: only accepts names that are already canonical (else name_not_canonical).
+  static ReferenceResult<ImageReference> parse_named(std::string_view input);
+  // What Kubernetes does with a container's `image`: parse_normalized, and the convenience wrapper the
+  // rest of imagegate uses. Error carries the upstream message.
+  static Result<ImageReference> from_container_image(std::string_view input);
+
+  const std::string& domain() const noexcept { return domain_; }  // "" when parse() found none
+  const std::string& path() const noexcept { return path_; }      // "library/nginx"
+  const std::string& tag() const noexcept { return tag_; }        // "" when absent
+  const std::string& digest() const noexcept { return digest_; }  // "sha256:<hex>" or ""
+  bool has_tag() const noexcept { return !tag_.empty(); }
+  bool has_digest() const noexcept { return !digest_.empty(); }
+
+  std::string name() const;            // domain "/" path (or just path without a domain)
+  std::string string() const;          // name [":" tag] ["@" digest]
+  std::string familiar_name() const;   // docker.io/library/nginx -> nginx; docker.io/x/y -> x/y
+  std::string familiar_string() const;
+  // The tag the runtime pulls: the tag, or "latest" when neither tag nor digest is given.
+  std::string effective_tag() const;
+  // reference.ParseDockerRef semantics: `:latest` added when no tag/digest, tag dropped with a digest.
+  std::string docker_ref() const;
+
+  // Mutators for WithTag / WithDigest; they validate the component.
+  ReferenceResult<ImageReference> with_tag(std::string_view tag) const;
+  ReferenceResult<ImageReference> with_digest(std::string_view digest) const;
+  // WithName: a name (no tag or digest) without normalisation.
+  static ReferenceResult<ImageReference> with_name(std::string_view name);
+
+  friend bool operator==(const ImageReference&, const ImageReference&) = default;
+
+ private:
+  std::string domain_;
+  std::string path_;
+  std::string tag_;
+  std::string digest_;
+};
+
+// Validates a digest string ("sha256:<64 hex>"). Errors: digest_invalid, digest_invalid_length,
+// digest_unsupported.
+std::optional<ReferenceError> validate_digest(std::string_view digest);
+
+}  // namespace imagegate::verifier

@@ -1,0 +1,26 @@
+#include "webhook/cli.h"
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+namespace imagegate::webhook {
+
+int run_cli(int argc, char** argv) {
+  CliContext context;
+  CLI::App app{"imagegate: admission control for container images (validating webhook and CI gate)",
+               "imagegate"};
+  app.set_version_flag("--version", std::string("imagegate ") + IMAGEGATE_VERSION);
+  app.require_subcommand(1);
+  add_serve_command(app, context);
+  add_test_commands(app, context);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);  // prints help or the error
+    return rc == 0 ? 0 : 2;
+  }
+  return context.exit_code;
+}
+
+}  // namespace imagegate::webhook
