@@ -79,6 +79,9 @@ struct Decision {
 };
 
 Plan plan(const CompiledPolicy& policy, const ImageUnderReview& image);
+// Evidence for a plan whose network checks were not run: every needed check not_evaluated with `detail`
+// (the offline CLI passes "not evaluated offline").
+Evidence unevaluated_evidence(const Requirements& needs, const std::string& detail);
 Decision evaluate(const CompiledPolicy& policy, const ImageUnderReview& image, const Evidence& evidence,
                   std::chrono::system_clock::time_point now);
 
