@@ -1,0 +1,42 @@
+// Prometheus metrics for the admission service, rendered in the text exposition format
+// (https://prometheus.io/docs/instrumenting/exposition_formats/). Label values come from small fixed sets
+// (operation, decision, stage, result): never image names or uids, so cardinality stays bounded.
+//
+// Thread-safe: any io_context thread may record; /metrics renders a consistent-enough snapshot.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace imagegate::webhook {
+
+class Metrics {
+ public:
+  Metrics();
+  ~Metrics();
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  // imagegate_admission_reviews_total{operation,decision} and
+  // imagegate_admission_review_duration_seconds{operation} (histogram). decision: allowed|warned|denied|error.
+  void observe_review(std::string_view operation, std::string_view decision, double seconds);
+  // imagegate_admission_stage_duration_seconds{stage} (histogram): decode, policy, encode, and one per
+  // verification kind (resolve, cosign, notary, notation, verdict).
+  void observe_stage(std::string_view stage, double seconds);
+  // imagegate_admission_reviews_in_flight (gauge).
+  void add_in_flight(int delta);
+  // imagegate_policy_reloads_total{result=success|failure}, imagegate_policy_loaded (gauge 0/1).
+  void policy_reload(bool ok);
+  // imagegate_tls_reloads_total{result=success|failure}.
+  void tls_reload(bool ok);
+  // imagegate_http_requests_total{code} for non-review answers (400, 404, 405, 413, ...), by status code.
+  void http_response(unsigned status);
+
+  std::string render() const;
+
+ private:
+  struct State;
+  State* state_;  // owned
+};
+
+}  // namespace imagegate::webhook
