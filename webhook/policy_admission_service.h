@@ -1,0 +1,79 @@
+// PolicyAdmissionService: the AdmissionService that decides with a CompiledPolicy.
+//
+// Flow per review: decode (admission_review.h) -> extract the workload's images (policy/workload.h) ->
+// plan each image -> gather evidence through the EvidenceSource within the review's budget -> evaluate ->
+// decide_workload -> encode. DELETE and CONNECT are allowed without looking; CREATE and UPDATE (including
+// the pods/ephemeralcontainers subresource) check every image of the new object, never oldObject, and
+// never skip because of fields the requester controls (metadata.deletionTimestamp, annotations).
+//
+// Budget: the API server appends `?timeout=Ns`; a review gets min(N - margin, max_budget). Checks still
+// running when it expires are unavailable ("timed out") and the failurePolicy settles them.
+//
+// Thread-safe. The policy snapshot is swapped atomically by set_policy(); a review keeps the snapshot it
+// started with.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "policy/evaluate.h"
+#include "webhook/admission_service.h"
+
+namespace imagegate::webhook {
+
+class DecisionLog;
+class Metrics;
+
+// Gathers the network evidence a plan needs (digest, signatures, verdict). Later issues add the registry,
+// cosign, Notary and verdict-store implementations; until then NoVerifierEvidenceSource reports every
+// needed check as not_evaluated ("no verifier configured").
+class EvidenceSource {
+ public:
+  virtual ~EvidenceSource() = default;
+  // Must honour cancellation (the flow cancels it when the budget expires).
+  virtual boost::asio::awaitable<policy::Evidence> gather(const policy::ImageUnderReview& image,
+                                                          const policy::Plan& plan) = 0;
+};
+
+class NoVerifierEvidenceSource final : public EvidenceSource {
+ public:
+  boost::asio::awaitable<policy::Evidence> gather(const policy::ImageUnderReview& image,
+                                                  const policy::Plan& plan) override;
+};
+
+struct AdmissionOptions {
+  std::chrono::milliseconds default_budget{9'000};  // when the request has no ?timeout=
+  std::chrono::milliseconds max_budget{25'000};     // never more than this
+  std::chrono::milliseconds margin{1'000};          // answer this long before the API server gives up
+};
+
+class PolicyAdmissionService final : public AdmissionService {
+ public:
+  // `evidence`, `metrics` and `log` must outlive the service. `clock` gives "now" for evaluation.
+  PolicyAdmissionService(AdmissionOptions options, EvidenceSource& evidence, Metrics& metrics, DecisionLog& log,
+                         std::function<std::chrono::system_clock::time_point()> clock =
+                             [] { return std::chrono::system_clock::now(); });
+
+  boost::asio::awaitable<HttpAnswer> validate(std::string body, std::string target) override;
+  bool ready() const override;
+
+  void set_policy(std::shared_ptr<const policy::CompiledPolicy> policy);
+  std::shared_ptr<const policy::CompiledPolicy> policy() const;
+
+ private:
+  AdmissionOptions options_;
+  EvidenceSource& evidence_;
+  Metrics& metrics_;
+  DecisionLog& log_;
+  std::function<std::chrono::system_clock::time_point()> clock_;
+  mutable std::mutex mutex_;  // guards policy_ (the pointer, not the immutable policy)
+  std::shared_ptr<const policy::CompiledPolicy> policy_;
+};
+
+}  // namespace imagegate::webhook

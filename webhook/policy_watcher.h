@@ -1,0 +1,36 @@
+// PolicyWatcher: reloads the policy file when it changes (a ConfigMap mount swaps a `..data` symlink, so
+// the file's identity changes rather than its mtime alone). Polls the file's canonical path, size and
+// mtime every `interval`; a new valid policy goes to the service atomically; an invalid one is rejected
+// with the loader's diagnostics in the log and imagegate_policy_reloads_total{result="failure"}, and the
+// old policy stays in force.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <ostream>
+
+#include <boost/asio/any_io_executor.hpp>
+
+namespace imagegate::webhook {
+
+class Metrics;
+class PolicyAdmissionService;
+
+class PolicyWatcher {
+ public:
+  PolicyWatcher(boost::asio::any_io_executor executor, std::filesystem::path file, PolicyAdmissionService& service,
+                Metrics& metrics, std::ostream& log, std::chrono::milliseconds interval = std::chrono::seconds(2));
+  ~PolicyWatcher();
+  // Loads the file once, synchronously. Returns false (with diagnostics on `log`) when it is invalid.
+  bool load_now();
+  // Starts polling on the executor; stop() (or destruction) cancels it.
+  void start();
+  void stop();
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace imagegate::webhook
