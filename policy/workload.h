@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -37,7 +38,16 @@ struct Workload {
 
 // Errors: invalid_argument for a known workload kind whose pod spec is malformed (a container without a
 // string `image`, containers not a list); resource_exhausted beyond kMaxContainersPerObject.
+//
+// Kinds are recognised by the object's `kind`, and only in their Kubernetes API groups (Pod in "v1",
+// Deployment in apps/v1, extensions/v1beta1, ...): a custom resource that happens to be called `Job` in
+// another group is not a pod-spec kind. An object without `apiVersion` is taken by kind alone.
 Result<Workload> extract_workload(const nlohmann::json& object);
+// The same, for an AdmissionRequest whose `object` may lack `kind`/`apiVersion` (bare requests as kwctl
+// feeds them): `request_kind` (request.kind.kind) is used when the object has no `kind`; when both are
+// present and differ, that is an invalid_argument error. A known kind with no pod spec at all (e.g. a
+// Pod object without `spec`) is an invalid_argument error, never an empty allow.
+Result<Workload> extract_workload(const nlohmann::json& object, std::string_view request_kind);
 
 // "spec.template.spec.containers[0].image" -> "/spec/template/spec/containers/0/image" (RFC 6901).
 std::string to_json_pointer(const std::string& json_path);

@@ -1,0 +1,197 @@
+#include "policy/workload.h"
+
+#include <array>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace imagegate::policy {
+namespace {
+
+// Where each kind keeps its pod spec, and the apiVersions Kubernetes serves it under. Only these groups
+// count: a custom resource named `Job` in group example.com has its own schema, and reading it as a pod
+// template would turn its unrelated fields into errors (or worse, into images).
+struct KindInfo {
+  std::string_view kind;
+  std::array<std::string_view, 5> pod_spec_path;  // keys from the object root to the pod spec
+  std::size_t path_length;
+  std::array<std::string_view, 4> api_versions;   // "" entries are unused
+};
+
+constexpr std::array<std::string_view, 4> kCore{"v1", "", "", ""};
+constexpr std::array<std::string_view, 4> kApps{"apps/v1", "apps/v1beta1", "apps/v1beta2", "extensions/v1beta1"};
+constexpr std::array<std::string_view, 4> kBatch{"batch/v1", "batch/v1beta1", "batch/v2alpha1", ""};
+
+constexpr std::array<KindInfo, 9> kKinds{{
+    {"Pod", {"spec"}, 1, kCore},
+    {"PodTemplate", {"template", "spec"}, 2, kCore},
+    {"ReplicationController", {"spec", "template", "spec"}, 3, kCore},
+    {"Deployment", {"spec", "template", "spec"}, 3, kApps},
+    {"ReplicaSet", {"spec", "template", "spec"}, 3, kApps},
+    {"StatefulSet", {"spec", "template", "spec"}, 3, kApps},
+    {"DaemonSet", {"spec", "template", "spec"}, 3, kApps},
+    {"Job", {"spec", "template", "spec"}, 3, kBatch},
+    {"CronJob", {"spec", "jobTemplate", "spec", "template", "spec"}, 5, kBatch},
+}};
+
+const KindInfo* find_kind(std::string_view kind, std::string_view api_version) {
+  for (const KindInfo& info : kKinds) {
+    if (info.kind != kind) continue;
+    if (api_version.empty()) return &info;
+    for (std::string_view v : info.api_versions) {
+      if (!v.empty() && v == api_version) return &info;
+    }
+    return nullptr;
+  }
+  return nullptr;
+}
+
+// A string member of a JSON object, or "" when absent or not a string.
+std::string string_member(const nlohmann::json& object, const char* key) {
+  if (!object.is_object()) return {};
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_string()) return {};
+  return it->get<std::string>();
+}
+
+// Reads one of containers / initContainers / ephemeralContainers. Absent or null is an empty list
+// (only `containers` is required, checked by the caller); anything else that is not a list of objects
+// with a string `image` is an error: skipping it would admit an image nobody checked.
+Status read_containers(const nlohmann::json& pod_spec, const std::string& spec_path, const char* list_name,
+                       Workload& out) {
+  auto it = pod_spec.find(list_name);
+  if (it == pod_spec.end() || it->is_null()) return Ok{};
+  const std::string list_path = spec_path + "." + list_name;
+  if (!it->is_array()) return invalid_argument(list_path + ": must be a list of containers");
+  std::size_t index = 0;
+  for (const nlohmann::json& container : *it) {
+    const std::string container_path = list_path + "[" + std::to_string(index) + "]";
+    ++index;
+    if (out.images.size() >= kMaxContainersPerObject) {
+      return resource_exhausted(container_path + ": more than " + std::to_string(kMaxContainersPerObject) +
+                                " containers in one object");
+    }
+    if (!container.is_object()) return invalid_argument(container_path + ": must be a container object");
+    ContainerImage image;
+    image.kind = list_name;
+    image.json_path = container_path + ".image";
+    auto name = container.find("name");
+    if (name != container.end() && !name->is_null()) {
+      if (!name->is_string()) return invalid_argument(container_path + ".name: must be a string");
+      image.name = name->get<std::string>();
+    }
+    auto value = container.find("image");
+    if (value == container.end() || value->is_null()) {
+      return invalid_argument(image.json_path + ": required (a container without an image)");
+    }
+    if (!value->is_string()) return invalid_argument(image.json_path + ": must be a string");
+    image.image = value->get<std::string>();
+    if (image.image.empty()) return invalid_argument(image.json_path + ": must not be empty");
+    out.images.push_back(std::move(image));
+  }
+  return Ok{};
+}
+
+}  // namespace
+
+Result<Workload> extract_workload(const nlohmann::json& object) { return extract_workload(object, {}); }
+
+Result<Workload> extract_workload(const nlohmann::json& object, std::string_view request_kind) {
+  if (!object.is_object()) return invalid_argument("object: must be a JSON object");
+  Workload out;
+  out.api_version = string_member(object, "apiVersion");
+  out.kind = string_member(object, "kind");
+  if (auto it = object.find("kind"); it != object.end() && !it->is_string()) {
+    return invalid_argument("kind: must be a string");
+  }
+  if (out.kind.empty()) {
+    out.kind = std::string(request_kind);
+  } else if (!request_kind.empty() && out.kind != request_kind) {
+    return invalid_argument("kind: object is a " + out.kind + " but the request says " +
+                            std::string(request_kind));
+  }
+  if (auto it = object.find("metadata"); it != object.end()) {
+    if (!it->is_object()) return invalid_argument("metadata: must be an object");
+    out.name = string_member(*it, "name");
+    if (out.name.empty()) out.name = string_member(*it, "generateName");
+    out.namespace_name = string_member(*it, "namespace");
+  }
+
+  const KindInfo* info = find_kind(out.kind, out.api_version);
+  if (info == nullptr) return out;  // not a pod-spec kind: nothing to check
+  out.has_pod_spec = true;
+
+  const nlohmann::json* node = &object;
+  std::string path;
+  auto descend = [&](std::string_view key) -> Status {
+    const std::string next = path.empty() ? std::string(key) : path + "." + std::string(key);
+    auto it = node->find(std::string(key));
+    if (it == node->end() || it->is_null()) return invalid_argument(next + ": required for a " + out.kind);
+    if (!it->is_object()) return invalid_argument(next + ": must be an object");
+    node = &*it;
+    path = next;
+    return Ok{};
+  };
+  for (std::size_t i = 0; i < info->path_length; ++i) {
+    if (Status s = descend(info->pod_spec_path[i]); !s) return s.error();
+  }
+
+  // Kubernetes requires at least the `containers` key in every pod spec; its absence means this is not
+  // the object it claims to be.
+  if (auto it = node->find("containers"); it == node->end() || it->is_null()) {
+    return invalid_argument(path + ".containers: required");
+  }
+  for (const char* list : {"containers", "initContainers", "ephemeralContainers"}) {
+    if (Status s = read_containers(*node, path, list, out); !s) return s.error();
+  }
+  return out;
+}
+
+std::string to_json_pointer(const std::string& json_path) {
+  std::string out;
+  out.reserve(json_path.size() + 2);
+  auto append_token = [&out](std::string_view token) {
+    out += '/';
+    for (char c : token) {
+      if (c == '~') {
+        out += "~0";
+      } else if (c == '/') {
+        out += "~1";
+      } else {
+        out += c;
+      }
+    }
+  };
+  std::size_t i = 0;
+  std::string token;
+  bool have_token = false;
+  while (i < json_path.size()) {
+    const char c = json_path[i];
+    if (c == '.') {
+      if (have_token) append_token(token);
+      token.clear();
+      have_token = false;
+      ++i;
+    } else if (c == '[') {
+      if (have_token) append_token(token);
+      token.clear();
+      const std::size_t close = json_path.find(']', i);
+      if (close == std::string::npos) {  // not our syntax: keep the rest as one token
+        append_token(std::string_view(json_path).substr(i));
+        return out;
+      }
+      append_token(std::string_view(json_path).substr(i + 1, close - i - 1));
+      have_token = false;
+      i = close + 1;
+    } else {
+      token += c;
+      have_token = true;
+      ++i;
+    }
+  }
+  if (have_token) append_token(token);
+  return out;
+}
+
+}  // namespace imagegate::policy
