@@ -6,7 +6,8 @@
 //   name      := [domain '/'] remote-name
 //   domain    := host [':' port-number]     (host: DNS labels, IPv4, or [IPv6])
 //   tag       := [\w][\w.-]{0,127}
-//   digest    := algorithm ":" encoded      (sha256: 64 lowercase hex, sha512: 128; others unsupported)
+//   digest    := algorithm ":" encoded      (sha256: 64 lowercase hex; sha384/sha512 and others are
+//                                            reported unsupported, as in the upstream conformance table)
 //
 // Plain value type; thread-compatible. Parsing never throws and never uses std::regex: the grammar is
 // matched by hand in linear time.
@@ -48,7 +49,8 @@ struct ReferenceParseError {
 template <class T>
 using ReferenceResult = std::variant<T, ReferenceParseError>;
 
-inline constexpr std::size_t kMaxNameLength = 255;      // whole name (domain + path)
+// Upstream (reference.go) bounds the remote-name path, not domain + path: `example.com/` + 255 chars is valid.
+inline constexpr std::size_t kMaxNameLength = 255;      // path (remote name)
 inline constexpr std::size_t kMaxReferenceLength = 4096; // bound on any input we look at
 
 class ImageReference {
@@ -60,6 +62,11 @@ class ImageReference {
   static ReferenceResult<ImageReference> parse_normalized(std::string_view input);
   // reference.ParseNamed: only accepts names that are already canonical (else name_not_canonical).
   static ReferenceResult<ImageReference> parse_named(std::string_view input);
+  // reference.ParseAnyReference: a 64-hex identifier or a valid "sha256:<hex>" becomes a digest-only
+  // reference (empty domain and path, string() is the digest); anything else goes to parse_normalized.
+  static ReferenceResult<ImageReference> parse_any(std::string_view input);
+  // reference.ParseDockerRef: parse_normalized, then `:latest` when no tag/digest, tag dropped with a digest.
+  static ReferenceResult<ImageReference> parse_docker_ref(std::string_view input);
   // What Kubernetes does with a container's `image`: parse_normalized, and the convenience wrapper the
   // rest of imagegate uses. Error carries the upstream message.
   static Result<ImageReference> from_container_image(std::string_view input);
@@ -70,6 +77,7 @@ class ImageReference {
   const std::string& digest() const noexcept { return digest_; }  // "sha256:<hex>" or ""
   bool has_tag() const noexcept { return !tag_.empty(); }
   bool has_digest() const noexcept { return !digest_.empty(); }
+  bool is_digest_only() const noexcept { return path_.empty() && !digest_.empty(); }  // from parse_any
 
   std::string name() const;            // domain "/" path (or just path without a domain)
   std::string string() const;          // name [":" tag] ["@" digest]
@@ -98,5 +106,14 @@ class ImageReference {
 // Validates a digest string ("sha256:<64 hex>"). Errors: digest_invalid, digest_invalid_length,
 // digest_unsupported.
 std::optional<ReferenceError> validate_digest(std::string_view digest);
+
+// Go's path.Match: `*` (any run without '/'), `?` (one non-'/' rune), `[...]`/`[^...]` classes with ranges,
+// `\\` escapes; the whole name must match. nullopt when the pattern is malformed (or longer than
+// kMaxReferenceLength). Worst case O(|pattern| * |name|), no regex.
+std::optional<bool> path_match(std::string_view pattern, std::string_view name);
+
+// reference.FamiliarMatch: path_match against familiar_string(), then against familiar_name(). A malformed
+// pattern matches nothing.
+bool familiar_match(std::string_view pattern, const ImageReference& ref);
 
 }  // namespace imagegate::verifier
