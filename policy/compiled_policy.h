@@ -1,0 +1,88 @@
+// CompiledPolicy: a PolicySpec with every glob compiled to RE2 once, rules ready for specificity
+// ordering, and trust anchors indexed by name (keyless regexps compiled). Built by compile_policy (or
+// load_policy); immutable afterwards and shared as std::shared_ptr<const CompiledPolicy>.
+//
+// Internal to policy/ (evaluate.cc and the tests use it). Thread-safe: const methods only.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "policy/glob.h"
+#include "policy/model.h"
+
+namespace re2 {
+class RE2;
+}
+
+namespace imagegate::policy {
+
+// How specific a rule's match is for one image and namespace; greater wins (see docs/policy.md).
+struct Specificity {
+  int literal_chars = 0;       // of the best matching image pattern
+  int double_stars = 0;        // fewer wins
+  int single_stars = 0;        // fewer wins
+  bool has_namespaces = false; // a rule constrained to namespaces beats one that is not
+  int namespace_literal_chars = 0;  // of the best matching namespace pattern
+  std::size_t index = 0;       // declaration order: earlier wins
+
+  // True when this is more specific than `other`.
+  bool beats(const Specificity& other) const noexcept;
+};
+
+struct CompiledRule {
+  const Rule* rule = nullptr;  // points into the policy's spec
+  std::size_t index = 0;
+  std::vector<Glob> images;
+  std::vector<Glob> namespaces;
+
+  // The rule's specificity for this image if it matches it, nullopt otherwise. `namespace_name` "" is
+  // unknown: it matches only rules without a namespace constraint.
+  std::optional<Specificity> match(std::string_view normalized_name, std::string_view namespace_name) const;
+};
+
+struct CompiledAnchor {
+  const TrustAnchor* anchor = nullptr;
+  std::shared_ptr<const re2::RE2> issuer_regexp;   // keyless only, when given
+  std::shared_ptr<const re2::RE2> subject_regexp;  // keyless only, when given
+};
+
+class CompiledPolicy {
+ public:
+  // Compiles a spec (normally one the loader produced and validated). Errors (invalid_argument) for specs
+  // built in code that the loader would have rejected: bad globs, unknown anchors, bad thresholds.
+  static Result<std::shared_ptr<const CompiledPolicy>> compile(PolicySpec spec, std::string version);
+
+  CompiledPolicy(const CompiledPolicy&) = delete;
+  CompiledPolicy& operator=(const CompiledPolicy&) = delete;
+
+  const PolicySpec& spec() const noexcept { return spec_; }
+  const std::string& version() const noexcept { return version_; }
+
+  // The exemption pattern that applies, or nullptr.
+  const Glob* exempt_namespace(std::string_view namespace_name) const;
+  const Glob* exempt_image(std::string_view normalized_name) const;
+  // True when there is no allowlist or `domain` matches one of its patterns.
+  bool registry_allowed(std::string_view domain) const;
+  // The most specific matching rule, or nullptr.
+  const CompiledRule* select_rule(std::string_view normalized_name, std::string_view namespace_name) const;
+  const std::vector<CompiledRule>& rules() const noexcept { return rules_; }
+  const CompiledAnchor* anchor(std::string_view name) const;
+
+ private:
+  CompiledPolicy() = default;
+
+  PolicySpec spec_;
+  std::string version_;
+  std::vector<Glob> exempt_namespaces_;
+  std::vector<Glob> exempt_images_;
+  std::vector<Glob> registries_;
+  std::vector<CompiledRule> rules_;
+  std::vector<CompiledAnchor> anchors_;
+};
+
+}  // namespace imagegate::policy

@@ -1,0 +1,343 @@
+#include "policy/evaluate.h"
+
+#include <algorithm>
+
+#include "policy/compiled_policy.h"
+#include "verifier/image_reference.h"
+
+namespace imagegate::policy {
+namespace {
+
+constexpr std::size_t kMaxDenialMessage = 1024;
+constexpr std::size_t kMaxContainerPart = 320;
+constexpr std::size_t kMaxWarning = 120;
+
+std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+std::string truncate(std::string text, std::size_t limit) {
+  if (text.size() <= limit) return text;
+  text.resize(limit - 3);
+  // Do not cut a UTF-8 sequence in half.
+  while (!text.empty() && (static_cast<unsigned char>(text.back()) & 0xC0) == 0x80) text.pop_back();
+  if (!text.empty() && static_cast<unsigned char>(text.back()) >= 0xC0) text.pop_back();
+  return text + "...";
+}
+
+// What a mode makes of an action that would deny: enforce keeps it, warn admits with a warning, audit
+// admits silently (the decision still records the failure).
+Action apply_mode(Action action, Mode mode) {
+  switch (mode) {
+    case Mode::enforce: return action;
+    case Mode::warn: return action == Action::deny ? Action::warn : action;
+    case Mode::audit: return Action::allow;
+  }
+  return action;
+}
+
+struct InternalPlan {
+  Plan plan;
+  std::optional<verifier::ImageReference> reference;
+  const CompiledRule* rule = nullptr;
+};
+
+InternalPlan make_plan(const CompiledPolicy& policy, const ImageUnderReview& image) {
+  InternalPlan out;
+  Plan& p = out.plan;
+  Result<verifier::ImageReference> ref = verifier::ImageReference::from_container_image(image.image);
+  if (!ref.ok()) {
+    p.outcome = Outcome::invalid;
+    p.reason = ref.error().message;
+    return out;
+  }
+  out.reference = std::move(ref).value();
+  const verifier::ImageReference& reference = *out.reference;
+  const std::string name = reference.name();
+  if (const Glob* g = policy.exempt_namespace(image.namespace_name)) {
+    p.outcome = Outcome::exempt;
+    p.reason = "namespace " + quoted(image.namespace_name) + " is exempt (" + quoted(g->pattern()) + ")";
+    return out;
+  }
+  if (const Glob* g = policy.exempt_image(name)) {
+    p.outcome = Outcome::exempt;
+    p.reason = "image " + name + " is exempt (" + quoted(g->pattern()) + ")";
+    return out;
+  }
+  if (!policy.registry_allowed(reference.domain())) {
+    p.outcome = Outcome::failed;
+    p.reason = "registry " + quoted(reference.domain()) + " is not in the allowed registries";
+    return out;
+  }
+  out.rule = policy.select_rule(name, image.namespace_name);
+  if (out.rule == nullptr) {
+    p.outcome = Outcome::no_match;
+    p.reason = "no rule matches " + name + (image.namespace_name.empty() ? std::string()
+                                                                           : " in namespace " + image.namespace_name);
+    return out;
+  }
+  const Rule& rule = *out.rule->rule;
+  p.rule = &rule;
+  const bool network = rule.signatures.has_value() || rule.vulnerabilities.has_value() || rule.pin_digest;
+  p.needs.resolve_digest = network && !reference.has_digest();
+  if (rule.signatures) p.needs.anchors = rule.signatures->anchors;
+  p.needs.verdict = rule.vulnerabilities.has_value();
+  return out;
+}
+
+std::string describe(const CheckEvidence& check) {
+  std::string status = check.status == EvidenceStatus::not_evaluated ? "not evaluated"
+                                                                      : std::string(to_string(check.status));
+  if (check.detail.empty()) return status;
+  if (check.status == EvidenceStatus::failed) return check.detail;
+  return status + ": " + check.detail;
+}
+
+// Collects the outcome of a rule's checks.
+struct Checks {
+  FailurePolicy failure_policy = FailurePolicy::closed;
+  std::vector<std::string> failures;      // checks that failed (or could not complete, failure-closed)
+  std::vector<std::string> settled_open;  // checks that could not complete, allowed by failure-open
+
+  // A check that could not complete: the failure policy decides.
+  void unsettled(const std::string& reason) {
+    if (failure_policy == FailurePolicy::closed) {
+      failures.push_back(reason);
+    } else {
+      settled_open.push_back(reason + " (allowed: failurePolicy open)");
+    }
+  }
+  void check(std::string_view name, const CheckEvidence& evidence) {
+    const std::string reason = std::string(name) + ": " + describe(evidence);
+    switch (evidence.status) {
+      case EvidenceStatus::verified: return;
+      case EvidenceStatus::failed: failures.push_back(reason); return;
+      case EvidenceStatus::not_evaluated:
+      case EvidenceStatus::unavailable: unsettled(reason); return;
+    }
+  }
+};
+
+void check_signatures(const SignatureRequirement& requirement, const Evidence& evidence, Checks& checks) {
+  std::vector<std::string> verified;
+  std::vector<std::string> unsettled;
+  std::string details;
+  for (const std::string& anchor : requirement.anchors) {
+    auto it = std::find_if(evidence.signatures.begin(), evidence.signatures.end(),
+                           [&](const AnchorEvidence& e) { return e.anchor == anchor; });
+    const CheckEvidence check = it != evidence.signatures.end() ? it->check : CheckEvidence{};
+    if (check.status == EvidenceStatus::verified) {
+      verified.push_back(anchor);
+    } else {
+      if (check.status != EvidenceStatus::failed) unsettled.push_back(anchor);
+      details += ", " + anchor + ": " + describe(check);
+    }
+  }
+  auto contains = [](const std::vector<std::string>& v, const std::string& s) {
+    return std::find(v.begin(), v.end(), s) != v.end();
+  };
+  bool required_ok = true;
+  bool required_possible = true;
+  for (const std::string& r : requirement.required) {
+    if (!contains(verified, r)) {
+      required_ok = false;
+      if (!contains(unsettled, r)) required_possible = false;
+    }
+  }
+  const auto threshold = static_cast<std::size_t>(std::max(1, requirement.threshold));
+  if (verified.size() >= threshold && required_ok) return;
+
+  std::string reason = "signatures: " + std::to_string(verified.size()) + " of " +
+                       std::to_string(requirement.anchors.size()) + " anchors verified (need " +
+                       std::to_string(threshold);
+  if (!requirement.required.empty()) {
+    std::string names;
+    for (const std::string& r : requirement.required) names += (names.empty() ? "" : ", ") + r;
+    reason += ", including " + names;
+  }
+  reason += ")";
+  if (!verified.empty()) {
+    std::string names;
+    for (const std::string& v : verified) names += (names.empty() ? "" : ", ") + v;
+    reason += ", verified: " + names;
+  }
+  reason += details;
+  // If the anchors that could not be checked might still have made up the difference, the failure
+  // policy decides; if even all of them verifying would not be enough, the image fails outright.
+  if (verified.size() + unsettled.size() >= threshold && required_possible) {
+    checks.unsettled(reason);
+  } else {
+    checks.failures.push_back(reason);
+  }
+}
+
+}  // namespace
+
+Plan plan(const CompiledPolicy& policy, const ImageUnderReview& image) { return make_plan(policy, image).plan; }
+
+Evidence unevaluated_evidence(const Requirements& needs, const std::string& detail) {
+  Evidence evidence;
+  if (needs.resolve_digest) evidence.digest_resolution = {EvidenceStatus::not_evaluated, detail};
+  for (const std::string& anchor : needs.anchors) {
+    evidence.signatures.push_back({anchor, {EvidenceStatus::not_evaluated, detail}});
+  }
+  if (needs.verdict) evidence.verdict = {EvidenceStatus::not_evaluated, detail};
+  return evidence;
+}
+
+Decision evaluate(const CompiledPolicy& policy, const ImageUnderReview& image, const Evidence& evidence,
+                  std::chrono::system_clock::time_point /*now*/) {
+  // `now` is for the verdict gate's maxAge and CVE exception expiry, which land with the verdicts issue;
+  // for now the verdict gate reads only the evidence status.
+  const PolicySpec& spec = policy.spec();
+  Decision d;
+  d.image = image.image;
+  d.evidence = evidence;
+  d.mode = spec.mode;
+  InternalPlan ip = make_plan(policy, image);
+  const Plan& p = ip.plan;
+  if (ip.reference) {
+    d.normalized = ip.reference->string();
+    if (ip.reference->has_digest() && d.evidence.digest.empty()) d.evidence.digest = ip.reference->digest();
+  }
+  switch (p.outcome) {
+    case Outcome::invalid:
+      // Whatever the mode: an image we cannot parse cannot be checked, and the runtime would parse it
+      // differently from us at our peril.
+      d.action = Action::deny;
+      d.outcome = Outcome::invalid;
+      d.reasons = {p.reason};
+      return d;
+    case Outcome::exempt:
+      d.action = Action::allow;
+      d.outcome = Outcome::exempt;
+      d.reasons = {p.reason};
+      return d;
+    case Outcome::failed:  // the registry allowlist
+      d.action = apply_mode(Action::deny, spec.mode);
+      d.outcome = Outcome::failed;
+      d.reasons = {p.reason};
+      return d;
+    case Outcome::no_match:
+      d.action = apply_mode(spec.no_match, spec.mode);
+      d.outcome = Outcome::no_match;
+      d.reasons = {p.reason + " (noMatch: " + std::string(to_string(spec.no_match)) + ")"};
+      return d;
+    case Outcome::passed:
+      break;
+  }
+
+  const Rule& rule = *p.rule;
+  const verifier::ImageReference& ref = *ip.reference;
+  d.rule = rule.name;
+  d.mode = rule.mode.value_or(spec.mode);
+  Checks checks;
+  checks.failure_policy = rule.failure_policy.value_or(spec.failure_policy);
+
+  // A reference with a digest is pulled by digest: its tag is informational and cannot move, so only
+  // tag-only references (and bare names, which pull `latest`) are checked against deniedTags.
+  if (!ref.has_digest()) {
+    const std::string tag = ref.effective_tag();
+    if (std::find(rule.denied_tags.begin(), rule.denied_tags.end(), tag) != rule.denied_tags.end()) {
+      checks.failures.push_back("tag " + quoted(tag) + " is denied by rule " + quoted(rule.name));
+    }
+  }
+  if (rule.require_digest && !ref.has_digest()) {
+    checks.failures.push_back("rule " + quoted(rule.name) + " requires a digest (name@sha256:...)");
+  }
+  if (p.needs.resolve_digest) checks.check("digest", evidence.digest_resolution);
+  if (rule.signatures) check_signatures(*rule.signatures, evidence, checks);
+  if (p.needs.verdict) checks.check("vulnerabilities", evidence.verdict);
+
+  if (!checks.failures.empty()) {
+    d.outcome = Outcome::failed;
+    d.action = apply_mode(Action::deny, d.mode);
+    d.reasons = std::move(checks.failures);
+    d.reasons.insert(d.reasons.end(), checks.settled_open.begin(), checks.settled_open.end());
+  } else {
+    d.outcome = Outcome::passed;
+    d.reasons = std::move(checks.settled_open);
+    d.action = d.reasons.empty() ? Action::allow : apply_mode(Action::warn, d.mode);
+  }
+  return d;
+}
+
+namespace {
+
+std::string container_label(const ContainerDecision& c) {
+  const std::string& image = c.decision.normalized.empty() ? c.container.image : c.decision.normalized;
+  return (c.container.name.empty() ? std::string("container") : c.container.name) + " (" + image + ")";
+}
+
+std::string join_reasons(const std::vector<std::string>& reasons) {
+  std::string out;
+  for (const std::string& r : reasons) out += (out.empty() ? "" : ", ") + r;
+  return out;
+}
+
+}  // namespace
+
+std::string WorkloadDecision::denial_message() const {
+  std::vector<const ContainerDecision*> denied;
+  for (const ContainerDecision& c : containers) {
+    if (c.decision.action == Action::deny) denied.push_back(&c);
+  }
+  if (denied.empty()) return "";
+  std::string out = "imagegate denied " + std::to_string(denied.size()) + " of " + std::to_string(containers.size()) +
+                    (containers.size() == 1 ? " container: " : " containers: ");
+  for (std::size_t i = 0; i < denied.size(); ++i) {
+    std::string part = truncate(container_label(*denied[i]) + ": " + join_reasons(denied[i]->decision.reasons),
+                                kMaxContainerPart);
+    const std::string more = "; and " + std::to_string(denied.size() - i) + " more";
+    if (out.size() + part.size() + 2 + more.size() > kMaxDenialMessage) {
+      out += i == 0 ? part.substr(0, 0) + more.substr(2) : more;
+      break;
+    }
+    out += (i == 0 ? "" : "; ") + part;
+  }
+  return out;
+}
+
+std::vector<std::string> WorkloadDecision::warnings() const {
+  std::vector<std::string> out;
+  for (const ContainerDecision& c : containers) {
+    if (c.decision.action != Action::warn) continue;
+    out.push_back(truncate(container_label(c) + ": " + join_reasons(c.decision.reasons), kMaxWarning));
+  }
+  return out;
+}
+
+WorkloadDecision decide_workload(std::vector<ContainerDecision> containers) {
+  WorkloadDecision w;
+  w.containers = std::move(containers);
+  w.action = Action::allow;
+  for (const ContainerDecision& c : w.containers) {
+    if (c.decision.action == Action::deny) {
+      w.action = Action::deny;
+    } else if (c.decision.action == Action::warn && w.action == Action::allow) {
+      w.action = Action::warn;
+    }
+  }
+  return w;
+}
+
+std::string_view to_string(Outcome o) noexcept {
+  switch (o) {
+    case Outcome::passed: return "passed";
+    case Outcome::failed: return "failed";
+    case Outcome::exempt: return "exempt";
+    case Outcome::no_match: return "no_match";
+    case Outcome::invalid: return "invalid";
+  }
+  return "failed";
+}
+
+std::string_view to_string(EvidenceStatus s) noexcept {
+  switch (s) {
+    case EvidenceStatus::not_evaluated: return "not_evaluated";
+    case EvidenceStatus::verified: return "verified";
+    case EvidenceStatus::failed: return "failed";
+    case EvidenceStatus::unavailable: return "unavailable";
+  }
+  return "not_evaluated";
+}
+
+}  // namespace imagegate::policy
