@@ -448,10 +448,17 @@ ReferenceResult<ImageReference> ImageReference::parse_docker_ref(std::string_vie
   return parsed;
 }
 
+// Upstream's ParseNormalizedNamed returns an empty domain when the first element looks like a host (it has
+// a '.' or ':') but is not a valid one while still being a valid path ("a_b.c/d"). A runtime would dial
+// that first element as the registry, while policy would see no registry at all: refuse rather than guess.
 Result<ImageReference> ImageReference::from_container_image(std::string_view input) {
   auto parsed = parse_normalized(input);
   if (auto* err = std::get_if<ReferenceParseError>(&parsed)) return std::move(err->error);
-  return std::get<ImageReference>(std::move(parsed));
+  auto ref = std::get<ImageReference>(std::move(parsed));
+  if (ref.domain_.empty()) {
+    return make_error(ReferenceError::invalid_format, input, "first element is not a valid registry host").error;
+  }
+  return ref;
 }
 
 std::string ImageReference::name() const {

@@ -68,7 +68,9 @@ class ImageReference {
   // reference.ParseDockerRef: parse_normalized, then `:latest` when no tag/digest, tag dropped with a digest.
   static ReferenceResult<ImageReference> parse_docker_ref(std::string_view input);
   // What Kubernetes does with a container's `image`: parse_normalized, and the convenience wrapper the
-  // rest of imagegate uses. Error carries the upstream message.
+  // rest of imagegate uses. Error carries the upstream message. Stricter than parse_normalized in one case:
+  // a reference left without a domain ("a_b.c/d": the first element is neither a host nor a namespace) is
+  // rejected, since the runtime would pull it from a host policy never saw.
   static Result<ImageReference> from_container_image(std::string_view input);
 
   const std::string& domain() const noexcept { return domain_; }  // "" when parse() found none

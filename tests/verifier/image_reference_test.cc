@@ -443,6 +443,11 @@ TEST(ImageReferenceNormalisation, FromContainerImage) {
   EXPECT_EQ(r->domain(), "quay.io");
   EXPECT_EQ(r->path(), "prometheus/node-exporter");
   EXPECT_EQ(r->tag(), "v1.8.0");
+  // Upstream leaves these without a domain; the runtime would pull from host "a_b.c", so refuse.
+  EXPECT_EQ(expect_ok(ImageReference::parse_normalized("a_b.c/d")).domain(), "");
+  EXPECT_FALSE(ImageReference::from_container_image("a_b.c/d").ok());
+  EXPECT_EQ(expect_ok(ImageReference::parse_normalized("localhosdocker.i__b/c")).path(), "localhosdocker.i__b/c");
+  EXPECT_FALSE(ImageReference::from_container_image("localhosdocker.i__b/c").ok());
   const auto bad = ImageReference::from_container_image("nginx:lat est");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().message, "invalid image reference \"nginx:lat est\": invalid reference format");
