@@ -15,13 +15,13 @@ std::filesystem::path from_env(const char* name, const std::filesystem::path& fa
 
 }  // namespace
 
-std::filesystem::path source_dir() { return from_env("IMAGEGATE_SOURCE_DIR", std::filesystem::current_path()); }
+std::filesystem::path source_dir() { return from_env("IMAGEGATE_SOURCE_DIR", IMAGEGATE_DEFAULT_SOURCE_DIR); }
 
 std::filesystem::path conformance_dir() {
-  return from_env("IMAGEGATE_CONFORMANCE_DIR", source_dir() / ".." / "shared" / "conformance");
+  return from_env("IMAGEGATE_CONFORMANCE_DIR", IMAGEGATE_DEFAULT_CONFORMANCE_DIR);
 }
 
-std::filesystem::path imagegate_binary() { return from_env("IMAGEGATE_BINARY", "imagegate"); }
+std::filesystem::path imagegate_binary() { return from_env("IMAGEGATE_BINARY", IMAGEGATE_DEFAULT_BINARY); }
 
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
