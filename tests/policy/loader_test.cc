@@ -13,7 +13,6 @@
 
 #include "policy/compiled_policy.h"
 #include "policy/policy.h"
-#include "tests/policy/test_paths.h"
 #include "tests/test_support.h"
 
 namespace imagegate::policy {
@@ -21,8 +20,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-using testing::policies_dir;
-using testing::project_dir;
+
+fs::path project_dir() { return imagegate::testing::source_dir(); }
+fs::path policies_dir() { return project_dir() / "tests" / "testdata" / "policies"; }
 
 std::vector<fs::path> fixtures(const std::string& folder) {
   std::vector<fs::path> out;
