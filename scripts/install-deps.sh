@@ -12,6 +12,8 @@ packages=(
   clang libclang-rt-dev
   # test and benchmark peers
   openssl curl wrk nginx-light ca-certificates
+  # install tests: kubectl kustomize is on the machine; schema checks, OCI image build/push/pull, a registry
+  python3-yaml python3-jsonschema skopeo docker-registry
 )
 
 missing=()

@@ -1,0 +1,352 @@
+#!/usr/bin/python3
+"""Checks rendered imagegate install objects (kustomize output or the chart's) against the rules of the
+install issue, beyond what the OpenAPI schemas can say.
+
+Usage: check_rules.py [--replicas N] [--failure-policy Fail|Ignore] [--timeout N] [--mutating]
+                      [--tls secret|cert-manager] FILE|-
+
+What it checks (each failure is printed; exit 1 if any):
+- exactly one Deployment, Service, ServiceAccount, PodDisruptionBudget, NetworkPolicy and
+  ValidatingWebhookConfiguration; no RBAC objects (imagegate needs no API access);
+- the Deployment: replicas, pod anti-affinity and topology spread on the pod labels, restricted security
+  context (runAsNonRoot, seccomp RuntimeDefault, read-only root fs, no privilege escalation, all capabilities
+  dropped), no service account token, requests and limits, HTTPS readiness /readyz and liveness /healthz
+  probes on the serving port, terminationGracePeriodSeconds > server gracePeriod + preStop sleep, the
+  policy ConfigMap and TLS Secret mounted as directories (no subPath: live reload needs the symlink swap), and
+  the server config's policy/cert/key paths inside those mounts;
+- the Service selects the pods and targets the serving port; the PDB and NetworkPolicy select the pods;
+- the policy ConfigMap holds an ImagePolicy;
+- every validating webhook: admissionReviewVersions [v1], sideEffects NoneOnDryRun, failurePolicy,
+  timeoutSeconds (<= 30), path /validate on the Service (name, namespace, port), CREATE and UPDATE on pods,
+  pods/ephemeralcontainers and every pod-template kind, a namespaceSelector leaving out the own namespace and
+  kube-system by kubernetes.io/metadata.name plus the imagegate.dev/ignore opt-out label;
+- with --mutating: a MutatingWebhookConfiguration on /mutate with reinvocationPolicy IfNeeded (same rules);
+  without it, none;
+- TLS: with `secret`, the Secret's tls.crt has the SAN <service>.<namespace>.svc and verifies against both
+  the Secret's ca.crt and the webhook's caBundle (openssl); with `cert-manager`, a Certificate for that SAN
+  writes the mounted Secret and the webhooks carry cert-manager.io/inject-ca-from for it.
+"""
+import argparse
+import base64
+import os
+import subprocess
+import sys
+import tempfile
+
+import yaml
+
+REQUIRED_RULES = {
+    ("", "pods"), ("", "pods/ephemeralcontainers"), ("", "replicationcontrollers"), ("", "podtemplates"),
+    ("apps", "deployments"), ("apps", "replicasets"), ("apps", "statefulsets"), ("apps", "daemonsets"),
+    ("batch", "jobs"), ("batch", "cronjobs"),
+}
+
+errors = []
+
+
+def fail(msg):
+    errors.append(msg)
+
+
+def parse_duration_seconds(text):
+    text = str(text)
+    for unit, factor in (("ms", 0.001), ("h", 3600), ("m", 60), ("s", 1)):
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * factor
+    raise ValueError("bad duration %r" % text)
+
+
+def selects(selector, labels):
+    """matchLabels/matchExpressions semantics over a label map."""
+    if not selector:
+        return False
+    for k, v in (selector.get("matchLabels") or {}).items():
+        if labels.get(k) != v:
+            return False
+    for e in selector.get("matchExpressions") or []:
+        op, key, vals = e["operator"], e["key"], e.get("values") or []
+        if op == "In" and labels.get(key) not in vals:
+            return False
+        if op == "NotIn" and key in labels and labels[key] in vals:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def one(objs, kind):
+    found = [o for o in objs if o.get("kind") == kind]
+    if len(found) != 1:
+        fail("expected exactly one %s, found %d" % (kind, len(found)))
+        return None
+    return found[0]
+
+
+def openssl(*args, stdin=None):
+    return subprocess.run(["openssl", *args], input=stdin, capture_output=True, text=True)
+
+
+def check_webhooks(config, kind, path, svc, svc_port, args):
+    hooks = config.get("webhooks") or []
+    if not hooks:
+        fail("%s has no webhooks" % kind)
+    ns = svc["metadata"]["namespace"]
+    for h in hooks:
+        name = h.get("name")
+        where = "%s webhook %s" % (kind, name)
+        if h.get("admissionReviewVersions") != ["v1"]:
+            fail("%s: admissionReviewVersions %r, want [v1]" % (where, h.get("admissionReviewVersions")))
+        if h.get("sideEffects") != "NoneOnDryRun":
+            fail("%s: sideEffects %r, want NoneOnDryRun" % (where, h.get("sideEffects")))
+        if h.get("failurePolicy") != args.failure_policy:
+            fail("%s: failurePolicy %r, want %s" % (where, h.get("failurePolicy"), args.failure_policy))
+        t = h.get("timeoutSeconds")
+        if t != args.timeout or not isinstance(t, int) or not 1 <= t <= 30:
+            fail("%s: timeoutSeconds %r, want %d (1..30)" % (where, t, args.timeout))
+        s = (h.get("clientConfig") or {}).get("service") or {}
+        if (s.get("name"), s.get("namespace"), s.get("path"), s.get("port", 443)) != (
+                svc["metadata"]["name"], ns, path, svc_port):
+            fail("%s: clientConfig.service %r does not point at %s/%s:%s%s" % (
+                where, s, ns, svc["metadata"]["name"], svc_port, path))
+        covered = set()
+        for r in h.get("rules") or []:
+            ops = set(r.get("operations") or [])
+            if not {"CREATE", "UPDATE"} <= ops and "*" not in ops:
+                continue
+            for g in r.get("apiGroups") or []:
+                for res in r.get("resources") or []:
+                    covered.add((g, res))
+        missing = REQUIRED_RULES - covered
+        if missing:
+            fail("%s: CREATE+UPDATE not covered for %s" % (where, sorted(missing)))
+        sel = h.get("namespaceSelector") or {}
+        for excluded in (ns, "kube-system"):
+            if selects(sel, {"kubernetes.io/metadata.name": excluded}):
+                fail("%s: namespaceSelector selects namespace %s" % (where, excluded))
+        if not selects(sel, {"kubernetes.io/metadata.name": "team-a"}):
+            fail("%s: namespaceSelector does not select an ordinary namespace" % where)
+        if selects(sel, {"kubernetes.io/metadata.name": "team-a", "imagegate.dev/ignore": "true"}):
+            fail("%s: the opt-out label imagegate.dev/ignore=true does not opt out" % where)
+        if kind == "MutatingWebhookConfiguration" and h.get("reinvocationPolicy") != "IfNeeded":
+            fail("%s: reinvocationPolicy %r, want IfNeeded" % (where, h.get("reinvocationPolicy")))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--replicas", type=int, default=3)
+    p.add_argument("--failure-policy", default="Fail")
+    p.add_argument("--timeout", type=int, default=10)
+    p.add_argument("--mutating", action="store_true")
+    p.add_argument("--tls", choices=["secret", "cert-manager"], default="secret")
+    p.add_argument("file")
+    args = p.parse_args()
+    text = sys.stdin.read() if args.file == "-" else open(args.file).read()
+    objs = [o for o in yaml.safe_load_all(text) if o]
+
+    for o in objs:
+        if o.get("kind") in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"):
+            fail("unexpected RBAC object %s %s" % (o["kind"], o["metadata"]["name"]))
+    dep = one(objs, "Deployment")
+    svc = one(objs, "Service")
+    sa = one(objs, "ServiceAccount")
+    pdb = one(objs, "PodDisruptionBudget")
+    netpol = one(objs, "NetworkPolicy")
+    vwc = one(objs, "ValidatingWebhookConfiguration")
+    mwcs = [o for o in objs if o.get("kind") == "MutatingWebhookConfiguration"]
+    if None in (dep, svc, sa, pdb, netpol, vwc):
+        return report()
+    ns = dep["metadata"]["namespace"]
+    spec = dep["spec"]
+    pod = spec["template"]["spec"]
+    labels = spec["template"]["metadata"].get("labels") or {}
+    if not selects(spec["selector"], labels):
+        fail("Deployment selector does not select its own pod template")
+    if spec.get("replicas") != args.replicas:
+        fail("Deployment replicas %r, want %d" % (spec.get("replicas"), args.replicas))
+    anti = ((pod.get("affinity") or {}).get("podAntiAffinity") or {})
+    terms = [t.get("podAffinityTerm", t) for t in
+             (anti.get("preferredDuringSchedulingIgnoredDuringExecution") or [])
+             + (anti.get("requiredDuringSchedulingIgnoredDuringExecution") or [])]
+    if not any(selects(t.get("labelSelector"), labels) for t in terms):
+        fail("no pod anti-affinity term selecting the pods")
+    if not any(selects(t.get("labelSelector"), labels) for t in pod.get("topologySpreadConstraints") or []):
+        fail("no topology spread constraint selecting the pods")
+    if sa["metadata"]["name"] != pod.get("serviceAccountName"):
+        fail("pod does not run as the chart's ServiceAccount")
+    if sa.get("automountServiceAccountToken") is not False or pod.get("automountServiceAccountToken") is not False:
+        fail("automountServiceAccountToken must be false on the ServiceAccount and the pod")
+    psc = pod.get("securityContext") or {}
+    if psc.get("runAsNonRoot") is not True:
+        fail("pod securityContext.runAsNonRoot is not true")
+    if (psc.get("seccompProfile") or {}).get("type") != "RuntimeDefault":
+        fail("pod seccompProfile is not RuntimeDefault")
+    containers = pod.get("containers") or []
+    if len(containers) != 1:
+        fail("want one container, found %d" % len(containers))
+        return report()
+    c = containers[0]
+    csc = c.get("securityContext") or {}
+    if csc.get("readOnlyRootFilesystem") is not True:
+        fail("container readOnlyRootFilesystem is not true")
+    if csc.get("allowPrivilegeEscalation") is not False:
+        fail("container allowPrivilegeEscalation is not false")
+    if (csc.get("capabilities") or {}).get("drop") != ["ALL"] or (csc.get("capabilities") or {}).get("add"):
+        fail("container capabilities: want drop [ALL] and nothing added")
+    if csc.get("privileged"):
+        fail("container is privileged")
+    res = c.get("resources") or {}
+    for part in ("requests", "limits"):
+        if not (res.get(part) or {}).get("memory"):
+            fail("container resources.%s.memory is not set" % part)
+    if not (res.get("requests") or {}).get("cpu"):
+        fail("container resources.requests.cpu is not set")
+    ports = {p.get("name"): p["containerPort"] for p in c.get("ports") or []}
+    for probe, want in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
+        g = (c.get(probe) or {}).get("httpGet") or {}
+        port = g.get("port")
+        port = ports.get(port, port)
+        if g.get("path") != want or g.get("scheme") != "HTTPS" or port not in ports.values():
+            fail("%s: want HTTPS GET %s on the serving port, got %r" % (probe, want, g))
+
+    # Server config: the file named by --config, from a ConfigMap volume.
+    mounts = {m["name"]: m for m in c.get("volumeMounts") or []}
+    volumes = {v["name"]: v for v in pod.get("volumes") or []}
+    by_name = {(o["kind"], o["metadata"]["name"]): o for o in objs}
+    cargs = c.get("args") or []
+    config = None
+    if "--config" in cargs:
+        cfg_path = cargs[cargs.index("--config") + 1]
+        for vname, m in mounts.items():
+            if cfg_path.startswith(m["mountPath"].rstrip("/") + "/"):
+                cm_name = (volumes[vname].get("configMap") or {}).get("name")
+                cm = by_name.get(("ConfigMap", cm_name))
+                key = cfg_path[len(m["mountPath"].rstrip("/")) + 1:]
+                if cm and key in (cm.get("data") or {}):
+                    config = yaml.safe_load(cm["data"][key])
+    if config is None:
+        fail("container args %r: no --config file found in a rendered ConfigMap" % cargs)
+        return report()
+
+    def mount_for(path, kind):
+        for vname, m in mounts.items():
+            if path.startswith(m["mountPath"].rstrip("/") + "/"):
+                if m.get("subPath"):
+                    fail("%s mounted with subPath: no live reload" % path)
+                src = volumes.get(vname) or {}
+                if kind not in src:
+                    fail("%s is not on a %s volume" % (path, kind))
+                return src.get(kind) or {}, path[len(m["mountPath"].rstrip("/")) + 1:]
+        fail("%s is on no volume" % path)
+        return {}, None
+
+    pol_src, pol_key = mount_for(config.get("policy", ""), "configMap")
+    pol_cm = by_name.get(("ConfigMap", pol_src.get("name")))
+    if pol_cm is None:
+        fail("policy ConfigMap %r not rendered" % pol_src.get("name"))
+    else:
+        doc = yaml.safe_load((pol_cm.get("data") or {}).get(pol_key) or "null")
+        if not isinstance(doc, dict) or doc.get("kind") != "ImagePolicy":
+            fail("policy ConfigMap key %s does not hold an ImagePolicy" % pol_key)
+    tls = config.get("tls") or {}
+    cert_src, cert_key = mount_for(tls.get("certFile", ""), "secret")
+    key_src, _ = mount_for(tls.get("keyFile", ""), "secret")
+    if cert_src.get("secretName") != key_src.get("secretName"):
+        fail("certFile and keyFile come from different Secrets")
+    listen_port = int(str(config.get("listen", ":8443")).rsplit(":", 1)[1])
+    if listen_port not in ports.values():
+        fail("server listens on %d, container ports are %r" % (listen_port, ports))
+    grace = parse_duration_seconds(config.get("gracePeriod", "10s"))
+    sleep = (((c.get("lifecycle") or {}).get("preStop") or {}).get("sleep") or {}).get("seconds", 0)
+    tgps = pod.get("terminationGracePeriodSeconds", 30)
+    if not tgps > grace + sleep:
+        fail("terminationGracePeriodSeconds %s is not longer than gracePeriod %ss + preStop %ss" % (tgps, grace, sleep))
+
+    # Service, PDB, NetworkPolicy.
+    if not selects({"matchLabels": svc["spec"].get("selector")}, labels):
+        fail("Service does not select the pods")
+    svc_ports = svc["spec"].get("ports") or []
+    if len(svc_ports) != 1:
+        fail("Service: want one port")
+        return report()
+    target = svc_ports[0].get("targetPort")
+    if ports.get(target, target) != listen_port:
+        fail("Service targetPort %r is not the serving port %d" % (target, listen_port))
+    svc_port = svc_ports[0]["port"]
+    if not selects(pdb["spec"].get("selector"), labels):
+        fail("PodDisruptionBudget does not select the pods")
+    if not selects(netpol["spec"].get("podSelector"), labels):
+        fail("NetworkPolicy does not select the pods")
+    allowed = [p.get("port") for rule in netpol["spec"].get("ingress") or [] for p in rule.get("ports") or []]
+    if listen_port not in [ports.get(a, a) for a in allowed]:
+        fail("NetworkPolicy does not admit the serving port")
+
+    check_webhooks(vwc, "ValidatingWebhookConfiguration", "/validate", svc, svc_port, args)
+    if args.mutating:
+        if len(mwcs) != 1:
+            fail("expected one MutatingWebhookConfiguration, found %d" % len(mwcs))
+        else:
+            check_webhooks(mwcs[0], "MutatingWebhookConfiguration", "/mutate", svc, svc_port, args)
+    elif mwcs:
+        fail("MutatingWebhookConfiguration rendered but not expected")
+
+    # TLS.
+    san = "%s.%s.svc" % (svc["metadata"]["name"], ns)
+    secret_name = cert_src.get("secretName")
+    configs = [vwc] + mwcs
+    if args.tls == "secret":
+        secret = by_name.get(("Secret", secret_name))
+        if secret is None:
+            fail("TLS Secret %r not rendered" % secret_name)
+            return report()
+        data = secret.get("data") or {}
+        with tempfile.TemporaryDirectory() as d:
+            def put(name, b64):
+                path = os.path.join(d, name)
+                with open(path, "wb") as f:
+                    f.write(base64.b64decode(b64 or ""))
+                return path
+            crt = put("tls.crt", data.get(cert_key))
+            ca = put("ca.crt", data.get("ca.crt"))
+            r = openssl("x509", "-in", crt, "-noout", "-checkhost", san)
+            if r.returncode != 0 or "does match" not in r.stdout:
+                fail("serving certificate does not carry the SAN %s: %s%s" % (san, r.stdout, r.stderr))
+            r = openssl("verify", "-CAfile", ca, crt)
+            if r.returncode != 0:
+                fail("serving certificate does not verify against the Secret's ca.crt: %s" % r.stdout + r.stderr)
+            for cfg in configs:
+                for h in cfg.get("webhooks") or []:
+                    bundle = put("bundle.crt", (h.get("clientConfig") or {}).get("caBundle"))
+                    r = openssl("verify", "-CAfile", bundle, crt)
+                    if r.returncode != 0:
+                        fail("%s %s: the serving certificate does not verify against caBundle: %s" % (
+                            cfg["kind"], h.get("name"), (r.stdout + r.stderr).strip()))
+    else:
+        certs = [o for o in objs if o.get("kind") == "Certificate"
+                 and o["spec"].get("secretName") == secret_name]
+        if len(certs) != 1:
+            fail("want one cert-manager Certificate writing Secret %r" % secret_name)
+            return report()
+        cert = certs[0]
+        if san not in (cert["spec"].get("dnsNames") or []):
+            fail("Certificate dnsNames %r lack %s" % (cert["spec"].get("dnsNames"), san))
+        want = "%s/%s" % (cert["metadata"]["namespace"], cert["metadata"]["name"])
+        for cfg in configs:
+            if (cfg["metadata"].get("annotations") or {}).get("cert-manager.io/inject-ca-from") != want:
+                fail("%s lacks cert-manager.io/inject-ca-from: %s" % (cfg["kind"], want))
+        ref = cert["spec"].get("issuerRef") or {}
+        if ref.get("kind", "Issuer") == "Issuer" and ("Issuer", ref.get("name")) not in by_name:
+            fail("Certificate's Issuer %r not rendered" % ref.get("name"))
+    return report()
+
+
+def report():
+    for e in errors:
+        print("RULE FAILED: " + e)
+    print("check_rules: %d failures" % len(errors))
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
