@@ -83,12 +83,15 @@ InternalPlan make_plan(const CompiledPolicy& policy, const ImageUnderReview& ima
   return out;
 }
 
+// "no signature found", "unavailable: registry returned 503", "not evaluated offline".
 std::string describe(const CheckEvidence& check) {
-  std::string status = check.status == EvidenceStatus::not_evaluated ? "not evaluated"
-                                                                      : std::string(to_string(check.status));
-  if (check.detail.empty()) return status;
-  if (check.status == EvidenceStatus::failed) return check.detail;
-  return status + ": " + check.detail;
+  switch (check.status) {
+    case EvidenceStatus::verified: return check.detail.empty() ? "verified" : "verified: " + check.detail;
+    case EvidenceStatus::failed: return check.detail.empty() ? "failed" : check.detail;
+    case EvidenceStatus::not_evaluated: return check.detail.empty() ? "not evaluated" : check.detail;
+    case EvidenceStatus::unavailable: return check.detail.empty() ? "unavailable" : "unavailable: " + check.detail;
+  }
+  return check.detail;
 }
 
 // Collects the outcome of a rule's checks.
@@ -119,16 +122,24 @@ struct Checks {
 void check_signatures(const SignatureRequirement& requirement, const Evidence& evidence, Checks& checks) {
   std::vector<std::string> verified;
   std::vector<std::string> unsettled;
-  std::string details;
+  // Anchors grouped by what happened to them, in first-seen order, so ten anchors that were all "not
+  // evaluated offline" make one short phrase.
+  std::vector<std::pair<std::string, std::string>> groups;  // description -> "a, b"
   for (const std::string& anchor : requirement.anchors) {
     auto it = std::find_if(evidence.signatures.begin(), evidence.signatures.end(),
                            [&](const AnchorEvidence& e) { return e.anchor == anchor; });
     const CheckEvidence check = it != evidence.signatures.end() ? it->check : CheckEvidence{};
     if (check.status == EvidenceStatus::verified) {
       verified.push_back(anchor);
+      continue;
+    }
+    if (check.status != EvidenceStatus::failed) unsettled.push_back(anchor);
+    const std::string description = describe(check);
+    auto group = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == description; });
+    if (group == groups.end()) {
+      groups.emplace_back(description, anchor);
     } else {
-      if (check.status != EvidenceStatus::failed) unsettled.push_back(anchor);
-      details += ", " + anchor + ": " + describe(check);
+      group->second += ", " + anchor;
     }
   }
   auto contains = [](const std::vector<std::string>& v, const std::string& s) {
@@ -145,21 +156,21 @@ void check_signatures(const SignatureRequirement& requirement, const Evidence& e
   const auto threshold = static_cast<std::size_t>(std::max(1, requirement.threshold));
   if (verified.size() >= threshold && required_ok) return;
 
+  auto join = [](const std::vector<std::string>& names) {
+    std::string out;
+    for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
+    return out;
+  };
   std::string reason = "signatures: " + std::to_string(verified.size()) + " of " +
-                       std::to_string(requirement.anchors.size()) + " anchors verified (need " +
+                       std::to_string(requirement.anchors.size()) + " anchors verified, need " +
                        std::to_string(threshold);
-  if (!requirement.required.empty()) {
-    std::string names;
-    for (const std::string& r : requirement.required) names += (names.empty() ? "" : ", ") + r;
-    reason += ", including " + names;
+  if (!requirement.required.empty()) reason += " including " + join(requirement.required);
+  std::string details;
+  if (!verified.empty()) details = "verified: " + join(verified);
+  for (const auto& [description, anchors] : groups) {
+    details += (details.empty() ? "" : "; ") + anchors + ": " + description;
   }
-  reason += ")";
-  if (!verified.empty()) {
-    std::string names;
-    for (const std::string& v : verified) names += (names.empty() ? "" : ", ") + v;
-    reason += ", verified: " + names;
-  }
-  reason += details;
+  reason += " (" + details + ")";
   // If the anchors that could not be checked might still have made up the difference, the failure
   // policy decides; if even all of them verifying would not be enough, the image fails outright.
   if (verified.size() + unsettled.size() >= threshold && required_possible) {
