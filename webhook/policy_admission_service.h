@@ -17,7 +17,9 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -52,6 +54,12 @@ struct AdmissionOptions {
   std::chrono::milliseconds max_budget{25'000};     // never more than this
   std::chrono::milliseconds margin{1'000};          // answer this long before the API server gives up
 };
+
+// The API server's `?timeout=` query parameter in `target` ("/validate?timeout=10s"): a Go duration
+// ("10s", "1m0s", "1.5s", "500ms") or a bare number of seconds. nullopt when absent or not a duration.
+std::optional<std::chrono::milliseconds> parse_review_timeout(std::string_view target);
+// The review's budget: min(timeout - margin, max_budget) (default_budget without a timeout), at least 100 ms.
+std::chrono::milliseconds review_budget(const AdmissionOptions& options, std::string_view target);
 
 class PolicyAdmissionService final : public AdmissionService {
  public:
