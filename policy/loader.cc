@@ -1,6 +1,8 @@
 #include "policy/loader.h"
 
 #include <re2/re2.h>
+#include <yaml-cpp/anchor.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -8,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include "policy/glob.h"
@@ -90,6 +93,80 @@ bool is_tag_char(char c, bool first) {
 
 // The fields of one YAML mapping, checked against the keys it may have.
 using Fields = std::map<std::string, YAML::Node, std::less<>>;
+
+// Bounds checked on the parser's event stream, before any node tree exists. yaml-cpp's tree costs a few
+// hundred bytes per node, so a 4 MiB file of tiny scalars would take about a gigabyte to load; and an
+// alias shares its target rather than copying it, so a "billion laughs" document is small as a tree but
+// enormous to walk. Counting events (each alias as the size of the subtree it names) stops both early.
+class BoundsCheck final : public YAML::EventHandler {
+ public:
+  struct Exceeded {
+    YAML::Mark mark;
+    std::string message;
+  };
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents_ == 2) second_document_ = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { leaf(mark, anchor); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    // An anchor still open (a self-reference) has no size yet; the tree walk catches the cycle by depth.
+    const auto it = sizes_.find(anchor);
+    add(mark, it == sizes_.end() ? 1 : it->second);
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor, const std::string& value) override {
+    if (value.size() > kMaxScalarBytes) {
+      throw Exceeded{mark, "a value is longer than " + std::to_string(kMaxScalarBytes) + " bytes"};
+    }
+    leaf(mark, anchor);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    open(mark, anchor);
+  }
+  void OnSequenceEnd() override { close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    open(mark, anchor);
+  }
+  void OnMapEnd() override { close(); }
+
+  int documents() const noexcept { return documents_; }
+  const YAML::Mark& second_document() const noexcept { return second_document_; }
+
+ private:
+  void add(const YAML::Mark& mark, std::size_t n) {
+    count_ += n;
+    if (count_ > kMaxPolicyNodes) {
+      throw Exceeded{mark, "the document has more than " + std::to_string(kMaxPolicyNodes) +
+                               " nodes once aliases are expanded (an alias bomb?)"};
+    }
+  }
+  void leaf(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    add(mark, 1);
+    if (anchor != YAML::NullAnchor) sizes_[anchor] = 1;
+  }
+  void open(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    add(mark, 1);
+    if (open_.size() >= static_cast<std::size_t>(kMaxPolicyDepth)) {
+      throw Exceeded{mark, "the document nests deeper than " + std::to_string(kMaxPolicyDepth) + " levels"};
+    }
+    open_.push_back({count_ - 1, anchor});
+  }
+  void close() {
+    if (open_.empty()) return;
+    const auto [start, anchor] = open_.back();
+    open_.pop_back();
+    if (anchor != YAML::NullAnchor) sizes_[anchor] = count_ - start;
+  }
+
+  std::size_t count_ = 0;
+  int documents_ = 0;
+  YAML::Mark second_document_ = YAML::Mark::null_mark();
+  std::vector<std::pair<std::size_t, YAML::anchor_t>> open_;
+  std::map<YAML::anchor_t, std::size_t> sizes_;
+};
 
 class Loader {
  public:
@@ -378,7 +455,19 @@ PolicySpec Loader::load(std::string_view text) {
   }
   std::vector<YAML::Node> documents;
   try {
+    std::istringstream stream{std::string(text)};
+    YAML::Parser parser(stream);
+    BoundsCheck bounds;
+    while (parser.HandleNextDocument(bounds) && bounds.documents() <= 1) {
+    }
+    if (bounds.documents() > 1) {
+      error(bounds.second_document(), "", "expected one YAML document; a second one starts here");
+      return spec;
+    }
     documents = YAML::LoadAll(std::string(text));
+  } catch (const BoundsCheck::Exceeded& e) {
+    error(e.mark, "", e.message);
+    return spec;
   } catch (const YAML::Exception& e) {
     error(e.mark, "", "YAML syntax error: " + e.msg);
     return spec;

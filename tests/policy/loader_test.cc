@@ -249,6 +249,21 @@ TEST(Bounds, AliasBombInsideAKnownKeyToo) {
   EXPECT_THAT(joined(errors), HasSubstr("more than 200000 nodes"));
 }
 
+TEST(Bounds, ManySmallNodesFailBeforeATreeIsBuilt) {
+  // 1.9 million one-character scalars: under the byte limit, and about a gigabyte as a yaml-cpp tree.
+  std::string text = std::string(kHeader) + "spec: {}\nx: [a";
+  for (int i = 0; i < 1'900'000; ++i) text += ",a";
+  text += "]\n";
+  ASSERT_LT(text.size(), kMaxPolicyBytes);
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<Diagnostic> errors = errors_of(load_policy(text, "wide.yaml"));
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_EQ(errors.size(), 1u) << joined(errors);
+  EXPECT_THAT(errors[0].to_string(), HasSubstr("wide.yaml:5:"));
+  EXPECT_THAT(errors[0].message, HasSubstr("more than 200000 nodes"));
+  EXPECT_LT(elapsed, std::chrono::seconds(3));
+}
+
 TEST(Bounds, SelfReferencingAliasDoesNotHang) {
   const std::string text = std::string(kHeader) + "spec: &s {rules: [*s]}\n";
   const std::vector<Diagnostic> errors = errors_of(load_policy(text, "cycle.yaml"));
