@@ -1,0 +1,251 @@
+// `imagegate serve`: the admission webhook. Wires configuration, policy, TLS and the HTTPS server, and
+// handles SIGTERM/SIGINT (graceful stop within the grace period, exit 0).
+//
+// Logs: the decision log (one JSON line per review) goes to stdout; operational lines (start-up, reloads,
+// errors) go to stderr, also as JSON lines.
+
+// GCC 12 false positives inside Asio at inlined header locations (see https_server.cc).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "webhook/cli.h"
+#include "webhook/decision_log.h"
+#include "webhook/embedded_examples.h"
+#include "webhook/https_server.h"
+#include "webhook/metrics.h"
+#include "webhook/policy_admission_service.h"
+#include "webhook/policy_watcher.h"
+#include "webhook/self_signed.h"
+#include "webhook/server_config.h"
+#include "webhook/tls_context.h"
+
+namespace imagegate::webhook {
+
+namespace {
+
+struct ServeFlags {
+  std::string config;
+  std::string policy;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string client_ca;
+  std::string listen;
+  unsigned threads = 0;
+  std::string grace_period;
+  std::size_t max_connections = 0;
+  std::string max_budget;
+  CLI::Option* threads_option = nullptr;
+  CLI::Option* max_connections_option = nullptr;
+};
+
+void log_line(const nlohmann::json& line) { std::cerr << line.dump() + "\n" << std::flush; }
+
+int fail(const std::string& message) {
+  log_line({{"level", "error"}, {"msg", message}});
+  return 2;
+}
+
+bool write_text(const std::filesystem::path& path, std::string_view text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  return static_cast<bool>(out);
+}
+
+// The file's settings, then the flags over them.
+Result<ServerConfig> build_config(const ServeFlags& flags) {
+  ServerConfig config;
+  if (!flags.config.empty()) {
+    auto loaded = load_server_config(flags.config);
+    if (!loaded) return loaded.error();
+    config = std::move(loaded.value());
+  }
+  if (!flags.policy.empty()) config.policy_file = flags.policy;
+  if (!flags.tls_cert.empty()) config.tls_cert_file = flags.tls_cert;
+  if (!flags.tls_key.empty()) config.tls_key_file = flags.tls_key;
+  if (!flags.client_ca.empty()) config.client_ca_file = flags.client_ca;
+  if (!flags.listen.empty()) config.listen = flags.listen;
+  if (flags.threads_option->count() > 0) config.threads = flags.threads;
+  if (flags.max_connections_option->count() > 0) config.max_connections = flags.max_connections;
+  for (const auto& [text, target, name] :
+       {std::tuple{&flags.grace_period, &config.grace_period, "--grace-period"},
+        std::tuple{&flags.max_budget, &config.max_budget, "--max-budget"}}) {
+    if (text->empty()) continue;
+    auto d = parse_duration(*text);
+    if (!d) return invalid_argument(std::string(name) + ": " + d.error().message);
+    *target = *d;
+  }
+  if (auto ok = validate_server_config(config); !ok) return ok.error();
+  return config;
+}
+
+int run_serve(const ServeFlags& flags) {
+  auto built = build_config(flags);
+  if (!built) return fail(built.error().message);
+  ServerConfig config = std::move(built.value());
+
+  // The embedded demo: no policy configured. Write the compiled-in example policy (and, without a
+  // certificate, a self-signed one) into a private temporary directory and serve those.
+  const bool demo = config.policy_file.empty();
+  std::filesystem::path demo_dir;
+  if (demo) {
+    auto dir = make_private_temp_directory("imagegate-demo-");
+    if (!dir) return fail(dir.error().message);
+    demo_dir = *dir;
+    config.policy_file = (demo_dir / "policy.yaml").string();
+    if (!write_text(config.policy_file, example_policy_yaml()) ||
+        !write_text(demo_dir / "admission-review.json", example_admission_review_json())) {
+      return fail("cannot write the demo files to " + demo_dir.string());
+    }
+    if (config.tls_cert_file.empty()) {
+      auto files = write_self_signed_certificate(demo_dir);
+      if (!files) return fail(files.error().message);
+      config.tls_cert_file = files->cert_file.string();
+      config.tls_key_file = files->key_file.string();
+    }
+  }
+  if (config.listen.empty()) config.listen = demo ? "127.0.0.1:8443" : "0.0.0.0:8443";
+  auto listen = parse_listen_address(config.listen);
+  if (!listen) return fail(listen.error().message);
+  const unsigned threads = config.threads != 0 ? config.threads : std::max(1U, std::thread::hardware_concurrency());
+
+  Metrics metrics;
+  DecisionLog decisions(std::cout);
+  NoVerifierEvidenceSource evidence;
+  AdmissionOptions admission_options;
+  admission_options.max_budget = config.max_budget;
+  if (admission_options.default_budget > config.max_budget) admission_options.default_budget = config.max_budget;
+  PolicyAdmissionService service(admission_options, evidence, metrics, decisions);
+
+  boost::asio::io_context io(static_cast<int>(threads));
+  PolicyWatcher watcher(io.get_executor(), config.policy_file, service, metrics, std::cerr,
+                        config.policy_reload_interval);
+  if (!watcher.load_now()) {
+    return fail("policy " + config.policy_file + " is not valid (diagnostics above); not starting");
+  }
+
+  auto tls = TlsContextProvider::create(
+      TlsFiles{config.tls_cert_file, config.tls_key_file, config.client_ca_file}, &metrics, std::cerr);
+  if (!tls) return fail(tls.error().message);
+  std::shared_ptr<TlsContextProvider> tls_provider = std::move(tls.value());
+
+  HttpsServerOptions server_options;
+  server_options.host = listen->host;
+  server_options.port = listen->port;
+  server_options.max_connections = config.max_connections;
+  server_options.handshake_timeout = config.handshake_timeout;
+  server_options.idle_timeout = config.idle_timeout;
+  server_options.read_timeout = config.read_timeout;
+  server_options.write_timeout = config.write_timeout;
+  HttpsServer server(io, server_options, *tls_provider, service, &metrics, std::cerr);
+  auto bound = server.listen();
+  if (!bound) return fail(bound.error().message);
+
+  // Signals first, so a SIGTERM during start-up is not lost once we are listening.
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  const auto stop_everything = [&] {
+    watcher.stop();
+    tls_provider->stop();
+    io.stop();
+  };
+  std::function<void(const boost::system::error_code&, int)> on_signal;
+  bool stopping = false;
+  on_signal = [&](const boost::system::error_code& ec, int signal_number) {
+    if (ec) return;
+    if (stopping) {  // a second signal: stop now
+      log_line({{"level", "warn"}, {"msg", "second signal; stopping without waiting"}, {"signal", signal_number}});
+      stop_everything();
+      return;
+    }
+    stopping = true;
+    log_line({{"level", "info"},
+              {"msg", "stopping: no new connections; finishing requests in flight"},
+              {"signal", signal_number},
+              {"gracePeriodSeconds", static_cast<double>(config.grace_period.count()) / 1000.0}});
+    server.stop(config.grace_period, stop_everything);
+    signals.async_wait(on_signal);
+  };
+  signals.async_wait(on_signal);
+
+  const std::string address = bound->address().is_v6() ? "[" + bound->address().to_string() + "]:" +
+                                                              std::to_string(bound->port())
+                                                        : bound->address().to_string() + ":" +
+                                                              std::to_string(bound->port());
+  nlohmann::json started{{"level", "info"},
+                         {"msg", "listening"},
+                         {"address", address},
+                         {"port", bound->port()},
+                         {"policy", config.policy_file},
+                         {"tlsCert", config.tls_cert_file},
+                         {"mtls", !config.client_ca_file.empty()},
+                         {"threads", threads},
+                         {"version", IMAGEGATE_VERSION}};
+  if (demo) started["demoDir"] = demo_dir.string();
+  log_line(started);
+  if (demo) {
+    const std::string host = bound->address().is_loopback() || bound->address().is_unspecified()
+                                 ? "127.0.0.1"
+                                 : bound->address().to_string();
+    std::cerr << "\nimagegate demo: the example policy and a self-signed certificate for localhost are in "
+              << demo_dir.string() << "\nTry it (one of the three containers is denied):\n\n  curl --cacert "
+              << config.tls_cert_file << " -H 'Content-Type: application/json' --data-binary @"
+              << (demo_dir / "admission-review.json").string() << " https://" << host << ":" << bound->port()
+              << "/validate\n\n"
+              << std::flush;
+  }
+
+  std::signal(SIGPIPE, SIG_IGN);
+  watcher.start();
+  tls_provider->start(io.get_executor(), config.tls_reload_interval);
+  server.start();
+
+  std::vector<std::thread> workers;
+  for (unsigned i = 1; i < threads; ++i) workers.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& worker : workers) worker.join();
+  log_line({{"level", "info"}, {"msg", "stopped"}});
+  return 0;
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app, CliContext& context) {
+  auto flags = std::make_shared<ServeFlags>();
+  CLI::App* serve = app.add_subcommand(
+      "serve",
+      "Run the validating admission webhook over HTTPS. With no --policy and no --config it serves the "
+      "built-in example policy with a generated self-signed certificate on 127.0.0.1:8443.");
+  serve->add_option("--config", flags->config, "YAML config file (docs/install.md); flags override it");
+  serve->add_option("--policy", flags->policy, "ImagePolicy file; reloaded when it changes");
+  serve->add_option("--tls-cert", flags->tls_cert, "PEM certificate chain; reloaded when it changes");
+  serve->add_option("--tls-key", flags->tls_key, "PEM private key; reloaded when it changes");
+  serve->add_option("--client-ca", flags->client_ca, "require client certificates signed by this CA (mTLS)");
+  serve->add_option("--listen", flags->listen, "ADDRESS:PORT, :PORT or [IPv6]:PORT; port 0 picks a free one");
+  flags->threads_option =
+      serve->add_option("--threads", flags->threads, "I/O threads (default: hardware concurrency)")
+          ->check(CLI::Range(1U, 1024U));
+  serve->add_option("--grace-period", flags->grace_period,
+                    "on SIGTERM, how long requests in flight may take (default 10s)");
+  flags->max_connections_option =
+      serve->add_option("--max-connections", flags->max_connections,
+                        "open connections beyond this are closed at once (default 1024)")
+          ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+  serve->add_option("--max-budget", flags->max_budget, "the longest a review may take (default 25s)");
+  serve->callback([flags, &context] { context.exit_code = run_serve(*flags); });
+}
+
+}  // namespace imagegate::webhook

@@ -1,0 +1,70 @@
+// ServerConfig: everything `imagegate serve` needs, from the --config YAML file and from flags (flags
+// override the file). The file's keys are camelCase; an unknown key, a wrong type or a bad value is an
+// error naming file:line:column and the key path. The format is documented in docs/install.md:
+//
+//   listen: "0.0.0.0:8443"
+//   policy: /etc/imagegate/policy.yaml
+//   policyReloadInterval: 2s
+//   threads: 4
+//   gracePeriod: 10s
+//   maxConnections: 1024
+//   maxBudget: 25s
+//   tls:
+//     certFile: /tls/tls.crt
+//     keyFile: /tls/tls.key
+//     clientCAFile: /tls/ca.crt
+//     reloadInterval: 2s
+//   timeouts: { handshake: 10s, idle: 60s, read: 10s, write: 10s }
+//
+// Plain values; no thread-safety concerns.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace imagegate::webhook {
+
+struct ListenAddress {
+  std::string host;  // numeric IPv4/IPv6 address; "0.0.0.0" for ":PORT"
+  std::uint16_t port = 0;
+};
+
+// "127.0.0.1:8443", ":8443" (every IPv4 interface), "[::1]:8443", "[::]:8443". Port 0 picks a free port.
+Result<ListenAddress> parse_listen_address(std::string_view text);
+// "500ms", "10s", "2m", "1h" (one number and a unit; a bare number is rejected).
+Result<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+struct ServerConfig {
+  std::string listen;                 // empty: 127.0.0.1:8443 in the embedded demo, 0.0.0.0:8443 otherwise
+  std::string policy_file;            // empty: the embedded example policy with a self-signed certificate
+  std::chrono::milliseconds policy_reload_interval{2'000};
+  unsigned threads = 0;               // 0: std::thread::hardware_concurrency()
+  std::chrono::milliseconds grace_period{10'000};
+  std::size_t max_connections = 1024;
+  std::chrono::milliseconds max_budget{25'000};
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string client_ca_file;         // set: clients must present a certificate signed by it (mTLS)
+  std::chrono::milliseconds tls_reload_interval{2'000};
+  std::chrono::milliseconds handshake_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{60'000};   // keep-alive: waiting for the next request
+  std::chrono::milliseconds read_timeout{10'000};   // from a request's first byte to its last
+  std::chrono::milliseconds write_timeout{10'000};
+};
+
+// Reads and validates a config file over `base` (so defaults stay for keys the file leaves out).
+Result<ServerConfig> load_server_config(const std::string& path, ServerConfig base = {});
+// The same, from text; `file_name` is used in error messages.
+Result<ServerConfig> parse_server_config(std::string_view yaml_text, std::string_view file_name,
+                                         ServerConfig base = {});
+
+// Checks what must hold whatever the source: cert and key given together, limits positive.
+Status validate_server_config(const ServerConfig& config);
+
+}  // namespace imagegate::webhook
