@@ -60,14 +60,14 @@ std::string string_member(const nlohmann::json& object, const char* key) {
 // with a string `image` is an error: skipping it would admit an image nobody checked.
 Status read_containers(const nlohmann::json& pod_spec, const std::string& spec_path, const char* list_name,
                        Workload& out) {
-  auto it = pod_spec.find(list_name);
-  if (it == pod_spec.end() || it->is_null()) return Ok{};
+  if (!pod_spec.contains(list_name)) return Ok{};
+  const nlohmann::json& list = pod_spec[list_name];
+  if (list.is_null()) return Ok{};
   const std::string list_path = spec_path + "." + list_name;
-  if (!it->is_array()) return invalid_argument(list_path + ": must be a list of containers");
-  std::size_t index = 0;
-  for (const nlohmann::json& container : *it) {
+  if (!list.is_array()) return invalid_argument(list_path + ": must be a list of containers");
+  for (std::size_t index = 0; index < list.size(); ++index) {
+    const nlohmann::json& container = list[index];
     const std::string container_path = list_path + "[" + std::to_string(index) + "]";
-    ++index;
     if (out.images.size() >= kMaxContainersPerObject) {
       return resource_exhausted(container_path + ": more than " + std::to_string(kMaxContainersPerObject) +
                                 " containers in one object");

@@ -1,0 +1,153 @@
+# Shared helpers for the end-to-end scripts in tests/e2e/*_test.sh. Source it:
+#   source "$(dirname "$0")/lib.sh"
+# Then call the assert_* functions (each counts one check), and end the script with `finish`, which prints
+# "N passed, N failed" and exits 1 when any check failed. Nothing here is specific to one test.
+#
+# Environment the test runner sets (tests/CMakeLists.txt): IMAGEGATE_BINARY, IMAGEGATE_SOURCE_DIR,
+# IMAGEGATE_CONFORMANCE_DIR, IMAGEGATE_BUILD_DIR. Scripts stop what they start by PID (see track_pid).
+
+set -uo pipefail
+
+E2E_PASSED=0
+E2E_FAILED=0
+E2E_PIDS=()
+
+# log MESSAGE...: prints a progress line to stderr, prefixed with the script name.
+log() { echo "[$(basename "$0")] $*" >&2; }
+
+# pass NAME: records a passed check.
+pass() {
+  E2E_PASSED=$((E2E_PASSED + 1))
+  echo "ok   - $1"
+}
+
+# fail NAME [DETAIL...]: records a failed check and prints why.
+fail() {
+  local name="$1"
+  shift
+  E2E_FAILED=$((E2E_FAILED + 1))
+  echo "FAIL - $name"
+  [ $# -gt 0 ] && printf '       %s\n' "$@"
+  return 0
+}
+
+# die MESSAGE: the script cannot continue (missing tool, setup failed): prints and exits 2.
+die() {
+  echo "[$(basename "$0")] fatal: $*" >&2
+  exit 2
+}
+
+# run_capture CMD ARGS...: runs a command, leaving its stdout in $OUT, stderr in $ERR and exit code in $RC.
+# Never aborts the script.
+run_capture() {
+  local out_file err_file
+  out_file="$(mktemp "${E2E_TMP:-/tmp}/out.XXXXXX")"
+  err_file="$(mktemp "${E2E_TMP:-/tmp}/err.XXXXXX")"
+  "$@" >"$out_file" 2>"$err_file"
+  RC=$?
+  OUT="$(cat "$out_file")"
+  ERR="$(cat "$err_file")"
+  rm -f "$out_file" "$err_file"
+  return 0
+}
+
+# assert_eq NAME EXPECTED ACTUAL: passes when the two strings are equal.
+assert_eq() {
+  if [ "$2" == "$3" ]; then pass "$1"; else fail "$1" "expected: $2" "actual:   $3"; fi
+}
+
+# assert_rc NAME EXPECTED_RC: checks $RC from the last run_capture (prints its stderr on failure).
+assert_rc() {
+  if [ "$RC" -eq "$2" ]; then
+    pass "$1"
+  else
+    fail "$1" "expected exit code $2, got $RC" "stdout: ${OUT:0:600}" "stderr: ${ERR:0:600}"
+  fi
+}
+
+# assert_contains NAME HAYSTACK NEEDLE: passes when NEEDLE is a substring of HAYSTACK.
+assert_contains() {
+  if [[ "$2" == *"$3"* ]]; then pass "$1"; else fail "$1" "missing: $3" "in: ${2:0:800}"; fi
+}
+
+# assert_not_contains NAME HAYSTACK NEEDLE: passes when NEEDLE is not in HAYSTACK.
+assert_not_contains() {
+  if [[ "$2" != *"$3"* ]]; then pass "$1"; else fail "$1" "unexpected: $3" "in: ${2:0:800}"; fi
+}
+
+# assert_match NAME TEXT ERE: passes when TEXT matches the extended regular expression ERE (bash =~).
+assert_match() {
+  if [[ "$2" =~ $3 ]]; then pass "$1"; else fail "$1" "no match for: $3" "in: ${2:0:800}"; fi
+}
+
+# assert_file_exists NAME PATH
+assert_file_exists() {
+  if [ -e "$2" ]; then pass "$1"; else fail "$1" "missing file: $2"; fi
+}
+
+# require_cmd CMD...: exits 2 (fatal) unless every command is on PATH.
+require_cmd() {
+  local c
+  for c in "$@"; do command -v "$c" >/dev/null 2>&1 || die "required command not found: $c"; done
+}
+
+# make_temp_dir: creates $E2E_TMP, a private directory removed (with tracked processes stopped) on exit.
+make_temp_dir() {
+  E2E_TMP="$(mktemp -d "${TMPDIR:-/tmp}/imagegate-e2e.XXXXXX")"
+  trap e2e_cleanup EXIT
+  export E2E_TMP
+}
+
+# track_pid PID: a process this script started; cleanup stops it (TERM, then KILL after 5 s).
+track_pid() { E2E_PIDS+=("$1"); }
+
+# stop_pid PID: stops one process this script started and waits for it.
+stop_pid() {
+  local pid="$1" i
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null
+  for i in $(seq 1 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  return 0
+}
+
+# e2e_cleanup: the EXIT trap: stops tracked processes, removes $E2E_TMP.
+e2e_cleanup() {
+  local pid
+  for pid in "${E2E_PIDS[@]+"${E2E_PIDS[@]}"}"; do stop_pid "$pid"; done
+  [ -n "${E2E_TMP:-}" ] && rm -rf "$E2E_TMP"
+  return 0
+}
+
+# free_port: prints a TCP port on 127.0.0.1 that nothing listens on right now (asks the kernel for one).
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_for_port PORT [SECONDS]: waits until something accepts TCP connections on 127.0.0.1:PORT
+# (default 10 s); returns 1 on timeout.
+wait_for_port() {
+  local port="$1" seconds="${2:-10}" i
+  for i in $(seq 1 $((seconds * 10))); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# json_get JSON_TEXT PYTHON_EXPR: evaluates PYTHON_EXPR with `d` bound to the parsed JSON and prints the
+# result (e.g. json_get "$OUT" 'd["summary"]["denied"]'); exits non-zero when the text is not JSON.
+json_get() {
+  python3 -c 'import json,sys; d=json.loads(sys.argv[1]); r=eval(sys.argv[2]); print(json.dumps(r) if isinstance(r,(dict,list,bool)) or r is None else r)' "$1" "$2"
+}
+
+# finish: prints the "N passed, N failed" line and exits 0 when nothing failed, 1 otherwise.
+finish() {
+  echo "$E2E_PASSED passed, $E2E_FAILED failed"
+  [ "$E2E_FAILED" -eq 0 ]
+  exit $?
+}

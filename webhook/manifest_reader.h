@@ -1,0 +1,73 @@
+// Reading Kubernetes manifests for the offline CLI (`imagegate test`): files, directories and stdin
+// holding multi-document YAML, JSON, `kind: List` objects and AdmissionReview bodies (full reviews, or
+// bare AdmissionRequest objects as kwctl reads them). Each object comes back with where it was found.
+//
+// YAML is converted to nlohmann::json by one bounded converter (depth, node count after alias expansion,
+// duplicate keys refused); plain scalars follow the YAML 1.2 core schema (null, bool, int, float),
+// everything else, quoted or tagged !!str, stays a string. Input must be UTF-8 and at most
+// kMaxManifestBytes per file. Errors are invalid_argument / resource_exhausted with a message naming the
+// source, the document and the line.
+//
+// Plain functions, no shared state: safe from any thread.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+
+namespace imagegate::webhook {
+
+inline constexpr std::size_t kMaxManifestBytes = 16 * 1024 * 1024;
+inline constexpr int kMaxManifestDepth = 128;              // nesting of mappings/sequences
+inline constexpr std::size_t kMaxManifestNodes = 2'000'000;  // per file, after alias expansion
+inline constexpr std::size_t kMaxListItems = 10'000;         // items of one `kind: List`
+
+// One Kubernetes object found in the input.
+struct ManifestObject {
+  std::string source;            // "deploy.yaml#2" (1-based document), "deploy.yaml#1.items[3]", "-#1"
+  int line = 0;                  // 1-based line where the document starts; 0 when unknown
+  nlohmann::json object;         // the object (for a review: request.object)
+  std::string request_kind;      // review: request.kind.kind, used when the object has no kind
+  std::string request_namespace; // review: request.namespace
+  std::string operation;         // review: CREATE, UPDATE, ...; "" for plain manifests
+};
+
+// A document of a YAML or JSON stream, as JSON.
+struct Document {
+  int index = 0;  // 1-based
+  int line = 0;   // 1-based line of its first token
+  nlohmann::json value;
+};
+
+// Parses a YAML stream (or JSON, which it detects by a leading `{` or `[`) into documents. Empty
+// documents (a lone `---`, comments only) are dropped. `source` names the input in error messages.
+Result<std::vector<Document>> parse_documents(std::string_view text, std::string_view source);
+
+// parse_documents, then flattens `kind: List` items and unwraps AdmissionReview bodies (a bare request
+// is wrapped first). A review without an object (DELETE, broken request) is an error: it has nothing
+// to evaluate and saying "allowed" would hide that.
+Result<std::vector<ManifestObject>> read_manifests(std::string_view text, std::string_view source);
+
+// Reads a file (bounded by kMaxManifestBytes), a directory (every .yaml/.yml/.json in it, sorted by
+// name, not recursive) or "-" (stdin), then read_manifests.
+Result<std::vector<ManifestObject>> read_manifest_path(const std::string& path);
+
+// Reads a whole file, refusing files over `max_bytes` and anything that is not a regular file.
+Result<std::string> read_bounded_file(const std::string& path, std::size_t max_bytes);
+
+// The position of the first byte that is not valid UTF-8 (or a NUL), or npos when the text is valid.
+std::size_t find_invalid_utf8(std::string_view text) noexcept;
+
+// Whether a YAML plain scalar resolves to a non-string under the YAML 1.2 core schema; the YAML writer
+// quotes such strings so they read back as strings.
+bool plain_scalar_is_typed(std::string_view text);
+
+// JSON -> YAML text (block style), for `-o yaml`.
+std::string to_yaml(const nlohmann::json& value);
+
+}  // namespace imagegate::webhook
