@@ -41,6 +41,10 @@ std::size_t display_width(std::string_view s) {
   }));
 }
 
+std::string plural(std::size_t n, const char* noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
 }  // namespace
 
 bool TestReport::any_denied() const {
@@ -130,7 +134,8 @@ std::string render_table(const TestReport& report) {
     out << '\n';
   }
   out << "\n"
-      << report.workloads.size() << " workloads, " << containers << " containers: " << allowed << " allowed, "
+      << plural(report.workloads.size(), "workload") << ", " << plural(containers, "container") << ": " << allowed
+      << " allowed, "
       << warned << " warned, " << denied << " denied";
   out << " (policy " << report.policy_file << "; network checks not evaluated offline)\n";
   return out.str();

@@ -60,6 +60,8 @@ Result<std::vector<WorkloadResult>> evaluate_paths(const policy::CompiledPolicy&
     if (!read.ok()) return read.error();
     for (ManifestObject& object : *read) objects.push_back(std::move(object));
   }
+  // An empty input is a broken pipeline (a failed `kubectl kustomize`, a wrong path), not a pass.
+  if (objects.empty()) return invalid_argument("no Kubernetes objects found in the input");
   return evaluate_offline(compiled, objects, default_namespace, std::chrono::system_clock::now());
 }
 
