@@ -637,7 +637,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("chart")
     p.add_argument("--values", action="append", default=[])
-    p.add_argument("--set", action="append", default=[], help="path=JSON value")
+    p.add_argument("--set", action="append", default=[], help="path=VALUE (JSON, else a string)")
     p.add_argument("--name", default="imagegate")
     p.add_argument("--namespace", default="imagegate-system")
     p.add_argument("--lookup")
@@ -647,7 +647,10 @@ def main():
     sets = []
     for s in a.set:
         k, v = s.split("=", 1)
-        sets.append((k, json.loads(v)))
+        try:
+            sets.append((k, json.loads(v)))
+        except ValueError:  # like helm --set: a bare word is a string
+            sets.append((k, v))
     lookup_objects = [o for o in yaml.safe_load_all(open(a.lookup)) if o] if a.lookup else []
     try:
         sys.stdout.write(render(a.chart, overrides, sets, a.name, a.namespace, lookup_objects, a.notes))
