@@ -82,6 +82,31 @@ for kind in Deployment Service ServiceAccount PodDisruptionBudget NetworkPolicy 
   grep -q "^kind: $kind\$" "$tmp/all.yaml" || bad "no $kind rendered"
 done
 
+# The overlay example of docs/install-cluster.md: another image, a replaced policy.
+mkdir -p "$tmp/my-overlay"
+cat > "$tmp/my-overlay/kustomization.yaml" <<'YAML'
+resources: [../manifests]
+images:
+  - name: imagegate/imagegate
+    newName: registry.example.com/imagegate
+    newTag: 0.1.0
+configMapGenerator:
+  - name: imagegate-policy
+    namespace: imagegate-system
+    behavior: replace
+    files: [policy.yaml]
+    options: {disableNameSuffixHash: true}
+YAML
+sed 's/mode: audit/mode: warn/' "$src/manifests/base/policy.yaml" > "$tmp/my-overlay/policy.yaml"
+if kubectl kustomize "$tmp/my-overlay" >"$tmp/overlay.yaml" 2>"$tmp/err" &&
+   grep -q "image: registry.example.com/imagegate:0.1.0" "$tmp/overlay.yaml" &&
+   grep -q "mode: warn" "$tmp/overlay.yaml" &&
+   "$py" "$tools/check_rules.py" "$tmp/overlay.yaml" >/dev/null; then
+  ok "the documented overlay (image + policy replaced) renders and keeps the install rules"
+else
+  bad "documented overlay: $(cat "$tmp/err")"
+fi
+
 # The checks must be able to fail: each broken variant is rejected.
 expect_rule_failure() {  # description kind path value
   local what="$1"; shift
