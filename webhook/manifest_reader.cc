@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <utility>
 
@@ -186,6 +187,7 @@ class JsonBuilder : public YAML::EventHandler {
     std::optional<std::string> key;
     bool merge = false;
     YAML::Mark mark;
+    std::set<std::string> explicit_keys;  // written in this mapping (merged keys may be overridden)
   };
 
   [[noreturn]] void fail(const YAML::Mark& mark, const std::string& message, bool exhausted = false) {
@@ -198,7 +200,7 @@ class JsonBuilder : public YAML::EventHandler {
 
   void set_key(std::string key, bool merge, const YAML::Mark& mark) {
     Frame& top = stack_.back();
-    if (!merge && top.value.contains(key)) fail(mark, "duplicate mapping key \"" + key + "\"");
+    if (!merge && !top.explicit_keys.insert(key).second) fail(mark, "duplicate mapping key \"" + key + "\"");
     top.key = std::move(key);
     top.merge = merge;
   }
@@ -241,7 +243,7 @@ class JsonBuilder : public YAML::EventHandler {
       fail(mark, "nesting deeper than " + std::to_string(kMaxManifestDepth) + " levels", true);
     }
     count(1, mark);
-    stack_.push_back(Frame{std::move(value), anchor, 1, std::nullopt, false, mark});
+    stack_.push_back(Frame{std::move(value), anchor, 1, std::nullopt, false, mark, {}});
   }
 
   void close() {
@@ -273,18 +275,19 @@ class JsonBuilder : public YAML::EventHandler {
     std::string key = std::move(*top.key);
     top.key.reset();
     if (top.merge) {
-      merge_into(top.value, value, mark);
+      merge_into(top, value, mark);
       return;
     }
     top.value[key] = std::move(value);
   }
 
-  // `<<: *base` or `<<: [*a, *b]`: keys already present win, earlier sources win over later ones.
-  void merge_into(json& target, const json& source, const YAML::Mark& mark) {
+  // `<<: *base` or `<<: [*a, *b]` (https://yaml.org/type/merge.html): keys written in the mapping win
+  // wherever they appear, earlier merge sources win over later ones.
+  void merge_into(Frame& target, const json& source, const YAML::Mark& mark) {
     auto merge_one = [&](const json& m) {
       if (!m.is_object()) fail(mark, "a merge key (<<) needs a mapping or a list of mappings");
       for (auto it = m.begin(); it != m.end(); ++it) {
-        if (!target.contains(it.key())) target[it.key()] = it.value();
+        if (!target.value.contains(it.key())) target.value[it.key()] = it.value();
       }
     };
     if (source.is_array()) {
