@@ -31,6 +31,22 @@ assert_eq "the layout is reproducible (same manifest digest)" \
   "$(json_get "$(cat "$T/oci/index.json")" 'd["manifests"][0]["digest"]')" \
   "$(json_get "$(cat "$T/oci2/index.json")" 'd["manifests"][0]["digest"]')"
 
+# The Dockerfile (not buildable here: no container engine) installs, in its runtime stage, the Debian
+# package of every shared library this binary loads, apart from what bookworm-slim already has.
+dockerfile_ok=1
+missing_pkgs=""
+runtime_stage="$(sed -n '/^FROM debian:bookworm-slim/,$p' "$src/Dockerfile")"
+while read -r lib; do
+  pkg="$(dpkg -S "$lib" 2>/dev/null || dpkg -S "$(readlink -f "$lib")" 2>/dev/null)"
+  pkg="${pkg%%:*}"
+  case "$pkg" in
+    libc6|libgcc-s1|libstdc++6) continue ;;  # part of bookworm-slim
+    "") dockerfile_ok=0; missing_pkgs+=" (no package for $lib)" ;;
+    *) grep -qw -- "$pkg" <<<"$runtime_stage" || { dockerfile_ok=0; missing_pkgs+=" $pkg"; } ;;
+  esac
+done < <(ldd "$binary" | awk '/=> \// {print $3}')
+assert_eq "Dockerfile runtime stage installs every needed library package${missing_pkgs}" 1 "$dockerfile_ok"
+
 # ---- registry ----
 port="$(free_port)"
 mkdir -p "$T/registry"
