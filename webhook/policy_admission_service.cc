@@ -486,7 +486,10 @@ asio::awaitable<HttpAnswer> PolicyAdmissionService::validate(std::string body, s
     auto decoded = decode_admission_review(body);
     metrics_.observe_stage("decode", seconds_since(decode_start));
     if (!decoded) {
+      // Not a review: no decision, no review metrics. The server counts only non-review answers, so the
+      // HTTP status of a refused body is counted here.
       const unsigned status = decoded.error().code == ErrorCode::resource_exhausted ? 413 : 400;
+      metrics_.http_response(status);
       co_return json_error(status, decoded.error().message);
     }
     request = std::move(*decoded);
@@ -521,7 +524,10 @@ asio::awaitable<HttpAnswer> PolicyAdmissionService::validate(std::string body, s
   // Reached only through the catch blocks above (co_return is not allowed inside a handler).
   const double seconds = seconds_since(start);
   metrics_.observe_review(operation, "error", seconds);
-  if (!request) co_return json_error(500, "internal error");
+  if (!request) {
+    metrics_.http_response(500);
+    co_return json_error(500, "internal error");
+  }
   AdmissionResponse response;
   response.uid = request->uid;
   response.allowed = false;

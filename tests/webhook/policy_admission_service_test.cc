@@ -398,6 +398,11 @@ TEST(PolicyAdmissionService, MalformedBodiesAreHttp400) {
   const auto huge = run(f.service, std::string(kMaxReviewBytes + 1, ' '));
   EXPECT_EQ(huge.http.status, 413u);
   EXPECT_TRUE(log_lines(f.log_text).empty());
+  const std::string metrics = f.metrics.render();
+  EXPECT_NE(metrics.find(R"(imagegate_http_requests_total{code="400"} 6)"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find(R"(imagegate_http_requests_total{code="413"} 1)"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find(R"(imagegate_admission_reviews_total{operation="CREATE",decision="allowed"} 0)"),
+            std::string::npos);
 }
 
 TEST(PolicyAdmissionService, UnexpectedExceptionIsDeniedInternalError) {
