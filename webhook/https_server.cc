@@ -247,6 +247,13 @@ asio::awaitable<void> HttpsServer::State::serve(std::shared_ptr<Connection> conn
       connection->idle = false;
     }
     // The rest of the request has read_timeout from here: a client trickling bytes (slowloris) is cut off.
+    // The stream's own expiry bounds each operation; this deadline bounds the whole request read, header,
+    // 100-continue and body together, and closes the socket when it passes.
+    asio::steady_timer deadline(stream.get_executor());
+    deadline.expires_after(options.read_timeout);
+    deadline.async_wait([connection](const error_code& timer_ec) {
+      if (!timer_ec) beast::get_lowest_layer(connection->stream).close();
+    });
     if (!ec) {
       lowest.expires_after(options.read_timeout);
       co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
@@ -259,6 +266,8 @@ asio::awaitable<void> HttpsServer::State::serve(std::shared_ptr<Connection> conn
       }
       if (!ec) co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     }
+    deadline.cancel();
+    if (ec && !lowest.socket().is_open()) break;  // the deadline passed: nothing more to say
 
     if (ec) {
       std::optional<HttpAnswer> answer;

@@ -76,7 +76,12 @@ Result<std::shared_ptr<ssl::context>> make_server_tls_context(const TlsFiles& fi
   }
   context->use_private_key_file(files.key_file.string(), ssl::context::pem, ec);
   if (ec) {
-    return invalid_argument("tls: key " + files.key_file.string() + ": " + openssl_reason(ec));
+    const std::string reason = openssl_reason(ec);
+    if (reason.find("mismatch") != std::string::npos) {  // OpenSSL: "key values mismatch"
+      return invalid_argument("tls: key " + files.key_file.string() + " does not match certificate " +
+                              files.cert_file.string());
+    }
+    return invalid_argument("tls: key " + files.key_file.string() + ": " + reason);
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
     ERR_clear_error();

@@ -1,0 +1,152 @@
+#include "webhook/server_config.h"
+
+#include <gtest/gtest.h>
+
+namespace imagegate::webhook {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(ServerConfigTest, ReadsEveryKey) {
+  auto config = parse_server_config(R"(
+listen: "0.0.0.0:9443"
+policy: /etc/imagegate/policy.yaml
+policyReloadInterval: 5s
+threads: 3
+gracePeriod: 20s
+maxConnections: 77
+maxBudget: 8s
+tls:
+  certFile: /tls/tls.crt
+  keyFile: /tls/tls.key
+  clientCAFile: /tls/ca.crt
+  reloadInterval: 500ms
+timeouts:
+  handshake: 3s
+  idle: 2m
+  read: 4s
+  write: 6s
+)",
+                                    "imagegate.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->listen, "0.0.0.0:9443");
+  EXPECT_EQ(config->policy_file, "/etc/imagegate/policy.yaml");
+  EXPECT_EQ(config->policy_reload_interval, 5s);
+  EXPECT_EQ(config->threads, 3U);
+  EXPECT_EQ(config->grace_period, 20s);
+  EXPECT_EQ(config->max_connections, 77U);
+  EXPECT_EQ(config->max_budget, 8s);
+  EXPECT_EQ(config->tls_cert_file, "/tls/tls.crt");
+  EXPECT_EQ(config->tls_key_file, "/tls/tls.key");
+  EXPECT_EQ(config->client_ca_file, "/tls/ca.crt");
+  EXPECT_EQ(config->tls_reload_interval, 500ms);
+  EXPECT_EQ(config->handshake_timeout, 3s);
+  EXPECT_EQ(config->idle_timeout, 2min);
+  EXPECT_EQ(config->read_timeout, 4s);
+  EXPECT_EQ(config->write_timeout, 6s);
+  EXPECT_TRUE(validate_server_config(*config).ok());
+}
+
+TEST(ServerConfigTest, KeepsDefaultsForKeysLeftOut) {
+  ServerConfig base;
+  base.grace_period = 3s;
+  auto config = parse_server_config("threads: 2\n", "c.yaml", base);
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->threads, 2U);
+  EXPECT_EQ(config->grace_period, 3s);
+  EXPECT_EQ(config->max_connections, 1024U);
+  auto empty = parse_server_config("", "c.yaml");
+  EXPECT_TRUE(empty.ok());
+}
+
+struct BadCase {
+  const char* name;
+  const char* yaml;
+  const char* expect;  // substring of the error
+};
+
+class ServerConfigErrorTest : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(ServerConfigErrorTest, NamesFileLineAndKey) {
+  auto config = parse_server_config(GetParam().yaml, "imagegate.yaml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.error().message.find(GetParam().expect), std::string::npos) << config.error().message;
+  EXPECT_EQ(config.error().code, ErrorCode::invalid_argument);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, ServerConfigErrorTest,
+    ::testing::Values(
+        BadCase{"unknown_top_key", "threads: 2\nlisten_addr: x\n", "imagegate.yaml:2:1: listen_addr: unknown key"},
+        BadCase{"unknown_nested_key", "tls:\n  certFile: a\n  caFile: b\n", "imagegate.yaml:3:3: tls.caFile: unknown key"},
+        BadCase{"snake_case_is_unknown", "grace_period: 10s\n", "imagegate.yaml:1:1: grace_period: unknown key"},
+        BadCase{"bad_duration", "gracePeriod: 10\n", "imagegate.yaml:1:14: gracePeriod: duration \"10\""},
+        BadCase{"bad_unit", "maxBudget: 5 s\n", "maxBudget: duration"},
+        BadCase{"zero_threads", "threads: 0\n", "imagegate.yaml:1:10: threads: must be between 1 and 1024"},
+        BadCase{"negative", "maxConnections: -4\n", "maxConnections: not a non-negative integer"},
+        BadCase{"list_for_string", "policy: [a, b]\n", "imagegate.yaml:1:9: policy: expected a string"},
+        BadCase{"tls_not_a_map", "tls: yes\n", "tls: expected a mapping"},
+        BadCase{"root_is_list", "- a\n", "must be a mapping"},
+        BadCase{"empty_string", "listen: \"\"\n", "listen: must not be empty"},
+        BadCase{"yaml_syntax", "tls: {certFile: a\n", "imagegate.yaml:"},
+        BadCase{"huge_duration", "gracePeriod: 99999999999h\n", "gracePeriod: duration"}),
+    [](const auto& test_case) { return std::string(test_case.param.name); });
+
+TEST(ServerConfigTest, ValidatesCombinations) {
+  ServerConfig config;
+  EXPECT_TRUE(validate_server_config(config).ok()) << "no policy, no TLS: the embedded demo";
+  config.tls_cert_file = "a.crt";
+  EXPECT_FALSE(validate_server_config(config).ok()) << "certificate without key";
+  config.tls_key_file = "a.key";
+  EXPECT_TRUE(validate_server_config(config).ok());
+  config.listen = "localhost:8443";
+  EXPECT_FALSE(validate_server_config(config).ok()) << "listen needs a numeric address";
+  config.listen = ":8443";
+  EXPECT_TRUE(validate_server_config(config).ok());
+
+  ServerConfig policy_without_tls;
+  policy_without_tls.policy_file = "policy.yaml";
+  EXPECT_FALSE(validate_server_config(policy_without_tls).ok());
+
+  ServerConfig ca_without_cert;
+  ca_without_cert.client_ca_file = "ca.crt";
+  EXPECT_FALSE(validate_server_config(ca_without_cert).ok());
+}
+
+TEST(ServerConfigTest, ParsesListenAddresses) {
+  struct Case {
+    const char* text;
+    const char* host;
+    unsigned port;
+  };
+  for (const Case& c : {Case{"127.0.0.1:8443", "127.0.0.1", 8443}, Case{":9443", "0.0.0.0", 9443},
+                        Case{"[::1]:0", "::1", 0}, Case{"[::]:443", "::", 443}, Case{"0.0.0.0:65535", "0.0.0.0", 65535}}) {
+    auto a = parse_listen_address(c.text);
+    ASSERT_TRUE(a.ok()) << c.text << ": " << a.error().message;
+    EXPECT_EQ(a->host, c.host) << c.text;
+    EXPECT_EQ(a->port, c.port) << c.text;
+  }
+  for (const char* bad : {"", "8443", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "::1:8443", "[::1]8443",
+                          "example.com:8443", "1.2.3.4:-1", "[::1:8443"}) {
+    EXPECT_FALSE(parse_listen_address(bad).ok()) << bad;
+  }
+}
+
+TEST(ServerConfigTest, ParsesDurations) {
+  EXPECT_EQ(*parse_duration("250ms"), 250ms);
+  EXPECT_EQ(*parse_duration("10s"), 10s);
+  EXPECT_EQ(*parse_duration("2m"), 2min);
+  EXPECT_EQ(*parse_duration("1h"), 1h);
+  for (const char* bad : {"", "10", "s", "1.5s", "-1s", "10 s", "1d", "10S"}) {
+    EXPECT_FALSE(parse_duration(bad).ok()) << bad;
+  }
+}
+
+TEST(ServerConfigTest, MissingFileIsAnError) {
+  auto config = load_server_config("/nonexistent/imagegate.yaml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.error().message.find("/nonexistent/imagegate.yaml"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace imagegate::webhook
