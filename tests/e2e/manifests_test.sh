@@ -82,7 +82,7 @@ for kind in Deployment Service ServiceAccount PodDisruptionBudget NetworkPolicy 
   grep -q "^kind: $kind\$" "$tmp/all.yaml" || bad "no $kind rendered"
 done
 
-# The overlay example of docs/install-cluster.md: another image, a replaced policy.
+# The overlay example of docs/install.md ("Install with kustomize"): another image, a replaced policy.
 mkdir -p "$tmp/my-overlay"
 cat > "$tmp/my-overlay/kustomization.yaml" <<'YAML'
 resources: [../manifests]
