@@ -11,6 +11,8 @@
 #include <variant>
 #include <vector>
 
+#include "verifier/severity.h"
+
 namespace imagegate::policy {
 
 // What happens to an image a rule rejects.
@@ -20,8 +22,9 @@ enum class FailurePolicy { closed, open };  // deny / allow with warning
 // A plain action, for `noMatch`, `onMissing`, `secrets`.
 enum class Action { allow, warn, deny };
 
-// One severity scale for every scanner: 1-5, with names. NONE and UNKNOWN share 1.
-enum class Severity { unknown = 1, low = 2, medium = 3, high = 4, critical = 5 };
+// One severity scale for every scanner: 1-5, with names. NONE and UNKNOWN share 1. Defined in
+// verifier/severity.h, where scan reports are normalised to it.
+using Severity = verifier::Severity;
 
 // A source location in the policy file, for diagnostics (1-based; 0 when unknown).
 struct Location {
