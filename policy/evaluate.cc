@@ -1,6 +1,7 @@
 #include "policy/evaluate.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "policy/compiled_policy.h"
 #include "verifier/image_reference.h"
@@ -99,6 +100,7 @@ struct Checks {
   FailurePolicy failure_policy = FailurePolicy::closed;
   std::vector<std::string> failures;      // checks that failed (or could not complete, failure-closed)
   std::vector<std::string> settled_open;  // checks that could not complete, allowed by failure-open
+  std::vector<std::string> warnings;      // findings the policy says to warn about (onMissing/secrets: warn)
 
   // A check that could not complete: the failure policy decides.
   void unsettled(const std::string& reason) {
@@ -180,6 +182,134 @@ void check_signatures(const SignatureRequirement& requirement, const Evidence& e
   }
 }
 
+
+// ---- The scan verdict gate. ----------------------------------------------------------------------------
+
+// An action from the policy (onMissing, secrets) applied to one finding of the gate.
+void settle(Action action, const std::string& reason, Checks& checks) {
+  switch (action) {
+    case Action::deny: checks.failures.push_back(reason); return;
+    case Action::warn: checks.warnings.push_back(reason); return;
+    case Action::allow: return;
+  }
+}
+
+std::string age_text(std::chrono::seconds age) {
+  const auto s = age.count();
+  if (s >= 2 * 86'400) return std::to_string(s / 86'400) + "d";
+  if (s >= 2 * 3'600) return std::to_string(s / 3'600) + "h";
+  if (s >= 120) return std::to_string(s / 60) + "m";
+  return std::to_string(s) + "s";
+}
+
+std::string date_text(std::chrono::sys_days day) {
+  const std::chrono::year_month_day ymd{day};
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()));
+  return buf;
+}
+
+// The worst findings first, at most three: "CVE-1 (CRITICAL, openssl), CVE-2 (HIGH, zlib) and 4 more".
+std::string worst(std::vector<const verifier::Vulnerability*> found) {
+  std::stable_sort(found.begin(), found.end(), [](const auto* a, const auto* b) {
+    if (a->severity != b->severity) return a->severity > b->severity;
+    return a->cvss.value_or(0) > b->cvss.value_or(0);
+  });
+  std::string out;
+  const std::size_t shown = std::min<std::size_t>(found.size(), 3);
+  for (std::size_t i = 0; i < shown; ++i) {
+    const verifier::Vulnerability& v = *found[i];
+    out += (i == 0 ? "" : ", ") + truncate(v.id, 40) + " (" + std::string(verifier::severity_name(v.severity)) +
+           (v.package.empty() ? "" : ", " + truncate(v.package, 40)) + ")";
+  }
+  if (found.size() > shown) out += " and " + std::to_string(found.size() - shown) + " more";
+  return out;
+}
+
+void check_verdict(const VerdictRequirement& req, const Evidence& evidence,
+                   std::chrono::system_clock::time_point now, Checks& checks) {
+  const CheckEvidence& status = evidence.verdict;
+  if (evidence.scan_missing) {
+    settle(req.on_missing,
+           "vulnerabilities: " + (status.detail.empty() ? std::string("no scan verdict") : status.detail) +
+               " (onMissing: " + std::string(to_string(req.on_missing)) + ")",
+           checks);
+    return;
+  }
+  if (!evidence.scan || status.status != EvidenceStatus::verified) {
+    checks.check("vulnerabilities", status);  // status only: not evaluated, unavailable, failed, verified
+    return;
+  }
+  const verifier::ScanVerdict& scan = *evidence.scan;
+  if (req.max_age) {
+    const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - scan.scanned_at);
+    if (age > *req.max_age) {
+      settle(req.on_missing,
+             "vulnerabilities: the scan verdict is " + age_text(age) + " old, older than maxAge " +
+                 age_text(*req.max_age) + " (onMissing: " + std::string(to_string(req.on_missing)) + ")",
+             checks);
+      return;
+    }
+  }
+  if (req.max_severity) {
+    std::vector<const verifier::Vulnerability*> above;
+    std::vector<std::string> expired;
+    for (const verifier::Vulnerability& v : scan.vulnerabilities) {
+      if (v.severity <= *req.max_severity) continue;
+      if (req.fixable_only && !v.fixable()) continue;
+      const CveException* exception = nullptr;
+      for (const CveException& e : req.exceptions) {
+        if (e.id == v.id) exception = &e;
+      }
+      // An exception applies until the start of its expiry day (UTC).
+      if (exception != nullptr && (!exception->expires || now < std::chrono::sys_time(*exception->expires))) continue;
+      above.push_back(&v);
+      if (exception != nullptr && expired.size() < 3) {
+        expired.push_back(truncate(v.id, 40) + " expired " + date_text(*exception->expires));
+      }
+    }
+    if (!above.empty()) {
+      std::string reason = "vulnerabilities: " + std::to_string(above.size()) +
+                           (req.fixable_only ? " fixable" : "") + (above.size() == 1 ? " finding" : " findings") +
+                           " above " + std::string(verifier::severity_name(*req.max_severity)) + ": " + worst(above);
+      if (!expired.empty()) {
+        reason += "; exception";
+        reason += expired.size() == 1 ? " " : "s ";
+        for (std::size_t i = 0; i < expired.size(); ++i) reason += (i == 0 ? "" : ", ") + expired[i];
+      }
+      checks.failures.push_back(std::move(reason));
+    }
+  }
+  if (!scan.secrets.empty()) {
+    std::string ids;
+    for (std::size_t i = 0; i < scan.secrets.size() && i < 3; ++i) {
+      ids += (i == 0 ? "" : ", ") + truncate(scan.secrets[i].id, 40) + " (" +
+             std::string(verifier::severity_name(scan.secrets[i].severity)) + ")";
+    }
+    if (scan.secrets.size() > 3) ids += " and " + std::to_string(scan.secrets.size() - 3) + " more";
+    settle(req.secrets,
+           "secrets: the scan found " + std::to_string(scan.secrets.size()) +
+               (scan.secrets.size() == 1 ? " secret: " : " secrets: ") + ids,
+           checks);
+  }
+  if (req.compliance_required) {
+    std::size_t failed = 0;
+    std::string ids;
+    for (const verifier::ComplianceResult& c : scan.compliance) {
+      if (c.passed) continue;
+      if (++failed <= 3) ids += (failed == 1 ? "" : ", ") + truncate(c.id, 40);
+    }
+    if (failed > 3) ids += " and " + std::to_string(failed - 3) + " more";
+    if (scan.compliance.empty()) {
+      checks.failures.push_back("compliance: the scan verdict has no compliance results");
+    } else if (failed > 0) {
+      checks.failures.push_back("compliance: " + std::to_string(failed) + " failed " +
+                                (failed == 1 ? "check: " : "checks: ") + ids);
+    }
+  }
+}
+
 }  // namespace
 
 Plan plan(const CompiledPolicy& policy, const ImageUnderReview& image) { return make_plan(policy, image).plan; }
@@ -195,9 +325,7 @@ Evidence unevaluated_evidence(const Requirements& needs, const std::string& deta
 }
 
 Decision evaluate(const CompiledPolicy& policy, const ImageUnderReview& image, const Evidence& evidence,
-                  std::chrono::system_clock::time_point /*now*/) {
-  // `now` is for the verdict gate's maxAge and CVE exception expiry, which land with the verdicts issue;
-  // for now the verdict gate reads only the evidence status.
+                  std::chrono::system_clock::time_point now) {
   const PolicySpec& spec = policy.spec();
   Decision d;
   d.image = image.image;
@@ -256,16 +384,18 @@ Decision evaluate(const CompiledPolicy& policy, const ImageUnderReview& image, c
   }
   if (p.needs.resolve_digest) checks.check("digest", evidence.digest_resolution);
   if (rule.signatures) check_signatures(*rule.signatures, evidence, checks);
-  if (p.needs.verdict) checks.check("vulnerabilities", evidence.verdict);
+  if (p.needs.verdict) check_verdict(*rule.vulnerabilities, evidence, now, checks);
 
   if (!checks.failures.empty()) {
     d.outcome = Outcome::failed;
     d.action = apply_mode(Action::deny, d.mode);
     d.reasons = std::move(checks.failures);
     d.reasons.insert(d.reasons.end(), checks.settled_open.begin(), checks.settled_open.end());
+    d.reasons.insert(d.reasons.end(), checks.warnings.begin(), checks.warnings.end());
   } else {
     d.outcome = Outcome::passed;
     d.reasons = std::move(checks.settled_open);
+    d.reasons.insert(d.reasons.end(), checks.warnings.begin(), checks.warnings.end());
     d.action = d.reasons.empty() ? Action::allow : apply_mode(Action::warn, d.mode);
   }
   return d;

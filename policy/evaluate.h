@@ -16,6 +16,7 @@
 #include "policy/model.h"
 #include "policy/policy.h"
 #include "policy/workload.h"
+#include "verifier/scan_verdict.h"
 
 namespace imagegate::policy {
 
@@ -42,7 +43,13 @@ struct Evidence {
   CheckEvidence digest_resolution;
   std::string digest;                    // sha256:... when resolved (or given by the reference)
   std::vector<AnchorEvidence> signatures;  // one per anchor the rule names
-  CheckEvidence verdict;                 // scan verdict gate (issue: verdicts)
+  // Scan verdict gate. verified with `scan`: the gates (maxSeverity, exceptions, maxAge, secrets,
+  // compliance) read the facts; verified without `scan`: passed as is; failed: fails with the detail;
+  // `scan_missing`: the store has no verdict for the digest (onMissing settles it); unavailable /
+  // not_evaluated: the failurePolicy settles it.
+  CheckEvidence verdict;
+  std::optional<verifier::ScanVerdict> scan;  // the digest's verdict, when one was found
+  bool scan_missing = false;
 };
 
 // Which network checks a rule needs for an image.
