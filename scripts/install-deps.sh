@@ -8,6 +8,8 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libboost1.81-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libre2-dev
   libgtest-dev libgmock-dev
+  # verdict stores
+  libsqlite3-dev libhiredis-dev redis-server
   # fuzzing (libFuzzer ships with clang's runtime)
   clang libclang-rt-dev
   # test and benchmark peers

@@ -1,0 +1,140 @@
+// The SQLite VerdictStore: one table keyed by digest, the verdict as native JSON. WAL mode with
+// synchronous=FULL, so a put() that returned Ok survives a crash or kill -9 of the process (and power
+// loss, as far as the disk honours fsync). One connection guarded by a mutex: writes are serialised by
+// SQLite anyway, and reads are short.
+#include <sqlite3.h>
+
+#include <chrono>
+#include <mutex>
+
+#include "verifier/scan_report.h"
+#include "verifier/verdict_store.h"
+
+namespace imagegate::verifier {
+
+namespace {
+
+Error store_error(sqlite3* db, const std::string& what) {
+  return {ErrorCode::unavailable, "verdict store (sqlite): " + what + ": " + (db ? sqlite3_errmsg(db) : "out of memory")};
+}
+
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  sqlite3_stmt* get() const { return stmt_; }
+  void bind(int i, const std::string& s) { sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT); }
+  void bind(int i, std::int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+Result<ScanVerdict> decode(sqlite3_stmt* stmt, int column) {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
+  const int size = sqlite3_column_bytes(stmt, column);
+  if (text == nullptr) return internal_error("verdict store (sqlite): empty row");
+  ReportInput in{std::string_view(text, static_cast<std::size_t>(size)), ReportFormat::native, "", "", {}};
+  Result<ScanVerdict> v = parse_scan_report(in);
+  if (!v) return internal_error("verdict store (sqlite): a stored verdict does not parse: " + v.error().message);
+  return v;
+}
+
+class SqliteVerdictStore final : public VerdictStore {
+ public:
+  explicit SqliteVerdictStore(sqlite3* db) : db_(db) {}
+  ~SqliteVerdictStore() override { sqlite3_close_v2(db_); }
+
+  Status put(const ScanVerdict& verdict) override {
+    std::lock_guard lock(mutex_);
+    Statement st(db_,
+                 "INSERT INTO verdicts(digest, image, scanned_at, body) VALUES(?1, ?2, ?3, ?4) "
+                 "ON CONFLICT(digest) DO UPDATE SET image=excluded.image, scanned_at=excluded.scanned_at, "
+                 "body=excluded.body");
+    if (st.get() == nullptr) return store_error(db_, "prepare");
+    st.bind(1, verdict.digest);
+    st.bind(2, verdict.image);
+    st.bind(3, static_cast<std::int64_t>(
+                   std::chrono::duration_cast<std::chrono::seconds>(verdict.scanned_at.time_since_epoch()).count()));
+    st.bind(4, to_native_json(verdict));
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return store_error(db_, "write");
+    return Ok{};
+  }
+
+  Result<std::optional<ScanVerdict>> get(const std::string& digest) override {
+    std::lock_guard lock(mutex_);
+    Statement st(db_, "SELECT body FROM verdicts WHERE digest = ?1");
+    if (st.get() == nullptr) return store_error(db_, "prepare");
+    st.bind(1, digest);
+    const int rc = sqlite3_step(st.get());
+    if (rc == SQLITE_DONE) return std::optional<ScanVerdict>();
+    if (rc != SQLITE_ROW) return store_error(db_, "read");
+    Result<ScanVerdict> v = decode(st.get(), 0);
+    if (!v) return v.error();
+    return std::optional<ScanVerdict>(std::move(v).value());
+  }
+
+  Result<std::vector<ScanVerdict>> find_by_image(const std::string& image, std::size_t limit) override {
+    std::lock_guard lock(mutex_);
+    Statement st(db_, "SELECT body FROM verdicts WHERE image = ?1 ORDER BY scanned_at DESC LIMIT ?2");
+    if (st.get() == nullptr) return store_error(db_, "prepare");
+    st.bind(1, image);
+    st.bind(2, static_cast<std::int64_t>(limit));
+    std::vector<ScanVerdict> out;
+    for (;;) {
+      const int rc = sqlite3_step(st.get());
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return store_error(db_, "read");
+      Result<ScanVerdict> v = decode(st.get(), 0);
+      if (!v) return v.error();
+      out.push_back(std::move(v).value());
+    }
+    return out;
+  }
+
+ private:
+  std::mutex mutex_;
+  sqlite3* db_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<VerdictStore>> open_sqlite_verdict_store(const std::string& path) {
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                                 nullptr);
+  if (rc != SQLITE_OK) {
+    Error e = store_error(db, "open " + path);
+    sqlite3_close_v2(db);
+    return e;
+  }
+  auto store = std::make_unique<SqliteVerdictStore>(db);
+  sqlite3_busy_timeout(db, 5'000);  // another process writing: wait, bounded
+  // WAL: readers don't block the writer; synchronous=FULL: the WAL is fsynced at every commit, so an
+  // acknowledged put() survives kill -9 and power loss.
+  const char* setup =
+      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+      "CREATE TABLE IF NOT EXISTS verdicts(digest TEXT PRIMARY KEY, image TEXT NOT NULL, "
+      "scanned_at INTEGER NOT NULL, body TEXT NOT NULL);"
+      "CREATE INDEX IF NOT EXISTS verdicts_image ON verdicts(image, scanned_at);";
+  char* message = nullptr;
+  if (sqlite3_exec(db, setup, nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string text = message ? message : "unknown error";
+    sqlite3_free(message);
+    return Error{ErrorCode::unavailable, "verdict store (sqlite): set up " + path + ": " + text};
+  }
+  return std::unique_ptr<VerdictStore>(std::move(store));
+}
+
+Result<std::unique_ptr<VerdictStore>> open_verdict_store(std::string_view spec) {
+  if (spec.substr(0, 7) == "sqlite:") {
+    const std::string path(spec.substr(7));
+    if (path.empty()) return invalid_argument("--store sqlite:PATH needs a path");
+    return open_sqlite_verdict_store(path);
+  }
+  return invalid_argument("unknown store \"" + std::string(spec) + "\" (sqlite:PATH or redis://HOST:PORT/DB)");
+}
+
+}  // namespace imagegate::verifier
