@@ -14,6 +14,7 @@ int run_cli(int argc, char** argv) {
   app.require_subcommand(1);
   add_serve_command(app, context);
   add_test_commands(app, context);
+  add_resolve_command(app, context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -20,6 +20,8 @@ struct CliContext {
 void add_test_commands(CLI::App& app, CliContext& context);
 // `serve`: webhook/serve_command.cc.
 void add_serve_command(CLI::App& app, CliContext& context);
+// `resolve`: webhook/resolve_command.cc.
+void add_resolve_command(CLI::App& app, CliContext& context);
 
 int run_cli(int argc, char** argv);
 

@@ -30,6 +30,8 @@
 #include "webhook/metrics.h"
 #include "webhook/policy_admission_service.h"
 #include "webhook/policy_watcher.h"
+#include "webhook/registry_evidence_source.h"
+#include "webhook/registry_setup.h"
 #include "webhook/self_signed.h"
 #include "webhook/server_config.h"
 #include "webhook/tls_context.h"
@@ -49,6 +51,9 @@ struct ServeFlags {
   std::string grace_period;
   std::size_t max_connections = 0;
   std::string max_budget;
+  std::vector<std::string> registry_ca_files;
+  std::vector<std::string> docker_configs;
+  std::vector<std::string> insecure_registries;
   CLI::Option* threads_option = nullptr;
   CLI::Option* max_connections_option = nullptr;
 };
@@ -81,6 +86,11 @@ Result<ServerConfig> build_config(const ServeFlags& flags) {
   if (!flags.listen.empty()) config.listen = flags.listen;
   if (flags.threads_option->count() > 0) config.threads = flags.threads;
   if (flags.max_connections_option->count() > 0) config.max_connections = flags.max_connections;
+  for (const auto& [from, to] : {std::pair{&flags.registry_ca_files, &config.registry.ca_files},
+                                 std::pair{&flags.docker_configs, &config.registry.docker_config_files},
+                                 std::pair{&flags.insecure_registries, &config.registry.insecure_registries}}) {
+    to->insert(to->end(), from->begin(), from->end());
+  }
   for (const auto& [text, target, name] :
        {std::tuple{&flags.grace_period, &config.grace_period, "--grace-period"},
         std::tuple{&flags.max_budget, &config.max_budget, "--max-budget"}}) {
@@ -125,7 +135,9 @@ int run_serve(const ServeFlags& flags) {
 
   Metrics metrics;
   DecisionLog decisions(std::cout);
-  NoVerifierEvidenceSource evidence;
+  auto registry = make_registry_clients(config.registry);
+  if (!registry) return fail(registry.error().message);
+  RegistryEvidenceSource evidence(*registry->cached);
   AdmissionOptions admission_options;
   admission_options.max_budget = config.max_budget;
   if (admission_options.default_budget > config.max_budget) admission_options.default_budget = config.max_budget;
@@ -245,6 +257,12 @@ void add_serve_command(CLI::App& app, CliContext& context) {
                         "open connections beyond this are closed at once (default 1024)")
           ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
   serve->add_option("--max-budget", flags->max_budget, "the longest a review may take (default 25s)");
+  serve->add_option("--ca-file", flags->registry_ca_files,
+                    "CA bundle trusted for registries, beside the system CAs (repeatable)");
+  serve->add_option("--docker-config", flags->docker_configs,
+                    "Docker config.json with registry credentials (repeatable; the first file wins)");
+  serve->add_option("--insecure-registry", flags->insecure_registries,
+                    "HOST[:PORT] reached over plain HTTP (repeatable)");
   serve->callback([flags, &context] { context.exit_code = run_serve(*flags); });
 }
 

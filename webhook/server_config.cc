@@ -89,6 +89,46 @@ class ConfigReader {
                 [&](const YAML::Node& v, const std::string& p) { return duration(v, p, config_.write_timeout); }},
            });
          }},
+        {"registry",
+         [&](const YAML::Node& n, const std::string& k) {
+           RegistryConfig& r = config_.registry;
+           return read_map(n, k, {
+               {"caFiles", [&](const YAML::Node& v, const std::string& p) { return strings(v, p, r.ca_files); }},
+               {"registryCAFiles",
+                [&](const YAML::Node& v, const std::string& p) {
+                  if (!v.IsMap()) return fail(v, p, "expected a mapping of registry host to CA files");
+                  for (const auto& entry : v) {
+                    if (!entry.first.IsScalar()) return fail(entry.first, p, "keys must be strings");
+                    auto& files = r.registry_ca_files[entry.first.Scalar()];
+                    if (entry.second.IsScalar()) {
+                      std::string one;
+                      if (auto s2 = string(entry.second, p + "." + entry.first.Scalar(), one); !s2) return s2;
+                      files.push_back(one);
+                    } else if (auto s2 = strings(entry.second, p + "." + entry.first.Scalar(), files); !s2) {
+                      return s2;
+                    }
+                  }
+                  return Status(Ok{});
+                }},
+               {"dockerConfigFiles",
+                [&](const YAML::Node& v, const std::string& p) { return strings(v, p, r.docker_config_files); }},
+               {"insecureRegistries",
+                [&](const YAML::Node& v, const std::string& p) { return strings(v, p, r.insecure_registries); }},
+               {"allowedPrivateAddresses",
+                [&](const YAML::Node& v, const std::string& p) {
+                  return strings(v, p, r.allowed_private_addresses);
+                }},
+               {"timeout", [&](const YAML::Node& v, const std::string& p) { return duration(v, p, r.timeout); }},
+               {"tagCacheTTL",
+                [&](const YAML::Node& v, const std::string& p) { return duration(v, p, r.tag_cache_ttl); }},
+               {"digestCacheTTL",
+                [&](const YAML::Node& v, const std::string& p) { return duration(v, p, r.digest_cache_ttl); }},
+               {"negativeCacheTTL",
+                [&](const YAML::Node& v, const std::string& p) { return duration(v, p, r.negative_cache_ttl); }},
+               {"staleIfError",
+                [&](const YAML::Node& v, const std::string& p) { return duration(v, p, r.stale_if_error); }},
+           });
+         }},
     });
   }
 
@@ -127,6 +167,16 @@ class ConfigReader {
     if (auto s = scalar(node, key, value); !s) return s;
     if (value.empty()) return fail(node, key, "must not be empty");
     out = std::move(value);
+    return Ok{};
+  }
+
+  Status strings(const YAML::Node& node, const std::string& key, std::vector<std::string>& out) const {
+    if (!node.IsSequence()) return fail(node, key, "expected a list of strings");
+    for (const auto& item : node) {
+      std::string value;
+      if (auto s = string(item, key, value); !s) return s;
+      out.push_back(std::move(value));
+    }
     return Ok{};
   }
 

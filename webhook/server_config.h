@@ -15,6 +15,17 @@
 //     clientCAFile: /tls/ca.crt
 //     reloadInterval: 2s
 //   timeouts: { handshake: 10s, idle: 60s, read: 10s, write: 10s }
+//   registry:                       # how digests are resolved (docs/install.md, "Registries")
+//     caFiles: [/etc/imagegate/registry-ca.pem]          # trusted for every registry, beside system CAs
+//     registryCAFiles: { "registry.internal:5000": [/etc/imagegate/internal-ca.pem] }
+//     dockerConfigFiles: [/etc/imagegate/docker/config.json]
+//     insecureRegistries: ["registry.local:5000"]        # plain HTTP
+//     allowedPrivateAddresses: []                         # link-local / metadata IPs allowed anyway
+//     timeout: 10s                                        # each connect/handshake/read/write step
+//     tagCacheTTL: 60s
+//     digestCacheTTL: 1h
+//     negativeCacheTTL: 15s
+//     staleIfError: 0s                                    # 0: off
 //
 // Plain values; no thread-safety concerns.
 #pragma once
@@ -22,9 +33,11 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 
@@ -39,6 +52,20 @@ struct ListenAddress {
 Result<ListenAddress> parse_listen_address(std::string_view text);
 // "500ms", "10s", "2m", "1h" (one number and a unit; a bare number is rejected).
 Result<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+// The `registry:` section: what OciRegistryClient and CachingRegistryClient are built from.
+struct RegistryConfig {
+  std::vector<std::string> ca_files;
+  std::map<std::string, std::vector<std::string>> registry_ca_files;  // host[:port] -> CA bundles
+  std::vector<std::string> docker_config_files;
+  std::vector<std::string> insecure_registries;
+  std::vector<std::string> allowed_private_addresses;
+  std::chrono::milliseconds timeout{10'000};
+  std::chrono::milliseconds tag_cache_ttl{60'000};
+  std::chrono::milliseconds digest_cache_ttl{3'600'000};
+  std::chrono::milliseconds negative_cache_ttl{15'000};
+  std::chrono::milliseconds stale_if_error{0};
+};
 
 struct ServerConfig {
   std::string listen;                 // empty: 127.0.0.1:8443 in the embedded demo, 0.0.0.0:8443 otherwise
@@ -56,6 +83,7 @@ struct ServerConfig {
   std::chrono::milliseconds idle_timeout{60'000};   // keep-alive: waiting for the next request
   std::chrono::milliseconds read_timeout{10'000};   // from a request's first byte to its last
   std::chrono::milliseconds write_timeout{10'000};
+  RegistryConfig registry;
 };
 
 // Reads and validates a config file over `base` (so defaults stay for keys the file leaves out).

@@ -1,0 +1,780 @@
+// GCC 12 false positives inside Asio at inlined header locations (see webhook/https_server.cc).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+#include "verifier/oci_registry_client.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdio>
+#include <mutex>
+#include <optional>
+#include <utility>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <nlohmann/json.hpp>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include "verifier/www_authenticate.h"
+
+namespace imagegate::verifier {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr std::size_t kMaxTokenResponseBytes = 1024 * 1024;
+constexpr std::size_t kMaxErrorBodyBytes = 64 * 1024;
+constexpr std::uint32_t kMaxHeaderBytes = 64 * 1024;
+constexpr std::size_t kMaxIdlePerHost = 8;
+
+Error unavailable(std::string message) { return {ErrorCode::unavailable, std::move(message)}; }
+Error permission_denied(std::string message) { return {ErrorCode::permission_denied, std::move(message)}; }
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string sha256_digest(std::string_view data) {
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> md{};
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md.data());
+  std::string out = "sha256:";
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (unsigned char b : md) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 0xF]);
+  }
+  return out;
+}
+
+std::string base64_encode(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+std::string url_encode(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", u);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+struct Url {
+  bool https = true;
+  std::string host;  // without brackets
+  std::string port;
+  std::string target = "/";
+
+  std::string authority() const {
+    const bool v6 = host.find(':') != std::string::npos;
+    const std::string h = v6 ? "[" + host + "]" : host;
+    const bool default_port = (https && port == "443") || (!https && port == "80");
+    return default_port ? h : h + ":" + port;
+  }
+  std::string pool_key() const { return std::string(https ? "https://" : "http://") + host + ":" + port; }
+};
+
+// Splits "host[:port]" / "[v6]:port" into host and port.
+bool split_authority(std::string_view authority, std::string& host, std::string& port, std::string_view default_port) {
+  if (authority.empty()) return false;
+  if (authority.front() == '[') {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return false;
+    host = std::string(authority.substr(1, close - 1));
+    const std::string_view rest = authority.substr(close + 1);
+    if (rest.empty()) {
+      port = std::string(default_port);
+    } else if (rest.front() == ':' && rest.size() > 1) {
+      port = std::string(rest.substr(1));
+    } else {
+      return false;
+    }
+  } else {
+    const auto colon = authority.rfind(':');
+    if (colon == std::string_view::npos) {
+      host = std::string(authority);
+      port = std::string(default_port);
+    } else {
+      host = std::string(authority.substr(0, colon));
+      port = std::string(authority.substr(colon + 1));
+    }
+  }
+  if (host.empty() || port.empty() || port.size() > 5) return false;
+  for (char c : port) {
+    if (std::isdigit(static_cast<unsigned char>(c)) == 0) return false;
+  }
+  for (char c : host) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) == 0 && c != '.' && c != '-' && c != ':' && c != '_') return false;
+  }
+  host = lower(host);
+  return true;
+}
+
+Result<Url> parse_url(std::string_view text) {
+  Url url;
+  if (text.rfind("https://", 0) == 0) {
+    text.remove_prefix(8);
+  } else if (text.rfind("http://", 0) == 0) {
+    url.https = false;
+    text.remove_prefix(7);
+  } else {
+    return invalid_argument("not an http(s) URL");
+  }
+  const auto slash = text.find_first_of("/?#");
+  const std::string_view authority = text.substr(0, slash);
+  if (authority.find('@') != std::string_view::npos) return invalid_argument("URL with user info refused");
+  if (!split_authority(authority, url.host, url.port, url.https ? "443" : "80")) {
+    return invalid_argument("bad URL host");
+  }
+  if (slash != std::string_view::npos) {
+    std::string_view target = text.substr(slash);
+    target = target.substr(0, target.find('#'));
+    url.target = target.empty() || target.front() != '/' ? "/" + std::string(target) : std::string(target);
+  }
+  for (char c : url.target) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return invalid_argument("bad URL path");
+  }
+  return url;
+}
+
+struct Response {
+  unsigned status = 0;
+  http::fields headers;
+  std::string body;
+  bool body_read = false;
+
+  std::string header(http::field f) const {
+    const auto it = headers.find(f);
+    return it == headers.end() ? std::string() : std::string(it->value());
+  }
+};
+
+struct Request {
+  http::verb method = http::verb::get;
+  Url url;
+  std::string accept;
+  std::string authorization;
+  std::string content_type;
+  std::string body;
+  std::size_t body_limit = kMaxErrorBodyBytes;
+};
+
+std::string status_result(unsigned status) {
+  if (status >= 200 && status < 400) return "ok";
+  if (status == 404) return "not_found";
+  if (status == 401 || status == 403) return "unauthorized";
+  if (status == 429) return "rate_limited";
+  if (status >= 500) return "server_error";
+  return "error";
+}
+
+// Seconds in a Retry-After header (delta-seconds only; an HTTP date counts as 1 s).
+milliseconds retry_after(const Response& r) {
+  const std::string v = r.header(http::field::retry_after);
+  if (v.empty()) return milliseconds(1'000);
+  long long seconds = 0;
+  for (char c : v) {
+    if (std::isdigit(static_cast<unsigned char>(c)) == 0) return milliseconds(1'000);
+    seconds = seconds * 10 + (c - '0');
+    if (seconds > 86'400) break;
+  }
+  return milliseconds(seconds * 1'000);
+}
+
+struct Connection {
+  std::string key;
+  std::unique_ptr<beast::tcp_stream> tcp;
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
+  beast::flat_buffer buffer;
+  bool reused = false;
+
+  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *tcp; }
+};
+
+struct CachedToken {
+  std::string token;
+  Clock::time_point expires;
+};
+
+}  // namespace
+
+std::string registry_api_host(std::string_view domain) {
+  if (domain == "docker.io" || domain == "index.docker.io") return "registry-1.docker.io";
+  return std::string(domain);
+}
+
+bool is_blocked_address(std::string_view ip_text) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(std::string(ip_text), ec);
+  if (ec) return false;
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
+  }
+  if (address.is_v4()) {
+    const auto v = address.to_v4().to_uint();
+    if ((v & 0xFFFF0000U) == 0xA9FE0000U) return true;  // 169.254.0.0/16
+    if (v == 0x646464C8U) return true;                  // 100.100.100.200
+    return false;
+  }
+  const auto b = address.to_v6().to_bytes();
+  if (b[0] == 0xFE && (b[1] & 0xC0) == 0x80) return true;  // fe80::/10
+  static constexpr std::array<unsigned char, 16> kEc2{0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54};
+  return b == kEc2;  // fd00:ec2::254
+}
+
+struct OciRegistryClient::State {
+  RegistryClientOptions options;
+  DockerCredentials credentials;
+  std::function<void(std::string_view)> observer;
+
+  std::mutex mutex;  // guards everything below
+  std::map<std::string, std::shared_ptr<ssl::context>> tls_contexts;  // by host:port
+  std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
+  std::map<std::string, CachedToken> tokens;      // registry|scope|credentials key
+  std::map<std::string, std::string> basic_hosts;  // registries that asked for Basic
+  std::map<std::string, Clock::time_point> backoff_until;  // registry -> 429 back-off
+
+  void observe(std::string_view result) {
+    if (observer) observer(result);
+  }
+
+  Result<std::shared_ptr<ssl::context>> tls_context(const std::string& registry) {
+    std::lock_guard lock(mutex);
+    if (auto it = tls_contexts.find(registry); it != tls_contexts.end()) return it->second;
+    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+    boost::system::error_code ec;
+    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                     ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    ctx->set_default_verify_paths(ec);
+    std::vector<std::string> files = options.ca_files;
+    if (auto it = options.registry_ca_files.find(registry); it != options.registry_ca_files.end()) {
+      files.insert(files.end(), it->second.begin(), it->second.end());
+    }
+    for (const std::string& file : files) {
+      ctx->load_verify_file(file, ec);
+      if (ec) return invalid_argument("CA file " + file + ": " + ec.message());
+    }
+    ctx->set_verify_mode(ssl::verify_peer);
+    tls_contexts.emplace(registry, ctx);
+    return ctx;
+  }
+
+  std::unique_ptr<Connection> take_idle(const std::string& key) {
+    std::lock_guard lock(mutex);
+    auto it = idle.find(key);
+    if (it == idle.end() || it->second.empty()) return nullptr;
+    auto c = std::move(it->second.back());
+    it->second.pop_back();
+    c->reused = true;
+    return c;
+  }
+
+  void give_back(std::unique_ptr<Connection> c) {
+    std::lock_guard lock(mutex);
+    auto& list = idle[c->key];
+    if (list.size() < kMaxIdlePerHost) list.push_back(std::move(c));
+  }
+
+  asio::awaitable<Result<std::unique_ptr<Connection>>> connect(const Url& url) {
+    auto ex = co_await asio::this_coro::executor;
+    if (!url.https && options.insecure_registries.count(url.authority()) == 0) {
+      co_return invalid_argument("plain HTTP to " + url.authority() + " refused: not an insecure registry");
+    }
+    tcp::resolver resolver(ex);
+    asio::steady_timer timer(ex, options.connect_timeout);
+    using namespace asio::experimental::awaitable_operators;
+    auto raced = co_await (resolver.async_resolve(url.host, url.port, asio::as_tuple(asio::use_awaitable)) ||
+                           timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+    if (raced.index() == 1) co_return unavailable("resolving " + url.host + ": timed out");
+    auto [rec, results] = std::get<0>(std::move(raced));
+    if (rec) co_return unavailable("resolving " + url.host + ": " + rec.message());
+    std::vector<tcp::endpoint> endpoints;
+    std::string refused;
+    for (const auto& entry : results) {
+      const std::string ip = entry.endpoint().address().to_string();
+      if (is_blocked_address(ip) && options.allowed_private_addresses.count(ip) == 0) {
+        refused = ip;
+        continue;
+      }
+      endpoints.push_back(entry.endpoint());
+    }
+    if (endpoints.empty()) {
+      co_return invalid_argument(url.host + " resolves to " + refused +
+                                 ", a link-local or metadata address; refused (not configured as allowed)");
+    }
+    auto c = std::make_unique<Connection>();
+    c->key = url.pool_key();
+    c->tcp = std::make_unique<beast::tcp_stream>(ex);
+    c->tcp->expires_after(options.connect_timeout);
+    boost::system::error_code ec;
+    co_await c->tcp->async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return unavailable("connecting to " + url.authority() + ": " + ec.message());
+    if (!url.https) co_return c;
+
+    auto ctx = tls_context(url.authority());
+    if (!ctx) co_return ctx.error();
+    c->tls = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*c->tcp), **ctx);
+    c->tcp.reset();
+    boost::system::error_code ip_ec;
+    asio::ip::make_address(url.host, ip_ec);
+    if (ip_ec && !SSL_set_tlsext_host_name(c->tls->native_handle(), url.host.c_str())) {
+      co_return unavailable("TLS to " + url.authority() + ": cannot set SNI");
+    }
+    c->tls->set_verify_callback(ssl::host_name_verification(url.host));
+    c->lowest().expires_after(options.step_timeout);
+    co_await c->tls->async_handshake(ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      std::string why = ec.message();
+      if (ec.category() == asio::error::get_ssl_category()) {
+        const long verify = SSL_get_verify_result(c->tls->native_handle());
+        if (verify != X509_V_OK) why = std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify);
+      }
+      co_return unavailable("TLS handshake with " + url.authority() + ": " + why);
+    }
+    co_return c;
+  }
+
+  template <class Stream>
+  asio::awaitable<Result<Response>> exchange_on(Stream& stream, Connection& c, const Request& req) {
+    http::request<http::string_body> msg{req.method, req.url.target, 11};
+    msg.set(http::field::host, req.url.authority());
+    msg.set(http::field::user_agent, "imagegate");
+    if (!req.accept.empty()) msg.set(http::field::accept, req.accept);
+    if (!req.authorization.empty()) msg.set(http::field::authorization, req.authorization);
+    if (!req.content_type.empty()) msg.set(http::field::content_type, req.content_type);
+    msg.keep_alive(true);
+    if (!req.body.empty() || req.method == http::verb::post) {
+      msg.body() = req.body;
+      msg.prepare_payload();
+    }
+    boost::system::error_code ec;
+    c.lowest().expires_after(options.step_timeout);
+    co_await http::async_write(stream, msg, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return unavailable("sending to " + req.url.authority() + ": " + ec.message());
+
+    http::response_parser<http::string_body> parser;
+    parser.header_limit(kMaxHeaderBytes);
+    parser.body_limit(req.body_limit);
+    if (req.method == http::verb::head) parser.skip(true);
+    c.lowest().expires_after(options.step_timeout);
+    co_await http::async_read_header(stream, c.buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return unavailable("reading from " + req.url.authority() + ": " + ec.message());
+    Response out;
+    out.status = parser.get().result_int();
+    // A body larger than the cap is refused before reading it when Content-Length says so.
+    if (req.method != http::verb::head && parser.content_length() && *parser.content_length() > req.body_limit &&
+        out.status == 200) {
+      co_return resource_exhausted("response from " + req.url.authority() + " is " +
+                                   std::to_string(*parser.content_length()) + " bytes, over the limit of " +
+                                   std::to_string(req.body_limit));
+    }
+    if (!parser.is_done()) {
+      c.lowest().expires_after(options.step_timeout);
+      co_await http::async_read(stream, c.buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec == http::error::body_limit) {
+        co_return resource_exhausted("response from " + req.url.authority() + " exceeds " +
+                                     std::to_string(req.body_limit) + " bytes");
+      }
+      if (ec) co_return unavailable("reading from " + req.url.authority() + ": " + ec.message());
+    }
+    auto message = parser.release();
+    out.headers = message.base();
+    out.body = std::move(message.body());
+    out.body_read = req.method != http::verb::head;
+    if (!message.keep_alive()) c.reused = false, out.headers.set("X-Imagegate-Close", "1");
+    co_return out;
+  }
+
+  // One request on a pooled or new connection; a reused connection that fails is retried once fresh
+  // (the server may have closed it while idle).
+  asio::awaitable<Result<Response>> exchange(const Request& req) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      std::unique_ptr<Connection> c = attempt == 0 ? take_idle(req.url.pool_key()) : nullptr;
+      if (!c) {
+        auto made = co_await connect(req.url);
+        if (!made) co_return made.error();
+        c = std::move(made.value());
+      }
+      const bool was_reused = c->reused;
+      Result<Response> r = c->tls ? co_await exchange_on(*c->tls, *c, req) : co_await exchange_on(*c->tcp, *c, req);
+      if (!r) {
+        if (was_reused && r.error().code == ErrorCode::unavailable) continue;
+        co_return r;
+      }
+      if (r->headers.find("X-Imagegate-Close") == r->headers.end()) {
+        c->reused = false;
+        give_back(std::move(c));
+      }
+      co_return r;
+    }
+    co_return unavailable("connection to " + req.url.authority() + " failed");
+  }
+
+  // exchange() plus redirects (a few, https only unless the target is an insecure registry; the
+  // Authorization header is dropped when the host changes) and the observer.
+  asio::awaitable<Result<Response>> send(Request req) {
+    const std::string origin = req.url.authority();
+    for (unsigned hops = 0;; ++hops) {
+      Result<Response> r = co_await exchange(req);
+      if (!r) {
+        observe("error");
+        co_return r;
+      }
+      observe(status_result(r->status));
+      const unsigned s = r->status;
+      if (s != 301 && s != 302 && s != 303 && s != 307 && s != 308) co_return r;
+      if (hops >= options.max_redirects) {
+        co_return unavailable("too many redirects from " + origin);
+      }
+      const std::string location = r->header(http::field::location);
+      if (location.empty()) co_return unavailable("redirect without Location from " + req.url.authority());
+      Url next;
+      if (location.front() == '/') {
+        next = req.url;
+        next.target = location;
+      } else {
+        auto parsed = parse_url(location);
+        if (!parsed) co_return unavailable("redirect to a bad URL: " + parsed.error().message);
+        next = *parsed;
+      }
+      if (!next.https && options.insecure_registries.count(next.authority()) == 0) {
+        co_return unavailable("redirect from " + req.url.authority() + " to plain HTTP refused");
+      }
+      if (next.authority() != req.url.authority() || next.https != req.url.https) req.authorization.clear();
+      if (s == 303) req.method = http::verb::get;
+      req.url = std::move(next);
+    }
+  }
+
+  std::string credentials_key(const ImageReference& ref) const {
+    const auto match = credentials.find(ref.domain(), ref.path());
+    return match ? match->key + "#" + sha256_digest(match->credentials.username + ":" + match->credentials.password +
+                                                    ":" + match->credentials.identity_token)
+                                         .substr(7, 12)
+                 : std::string();
+  }
+
+  asio::awaitable<Result<std::string>> fetch_token(const AuthChallenge& challenge, const std::string& scope,
+                                                   const std::optional<DockerCredentials::Match>& creds,
+                                                   const std::string& registry) {
+    const std::string realm = challenge.param("realm");
+    if (realm.empty()) co_return permission_denied("Bearer challenge from " + registry + " without a realm");
+    auto realm_url = parse_url(realm);
+    if (!realm_url) co_return permission_denied("Bearer realm of " + registry + ": " + realm_url.error().message);
+    if (!realm_url->https && options.insecure_registries.count(realm_url->authority()) == 0) {
+      co_return permission_denied("Bearer realm of " + registry + " is plain HTTP; refused");
+    }
+    const std::string service = challenge.param("service");
+    Request req;
+    req.url = *realm_url;
+    req.body_limit = kMaxTokenResponseBytes;
+    std::string query;
+    if (!service.empty()) query += "service=" + url_encode(service);
+    if (!scope.empty()) query += (query.empty() ? "" : "&") + std::string("scope=") + url_encode(scope);
+    if (creds && !creds->credentials.identity_token.empty()) {
+      req.method = http::verb::post;
+      req.content_type = "application/x-www-form-urlencoded";
+      req.body = "grant_type=refresh_token&client_id=imagegate&refresh_token=" +
+                 url_encode(creds->credentials.identity_token) + (query.empty() ? "" : "&" + query);
+    } else {
+      if (!query.empty()) req.url.target += (req.url.target.find('?') == std::string::npos ? "?" : "&") + query;
+      if (creds && !creds->credentials.username.empty()) {
+        req.authorization = "Basic " + base64_encode(creds->credentials.username + ":" + creds->credentials.password);
+      }
+    }
+    auto r = co_await send(std::move(req));
+    if (!r) co_return r.error();
+    if (r->status == 401 || r->status == 403) {
+      co_return permission_denied("token request to " + realm_url->authority() + " refused (HTTP " +
+                                  std::to_string(r->status) + "): credentials not accepted");
+    }
+    if (r->status != 200) {
+      co_return unavailable("token request to " + realm_url->authority() + ": HTTP " + std::to_string(r->status));
+    }
+    nlohmann::json doc;
+    try {
+      doc = nlohmann::json::parse(r->body);
+    } catch (const nlohmann::json::exception&) {
+      co_return unavailable("token response from " + realm_url->authority() + " is not JSON");
+    }
+    std::string token;
+    long long expires_in = 60;
+    if (doc.is_object()) {
+      for (const char* key : {"token", "access_token"}) {
+        if (auto it = doc.find(key); it != doc.end() && it->is_string() && !it->get<std::string>().empty()) {
+          token = it->get<std::string>();
+          break;
+        }
+      }
+      if (auto it = doc.find("expires_in"); it != doc.end() && it->is_number_integer()) {
+        expires_in = std::clamp<long long>(it->get<long long>(), 10, 3600);
+      }
+    }
+    if (token.empty()) co_return unavailable("token response from " + realm_url->authority() + " has no token");
+    {
+      std::lock_guard lock(mutex);
+      // Renew a little early so a token never expires mid-request.
+      tokens[registry + "|" + scope + "|" + (creds ? creds->key : "")] =
+          CachedToken{token, Clock::now() + std::chrono::seconds(expires_in) - std::chrono::seconds(5)};
+    }
+    co_return token;
+  }
+
+  // A registry API request with auth (cached token, Basic, or the 401 challenge flow) and 429 back-off.
+  asio::awaitable<Result<Response>> registry_request(const ImageReference& ref, http::verb method,
+                                                     std::string target, std::size_t body_limit) {
+    const std::string registry = registry_api_host(ref.domain());
+    Url url;
+    url.https = options.insecure_registries.count(registry) == 0 &&
+                options.insecure_registries.count(ref.domain()) == 0;
+    if (!split_authority(registry, url.host, url.port, url.https ? "443" : "80")) {
+      co_return invalid_argument("bad registry host " + registry);
+    }
+    url.target = std::move(target);
+    const auto creds = credentials.find(ref.domain(), ref.path());
+    const std::string scope = "repository:" + ref.path() + ":pull";
+    const std::string token_key = registry + "|" + scope + "|" + (creds ? creds->key : "");
+
+    bool retried_auth = false;
+    bool retried_429 = false;
+    for (;;) {
+      // A registry that answered 429 is left alone until its Retry-After passes (within our patience).
+      Clock::time_point wait_until{};
+      {
+        std::lock_guard lock(mutex);
+        if (auto it = backoff_until.find(registry); it != backoff_until.end()) wait_until = it->second;
+      }
+      if (wait_until > Clock::now()) {
+        if (wait_until - Clock::now() > options.max_retry_after) {
+          co_return unavailable(registry + " is rate limiting (HTTP 429); backing off");
+        }
+        asio::steady_timer pause(co_await asio::this_coro::executor, wait_until);
+        boost::system::error_code ec;
+        co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return Error{ErrorCode::deadline_exceeded, "cancelled while backing off"};
+      }
+      Request req;
+      req.method = method;
+      req.url = url;
+      req.accept = kManifestAcceptHeader;
+      req.body_limit = body_limit;
+      {
+        std::lock_guard lock(mutex);
+        if (auto it = tokens.find(token_key); it != tokens.end() && it->second.expires > Clock::now()) {
+          req.authorization = "Bearer " + it->second.token;
+        } else if (basic_hosts.count(registry) != 0 && creds) {
+          req.authorization = "Basic " + base64_encode(creds->credentials.username + ":" + creds->credentials.password);
+        }
+      }
+      auto r = co_await send(req);
+      if (!r) co_return r;
+      if (r->status == 429) {
+        const milliseconds delay = retry_after(*r);
+        {
+          std::lock_guard lock(mutex);
+          backoff_until[registry] = Clock::now() + delay;
+        }
+        if (retried_429 || delay > options.max_retry_after) {
+          co_return unavailable(registry + " answered HTTP 429 (rate limited)");
+        }
+        retried_429 = true;
+        continue;
+      }
+      if (r->status != 401 || retried_auth) co_return r;
+      retried_auth = true;
+      auto challenges = parse_www_authenticate(r->header(http::field::www_authenticate));
+      if (!challenges) co_return permission_denied(registry + " answered 401: " + challenges.error().message);
+      const AuthChallenge* bearer = nullptr;
+      const AuthChallenge* basic = nullptr;
+      for (const auto& ch : *challenges) {
+        if (ch.scheme == "bearer" && !bearer) bearer = &ch;
+        if (ch.scheme == "basic" && !basic) basic = &ch;
+      }
+      if (bearer) {
+        // The challenge's scope is the registry's to choose; we ask only for pull on this repository.
+        auto token = co_await fetch_token(*bearer, scope, creds, registry);
+        if (!token) co_return token.error();
+        continue;
+      }
+      if (basic) {
+        if (!creds || creds->credentials.username.empty()) {
+          co_return permission_denied(registry + " requires credentials (Basic) and none are configured");
+        }
+        std::lock_guard lock(mutex);
+        basic_hosts[registry] = "basic";
+        continue;
+      }
+      co_return permission_denied(registry + " answered 401 with no supported challenge");
+    }
+  }
+
+  static Error status_error(const Response& r, const ImageReference& ref, std::string_view what) {
+    const std::string where = std::string(what) + " " + ref.string();
+    if (r.status == 404) return not_found("manifest unknown: " + where);
+    if (r.status == 401 || r.status == 403) {
+      return permission_denied("registry refused access to " + where + " (HTTP " + std::to_string(r.status) + ")");
+    }
+    if (r.status == 429) return unavailable("registry rate limited " + where + " (HTTP 429)");
+    return unavailable("registry answered HTTP " + std::to_string(r.status) + " for " + where);
+  }
+};
+
+namespace {
+
+std::string manifest_target(const ImageReference& ref, std::string_view reference) {
+  return "/v2/" + ref.path() + "/manifests/" + std::string(reference);
+}
+
+void read_manifest_details(const std::string& body, ResolvedImage& out) {
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(body);
+  } catch (const nlohmann::json::exception&) {
+    return;
+  }
+  if (!doc.is_object()) return;
+  if (auto it = doc.find("mediaType"); it != doc.end() && it->is_string() && out.media_type.empty()) {
+    out.media_type = it->get<std::string>();
+  }
+  const auto manifests = doc.find("manifests");
+  if (manifests == doc.end() || !manifests->is_array()) return;
+  for (const auto& m : *manifests) {
+    if (!m.is_object()) continue;
+    const auto p = m.find("platform");
+    if (p == m.end() || !p->is_object()) continue;
+    const auto os = p->find("os");
+    const auto arch = p->find("architecture");
+    if (os == p->end() || arch == p->end() || !os->is_string() || !arch->is_string()) continue;
+    std::string platform = os->get<std::string>() + "/" + arch->get<std::string>();
+    if (auto v = p->find("variant"); v != p->end() && v->is_string()) platform += "/" + v->get<std::string>();
+    out.platforms.push_back(std::move(platform));
+  }
+}
+
+}  // namespace
+
+OciRegistryClient::OciRegistryClient(std::unique_ptr<State> state) : state_(std::move(state)) {}
+OciRegistryClient::~OciRegistryClient() = default;
+
+Result<std::unique_ptr<OciRegistryClient>> OciRegistryClient::create(RegistryClientOptions options) {
+  auto state = std::make_unique<State>();
+  for (const std::string& file : options.docker_config_files) {
+    auto loaded = DockerCredentials::load(file);
+    if (!loaded) return loaded.error();
+    state->credentials.merge(*loaded);
+  }
+  // Check every CA file now, so a bad path fails at start-up rather than on the first review.
+  std::vector<std::string> all = options.ca_files;
+  for (const auto& [host, files] : options.registry_ca_files) all.insert(all.end(), files.begin(), files.end());
+  for (const std::string& file : all) {
+    ssl::context probe(ssl::context::tls_client);
+    boost::system::error_code ec;
+    probe.load_verify_file(file, ec);
+    if (ec) return invalid_argument("CA file " + file + ": " + ec.message());
+  }
+  state->options = std::move(options);
+  return std::unique_ptr<OciRegistryClient>(new OciRegistryClient(std::move(state)));
+}
+
+void OciRegistryClient::set_request_observer(std::function<void(std::string_view)> observer) {
+  state_->observer = std::move(observer);
+}
+
+std::string OciRegistryClient::credentials_key(const ImageReference& ref) const { return state_->credentials_key(ref); }
+
+asio::awaitable<Result<ResolvedImage>> OciRegistryClient::resolve(const ImageReference& ref, ResolveOptions options) {
+  if (ref.domain().empty() || ref.path().empty()) co_return invalid_argument("cannot resolve " + ref.string());
+  ResolvedImage out;
+  if (ref.has_digest() && !options.details) {
+    out.digest = ref.digest();
+    co_return out;
+  }
+  const std::string reference = ref.has_digest() ? ref.digest() : ref.effective_tag();
+  const std::string target = manifest_target(ref, reference);
+  if (!options.details) {
+    auto head = co_await state_->registry_request(ref, http::verb::head, target, 0);
+    if (!head) co_return head.error();
+    if (head->status == 200) {
+      const auto it = head->headers.find("Docker-Content-Digest");
+      if (it != head->headers.end() && !validate_digest(std::string(it->value()))) {
+        out.digest = std::string(it->value());
+        out.media_type = head->header(http::field::content_type);
+        const std::string length = head->header(http::field::content_length);
+        if (!length.empty() && length.size() < 19) out.size = std::stoull(length);
+        co_return out;
+      }
+      // No (usable) digest header: read the manifest and hash it.
+    } else if (head->status == 404 || head->status == 401 || head->status == 403 || head->status == 429 ||
+               head->status >= 500) {
+      co_return State::status_error(*head, ref, "manifest");
+    }
+    // Other statuses (405 and friends): fall back to GET.
+  }
+  auto get = co_await state_->registry_request(ref, http::verb::get, target, state_->options.max_manifest_bytes);
+  if (!get) co_return get.error();
+  if (get->status != 200) co_return State::status_error(*get, ref, "manifest");
+  const std::string computed = sha256_digest(get->body);
+  const auto it = get->headers.find("Docker-Content-Digest");
+  if (it != get->headers.end() && std::string(it->value()).rfind("sha256:", 0) == 0 && it->value() != computed) {
+    co_return permission_denied("registry sent manifest " + ref.string() + " with Docker-Content-Digest " +
+                                std::string(it->value()) + " but the body hashes to " + computed);
+  }
+  if (ref.has_digest() && ref.digest() != computed) {
+    co_return permission_denied("manifest " + ref.string() + " hashes to " + computed);
+  }
+  out.digest = computed;
+  out.size = get->body.size();
+  out.media_type = get->header(http::field::content_type);
+  read_manifest_details(get->body, out);
+  co_return out;
+}
+
+asio::awaitable<Result<std::string>> OciRegistryClient::fetch_blob(const ImageReference& ref, std::string digest,
+                                                                   std::size_t max_bytes) {
+  if (auto bad = validate_digest(digest)) co_return invalid_argument("bad blob digest " + digest);
+  auto r = co_await state_->registry_request(ref, http::verb::get, "/v2/" + ref.path() + "/blobs/" + digest, max_bytes);
+  if (!r) co_return r.error();
+  if (r->status == 404) co_return not_found("blob unknown: " + ref.name() + "@" + digest);
+  if (r->status != 200) co_return State::status_error(*r, ref, "blob");
+  if (sha256_digest(r->body) != digest) {
+    co_return permission_denied("blob " + ref.name() + "@" + digest + " does not match its digest");
+  }
+  co_return std::move(r->body);
+}
+
+}  // namespace imagegate::verifier

@@ -1,0 +1,56 @@
+// OciRegistryClient: the OCI distribution API over HTTP/1.1 on Beast/Asio + OpenSSL.
+//
+// - TLS: system CAs plus configured bundles (global and per registry), SNI, hostname verification.
+//   Plain HTTP only for registries listed in insecure_registries.
+// - Keep-alive: idle connections are pooled per scheme://host:port and reused.
+// - Auth: anonymous first (or a cached token); on 401 the WWW-Authenticate challenge decides: Bearer ->
+//   a token from the realm (service, scope=repository:NAME:pull), cached per registry+scope+credentials
+//   until it expires; Basic -> the configured credentials. Credentials come from Docker config files.
+// - Limits: a timeout on each step (DNS, connect, handshake, write, read), manifests capped at 4 MiB,
+//   at most `max_redirects` redirects, only to https (or http for an insecure registry), and the
+//   Authorization header never follows a redirect to another host.
+// - SSRF: link-local and cloud-metadata addresses are refused unless allowed by configuration. Which
+//   registries may be contacted at all is the policy's allowlist, checked (by plan()) before the client
+//   is ever called.
+//
+// Thread-safe: the pool, TLS contexts, token cache and backoff table are guarded by one mutex.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "verifier/docker_config.h"
+#include "verifier/registry_client.h"
+
+namespace imagegate::verifier {
+
+class OciRegistryClient final : public RegistryClient {
+ public:
+  // Loads CA bundles and Docker config files; invalid_argument naming the file when one is unusable.
+  static Result<std::unique_ptr<OciRegistryClient>> create(RegistryClientOptions options);
+  ~OciRegistryClient() override;
+
+  boost::asio::awaitable<Result<ResolvedImage>> resolve(const ImageReference& ref,
+                                                         ResolveOptions options = {}) override;
+  boost::asio::awaitable<Result<std::string>> fetch_blob(const ImageReference& ref, std::string digest,
+                                                         std::size_t max_bytes) override;
+
+  // Which credentials serve `ref` ("" for anonymous): part of cache keys, so two credential sets never
+  // share an answer.
+  std::string credentials_key(const ImageReference& ref) const;
+
+  // Called once per HTTP exchange with the registry (and token realm) with a result label: "ok",
+  // "not_found", "unauthorized", "rate_limited", "server_error", "error". For metrics; may be empty.
+  void set_request_observer(std::function<void(std::string_view result)> observer);
+
+  struct State;
+
+ private:
+  explicit OciRegistryClient(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace imagegate::verifier

@@ -1,0 +1,82 @@
+// RegistryClient: what imagegate asks of an OCI distribution registry -- the digest a tag points at
+// (HEAD, then GET when needed), a manifest's media type and platforms, and blobs by digest. Implemented by
+// OciRegistryClient (HTTPS, auth, SSRF guard) and CachingRegistryClient (TTL cache with single flight).
+//
+// Errors tell the caller what to do: not_found ("manifest unknown": definitive), permission_denied
+// (credentials refused, digest mismatch), unavailable (network, TLS, 5xx, 429, timeout: retryable),
+// resource_exhausted (a size cap), invalid_argument (a reference or address the configuration refuses).
+//
+// Implementations are thread-safe: any io_context thread may call them concurrently.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "common/result.h"
+#include "verifier/image_reference.h"
+
+namespace imagegate::verifier {
+
+inline constexpr std::size_t kMaxManifestBytes = 4 * 1024 * 1024;
+
+// The media types a resolution accepts, so a multi-arch tag resolves to its index digest.
+inline constexpr const char* kManifestAcceptHeader =
+    "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, "
+    "application/vnd.docker.distribution.manifest.list.v2+json, "
+    "application/vnd.docker.distribution.manifest.v2+json";
+
+struct ResolvedImage {
+  std::string digest;      // sha256:... of the manifest (the index for multi-arch images)
+  std::string media_type;  // "" when only HEAD was used and the registry sent no Content-Type
+  std::vector<std::string> platforms;  // "linux/amd64", "linux/arm64/v8" for an index; empty otherwise
+  std::uint64_t size = 0;
+  bool from_cache = false;
+  bool stale = false;      // served from the stale-if-error window after a failed refresh
+  std::string warning;     // set with stale
+};
+
+struct ResolveOptions {
+  bool details = false;  // GET the manifest (media type, platforms) even when HEAD gave the digest
+};
+
+class RegistryClient {
+ public:
+  virtual ~RegistryClient() = default;
+  // The digest `ref` names now. A reference with a digest is answered without a request unless
+  // options.details asks for the manifest. Honours cancellation.
+  virtual boost::asio::awaitable<Result<ResolvedImage>> resolve(const ImageReference& ref,
+                                                                 ResolveOptions options = {}) = 0;
+  // The blob `digest` of `ref`'s repository, verified against the digest, at most `max_bytes`.
+  virtual boost::asio::awaitable<Result<std::string>> fetch_blob(const ImageReference& ref, std::string digest,
+                                                                 std::size_t max_bytes) = 0;
+};
+
+// How OciRegistryClient reaches registries. Which files serve which registries is configuration only.
+struct RegistryClientOptions {
+  std::vector<std::string> ca_files;                        // trusted for every registry, beside the system CAs
+  std::map<std::string, std::vector<std::string>> registry_ca_files;  // host[:port] -> extra CA bundles
+  std::vector<std::string> docker_config_files;             // credentials; the first file wins per key
+  std::set<std::string> insecure_registries;                // host[:port] reached over plain HTTP
+  std::set<std::string> allowed_private_addresses;          // link-local / metadata IPs the config permits
+  std::chrono::milliseconds connect_timeout{5'000};
+  std::chrono::milliseconds step_timeout{10'000};           // each TLS handshake, write and read
+  std::size_t max_manifest_bytes = kMaxManifestBytes;
+  unsigned max_redirects = 3;
+  std::chrono::milliseconds max_retry_after{2'000};         // a 429's Retry-After is honoured up to this
+};
+
+// Registry host used for the API: docker.io -> registry-1.docker.io; anything else unchanged.
+std::string registry_api_host(std::string_view domain);
+
+// True for addresses imagegate refuses to contact unless configured: 169.254.0.0/16, fe80::/10,
+// fd00:ec2::254, 100.100.100.200 (cloud metadata and link-local).
+bool is_blocked_address(std::string_view ip_text);
+
+}  // namespace imagegate::verifier

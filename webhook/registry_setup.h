@@ -1,0 +1,26 @@
+// Builds the registry clients the server and the CLI share from a RegistryConfig: an OciRegistryClient
+// (network, auth, TLS) under a CachingRegistryClient (TTLs, single flight). One place, so `imagegate serve`,
+// `imagegate test --online` and `imagegate resolve` resolve with the same code and the same settings.
+//
+// The returned clients are thread-safe; `cached` refers to `network`, so keep the struct alive while
+// either is used.
+#pragma once
+
+#include <memory>
+
+#include "common/result.h"
+#include "verifier/caching_registry_client.h"
+#include "verifier/oci_registry_client.h"
+#include "webhook/server_config.h"
+
+namespace imagegate::webhook {
+
+struct RegistryClients {
+  std::unique_ptr<verifier::OciRegistryClient> network;
+  std::unique_ptr<verifier::CachingRegistryClient> cached;
+};
+
+// invalid_argument naming the file when a CA bundle or Docker config file is unusable.
+Result<RegistryClients> make_registry_clients(const RegistryConfig& config);
+
+}  // namespace imagegate::webhook
