@@ -177,6 +177,7 @@ struct Response {
   http::fields headers;
   std::string body;
   bool body_read = false;
+  bool keep_alive = false;
 
   std::string header(http::field f) const {
     const auto it = headers.find(f);
@@ -416,7 +417,7 @@ struct OciRegistryClient::State {
     out.headers = message.base();
     out.body = std::move(message.body());
     out.body_read = req.method != http::verb::head;
-    if (!message.keep_alive()) c.reused = false, out.headers.set("X-Imagegate-Close", "1");
+    out.keep_alive = message.keep_alive();
     co_return out;
   }
 
@@ -431,12 +432,19 @@ struct OciRegistryClient::State {
         c = std::move(made.value());
       }
       const bool was_reused = c->reused;
-      Result<Response> r = c->tls ? co_await exchange_on(*c->tls, *c, req) : co_await exchange_on(*c->tcp, *c, req);
+      // (Not a ?: with co_await in both arms: GCC 12 miscompiles that.)
+      std::optional<Result<Response>> got;
+      if (c->tls) {
+        got.emplace(co_await exchange_on(*c->tls, *c, req));
+      } else {
+        got.emplace(co_await exchange_on(*c->tcp, *c, req));
+      }
+      Result<Response> r = std::move(*got);
       if (!r) {
         if (was_reused && r.error().code == ErrorCode::unavailable) continue;
         co_return r;
       }
-      if (r->headers.find("X-Imagegate-Close") == r->headers.end()) {
+      if (r->keep_alive) {
         c->reused = false;
         give_back(std::move(c));
       }

@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# Digest resolution against a real registry: Debian's docker-registry on 127.0.0.1 with TLS from a test CA,
+# three ways (open, htpasswd Basic auth, token auth), images pushed with skopeo from OCI layouts this test
+# writes, digests checked against `skopeo inspect --raw` (sha256 of the raw manifest). Faults the real
+# registry shows: wrong CA, wrong credentials, stopped, restarted. Then `imagegate serve` resolving through
+# the same registry, and single flight: 100 concurrent reviews of one new image -> one manifest request in
+# the registry's own access log. The token issuer (registry/token_issuer.py) is the only fake.
+source "$(dirname "$0")/lib.sh"
+require_cmd docker-registry skopeo openssl python3 curl
+bin="${IMAGEGATE_BINARY:?}"
+here="$(cd "$(dirname "$0")" && pwd)"
+make_temp_dir
+T="$E2E_TMP"
+
+# ---- test CA and certificates (SAN 127.0.0.1 and localhost) ----
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/ca.key" -out "$T/ca.pem" -days 2 -subj "/CN=imagegate test CA" \
+  >/dev/null 2>&1 || die "openssl CA"
+openssl req -newkey rsa:2048 -nodes -keyout "$T/tls.key" -out "$T/tls.csr" -subj "/CN=127.0.0.1" >/dev/null 2>&1
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' >"$T/ext.cnf"
+openssl x509 -req -in "$T/tls.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial -out "$T/tls.crt" -days 2 \
+  -extfile "$T/ext.cnf" >/dev/null 2>&1 || die "openssl server cert"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/other-ca.key" -out "$T/other-ca.pem" -days 2 \
+  -subj "/CN=some other CA" >/dev/null 2>&1
+mkdir -p "$T/certs.d" && cp "$T/ca.pem" "$T/certs.d/ca.crt"  # skopeo --dest-cert-dir
+
+# start_registry NAME PORT [AUTH_YAML]: a docker-registry with TLS on 127.0.0.1:PORT, storage $T/NAME-data,
+# access log in $T/NAME.log; sets REGISTRY_PID.
+start_registry() {
+  local name="$1" port="$2" auth="${3:-}"
+  mkdir -p "$T/$name-data"
+  cat >"$T/$name.yml" <<YML
+version: 0.1
+log:
+  level: info
+  formatter: text
+storage:
+  filesystem:
+    rootdirectory: $T/$name-data
+http:
+  addr: 127.0.0.1:$port
+  tls:
+    certificate: $T/tls.crt
+    key: $T/tls.key
+$auth
+YML
+  docker-registry serve "$T/$name.yml" >>"$T/$name.log" 2>&1 &
+  REGISTRY_PID=$!
+  track_pid "$REGISTRY_PID"
+  wait_for_port "$port" 15 || die "docker-registry $name did not start: $(tail -5 "$T/$name.log")"
+}
+
+# push LAYOUT_ARGS... -> DEST: builds an OCI layout and copies it (all platforms) to docker://DEST.
+push() {
+  local dest="$1" seed="$2" multi="${3:-}" creds="${4:-}"
+  rm -rf "$T/layout"
+  python3 "$here/registry/make_layout.py" "$T/layout" t "$seed" $multi || die "make_layout"
+  skopeo copy --quiet --all --dest-cert-dir "$T/certs.d" ${creds:+--dest-creds "$creds"} "oci:$T/layout:t" \
+    "docker://$dest" >"$T/skopeo.log" 2>&1 || die "skopeo copy to $dest: $(cat "$T/skopeo.log")"
+}
+
+# raw_digest DEST [CREDS]: sha256 of the raw manifest skopeo reads.
+raw_digest() {
+  skopeo inspect --raw --cert-dir "$T/certs.d" ${2:+--creds "$2"} "docker://$1" | sha256sum | sed 's/ .*//; s/^/sha256:/'
+}
+
+resolve() { run_capture "$bin" resolve "$@"; }
+
+# ---- open registry ----
+p1="$(free_port)"
+start_registry open "$p1"
+open_pid="$REGISTRY_PID"
+reg="127.0.0.1:$p1"
+push "$reg/team/app:v1" seed1
+want="$(raw_digest "$reg/team/app:v1")"
+resolve "$reg/team/app:v1" --ca-file "$T/ca.pem" -o json
+assert_rc "resolve a tag on the open registry" 0
+assert_eq "digest is sha256 of skopeo's raw manifest" "$want" "$(json_get "$OUT" 'd["digest"]')"
+assert_eq "single-arch media type" "application/vnd.oci.image.manifest.v1+json" "$(json_get "$OUT" 'd["mediaType"]')"
+
+push "$reg/team/multi:v1" seed2 --multi
+want="$(raw_digest "$reg/team/multi:v1")"
+resolve "$reg/team/multi:v1" --ca-file "$T/ca.pem" -o json
+assert_rc "resolve a multi-arch tag" 0
+assert_eq "multi-arch tag resolves to the index digest" "$want" "$(json_get "$OUT" 'd["digest"]')"
+assert_eq "index media type" "application/vnd.oci.image.index.v1+json" "$(json_get "$OUT" 'd["mediaType"]')"
+assert_eq "platforms of the index" '["linux/amd64", "linux/arm64/v8"]' "$(json_get "$OUT" 'd["platforms"]')"
+
+old="$(raw_digest "$reg/team/app:v1")"
+push "$reg/team/app:v1" seed3
+new="$(raw_digest "$reg/team/app:v1")"
+resolve "$reg/team/app:v1" --ca-file "$T/ca.pem" -o json
+assert_eq "a moved tag resolves to the new digest" "$new" "$(json_get "$OUT" 'd["digest"]')"
+[ "$old" != "$new" ] && pass "the push moved the tag" || fail "the push moved the tag"
+
+resolve "$reg/team/app@$new" --ca-file "$T/ca.pem" -o json
+assert_rc "resolve by digest (details)" 0
+assert_eq "by digest: same digest" "$new" "$(json_get "$OUT" 'd["digest"]')"
+
+resolve "$reg/team/app:nope" --ca-file "$T/ca.pem"
+assert_rc "unknown tag exits 1" 1
+assert_contains "unknown tag: manifest unknown" "$ERR" "manifest unknown"
+
+resolve "$reg/team/app:v1"
+assert_rc "without the test CA: exit 2" 2
+assert_contains "without the test CA: certificate verify failed" "$ERR" "certificate verify failed"
+resolve "$reg/team/app:v1" --ca-file "$T/other-ca.pem"
+assert_rc "wrong CA: exit 2" 2
+assert_contains "wrong CA: certificate verify failed" "$ERR" "certificate verify failed"
+resolve "localhost:$p1/team/app:v1" --ca-file "$T/ca.pem" -o json
+assert_eq "by host name (SNI + hostname check)" "$new" "$(json_get "$OUT" 'd["digest"]')"
+
+resolve "$reg/team/app:v1" --insecure-registry "$reg"
+assert_rc "plain HTTP to a TLS registry fails" 2
+
+# ---- htpasswd (Basic) registry ----
+p2="$(free_port)"
+python3 -W ignore -c 'import crypt,sys; print("alice:" + crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH)))' \
+  >"$T/htpasswd" || die "bcrypt htpasswd"
+start_registry basic "$p2" "auth:
+  htpasswd:
+    realm: imagegate-test
+    path: $T/htpasswd"
+breg="127.0.0.1:$p2"
+push "$breg/private/app:v1" seed4 "" alice:s3cret
+want="$(raw_digest "$breg/private/app:v1" alice:s3cret)"
+printf '{"auths":{"%s":{"auth":"%s"}}}' "$breg" "$(printf alice:s3cret | base64)" >"$T/basic-config.json"
+printf '{"auths":{"%s":{"username":"alice","password":"wrong"}}}' "$breg" >"$T/basic-wrong.json"
+resolve "$breg/private/app:v1" --ca-file "$T/ca.pem" --docker-config "$T/basic-config.json" -o json
+assert_rc "basic auth with docker config credentials" 0
+assert_eq "basic auth digest" "$want" "$(json_get "$OUT" 'd["digest"]')"
+resolve "$breg/private/app:v1" --ca-file "$T/ca.pem" --docker-config "$T/basic-wrong.json"
+assert_rc "basic auth, wrong password: exit 1" 1
+assert_contains "wrong password: refused" "$ERR" "permission_denied"
+resolve "$breg/private/app:v1" --ca-file "$T/ca.pem"
+assert_rc "basic auth, no credentials: exit 1" 1
+printf '{"auths":{"%s/other":{"auth":"%s"}}}' "$breg" "$(printf alice:s3cret | base64)" >"$T/prefix-config.json"
+resolve "$breg/private/app:v1" --ca-file "$T/ca.pem" --docker-config "$T/prefix-config.json"
+assert_rc "credentials for another path prefix are not used" 1
+
+# ---- token registry ----
+p3="$(free_port)"
+tp="$(free_port)"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/jwt.key" -out "$T/jwt.pem" -days 2 -subj "/CN=token signer" \
+  >/dev/null 2>&1
+: >"$T/token-requests.log"
+python3 "$here/registry/token_issuer.py" "$tp" "$T/jwt.key" "$T/jwt.pem" imagegate-test-issuer test-registry \
+  bob pa55 "$T/token-requests.log" "$T/tls.crt" "$T/tls.key" >"$T/token.log" 2>&1 &
+track_pid $!
+wait_for_port "$tp" 10 || die "token issuer did not start: $(cat "$T/token.log")"
+start_registry token "$p3" "auth:
+  token:
+    realm: https://127.0.0.1:$tp/token
+    service: test-registry
+    issuer: imagegate-test-issuer
+    rootcertbundle: $T/jwt.pem"
+treg="127.0.0.1:$p3"
+SSL_CERT_FILE="$T/ca.pem" push "$treg/secure/app:v1" seed5 "" bob:pa55
+want="$(SSL_CERT_FILE="$T/ca.pem" raw_digest "$treg/secure/app:v1" bob:pa55)"
+printf '{"auths":{"https://%s":{"username":"bob","password":"pa55"}}}' "$treg" >"$T/token-config.json"
+: >"$T/token-requests.log"
+resolve "$treg/secure/app:v1" --ca-file "$T/ca.pem" --docker-config "$T/token-config.json" -o json
+assert_rc "token auth: resolve" 0
+assert_eq "token auth digest" "$want" "$(json_get "$OUT" 'd["digest"]')"
+assert_contains "token requested with service and pull scope" "$(cat "$T/token-requests.log")" \
+  "service=test-registry&scope=repository%3Asecure%2Fapp%3Apull"
+printf '{"auths":{"%s":{"username":"bob","password":"nope"}}}' "$treg" >"$T/token-wrong.json"
+resolve "$treg/secure/app:v1" --ca-file "$T/ca.pem" --docker-config "$T/token-wrong.json"
+assert_rc "token auth, wrong credentials: exit 1" 1
+assert_contains "token auth, wrong credentials: refused" "$ERR" "credentials not accepted"
+
+# ---- the server: evidence from the registry, cache, single flight, faults ----
+sp="$(free_port)"
+cat >"$T/policy.yaml" <<YML
+apiVersion: imagegate.dev/v1alpha1
+kind: ImagePolicy
+metadata: {name: registry-test}
+spec:
+  mode: enforce
+  failurePolicy: closed
+  noMatch: deny
+  registries:
+    allow: ["$reg", "$treg"]
+  rules:
+    - name: pinned
+      match: {images: ["**"]}
+      pinDigest: true
+YML
+cat >"$T/serve.yaml" <<YML
+policy: $T/policy.yaml
+listen: 127.0.0.1:$sp
+tls: {certFile: $T/tls.crt, keyFile: $T/tls.key}
+registry:
+  caFiles: [$T/ca.pem]
+  dockerConfigFiles: [$T/token-config.json]
+  tagCacheTTL: 60s
+  negativeCacheTTL: 1s
+YML
+"$bin" serve --config "$T/serve.yaml" >"$T/decisions.log" 2>"$T/serve.log" &
+serve_pid=$!
+track_pid "$serve_pid"
+wait_for_port "$sp" 15 || die "imagegate serve did not start: $(cat "$T/serve.log")"
+
+# review IMAGE [UID]: posts a Pod review; leaves the answer in $OUT.
+review_body() {
+  printf '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"%s","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"namespace":"default","operation":"CREATE","userInfo":{"username":"t"},"object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"%s"}]}}}}' "${2:-u1}" "$1"
+}
+review() {
+  review_body "$@" >"$T/review.json"
+  run_capture curl -sS --cacert "$T/ca.pem" -H 'Content-Type: application/json' --data-binary @"$T/review.json" \
+    "https://127.0.0.1:$sp/validate?timeout=10s"
+}
+review "$reg/team/app:v1"
+assert_eq "serve: a resolvable tag is allowed" "true" "$(json_get "$OUT" 'd["response"]["allowed"]')"
+review "$reg/team/app:missing"
+assert_eq "serve: manifest unknown is denied" "false" "$(json_get "$OUT" 'd["response"]["allowed"]')"
+assert_contains "serve: the denial says manifest unknown" "$OUT" "manifest unknown"
+review "$treg/secure/app:v1"
+assert_eq "serve: token-auth registry with configured credentials" "true" "$(json_get "$OUT" 'd["response"]["allowed"]')"
+review "$reg/team/app@$new"
+assert_eq "serve: by digest needs no resolution" "true" "$(json_get "$OUT" 'd["response"]["allowed"]')"
+
+# Single flight: 100 concurrent reviews of one image nobody asked for yet -> one manifest request.
+push "$reg/team/fresh:v1" seed6
+before="$(grep -cE '"(HEAD|GET) /v2/team/fresh/manifests' "$T/open.log")"
+for i in $(seq 1 100); do review_body "$reg/team/fresh:v1" "uid-$i" >"$T/r$i.json"; done
+args=()
+for i in $(seq 1 100); do
+  args+=(--cacert "$T/ca.pem" -H 'Content-Type: application/json' --data-binary @"$T/r$i.json" -o "$T/a$i.json"
+         "https://127.0.0.1:$sp/validate?timeout=10s")
+  [ "$i" -lt 100 ] && args+=(--next)
+done
+curl -sS --parallel --parallel-max 100 "${args[@]}" 2>"$T/curl.err"
+allowed=0
+for i in $(seq 1 100); do grep -q '"allowed":true' "$T/a$i.json" && allowed=$((allowed + 1)); done
+assert_eq "single flight: all 100 reviews allowed" 100 "$allowed"
+after="$(grep -cE '"(HEAD|GET) /v2/team/fresh/manifests' "$T/open.log")"
+assert_eq "single flight: one manifest request in the registry's access log" 1 "$((after - before))"
+review "$reg/team/fresh:v1"
+after2="$(grep -cE '"(HEAD|GET) /v2/team/fresh/manifests' "$T/open.log")"
+assert_eq "cache: a repeat review makes no registry request" "$after" "$after2"
+
+# Faults: the registry stops (unavailable -> failurePolicy closed denies), then restarts.
+stop_pid "$open_pid"
+review "$reg/team/app:other"
+assert_eq "registry stopped: denied (failurePolicy closed)" "false" "$(json_get "$OUT" 'd["response"]["allowed"]')"
+resolve "$reg/team/app:v1" --ca-file "$T/ca.pem"
+assert_rc "registry stopped: resolve exits 2" 2
+start_registry open "$p1"
+review "$reg/team/app:other"
+assert_contains "restarted registry: answers again (manifest unknown)" "$OUT" "manifest unknown"
+resolve "$reg/team/app:v1" --ca-file "$T/ca.pem" -o json
+assert_eq "restarted registry: resolves" "$new" "$(json_get "$OUT" 'd["digest"]')"
+
+finish
