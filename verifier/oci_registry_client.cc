@@ -668,19 +668,23 @@ std::string manifest_target(const ImageReference& ref, std::string_view referenc
   return "/v2/" + ref.path() + "/manifests/" + std::string(reference);
 }
 
-void read_manifest_details(const std::string& body, ResolvedImage& out) {
+// False when the body is not an image manifest or index (JSON object with schemaVersion 2).
+bool read_manifest_details(const std::string& body, ResolvedImage& out) {
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(body);
   } catch (const nlohmann::json::exception&) {
-    return;
+    return false;
   }
-  if (!doc.is_object()) return;
+  if (!doc.is_object()) return false;
+  if (auto v = doc.find("schemaVersion"); v == doc.end() || !v->is_number_integer() || v->get<int>() != 2) {
+    return false;
+  }
   if (auto it = doc.find("mediaType"); it != doc.end() && it->is_string() && out.media_type.empty()) {
     out.media_type = it->get<std::string>();
   }
   const auto manifests = doc.find("manifests");
-  if (manifests == doc.end() || !manifests->is_array()) return;
+  if (manifests == doc.end() || !manifests->is_array()) return true;
   for (const auto& m : *manifests) {
     if (!m.is_object()) continue;
     const auto p = m.find("platform");
@@ -692,6 +696,7 @@ void read_manifest_details(const std::string& body, ResolvedImage& out) {
     if (auto v = p->find("variant"); v != p->end() && v->is_string()) platform += "/" + v->get<std::string>();
     out.platforms.push_back(std::move(platform));
   }
+  return true;
 }
 
 }  // namespace
@@ -768,7 +773,9 @@ asio::awaitable<Result<ResolvedImage>> OciRegistryClient::resolve(const ImageRef
   out.digest = computed;
   out.size = get->body.size();
   out.media_type = get->header(http::field::content_type);
-  read_manifest_details(get->body, out);
+  if (!read_manifest_details(get->body, out)) {
+    co_return unavailable("registry sent a body for " + ref.string() + " that is not an image manifest or index");
+  }
   co_return out;
 }
 
