@@ -15,6 +15,7 @@ int run_cli(int argc, char** argv) {
   add_serve_command(app, context);
   add_test_commands(app, context);
   add_resolve_command(app, context);
+  add_verdict_commands(app, context);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

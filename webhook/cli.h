@@ -22,6 +22,7 @@ void add_test_commands(CLI::App& app, CliContext& context);
 void add_serve_command(CLI::App& app, CliContext& context);
 // `resolve`: webhook/resolve_command.cc.
 void add_resolve_command(CLI::App& app, CliContext& context);
+void add_verdict_commands(CLI::App& app, CliContext& context);  // verdict push | get
 
 int run_cli(int argc, char** argv);
 

@@ -186,6 +186,12 @@ asio::awaitable<HttpAnswer> HttpsServer::State::route(Request& request) {
   const std::string_view path = target.substr(0, target.find('?'));
   const auto method = request.method();
 
+  if (options.handler) {
+    HttpRequest r{std::string(request.method_string()), std::string(target),
+                  std::string(request[http::field::content_type]), std::string(request[http::field::authorization]),
+                  std::move(request.body())};
+    co_return co_await options.handler(std::move(r));
+  }
   if (path == "/validate") {
     if (method != http::verb::post) co_return error_answer(405, "method not allowed: use POST");
     co_return co_await service.validate(std::move(request.body()), std::string(target));

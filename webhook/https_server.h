@@ -30,14 +30,29 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <boost/asio/awaitable.hpp>
+
 #include "common/result.h"
 #include "webhook/admission_review.h"
+#include "webhook/admission_service.h"
 
 namespace imagegate::webhook {
 
 class AdmissionService;
 class Metrics;
 class TlsContextProvider;
+
+// A request as a RequestHandler sees it (the verdict API listener, webhook/verdict_api.h).
+struct HttpRequest {
+  std::string method;  // "GET", "PUT", ...
+  std::string target;  // path and query
+  std::string content_type;
+  std::string authorization;
+  std::string body;
+};
+// When set in the options, the server answers every request with it instead of the admission routes:
+// one connection loop (TLS, limits, timeouts, graceful stop) for both listeners. Must not throw.
+using RequestHandler = std::function<boost::asio::awaitable<HttpAnswer>(HttpRequest)>;
 
 struct HttpsServerOptions {
   std::string host = "127.0.0.1";  // numeric address
@@ -50,6 +65,7 @@ struct HttpsServerOptions {
   std::chrono::milliseconds read_timeout{10'000};   // the rest of the request, once it has started
   std::chrono::milliseconds write_timeout{10'000};
   std::chrono::milliseconds shutdown_timeout{2'000};  // TLS close_notify exchange
+  RequestHandler handler;  // empty: the admission routes above
 };
 
 class HttpsServer {

@@ -32,6 +32,8 @@
 #include "webhook/policy_watcher.h"
 #include "webhook/registry_evidence_source.h"
 #include "webhook/registry_setup.h"
+#include "webhook/verdict_api.h"
+#include "webhook/verdict_lookup.h"
 #include "webhook/self_signed.h"
 #include "webhook/server_config.h"
 #include "webhook/tls_context.h"
@@ -54,6 +56,9 @@ struct ServeFlags {
   std::vector<std::string> registry_ca_files;
   std::vector<std::string> docker_configs;
   std::vector<std::string> insecure_registries;
+  std::string api_listen;
+  std::string api_token_file;
+  std::string store;
   CLI::Option* threads_option = nullptr;
   CLI::Option* max_connections_option = nullptr;
 };
@@ -84,6 +89,9 @@ Result<ServerConfig> build_config(const ServeFlags& flags) {
   if (!flags.tls_key.empty()) config.tls_key_file = flags.tls_key;
   if (!flags.client_ca.empty()) config.client_ca_file = flags.client_ca;
   if (!flags.listen.empty()) config.listen = flags.listen;
+  if (!flags.api_listen.empty()) config.api_listen = flags.api_listen;
+  if (!flags.api_token_file.empty()) config.api_token_file = flags.api_token_file;
+  if (!flags.store.empty()) config.store = flags.store;
   if (flags.threads_option->count() > 0) config.threads = flags.threads;
   if (flags.max_connections_option->count() > 0) config.max_connections = flags.max_connections;
   for (const auto& [from, to] : {std::pair{&flags.registry_ca_files, &config.registry.ca_files},
@@ -137,7 +145,13 @@ int run_serve(const ServeFlags& flags) {
   DecisionLog decisions(std::cout);
   auto registry = make_registry_clients(config.registry);
   if (!registry) return fail(registry.error().message);
-  RegistryEvidenceSource evidence(*registry->cached);
+  RegistryEvidenceSource registry_evidence(*registry->cached);
+  auto verdicts = open_verdicts(config);
+  if (!verdicts) return fail(verdicts.error().message);
+  // With a store, the verdict of the resolved digest joins the registry's evidence.
+  std::optional<VerdictEvidenceSource> verdict_evidence;
+  if (verdicts->lookup) verdict_evidence.emplace(registry_evidence, *verdicts->lookup);
+  EvidenceSource& evidence = verdict_evidence ? static_cast<EvidenceSource&>(*verdict_evidence) : registry_evidence;
   AdmissionOptions admission_options;
   admission_options.max_budget = config.max_budget;
   if (admission_options.default_budget > config.max_budget) admission_options.default_budget = config.max_budget;
@@ -166,6 +180,21 @@ int run_serve(const ServeFlags& flags) {
   HttpsServer server(io, server_options, *tls_provider, service, &metrics, std::cerr);
   auto bound = server.listen();
   if (!bound) return fail(bound.error().message);
+  std::unique_ptr<HttpsServer> api_server;
+  if (verdicts->tokens) {
+    auto api_listen = parse_listen_address(config.api_listen);
+    if (!api_listen) return fail(api_listen.error().message);
+    HttpsServerOptions api_options = server_options;
+    api_options.host = api_listen->host;
+    api_options.port = api_listen->port;
+    api_options.body_limit = VerdictApiOptions{}.limits.max_bytes;
+    api_options.handler = make_verdict_api(*verdicts->lookup, verdicts->tokens, VerdictApiOptions{});
+    api_server = std::make_unique<HttpsServer>(io, api_options, *tls_provider, service, nullptr, std::cerr);
+    auto api_bound = api_server->listen();
+    if (!api_bound) return fail("apiListen: " + api_bound.error().message);
+    log_line({{"level", "info"}, {"msg", "verdict API listening"}, {"port", api_bound->port()},
+              {"store", verdicts->store_spec}});
+  }
 
   // Signals first, so a SIGTERM during start-up is not lost once we are listening.
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -188,6 +217,7 @@ int run_serve(const ServeFlags& flags) {
               {"msg", "stopping: no new connections; finishing requests in flight"},
               {"signal", signal_number},
               {"gracePeriodSeconds", static_cast<double>(config.grace_period.count()) / 1000.0}});
+    if (api_server) api_server->stop(config.grace_period, [] {});
     server.stop(config.grace_period, stop_everything);
     signals.async_wait(on_signal);
   };
@@ -224,6 +254,7 @@ int run_serve(const ServeFlags& flags) {
   watcher.start();
   tls_provider->start(io.get_executor(), config.tls_reload_interval);
   server.start();
+  if (api_server) api_server->start();
 
   std::vector<std::thread> workers;
   for (unsigned i = 1; i < threads; ++i) workers.emplace_back([&io] { io.run(); });
@@ -247,6 +278,9 @@ void add_serve_command(CLI::App& app, CliContext& context) {
   serve->add_option("--tls-key", flags->tls_key, "PEM private key; reloaded when it changes");
   serve->add_option("--client-ca", flags->client_ca, "require client certificates signed by this CA (mTLS)");
   serve->add_option("--listen", flags->listen, "ADDRESS:PORT, :PORT or [IPv6]:PORT; port 0 picks a free one");
+  serve->add_option("--api-listen", flags->api_listen, "ADDRESS:PORT of the verdict API listener (docs/api.md)");
+  serve->add_option("--api-token-file", flags->api_token_file, "verdict API tokens: one rw:TOKEN or ro:TOKEN a line");
+  serve->add_option("--store", flags->store, "verdict store: sqlite:PATH or redis://HOST:PORT/DB");
   flags->threads_option =
       serve->add_option("--threads", flags->threads, "I/O threads (default: hardware concurrency)")
           ->check(CLI::Range(1U, 1024U));

@@ -43,6 +43,12 @@ class ConfigReader {
     if (!root.IsMap()) return fail(root, "", "the config file must be a mapping");
     return read_map(root, "", {
         {"listen", [&](const YAML::Node& n, const std::string& k) { return string(n, k, config_.listen); }},
+        {"apiListen", [&](const YAML::Node& n, const std::string& k) { return string(n, k, config_.api_listen); }},
+        {"apiTokenFile",
+         [&](const YAML::Node& n, const std::string& k) { return string(n, k, config_.api_token_file); }},
+        {"store", [&](const YAML::Node& n, const std::string& k) { return string(n, k, config_.store); }},
+        {"verdictCacheTTL",
+         [&](const YAML::Node& n, const std::string& k) { return duration(n, k, config_.verdict_cache_ttl); }},
         {"policy", [&](const YAML::Node& n, const std::string& k) { return string(n, k, config_.policy_file); }},
         {"policyReloadInterval",
          [&](const YAML::Node& n, const std::string& k) { return duration(n, k, config_.policy_reload_interval); }},
@@ -305,6 +311,11 @@ Status validate_server_config(const ServerConfig& config) {
   }
   if (!config.listen.empty()) {
     if (auto a = parse_listen_address(config.listen); !a) return a.error();
+  }
+  if (!config.api_listen.empty()) {
+    if (auto a = parse_listen_address(config.api_listen); !a) return invalid_argument("apiListen: " + a.error().message);
+    if (config.api_token_file.empty()) return invalid_argument("apiListen needs apiTokenFile (no anonymous API)");
+    if (config.tls_cert_file.empty()) return invalid_argument("apiListen needs a server certificate and key");
   }
   if (config.max_connections == 0) return invalid_argument("maxConnections must be at least 1");
   using std::chrono::milliseconds;

@@ -84,6 +84,12 @@ struct ServerConfig {
   std::chrono::milliseconds read_timeout{10'000};   // from a request's first byte to its last
   std::chrono::milliseconds write_timeout{10'000};
   RegistryConfig registry;
+  // Scan verdicts (docs/install.md "Verdict store"): the API listener, its token file, and the store.
+  std::string api_listen;             // empty: no verdict API listener
+  std::string api_token_file;         // required with api_listen
+  std::string store;                  // sqlite:PATH | redis://HOST:PORT[/DB]; empty: sqlite in the data dir
+                                      // when api_listen is set, else no store
+  std::chrono::milliseconds verdict_cache_ttl{30'000};
 };
 
 // Reads and validates a config file over `base` (so defaults stay for keys the file leaves out).

@@ -1,0 +1,277 @@
+#include "webhook/verdict_api.h"
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "verifier/image_reference.h"
+
+namespace imagegate::webhook {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::string_view kPrefix = "/api/v1/verdicts";
+
+std::array<unsigned char, 32> sha256(std::string_view s) {
+  std::array<unsigned char, 32> out{};
+  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), out.data());
+  return out;
+}
+
+HttpAnswer json_error(unsigned status, std::string_view message) {
+  return {status, "application/json",
+          nlohmann::json{{"error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+}
+
+int hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string url_decode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i] == '+' ? ' ' : s[i]);
+    }
+  }
+  return out;
+}
+
+std::string query_param(std::string_view target, std::string_view name) {
+  const std::size_t q = target.find('?');
+  if (q == std::string_view::npos) return "";
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    const std::size_t amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    const std::size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? "" : url_decode(pair.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    rest = rest.substr(amp + 1);
+  }
+  return "";
+}
+
+// The normalised form of a reference (docker.io/library/nginx:1.25), or the text as given when it does not
+// parse, so pushes and queries agree on spelling.
+std::string normalized_image(const std::string& image) {
+  if (image.empty()) return image;
+  auto ref = verifier::ImageReference::parse_normalized(image);
+  if (auto* parsed = std::get_if<verifier::ImageReference>(&ref)) return parsed->string();
+  return image;
+}
+
+nlohmann::json summary(const verifier::ScanVerdict& v) {
+  nlohmann::json counts = nlohmann::json::object();
+  const auto by = v.vulnerability_counts();
+  for (int s = 1; s <= 5; ++s) counts[std::string(verifier::severity_name(static_cast<verifier::Severity>(s)))] = by[s];
+  return {{"digest", v.digest},
+          {"image", v.image},
+          {"scanner", v.scanner},
+          {"scannedAt", verifier::format_rfc3339(v.scanned_at)},
+          {"vulnerabilities", counts},
+          {"secrets", v.secrets.size()},
+          {"complianceFailed",
+           std::count_if(v.compliance.begin(), v.compliance.end(), [](const auto& c) { return !c.passed; })}};
+}
+
+HttpAnswer store_error(const Error& e) {
+  return json_error(e.code == ErrorCode::internal ? 500 : 503, e.message);
+}
+
+asio::awaitable<HttpAnswer> handle(VerdictLookup& lookup, ApiTokens& tokens, const VerdictApiOptions& options,
+                                   HttpRequest request) {
+  const std::string_view target = request.target;
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (path == "/healthz") co_return HttpAnswer{200, "text/plain; charset=utf-8", "ok\n"};
+  if (path.substr(0, kPrefix.size()) != kPrefix ||
+      (path.size() > kPrefix.size() && path[kPrefix.size()] != '/')) {
+    co_return json_error(404, "not found: " + std::string(path.substr(0, 200)));
+  }
+  std::string digest(path.size() > kPrefix.size() ? path.substr(kPrefix.size() + 1) : std::string_view());
+  const bool put = request.method == "PUT";
+  if (!put && request.method != "GET") co_return json_error(405, "method not allowed: use GET or PUT");
+
+  const Access access = tokens.check(request.authorization);
+  if (access == Access::none) co_return json_error(401, "a valid bearer token is required");
+  if (put && access != Access::write) co_return json_error(403, "this token is read-only");
+  if (!digest.empty() && !verifier::is_valid_digest(digest)) {
+    co_return json_error(400, "bad digest in the path (want sha256:<64 lowercase hex>)");
+  }
+
+  if (put) {
+    std::optional<verifier::ReportFormat> format;
+    if (const std::string f = query_param(target, "format"); !f.empty()) {
+      format = verifier::parse_report_format(f);
+      if (!format) co_return json_error(400, "unknown format (trivy, grype, sarif, native)");
+    } else if (request.content_type.find("sarif") != std::string::npos) {
+      format = verifier::ReportFormat::sarif;
+    } else if (request.content_type.find("vnd.imagegate.verdict") != std::string::npos) {
+      format = verifier::ReportFormat::native;
+    }
+    verifier::ReportInput in{request.body, format, digest, normalized_image(query_param(target, "image")),
+                             std::chrono::system_clock::now()};
+    Result<verifier::ScanVerdict> parsed = verifier::parse_scan_report(in, options.limits);
+    if (!parsed) {
+      co_return json_error(parsed.error().code == ErrorCode::resource_exhausted ? 413 : 400, parsed.error().message);
+    }
+    parsed->image = normalized_image(parsed->image);
+    const nlohmann::json answer = summary(*parsed);
+    verifier::ScanVerdict verdict = std::move(parsed).value();  // named: see verdict_lookup.cc on GCC 12
+    Status stored = co_await lookup.put(std::move(verdict));
+    if (!stored) co_return store_error(stored.error());
+    co_return HttpAnswer{200, "application/json", answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+  }
+
+  if (!digest.empty()) {
+    auto got = co_await lookup.get(digest);
+    if (!got) co_return store_error(got.error());
+    if (!got->has_value()) co_return json_error(404, "no scan verdict for " + digest);
+    co_return HttpAnswer{200, "application/json", verifier::to_native_json(**got)};
+  }
+  const std::string image = query_param(target, "image");
+  if (image.empty()) co_return json_error(400, "give a digest in the path or ?image=REF");
+  std::vector<verifier::ScanVerdict> found;
+  auto ref = verifier::ImageReference::parse_normalized(image);
+  if (auto* parsed = std::get_if<verifier::ImageReference>(&ref); parsed != nullptr && parsed->has_digest()) {
+    std::string ref_digest = parsed->digest();
+    auto got = co_await lookup.get(std::move(ref_digest));
+    if (!got) co_return store_error(got.error());
+    if (got->has_value()) found.push_back(std::move(**got));
+  } else {
+    std::string normalized = normalized_image(image);
+    auto list = co_await lookup.find_by_image(std::move(normalized), options.max_list);
+    if (!list) co_return store_error(list.error());
+    found = std::move(list).value();
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& v : found) out.push_back(summary(v));
+  co_return HttpAnswer{200, "application/json",
+                       nlohmann::json{{"verdicts", out}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+}
+
+}  // namespace
+
+Result<std::vector<std::pair<Access, std::array<unsigned char, 32>>>> ApiTokens::parse(const std::string& text,
+                                                                                        const std::string& name) {
+  std::vector<std::pair<Access, std::array<unsigned char, 32>>> out;
+  std::istringstream in(text);
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+    const std::size_t start = line.find_first_not_of(" \t");
+    if (start == std::string::npos || line[start] == '#') continue;
+    const std::string_view entry = std::string_view(line).substr(start);
+    Access access = Access::none;
+    if (entry.substr(0, 3) == "rw:") access = Access::write;
+    if (entry.substr(0, 3) == "ro:") access = Access::read;
+    if (access == Access::none) {
+      return invalid_argument(name + ":" + std::to_string(n) + ": a token line starts with rw: or ro:");
+    }
+    const std::string_view token = entry.substr(3);
+    if (token.size() < 16) return invalid_argument(name + ":" + std::to_string(n) + ": tokens have at least 16 characters");
+    out.emplace_back(access, sha256(token));
+  }
+  if (out.empty()) return invalid_argument(name + ": no tokens");
+  return out;
+}
+
+Result<std::shared_ptr<ApiTokens>> ApiTokens::load(std::filesystem::path file) {
+  auto tokens = std::make_shared<ApiTokens>();
+  tokens->file_ = std::move(file);
+  std::error_code ec;
+  tokens->mtime_ = std::filesystem::last_write_time(tokens->file_, ec);
+  std::ifstream in(tokens->file_, std::ios::binary);
+  if (ec || !in) return invalid_argument("cannot read the API token file " + tokens->file_.string());
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto parsed = parse(text.str(), tokens->file_.string());
+  if (!parsed) return parsed.error();
+  tokens->tokens_ = std::move(parsed).value();
+  return tokens;
+}
+
+void ApiTokens::reload_if_changed() {
+  std::error_code ec;
+  const auto mtime = std::filesystem::last_write_time(file_, ec);
+  if (ec || mtime == mtime_) return;
+  std::ifstream in(file_, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  // A half-written or broken file keeps the tokens we had.
+  if (auto parsed = parse(text.str(), file_.string())) {
+    tokens_ = std::move(parsed).value();
+    mtime_ = mtime;
+  }
+}
+
+Access ApiTokens::check(std::string_view authorization) {
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.size() <= kBearer.size() || authorization.substr(0, kBearer.size()) != kBearer) return Access::none;
+  const auto presented = sha256(authorization.substr(kBearer.size()));
+  std::lock_guard lock(mutex_);
+  if (!file_.empty()) reload_if_changed();
+  Access best = Access::none;
+  // Every token is compared, matching or not: the time taken does not depend on which one matched.
+  for (const auto& [access, hash] : tokens_) {
+    if (CRYPTO_memcmp(hash.data(), presented.data(), hash.size()) == 0 && access > best) best = access;
+  }
+  return best;
+}
+
+Result<Verdicts> open_verdicts(const ServerConfig& config) {
+  Verdicts out;
+  out.store_spec = config.store;
+  if (out.store_spec.empty() && !config.api_listen.empty()) {
+    const char* env = std::getenv("IMAGEGATE_DATA_DIR");
+    const std::filesystem::path dir = env != nullptr && *env != '\0' ? env : "/var/lib/imagegate";
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return invalid_argument("cannot create the data directory " + dir.string() + ": " + ec.message());
+    out.store_spec = "sqlite:" + (dir / "verdicts.db").string();
+  }
+  if (!out.store_spec.empty()) {
+    auto store = verifier::open_verdict_store(out.store_spec);
+    if (!store) return Error{store.error().code, "store: " + store.error().message};
+    out.lookup = std::make_unique<VerdictLookup>(std::shared_ptr<verifier::VerdictStore>(std::move(store).value()),
+                                                 config.verdict_cache_ttl);
+  }
+  if (!config.api_listen.empty()) {
+    auto tokens = ApiTokens::load(config.api_token_file);
+    if (!tokens) return tokens.error();
+    out.tokens = std::move(tokens).value();
+  }
+  return out;
+}
+
+// A plain coroutine, not a capturing coroutine lambda (GCC 12 miscompiles those, see verdict_lookup.cc).
+asio::awaitable<HttpAnswer> guarded_handle(VerdictLookup* lookup, std::shared_ptr<ApiTokens> tokens,
+                                           std::shared_ptr<const VerdictApiOptions> options, HttpRequest request) {
+  try {
+    co_return co_await handle(*lookup, *tokens, *options, std::move(request));
+  } catch (const std::exception& e) {
+    co_return json_error(500, std::string("internal error: ") + e.what());
+  }
+}
+
+RequestHandler make_verdict_api(VerdictLookup& lookup, std::shared_ptr<ApiTokens> tokens, VerdictApiOptions options) {
+  auto shared_options = std::make_shared<const VerdictApiOptions>(std::move(options));
+  return [lookup = &lookup, tokens = std::move(tokens), shared_options](HttpRequest request) {
+    return guarded_handle(lookup, tokens, shared_options, std::move(request));
+  };
+}
+
+}  // namespace imagegate::webhook

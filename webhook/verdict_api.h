@@ -1,0 +1,75 @@
+// The verdict API: a handler for the separate HTTPS listener (--api-listen) that ingests and serves scan
+// verdicts. Routes (docs/api.md):
+//
+//   PUT /api/v1/verdicts/{digest}[?format=trivy|grype|sarif|native][&image=REF]  read-write token
+//   PUT /api/v1/verdicts[?...]                  the digest comes from the report (exactly one named)
+//   GET /api/v1/verdicts/{digest}               read-only or read-write token
+//   GET /api/v1/verdicts?image=REF              the verdict of REF's digest, or those pushed for REF
+//   GET /healthz                                no token
+//
+// Tokens (ApiTokens): a file with one token per line, `rw:TOKEN` or `ro:TOKEN`; blank lines and `#`
+// comments are ignored. `Authorization: Bearer TOKEN` is compared with every known token in constant time
+// (SHA-256 of both, CRYPTO_memcmp). No token or an unknown one: 401; a read-only token on PUT: 403. The
+// file is re-read when its modification time changes (a rotated Kubernetes Secret).
+//
+// A report is parsed and validated completely before it is stored: a rejected report changes nothing.
+// Errors are JSON {"error": "..."}: 400 bad report or digest, 401, 403, 404, 405, 413 too large, 503 the
+// store is unavailable.
+//
+// Thread-safe: the handler may run on any io_context thread.
+#pragma once
+
+#include <array>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "verifier/scan_report.h"
+#include "webhook/https_server.h"
+#include "webhook/server_config.h"
+#include "webhook/verdict_lookup.h"
+
+namespace imagegate::webhook {
+
+enum class Access { none, read, write };
+
+class ApiTokens {
+ public:
+  // Loads the file now; a missing or malformed file is an error (names the file and line).
+  static Result<std::shared_ptr<ApiTokens>> load(std::filesystem::path file);
+  // Parses the file's text (tests).
+  static Result<std::vector<std::pair<Access, std::array<unsigned char, 32>>>> parse(const std::string& text,
+                                                                                      const std::string& name);
+  // The access an `Authorization` header value grants.
+  Access check(std::string_view authorization);
+
+ private:
+  void reload_if_changed();
+  std::filesystem::path file_;
+  std::mutex mutex_;
+  std::filesystem::file_time_type mtime_{};
+  std::vector<std::pair<Access, std::array<unsigned char, 32>>> tokens_;
+};
+
+struct VerdictApiOptions {
+  verifier::ReportLimits limits;
+  std::size_t max_list = 50;  // verdicts returned for ?image=
+};
+
+// The RequestHandler for the API listener. `lookup` and `tokens` must outlive it.
+RequestHandler make_verdict_api(VerdictLookup& lookup, std::shared_ptr<ApiTokens> tokens, VerdictApiOptions options);
+
+// What `imagegate serve` runs for verdicts. All empty when neither a store nor an API listener is
+// configured (verdict checks then stay not_evaluated and the failurePolicy settles them).
+struct Verdicts {
+  std::string store_spec;
+  std::unique_ptr<VerdictLookup> lookup;  // set when a store is configured
+  std::shared_ptr<ApiTokens> tokens;      // set when the API listener is configured
+};
+// Opens config.store (default with an API listener: sqlite:$IMAGEGATE_DATA_DIR/verdicts.db, the data dir
+// defaulting to /var/lib/imagegate) and loads the token file.
+Result<Verdicts> open_verdicts(const ServerConfig& config);
+
+}  // namespace imagegate::webhook
