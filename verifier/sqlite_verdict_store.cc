@@ -134,6 +134,7 @@ Result<std::unique_ptr<VerdictStore>> open_verdict_store(std::string_view spec) 
     if (path.empty()) return invalid_argument("--store sqlite:PATH needs a path");
     return open_sqlite_verdict_store(path);
   }
+  if (spec.substr(0, 8) == "redis://") return open_redis_verdict_store(spec);
   return invalid_argument("unknown store \"" + std::string(spec) + "\" (sqlite:PATH or redis://HOST:PORT/DB)");
 }
 

@@ -34,5 +34,7 @@ class VerdictStore {
 Result<std::unique_ptr<VerdictStore>> open_verdict_store(std::string_view spec);
 
 Result<std::unique_ptr<VerdictStore>> open_sqlite_verdict_store(const std::string& path);
+// "redis://HOST:PORT[/DB]"; connects now (2 s timeout for connect and every command).
+Result<std::unique_ptr<VerdictStore>> open_redis_verdict_store(std::string_view url);
 
 }  // namespace imagegate::verifier
