@@ -263,7 +263,7 @@ void check_verdict(const VerdictRequirement& req, const Evidence& evidence,
         if (e.id == v.id) exception = &e;
       }
       // An exception applies until the start of its expiry day (UTC).
-      if (exception != nullptr && (!exception->expires || now < std::chrono::sys_time(*exception->expires))) continue;
+      if (exception != nullptr && (!exception->expires || now < *exception->expires)) continue;
       above.push_back(&v);
       if (exception != nullptr && expired.size() < 3) {
         expired.push_back(truncate(v.id, 40) + " expired " + date_text(*exception->expires));
