@@ -19,7 +19,7 @@ if command -v clang++ >/dev/null 2>&1; then
   fuzz_dir="$PWD/build-fuzz"
   cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DIMAGEGATE_FUZZ=ON -DIMAGEGATE_TESTS=OFF -DIMAGEGATE_WERROR=OFF >/dev/null
-  cmake --build build-fuzz -j "$jobs"
+  cmake --build build-fuzz -j "$jobs" --target fuzz_all
 fi
 
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
