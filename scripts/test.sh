@@ -16,7 +16,7 @@ jobs="$(nproc)"
 
 fuzz_dir=""
 if command -v clang++ >/dev/null 2>&1; then
-  fuzz_dir="$PWD/build-fuzz"
+  fuzz_dir="$PWD/build-fuzz/tests/fuzz"
   cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DIMAGEGATE_FUZZ=ON -DIMAGEGATE_TESTS=OFF -DIMAGEGATE_WERROR=OFF >/dev/null
   cmake --build build-fuzz -j "$jobs" --target fuzz_all
