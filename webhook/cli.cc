@@ -1,6 +1,8 @@
 #include "webhook/cli.h"
 
+#include <filesystem>
 #include <iostream>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -8,8 +10,11 @@ namespace imagegate::webhook {
 
 int run_cli(int argc, char** argv) {
   CliContext context;
+  // Installed as kubectl-imagegate, the program is a kubectl plugin: same commands, and the usage line
+  // says how it was called (`kubectl imagegate test ...`).
+  const bool plugin = argc > 0 && std::filesystem::path(argv[0]).filename() == "kubectl-imagegate";
   CLI::App app{"imagegate: admission control for container images (validating webhook and CI gate)",
-               "imagegate"};
+               plugin ? "kubectl imagegate" : "imagegate"};
   app.set_version_flag("--version", std::string("imagegate ") + IMAGEGATE_VERSION);
   app.require_subcommand(1);
   add_serve_command(app, context);
