@@ -191,6 +191,7 @@ assert_rc "kubectl imagegate policy lint: exit 1" 1
 run_capture env PATH="$BUILD:$PATH" kubectl imagegate test --help
 assert_rc "kubectl imagegate test --help" 0
 assert_contains "help names the flags" "$OUT" "--policy"
+assert_contains "plugin usage says kubectl imagegate" "$OUT" "kubectl imagegate test"
 
 # ---- hostile and broken inputs: exit 2 with a clear message, never a crash ----------------------------------
 check_bad() {  # NAME FILE EXPECTED_MESSAGE
