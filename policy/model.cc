@@ -31,16 +31,7 @@ std::string_view to_string(Action a) noexcept {
   return "deny";
 }
 
-std::string_view to_string(Severity s) noexcept {
-  switch (s) {
-    case Severity::unknown: return "UNKNOWN";
-    case Severity::low: return "LOW";
-    case Severity::medium: return "MEDIUM";
-    case Severity::high: return "HIGH";
-    case Severity::critical: return "CRITICAL";
-  }
-  return "UNKNOWN";
-}
+std::string_view to_string(Severity s) noexcept { return verifier::severity_name(s); }
 
 std::optional<Severity> parse_severity(std::string_view text) noexcept {
   if (text.size() == 1 && text[0] >= '1' && text[0] <= '5') return static_cast<Severity>(text[0] - '0');
