@@ -394,6 +394,10 @@ struct OciRegistryClient::State {
     if (req.method == http::verb::head) parser.skip(true);
     c.lowest().expires_after(options.step_timeout);
     co_await http::async_read_header(stream, c.buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == http::error::body_limit) {  // Content-Length above the cap: refused before reading the body
+      co_return resource_exhausted("response from " + req.url.authority() + " is over the limit of " +
+                                   std::to_string(req.body_limit) + " bytes");
+    }
     if (ec) co_return unavailable("reading from " + req.url.authority() + ": " + ec.message());
     Response out;
     out.status = parser.get().result_int();

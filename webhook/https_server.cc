@@ -196,7 +196,13 @@ asio::awaitable<HttpAnswer> HttpsServer::State::route(Request& request) {
     if (method != http::verb::post) co_return error_answer(405, "method not allowed: use POST");
     co_return co_await service.validate(std::move(request.body()), std::string(target));
   }
-  // A later issue adds POST /mutate here, beside /validate, with the same body limits and budget.
+  if (path == "/mutate" && options.mutate) {
+    // Same body limits and budget as /validate; the handler answers the AdmissionReview with a JSONPatch.
+    if (method != http::verb::post) co_return error_answer(405, "method not allowed: use POST");
+    HttpRequest r{"POST", std::string(target), std::string(request[http::field::content_type]), std::string(),
+                  std::move(request.body())};
+    co_return co_await options.mutate(std::move(r));
+  }
   if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
     if (method != http::verb::get) co_return error_answer(405, "method not allowed: use GET");
     if (path == "/healthz") co_return HttpAnswer{200, "text/plain; charset=utf-8", "ok\n"};

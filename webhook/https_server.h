@@ -66,6 +66,7 @@ struct HttpsServerOptions {
   std::chrono::milliseconds write_timeout{10'000};
   std::chrono::milliseconds shutdown_timeout{2'000};  // TLS close_notify exchange
   RequestHandler handler;  // empty: the admission routes above
+  RequestHandler mutate;   // set: POST /mutate is answered by it (webhook/digest_pinning.h); else 404
 };
 
 class HttpsServer {

@@ -60,6 +60,14 @@ Result<std::vector<WorkloadResult>> evaluate_offline(const policy::CompiledPolic
                                                      const std::vector<ManifestObject>& objects,
                                                      const std::string& default_namespace,
                                                      std::chrono::system_clock::time_point now) {
+  return evaluate_offline(compiled, objects, default_namespace, now, EvidenceFunction{});
+}
+
+Result<std::vector<WorkloadResult>> evaluate_offline(const policy::CompiledPolicy& compiled,
+                                                     const std::vector<ManifestObject>& objects,
+                                                     const std::string& default_namespace,
+                                                     std::chrono::system_clock::time_point now,
+                                                     const EvidenceFunction& gather) {
   std::vector<WorkloadResult> out;
   out.reserve(objects.size());
   for (const ManifestObject& object : objects) {
@@ -81,7 +89,8 @@ Result<std::vector<WorkloadResult>> evaluate_offline(const policy::CompiledPolic
     for (const policy::ContainerImage& container : workload->images) {
       const policy::ImageUnderReview image{result.namespace_name, container.image};
       const policy::Plan plan = policy::plan(compiled, image);
-      const policy::Evidence evidence = policy::unevaluated_evidence(plan.needs, kNotEvaluatedOffline);
+      const policy::Evidence evidence =
+          gather ? gather(image, plan) : policy::unevaluated_evidence(plan.needs, kNotEvaluatedOffline);
       containers.push_back({container, policy::evaluate(compiled, image, evidence, now)});
     }
     result.decision = policy::decide_workload(std::move(containers));

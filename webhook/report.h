@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,14 @@ Result<std::vector<WorkloadResult>> evaluate_offline(const policy::CompiledPolic
                                                      const std::vector<ManifestObject>& objects,
                                                      const std::string& default_namespace,
                                                      std::chrono::system_clock::time_point now);
+// Gathers the network evidence for one image (`imagegate test --online`); empty: offline.
+using EvidenceFunction = std::function<policy::Evidence(const policy::ImageUnderReview&, const policy::Plan&)>;
+// The same, with `evidence` gathering what each plan needs (the online CLI).
+Result<std::vector<WorkloadResult>> evaluate_offline(const policy::CompiledPolicy& policy,
+                                                     const std::vector<ManifestObject>& objects,
+                                                     const std::string& default_namespace,
+                                                     std::chrono::system_clock::time_point now,
+                                                     const EvidenceFunction& evidence);
 
 // WORKLOAD CONTAINER IMAGE DECISION RULE REASON, one row per container (objects without a pod spec get
 // one row with "-" and "no pod spec"), columns aligned, followed by a summary line.

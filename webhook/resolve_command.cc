@@ -98,9 +98,12 @@ void add_resolve_command(CLI::App& app, CliContext& context) {
       "resolve", "Resolve an image reference to its digest (media type and platforms too), as the server does");
   resolve->add_option("reference", flags->reference, "image reference, e.g. registry.example.com/app:1.2")
       ->required();
-  resolve->add_option("--ca-file", flags->ca_files, "CA bundle trusted for registries (repeatable)");
-  resolve->add_option("--docker-config", flags->docker_configs, "Docker config.json with credentials (repeatable)");
-  resolve->add_option("--insecure-registry", flags->insecure_registries, "HOST[:PORT] over plain HTTP (repeatable)");
+  resolve->add_option("--ca-file", flags->ca_files, "CA bundle trusted for registries (repeatable)")
+      ->allow_extra_args(false);
+  resolve->add_option("--docker-config", flags->docker_configs, "Docker config.json with credentials (repeatable)")
+      ->allow_extra_args(false);
+  resolve->add_option("--insecure-registry", flags->insecure_registries, "HOST[:PORT] over plain HTTP (repeatable)")
+      ->allow_extra_args(false);
   resolve->add_option("--timeout", flags->timeout, "timeout for each network step (default 10s)");
   resolve->add_option("-o,--output", flags->output, "text (default) or json")->check(CLI::IsMember({"text", "json"}));
   resolve->callback([flags, &context] { context.exit_code = run_resolve(*flags); });

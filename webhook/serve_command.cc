@@ -31,6 +31,7 @@
 #include "webhook/policy_admission_service.h"
 #include "webhook/policy_watcher.h"
 #include "webhook/registry_evidence_source.h"
+#include "webhook/digest_pinning.h"
 #include "webhook/registry_setup.h"
 #include "webhook/verdict_api.h"
 #include "webhook/verdict_lookup.h"
@@ -177,6 +178,9 @@ int run_serve(const ServeFlags& flags) {
   server_options.idle_timeout = config.idle_timeout;
   server_options.read_timeout = config.read_timeout;
   server_options.write_timeout = config.write_timeout;
+  // POST /mutate: pins images of pinDigest rules to their digest, through the same registry cache.
+  DigestPinning pinning(service, *registry->cached, admission_options);
+  server_options.mutate = [&pinning](HttpRequest r) { return pinning.mutate(std::move(r.body), std::move(r.target)); };
   HttpsServer server(io, server_options, *tls_provider, service, &metrics, std::cerr);
   auto bound = server.listen();
   if (!bound) return fail(bound.error().message);

@@ -3,16 +3,21 @@
 #include <chrono>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <CLI/CLI.hpp>
 
 #include "policy/policy.h"
 #include "webhook/cli.h"
 #include "webhook/manifest_reader.h"
 #include "webhook/policy_suite.h"
+#include "webhook/registry_evidence_source.h"
+#include "webhook/registry_setup.h"
 #include "webhook/report.h"
 
 namespace imagegate::webhook {
@@ -28,6 +33,8 @@ struct TestOptions {
   std::string output = "table";
   std::string namespace_name = kDefaultNamespace;
   std::string suite;
+  bool online = false;  // resolve digests with the server's registry client
+  RegistryConfig registry;
 };
 
 void print_error(const std::string& message) { std::cerr << "imagegate: error: " << message << "\n"; }
@@ -53,7 +60,8 @@ LoadedPolicy load_policy_file(const std::string& path, std::ostream& diagnostics
 
 Result<std::vector<WorkloadResult>> evaluate_paths(const policy::CompiledPolicy& compiled,
                                                    const std::vector<std::string>& paths,
-                                                   const std::string& default_namespace) {
+                                                   const std::string& default_namespace,
+                                                   const EvidenceFunction& evidence = {}) {
   std::vector<ManifestObject> objects;
   for (const std::string& path : paths) {
     auto read = read_manifest_path(path);
@@ -62,7 +70,7 @@ Result<std::vector<WorkloadResult>> evaluate_paths(const policy::CompiledPolicy&
   }
   // An empty input is a broken pipeline (a failed `kubectl kustomize`, a wrong path), not a pass.
   if (objects.empty()) return invalid_argument("no Kubernetes objects found in the input");
-  return evaluate_offline(compiled, objects, default_namespace, std::chrono::system_clock::now());
+  return evaluate_offline(compiled, objects, default_namespace, std::chrono::system_clock::now(), evidence);
 }
 
 int run_suite(const TestOptions& options) {
@@ -132,7 +140,30 @@ int run_test(const TestOptions& options) {
     if (!unreadable) print_error(options.policy + ": the policy has errors (above)");
     return kExitError;
   }
-  auto workloads = evaluate_paths(*compiled, options.files, options.namespace_name);
+  // --online: the digest check runs against the registry, one blocking lookup per image through the
+  // same cache the server uses (repeated images cost one request). Other network checks stay offline.
+  std::optional<RegistryClients> clients;
+  EvidenceFunction evidence;
+  if (options.online) {
+    auto made = make_registry_clients(options.registry);
+    if (!made) {
+      print_error(made.error().message);
+      return kExitError;
+    }
+    clients.emplace(std::move(made.value()));
+    evidence = [&clients](const policy::ImageUnderReview& image, const policy::Plan& plan) {
+      policy::Evidence out = policy::unevaluated_evidence(plan.needs, kNotEvaluatedOffline);
+      if (!plan.needs.resolve_digest) return out;
+      boost::asio::io_context io;
+      auto run = [&]() -> boost::asio::awaitable<void> {
+        out.digest_resolution = co_await resolve_digest_evidence(*clients->cached, image.image, out.digest);
+      };
+      boost::asio::co_spawn(io, run(), [](std::exception_ptr) {});
+      io.run();
+      return out;
+    };
+  }
+  auto workloads = evaluate_paths(*compiled, options.files, options.namespace_name, evidence);
   if (!workloads.ok()) {
     print_error(workloads.error().message);
     return kExitError;
@@ -202,6 +233,12 @@ void add_test_commands(CLI::App& app, CliContext& context) {
   test->add_option("-n,--namespace", options->namespace_name,
                    "Namespace for objects that do not name one (default \"default\")");
   test->add_option("--suite", options->suite, "Policy test suite (kind: PolicyTest); see docs/cli.md");
+  test->add_flag("--online", options->online, "Resolve digests against the registries (as the server does)");
+  test->add_option("--ca-file", options->registry.ca_files, "With --online: CA bundle for registries (repeatable)");
+  test->add_option("--docker-config", options->registry.docker_config_files,
+                   "With --online: Docker config.json with registry credentials (repeatable)");
+  test->add_option("--insecure-registry", options->registry.insecure_registries,
+                   "With --online: HOST[:PORT] reached over plain HTTP (repeatable)");
   test->callback([options, &context] { context.exit_code = guarded([&] { return run_test(*options); }); });
 
   CLI::App* policy_command = app.add_subcommand("policy", "Policy file tools");

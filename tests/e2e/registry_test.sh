@@ -239,6 +239,28 @@ review "$reg/team/fresh:v1"
 after2="$(grep -cE '"(HEAD|GET) /v2/team/fresh/manifests' "$T/open.log")"
 assert_eq "cache: a repeat review makes no registry request" "$after" "$after2"
 
+# POST /mutate: pinDigest rewrites tags to name@digest (JSONPatch), leaves pinned images alone, never
+# patches an image it could not resolve.
+cat >"$T/mutate.json" <<JSON
+{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"m1","kind":{"group":"apps","version":"v1","kind":"Deployment"},"resource":{"group":"apps","version":"v1","resource":"deployments"},"namespace":"default","operation":"CREATE","dryRun":true,"userInfo":{"username":"t"},"object":{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d"},"spec":{"template":{"spec":{"initContainers":[{"name":"i","image":"$reg/team/app@$new"}],"containers":[{"name":"a","image":"$reg/team/app:v1"},{"name":"b","image":"$reg/team/app:missing"},{"name":"c","image":"$reg/team/app:v1"}]}}}}}}
+JSON
+run_capture curl -sS --cacert "$T/ca.pem" -H 'Content-Type: application/json' --data-binary @"$T/mutate.json" \
+  "https://127.0.0.1:$sp/mutate?timeout=10s"
+assert_eq "mutate: allowed" "true" "$(json_get "$OUT" 'd["response"]["allowed"]')"
+assert_eq "mutate: JSONPatch" "JSONPatch" "$(json_get "$OUT" 'd["response"]["patchType"]')"
+patch="$(json_get "$OUT" '__import__("json").loads(__import__("base64").b64decode(d["response"]["patch"]))')"
+assert_eq "mutate: pins the two tag references, not the digest or the unresolvable one" \
+  "[{\"op\": \"replace\", \"path\": \"/spec/template/spec/containers/0/image\", \"value\": \"$reg/team/app@$new\"}, {\"op\": \"replace\", \"path\": \"/spec/template/spec/containers/2/image\", \"value\": \"$reg/team/app@$new\"}]" \
+  "$patch"
+assert_contains "mutate: warns about the image it could not resolve" "$OUT" "not pinned: $reg/team/app:missing"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); [c.update(image=sys.argv[2]) for c in d["request"]["object"]["spec"]["template"]["spec"]["containers"]]; json.dump(d,open(sys.argv[3],"w"))' "$T/mutate.json" "$reg/team/app@$new" "$T/mutate2.json"
+run_capture curl -sS --cacert "$T/ca.pem" -H 'Content-Type: application/json' --data-binary @"$T/mutate2.json" \
+  "https://127.0.0.1:$sp/mutate?timeout=10s"
+assert_eq "mutate: idempotent (pinned images get no patch)" "None" \
+  "$(json_get "$OUT" 'str(d["response"].get("patch"))')"
+run_capture curl -sS --cacert "$T/ca.pem" -o /dev/null -w '%{http_code}' "https://127.0.0.1:$sp/mutate"
+assert_eq "mutate: GET is 405" "405" "$OUT"
+
 # Faults: the registry stops (unavailable -> failurePolicy closed denies), then restarts.
 stop_pid "$open_pid"
 review "$reg/team/app:other"

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Registry benchmark: cold resolution (token + HEAD) and warm (cached) review latency against Debian's
+# docker-registry on 127.0.0.1 with token auth, and registry requests per review for repeated images.
+#   bench/registry.sh [BINARY] [REVIEWS]      (defaults: build/imagegate, 200)
+# Prints one summary; docs/BENCHMARKS.md ("Registry resolution") records a run.
+set -euo pipefail
+src="$(cd "$(dirname "$0")/.." && pwd)"
+bin="${1:-$src/build/imagegate}"
+reviews="${2:-200}"
+E2E_TMP="" ; source "$src/tests/e2e/lib.sh"
+make_temp_dir
+T="$E2E_TMP"
+here="$src/tests/e2e"
+
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/ca.key" -out "$T/ca.pem" -days 1 -subj "/CN=bench CA" >/dev/null 2>&1
+openssl req -newkey rsa:2048 -nodes -keyout "$T/tls.key" -out "$T/tls.csr" -subj "/CN=127.0.0.1" >/dev/null 2>&1
+printf 'subjectAltName=IP:127.0.0.1\n' >"$T/ext.cnf"
+openssl x509 -req -in "$T/tls.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial -out "$T/tls.crt" -days 1 \
+  -extfile "$T/ext.cnf" >/dev/null 2>&1
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/jwt.key" -out "$T/jwt.pem" -days 1 -subj "/CN=jwt" >/dev/null 2>&1
+mkdir -p "$T/certs.d" && cp "$T/ca.pem" "$T/certs.d/ca.crt"
+
+tp="$(free_port)"; rp="$(free_port)"; sp="$(free_port)"
+: >"$T/tokens.log"
+python3 "$here/registry/token_issuer.py" "$tp" "$T/jwt.key" "$T/jwt.pem" bench-issuer bench-registry u p \
+  "$T/tokens.log" "$T/tls.crt" "$T/tls.key" >/dev/null 2>&1 &
+track_pid $!
+cat >"$T/registry.yml" <<YML
+version: 0.1
+log: {level: info, formatter: text}
+storage: {filesystem: {rootdirectory: $T/data}}
+http: {addr: 127.0.0.1:$rp, tls: {certificate: $T/tls.crt, key: $T/tls.key}}
+auth: {token: {realm: "https://127.0.0.1:$tp/token", service: bench-registry, issuer: bench-issuer, rootcertbundle: $T/jwt.pem}}
+YML
+docker-registry serve "$T/registry.yml" >"$T/registry.log" 2>&1 &
+track_pid $!
+wait_for_port "$tp" 10 && wait_for_port "$rp" 15 || die "registry did not start"
+reg="127.0.0.1:$rp"
+python3 "$here/registry/make_layout.py" "$T/layout" t bench
+SSL_CERT_FILE="$T/ca.pem" skopeo copy --quiet --dest-cert-dir "$T/certs.d" --dest-creds u:p "oci:$T/layout:t" \
+  "docker://$reg/bench/app:v1"
+printf '{"auths":{"%s":{"username":"u","password":"p"}}}' "$reg" >"$T/config.json"
+
+# Cold: a fresh process each time (token request + HEAD), median of 10.
+cold=()
+for i in $(seq 1 10); do
+  s=$(date +%s%N)
+  "$bin" resolve "$reg/bench/app:v1" --ca-file "$T/ca.pem" --docker-config "$T/config.json" -o json >/dev/null
+  cold+=($(( ($(date +%s%N) - s) / 1000 )))
+done
+cold_median=$(printf '%s\n' "${cold[@]}" | sort -n | sed -n 5p)
+
+cat >"$T/policy.yaml" <<YML
+apiVersion: imagegate.dev/v1alpha1
+kind: ImagePolicy
+metadata: {name: bench}
+spec:
+  noMatch: deny
+  registries: {allow: ["$reg"]}
+  rules: [{name: pin, match: {images: ["**"]}, pinDigest: true}]
+YML
+"$bin" serve --policy "$T/policy.yaml" --tls-cert "$T/tls.crt" --tls-key "$T/tls.key" --listen "127.0.0.1:$sp" \
+  --ca-file "$T/ca.pem" --docker-config "$T/config.json" >/dev/null 2>"$T/serve.log" &
+track_pid $!
+wait_for_port "$sp" 15 || die "serve did not start"
+printf '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"namespace":"default","operation":"CREATE","userInfo":{"username":"t"},"object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"%s/bench/app:v1"}]}}}}' "$reg" >"$T/review.json"
+count() { grep -cE '"(HEAD|GET) /v2/bench/app/manifests' "$T/registry.log" || true; }
+before=$(count)
+first=$(curl -sS --cacert "$T/ca.pem" -o /dev/null -w '%{time_total}' --data-binary @"$T/review.json" \
+  -H 'Content-Type: application/json' "https://127.0.0.1:$sp/validate?timeout=10s")
+args=()
+for i in $(seq 1 "$reviews"); do
+  args+=(--cacert "$T/ca.pem" -H 'Content-Type: application/json' --data-binary @"$T/review.json" -o /dev/null
+         -w '%{time_total}\n' "https://127.0.0.1:$sp/validate?timeout=10s")
+  [ "$i" -lt "$reviews" ] && args+=(--next)
+done
+curl -sS "${args[@]}" >"$T/warm.txt"
+after=$(count)
+warm_median=$(sort -n "$T/warm.txt" | sed -n "$(( reviews / 2 ))p")
+warm_p99=$(sort -n "$T/warm.txt" | sed -n "$(( reviews * 99 / 100 ))p")
+echo "cold resolve (new process: TLS, token, HEAD), median of 10: $((cold_median / 1000)) ms"
+echo "first review through serve (cold cache, token + HEAD):     $(python3 -c "print(round($first*1000,1))") ms"
+echo "warm reviews ($reviews, cached digest), median / p99:         $(python3 -c "print(round($warm_median*1000,2), '/', round($warm_p99*1000,2))") ms"
+echo "registry manifest requests for $((reviews + 1)) reviews of one image: $((after - before))"
+echo "token requests: $(wc -l <"$T/tokens.log")"

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""A minimal scripted registry for faults a real registry cannot produce (the registry fault test's fake):
+`fault_server.py PORT CERT KEY LOG`. Serves HTTPS; the repository name picks the behaviour:
+
+  /v2/ok/manifests/*        a valid manifest with a correct Docker-Content-Digest
+  /v2/nodigest/manifests/*  a valid manifest without Docker-Content-Digest (HEAD too)
+  /v2/mismatch/manifests/*  HEAD without the header; GET with a header that does not match the body
+  /v2/garbage/manifests/*   200 with a body that is not a manifest
+  /v2/hang/manifests/*      headers, half the body, then silence
+  /v2/ratelimit/manifests/* 429 with Retry-After: 1, then ok
+  /v2/redirect/manifests/*  302 to itself, forever
+  /v2/tohttp/manifests/*    302 to a plain-HTTP URL
+  /v2/huge/manifests/*      Content-Length of 5 MiB
+  /v2/error/manifests/*     503
+Every request is appended to LOG as "METHOD PATH".
+"""
+import hashlib, json, ssl, sys, threading, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+port, cert, key, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+MANIFEST = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                       "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                  "digest": "sha256:" + "a" * 64, "size": 2}, "layers": []}).encode()
+DIGEST = "sha256:" + hashlib.sha256(MANIFEST).hexdigest()
+lock = threading.Lock()
+seen429 = set()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def send(self, status, body=b"", headers=None, length=None):
+        self.send_response(status)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body) if length is None else length))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def handle_any(self):
+        with lock, open(log, "a") as f:
+            f.write("%s %s\n" % (self.command, self.path))
+        parts = self.path.split("/")
+        repo = parts[2] if len(parts) > 2 else ""
+        ctype = {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}
+        if self.path == "/v2/":
+            return self.send(200, b"{}")
+        if repo == "ok":
+            return self.send(200, MANIFEST, dict(ctype, **{"Docker-Content-Digest": DIGEST}))
+        if repo == "nodigest":
+            return self.send(200, MANIFEST, ctype)
+        if repo == "mismatch":
+            if self.command == "HEAD":
+                return self.send(200, MANIFEST, ctype)
+            return self.send(200, MANIFEST, dict(ctype, **{"Docker-Content-Digest": "sha256:" + "b" * 64}))
+        if repo == "garbage":
+            return self.send(200, b"<html>not a manifest</html>", {"Content-Type": "text/html"})
+        if repo == "hang":
+            if self.command == "HEAD":
+                return self.send(200, b"", ctype)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(MANIFEST)))
+            self.end_headers()
+            self.wfile.write(MANIFEST[: len(MANIFEST) // 2])
+            self.wfile.flush()
+            time.sleep(30)
+            return
+        if repo == "ratelimit":
+            with lock:
+                first = self.path not in seen429
+                seen429.add(self.path)
+            if first:
+                return self.send(429, b'{"errors":[{"code":"TOOMANYREQUESTS"}]}', {"Retry-After": "1"})
+            return self.send(200, MANIFEST, dict(ctype, **{"Docker-Content-Digest": DIGEST}))
+        if repo == "redirect":
+            return self.send(302, b"", {"Location": self.path})
+        if repo == "tohttp":
+            return self.send(302, b"", {"Location": "http://127.0.0.1:%d%s" % (port, self.path)})
+        if repo == "huge":
+            if self.command == "HEAD":
+                return self.send(200, b"", ctype)
+            return self.send(200, b"", ctype, length=5 * 1024 * 1024)
+        if repo == "error":
+            return self.send(503, b"unavailable")
+        return self.send(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}')
+
+    do_GET = handle_any
+    do_HEAD = handle_any
+
+
+server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+server.daemon_threads = True
+tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+tls.load_cert_chain(cert, key)
+server.socket = tls.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
