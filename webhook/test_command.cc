@@ -142,6 +142,10 @@ int run_test(const TestOptions& options) {
   }
   // --online: the digest check runs against the registry, one blocking lookup per image through the
   // same cache the server uses (repeated images cost one request). Other network checks stay offline.
+  // One io_context for the whole run, declared before the clients: their pooled connections are bound
+  // to it, so it must outlive them and serve every lookup (a fresh one per image left pooled sockets on
+  // a destroyed context, and the second lookup never completed).
+  boost::asio::io_context io;
   std::optional<RegistryClients> clients;
   EvidenceFunction evidence;
   if (options.online) {
@@ -151,14 +155,16 @@ int run_test(const TestOptions& options) {
       return kExitError;
     }
     clients.emplace(std::move(made.value()));
-    evidence = [&clients](const policy::ImageUnderReview& image, const policy::Plan& plan) {
+    evidence = [&clients, &io](const policy::ImageUnderReview& image, const policy::Plan& plan) {
       policy::Evidence out = policy::unevaluated_evidence(plan.needs, kNotEvaluatedOffline);
       if (!plan.needs.resolve_digest) return out;
-      boost::asio::io_context io;
       auto run = [&]() -> boost::asio::awaitable<void> {
         out.digest_resolution = co_await resolve_digest_evidence(*clients->cached, image.image, out.digest);
       };
-      boost::asio::co_spawn(io, run(), [](std::exception_ptr) {});
+      boost::asio::co_spawn(io, run(), [&out](std::exception_ptr e) {
+        if (e) out.digest_resolution = {policy::EvidenceStatus::unavailable, "digest resolution failed"};
+      });
+      io.restart();
       io.run();
       return out;
     };

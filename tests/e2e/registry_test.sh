@@ -112,6 +112,31 @@ assert_eq "by host name (SNI + hostname check)" "$new" "$(json_get "$OUT" 'd["di
 resolve "$reg/team/app:v1" --insecure-registry "$reg"
 assert_rc "plain HTTP to a TLS registry fails" 2
 
+# ---- imagegate test --online: the CLI resolves with the same client and cache, several images per run ----
+cat >"$T/online-policy.yaml" <<YML
+apiVersion: imagegate.dev/v1alpha1
+kind: ImagePolicy
+metadata: {name: online}
+spec:
+  rules:
+    - name: pinned
+      match: {images: ["$reg/**"]}
+      pinDigest: true
+YML
+kubectl create deployment online --dry-run=client -o yaml --image="$reg/team/app:v1" \
+  --image="$reg/team/multi:v1" --image="$reg/team/app:nope" >"$T/online.yaml"
+run_capture timeout 60 "$bin" test --online --policy "$T/online-policy.yaml" --ca-file "$T/ca.pem" \
+  -f "$T/online.yaml" -o json
+assert_rc "test --online finishes, denying the unknown tag" 1
+assert_eq "test --online: first image resolved" "$new" \
+  "$(json_get "$OUT" 'd["workloads"][0]["containers"][0]["evidence"]["digest"]')"
+assert_eq "test --online: second image resolved on the same run" "$(raw_digest "$reg/team/multi:v1")" \
+  "$(json_get "$OUT" 'd["workloads"][0]["containers"][1]["evidence"]["digest"]')"
+assert_eq "test --online: unknown tag denied" "deny" \
+  "$(json_get "$OUT" 'd["workloads"][0]["containers"][2]["decision"]')"
+assert_contains "test --online: the reason says manifest unknown" \
+  "$(json_get "$OUT" 'd["workloads"][0]["containers"][2]["reasons"]')" "manifest unknown"
+
 # ---- htpasswd (Basic) registry ----
 p2="$(free_port)"
 python3 -W ignore -c 'import crypt,sys; print("alice:" + crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH)))' \
