@@ -100,26 +100,43 @@ Result<std::vector<WorkloadResult>> evaluate_offline(const policy::CompiledPolic
   return out;
 }
 
-std::string render_table(const TestReport& report) {
-  std::vector<std::array<std::string, 6>> rows;
-  rows.push_back({"WORKLOAD", "CONTAINER", "IMAGE", "DECISION", "RULE", "REASON"});
+namespace {
+
+// How many containers of the report got each decision: the table's footer and the JSON summary.
+struct DecisionCounts {
   std::size_t containers = 0;
   std::size_t allowed = 0;
   std::size_t warned = 0;
   std::size_t denied = 0;
+};
+
+DecisionCounts count_decisions(const TestReport& report) {
+  DecisionCounts n;
+  for (const WorkloadResult& w : report.workloads) {
+    for (const policy::ContainerDecision& c : w.decision.containers) {
+      ++n.containers;
+      switch (c.decision.action) {
+        case policy::Action::allow: ++n.allowed; break;
+        case policy::Action::warn: ++n.warned; break;
+        case policy::Action::deny: ++n.denied; break;
+      }
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
+std::string render_table(const TestReport& report) {
+  std::vector<std::array<std::string, 6>> rows;
+  rows.push_back({"WORKLOAD", "CONTAINER", "IMAGE", "DECISION", "RULE", "REASON"});
   for (const WorkloadResult& w : report.workloads) {
     if (!w.workload.has_pod_spec) {
       rows.push_back({w.id, "-", "-", "allow", "-", "no pod spec"});
       continue;
     }
     for (const policy::ContainerDecision& c : w.decision.containers) {
-      ++containers;
       const policy::Decision& d = c.decision;
-      switch (d.action) {
-        case policy::Action::allow: ++allowed; break;
-        case policy::Action::warn: ++warned; break;
-        case policy::Action::deny: ++denied; break;
-      }
       std::string reason = join(d.reasons, "; ");
       if (reason.empty()) reason = std::string(policy::to_string(d.outcome));
       if (d.mode == policy::Mode::audit && d.outcome == policy::Outcome::failed) reason = "audit: " + reason;
@@ -142,30 +159,21 @@ std::string render_table(const TestReport& report) {
     }
     out << '\n';
   }
+  const DecisionCounts n = count_decisions(report);
   out << "\n"
-      << plural(report.workloads.size(), "workload") << ", " << plural(containers, "container") << ": " << allowed
-      << " allowed, "
-      << warned << " warned, " << denied << " denied";
-  out << " (policy " << report.policy_file << "; network checks not evaluated offline)\n";
+      << plural(report.workloads.size(), "workload") << ", " << plural(n.containers, "container") << ": "
+      << n.allowed << " allowed, " << n.warned << " warned, " << n.denied << " denied";
+  out << " (policy " << report.policy_file
+      << (report.online ? "; digests resolved online" : "; network checks not evaluated offline") << ")\n";
   return out.str();
 }
 
 json report_to_json(const TestReport& report) {
   json workloads = json::array();
-  std::size_t containers = 0;
-  std::size_t allowed = 0;
-  std::size_t warned = 0;
-  std::size_t denied = 0;
   for (const WorkloadResult& w : report.workloads) {
     json entries = json::array();
     for (const policy::ContainerDecision& c : w.decision.containers) {
-      ++containers;
       const policy::Decision& d = c.decision;
-      switch (d.action) {
-        case policy::Action::allow: ++allowed; break;
-        case policy::Action::warn: ++warned; break;
-        case policy::Action::deny: ++denied; break;
-      }
       entries.push_back({{"name", c.container.name},
                          {"type", c.container.kind},
                          {"image", c.container.image},
@@ -193,14 +201,15 @@ json report_to_json(const TestReport& report) {
                          {"warnings", w.decision.warnings()},
                          {"containers", std::move(entries)}});
   }
+  const DecisionCounts n = count_decisions(report);
   return {{"policy", {{"file", report.policy_file}, {"name", report.policy_name}, {"version", report.policy_version}}},
           {"allowed", !report.any_denied()},
           {"summary",
            {{"workloads", report.workloads.size()},
-            {"containers", containers},
-            {"allowed", allowed},
-            {"warned", warned},
-            {"denied", denied}}},
+            {"containers", n.containers},
+            {"allowed", n.allowed},
+            {"warned", n.warned},
+            {"denied", n.denied}}},
           {"workloads", std::move(workloads)}};
 }
 

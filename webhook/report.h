@@ -41,6 +41,7 @@ struct TestReport {
   std::string policy_version;
   std::vector<WorkloadResult> workloads;
 
+  bool online = false;  // digests were resolved against registries (`test --online`)
   bool any_denied() const;
 };
 

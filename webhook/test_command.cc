@@ -178,6 +178,7 @@ int run_test(const TestOptions& options) {
   report.policy_file = options.policy;
   report.policy_name = policy::spec_of(*compiled).name;
   report.policy_version = policy::version_of(*compiled);
+  report.online = options.online;
   report.workloads = std::move(*workloads);
   if (options.output == "json") {
     std::cout << report_to_json(report).dump(2) << "\n";

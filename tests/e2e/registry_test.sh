@@ -136,6 +136,8 @@ assert_eq "test --online: unknown tag denied" "deny" \
   "$(json_get "$OUT" 'd["workloads"][0]["containers"][2]["decision"]')"
 assert_contains "test --online: the reason says manifest unknown" \
   "$(json_get "$OUT" 'd["workloads"][0]["containers"][2]["reasons"]')" "manifest unknown"
+run_capture timeout 60 "$bin" test --online --policy "$T/online-policy.yaml" --ca-file "$T/ca.pem" -f "$T/online.yaml"
+assert_contains "test --online: the table says digests were resolved online" "$OUT" "digests resolved online"
 
 # ---- htpasswd (Basic) registry ----
 p2="$(free_port)"
