@@ -87,8 +87,11 @@ s_client() {
     -CAfile "$pki/ca.crt" "$@" </dev/null 2>&1)"
   local rc=$?
   echo "$out" >"$tmp/s_client.last"
+  # The handshake line decides, not the exit code: after a completed TLS 1.3 handshake s_client can exit
+  # non-zero when the server's close races the client's (a reset while reading session tickets). A
+  # refused handshake prints "New, (NONE), Cipher is (NONE)", which does not match.
   local accepted=no
-  if [ $rc -eq 0 ] && echo "$out" | grep -qE '^(New|Reused), (TLSv1\.[23]|SSLv3)'; then accepted=yes; fi
+  if echo "$out" | grep -qE '^(New|Reused), (TLSv1\.[23]|SSLv3)'; then accepted=yes; fi
   if [ "$expect" = accept ] && [ $accepted = yes ]; then
     pass "$name accepted ($(echo "$out" | grep -m1 -E '^New,' | sed 's/^New, //'))"
   elif [ "$expect" = refuse ] && [ $accepted = no ]; then
