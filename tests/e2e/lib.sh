@@ -139,6 +139,26 @@ wait_for_port() {
   return 1
 }
 
+# start_imagegate BINARY STDOUT_FILE STDERR_FILE SERVE_ARGS...: starts `BINARY serve SERVE_ARGS` in the
+# background (tracked), waits for its JSON "listening" line on stderr and sets SERVER_PID and SERVER_PORT
+# (the port actually bound, so `--listen 127.0.0.1:0` works); dies with the server's stderr otherwise.
+start_imagegate() {
+  local bin="$1" out="$2" err="$3"
+  shift 3
+  : >"$err"  # emptied here: the background child may open it after our first look
+  "$bin" serve "$@" >"$out" 2>"$err" &
+  SERVER_PID=$!
+  track_pid "$SERVER_PID"
+  SERVER_PORT=""
+  for _ in $(seq 1 100); do
+    SERVER_PORT="$(grep -m1 '"msg":"listening"' "$err" 2>/dev/null | sed -E 's/.*"port":([0-9]+).*/\1/')"
+    [ -n "$SERVER_PORT" ] && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  die "the server did not start: $(cat "$err")"
+}
+
 # json_get JSON_TEXT PYTHON_EXPR: evaluates PYTHON_EXPR with `d` bound to the parsed JSON and prints the
 # result (e.g. json_get "$OUT" 'd["summary"]["denied"]'); exits non-zero when the text is not JSON.
 json_get() {

@@ -73,18 +73,9 @@ EOF
 # ---- Server ------------------------------------------------------------------------------------------
 port=""
 start_server() {
-  : >"$tmp/server.log"  # emptied here: the background child may open it after our first look
-  "$bin" serve "$@" >"$tmp/decisions.log" 2>"$tmp/server.log" &
-  server_pid=$!
-  track_pid "$server_pid"
-  port=""
-  for _ in $(seq 1 100); do
-    port="$(grep -m1 '"msg":"listening"' "$tmp/server.log" 2>/dev/null | sed -E 's/.*"port":([0-9]+).*/\1/')"
-    [ -n "$port" ] && return 0
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  die "the server did not start: $(cat "$tmp/server.log")"
+  start_imagegate "$bin" "$tmp/decisions.log" "$tmp/server.log" "$@"
+  server_pid="$SERVER_PID"
+  port="$SERVER_PORT"
 }
 
 # ---- Reviews -----------------------------------------------------------------------------------------

@@ -55,19 +55,10 @@ swap_secret() {  # version dir name
 # ---- Server -------------------------------------------------------------------------------------------
 port=""
 start_server() {  # extra serve args...
-  : >"$tmp/err.log"  # emptied here: the background child may open it after our first look
-  "$bin" serve --policy "$src/manifests/examples/policy.yaml" --tls-cert "$secret/tls.crt" \
-    --tls-key "$secret/tls.key" --listen 127.0.0.1:0 --threads 2 "$@" >"$tmp/out.log" 2>"$tmp/err.log" &
-  server_pid=$!
-  track_pid "$server_pid"
-  port=""
-  for _ in $(seq 1 100); do
-    port="$(grep -m1 '"msg":"listening"' "$tmp/err.log" 2>/dev/null | sed -E 's/.*"port":([0-9]+).*/\1/')"
-    [ -n "$port" ] && return 0
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  die "the server did not start: $(cat "$tmp/err.log")"
+  start_imagegate "$bin" "$tmp/out.log" "$tmp/err.log" --policy "$src/manifests/examples/policy.yaml" \
+    --tls-cert "$secret/tls.crt" --tls-key "$secret/tls.key" --listen 127.0.0.1:0 --threads 2 "$@"
+  server_pid="$SERVER_PID"
+  port="$SERVER_PORT"
 }
 stop_server() {
   kill -TERM "$server_pid" 2>/dev/null
