@@ -154,4 +154,13 @@ asio::awaitable<Result<std::string>> CachingRegistryClient::fetch_blob(const Ima
   co_return co_await inner_.fetch_blob(ref, std::move(digest), max_bytes);
 }
 
+asio::awaitable<Result<FetchedManifest>> CachingRegistryClient::fetch_manifest(const ImageReference& ref) {
+  co_return co_await inner_.fetch_manifest(ref);
+}
+
+asio::awaitable<Result<FetchedManifest>> CachingRegistryClient::fetch_referrers(const ImageReference& ref,
+                                                                                std::string digest) {
+  co_return co_await inner_.fetch_referrers(ref, std::move(digest));
+}
+
 }  // namespace imagegate::verifier

@@ -40,6 +40,11 @@ class CachingRegistryClient final : public RegistryClient {
                                                          ResolveOptions options = {}) override;
   boost::asio::awaitable<Result<std::string>> fetch_blob(const ImageReference& ref, std::string digest,
                                                          std::size_t max_bytes) override;
+  // Not cached here: signature tags move as signatures are added; verification results are cached per
+  // digest and anchor set by the signature layer instead.
+  boost::asio::awaitable<Result<FetchedManifest>> fetch_manifest(const ImageReference& ref) override;
+  boost::asio::awaitable<Result<FetchedManifest>> fetch_referrers(const ImageReference& ref,
+                                                                  std::string digest) override;
 
   struct Stats {
     std::uint64_t hits = 0;

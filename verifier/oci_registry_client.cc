@@ -569,7 +569,8 @@ struct OciRegistryClient::State {
 
   // A registry API request with auth (cached token, Basic, or the 401 challenge flow) and 429 back-off.
   asio::awaitable<Result<Response>> registry_request(const ImageReference& ref, http::verb method,
-                                                     std::string target, std::size_t body_limit) {
+                                                     std::string target, std::size_t body_limit,
+                                                     std::string accept = kManifestAcceptHeader) {
     const std::string registry = registry_api_host(ref.domain());
     Url url;
     url.https = options.insecure_registries.count(registry) == 0 &&
@@ -578,8 +579,17 @@ struct OciRegistryClient::State {
       co_return invalid_argument("bad registry host " + registry);
     }
     url.target = std::move(target);
-    const auto creds = credentials.find(ref.domain(), ref.path());
-    const std::string scope = "repository:" + ref.path() + ":pull";
+    co_return co_await authorized_request(registry, std::move(url), credentials.find(ref.domain(), ref.path()),
+                                          "repository:" + ref.path() + ":pull", method, body_limit,
+                                          std::move(accept));
+  }
+
+  // One request to `url` with the auth flow, keyed for tokens and back-off by `registry` (host[:port]).
+  // Shared by the registry API and the Notary v1 trust-data API (same token flow).
+  asio::awaitable<Result<Response>> authorized_request(std::string registry, Url url,
+                                                       std::optional<DockerCredentials::Match> creds,
+                                                       std::string scope, http::verb method,
+                                                       std::size_t body_limit, std::string accept) {
     const std::string token_key = registry + "|" + scope + "|" + (creds ? creds->key : "");
 
     bool retried_auth = false;
@@ -603,7 +613,7 @@ struct OciRegistryClient::State {
       Request req;
       req.method = method;
       req.url = url;
-      req.accept = kManifestAcceptHeader;
+      req.accept = accept;
       req.body_limit = body_limit;
       {
         std::lock_guard lock(mutex);
@@ -792,6 +802,76 @@ asio::awaitable<Result<std::string>> OciRegistryClient::fetch_blob(const ImageRe
   if (r->status != 200) co_return State::status_error(*r, ref, "blob");
   if (sha256_digest(r->body) != digest) {
     co_return permission_denied("blob " + ref.name() + "@" + digest + " does not match its digest");
+  }
+  co_return std::move(r->body);
+}
+
+namespace {
+
+// The fetched body checked against the digest the registry claims and the one the caller asked for.
+Result<FetchedManifest> checked_manifest(const Response& r, const ImageReference& ref, std::string_view wanted) {
+  FetchedManifest out;
+  out.digest = sha256_digest(r.body);
+  const auto it = r.headers.find("Docker-Content-Digest");
+  if (it != r.headers.end() && std::string(it->value()).rfind("sha256:", 0) == 0 && it->value() != out.digest) {
+    return permission_denied("registry sent manifest " + ref.string() + " with Docker-Content-Digest " +
+                             std::string(it->value()) + " but the body hashes to " + out.digest);
+  }
+  if (!wanted.empty() && wanted != out.digest) {
+    return permission_denied("manifest " + ref.string() + " hashes to " + out.digest);
+  }
+  out.media_type = r.header(http::field::content_type);
+  out.body = r.body;
+  return out;
+}
+
+}  // namespace
+
+asio::awaitable<Result<FetchedManifest>> OciRegistryClient::fetch_manifest(const ImageReference& ref) {
+  if (ref.domain().empty() || ref.path().empty()) co_return invalid_argument("cannot fetch " + ref.string());
+  const std::string reference = ref.has_digest() ? ref.digest() : ref.effective_tag();
+  auto r = co_await state_->registry_request(ref, http::verb::get, manifest_target(ref, reference),
+                                             state_->options.max_manifest_bytes);
+  if (!r) co_return r.error();
+  if (r->status != 200) co_return State::status_error(*r, ref, "manifest");
+  co_return checked_manifest(*r, ref, ref.has_digest() ? ref.digest() : "");
+}
+
+asio::awaitable<Result<FetchedManifest>> OciRegistryClient::fetch_referrers(const ImageReference& ref,
+                                                                            std::string digest) {
+  if (auto bad = validate_digest(digest)) co_return invalid_argument("bad digest " + digest);
+  auto r = co_await state_->registry_request(ref, http::verb::get, "/v2/" + ref.path() + "/referrers/" + digest,
+                                             state_->options.max_manifest_bytes,
+                                             "application/vnd.oci.image.index.v1+json");
+  if (!r) co_return r.error();
+  // 404 (and 400/405 from registries that route the path elsewhere) means no referrers API.
+  if (r->status == 404 || r->status == 400 || r->status == 405) {
+    co_return not_found("registry has no referrers API for " + ref.name());
+  }
+  if (r->status != 200) co_return State::status_error(*r, ref, "referrers of");
+  co_return checked_manifest(*r, ref, "");
+}
+
+asio::awaitable<Result<std::string>> OciRegistryClient::get(std::string base_url, std::string path, std::string scope,
+                                                            std::size_t max_bytes) {
+  auto url = parse_url(base_url);
+  if (!url) co_return url.error();
+  if (path.empty() || path.front() != '/') co_return invalid_argument("path must start with /: " + path);
+  url->target = path;
+  const std::string authority = url->authority();
+  if (!url->https && state_->options.insecure_registries.count(authority) == 0) {
+    co_return invalid_argument("plain HTTP to " + authority + " is not configured as insecure");
+  }
+  // Credentials for the server are looked up as for a registry of that host.
+  auto r = co_await state_->authorized_request(authority, *url, state_->credentials.find(authority, ""),
+                                               std::move(scope), http::verb::get, max_bytes, "application/json");
+  if (!r) co_return r.error();
+  if (r->status == 404) co_return not_found(authority + path + " not found (HTTP 404)");
+  if (r->status == 401 || r->status == 403) {
+    co_return permission_denied(authority + " refused access to " + path + " (HTTP " + std::to_string(r->status) + ")");
+  }
+  if (r->status == 429 || r->status >= 500 || r->status != 200) {
+    co_return unavailable(authority + " answered HTTP " + std::to_string(r->status) + " for " + path);
   }
   co_return std::move(r->body);
 }

@@ -38,6 +38,17 @@ class OciRegistryClient final : public RegistryClient {
   boost::asio::awaitable<Result<std::string>> fetch_blob(const ImageReference& ref, std::string digest,
                                                          std::size_t max_bytes) override;
 
+  boost::asio::awaitable<Result<FetchedManifest>> fetch_manifest(const ImageReference& ref) override;
+  boost::asio::awaitable<Result<FetchedManifest>> fetch_referrers(const ImageReference& ref,
+                                                                  std::string digest) override;
+
+  // GET `path` on `base_url` ("https://notary.example.com:4443") with the registry auth flow (anonymous,
+  // then the 401 challenge: a Bearer token for `scope`, e.g. "repository:docker.io/library/nginx:pull", or
+  // Basic), TLS, SSRF guard, timeouts, at most `max_bytes`. For Notary v1 trust data, which shares the
+  // registry's auth. not_found on 404; unavailable on network errors, 5xx, 429.
+  boost::asio::awaitable<Result<std::string>> get(std::string base_url, std::string path, std::string scope,
+                                                  std::size_t max_bytes);
+
   // Which credentials serve `ref` ("" for anonymous): part of cache keys, so two credential sets never
   // share an answer.
   std::string credentials_key(const ImageReference& ref) const;

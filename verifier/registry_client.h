@@ -42,6 +42,13 @@ struct ResolvedImage {
   std::string warning;     // set with stale
 };
 
+// A manifest as fetched: the bytes (verified against `digest`), its digest and media type.
+struct FetchedManifest {
+  std::string digest;
+  std::string media_type;
+  std::string body;
+};
+
 struct ResolveOptions {
   bool details = false;  // GET the manifest (media type, platforms) even when HEAD gave the digest
 };
@@ -56,6 +63,15 @@ class RegistryClient {
   // The blob `digest` of `ref`'s repository, verified against the digest, at most `max_bytes`.
   virtual boost::asio::awaitable<Result<std::string>> fetch_blob(const ImageReference& ref, std::string digest,
                                                                  std::size_t max_bytes) = 0;
+  // GET the manifest `ref` names (by digest when it has one, else by tag), with the full Accept list plus
+  // OCI artifact manifests; the body is checked against the digest. not_found when the registry has no
+  // such manifest (a missing `.sig` tag is how "unsigned" looks). Capped at max_manifest_bytes.
+  virtual boost::asio::awaitable<Result<FetchedManifest>> fetch_manifest(const ImageReference& ref) = 0;
+  // The OCI referrers index of `digest` in ref's repository (GET /v2/<name>/referrers/<digest>). not_found
+  // when the registry has no referrers API (404, as distribution 2.8): the caller then reads the
+  // `sha256-<hex>` tag-schema fallback index with fetch_manifest.
+  virtual boost::asio::awaitable<Result<FetchedManifest>> fetch_referrers(const ImageReference& ref,
+                                                                          std::string digest) = 0;
 };
 
 // How OciRegistryClient reaches registries. Which files serve which registries is configuration only.
