@@ -16,6 +16,8 @@ packages=(
   openssl curl wrk nginx-light ca-certificates
   # install tests: kubectl kustomize is on the machine; schema checks, OCI image build/push/pull, a registry
   python3-yaml python3-jsonschema skopeo docker-registry
+  # Notary v1 e2e: notary-server, notary-signer and the notary CLI
+  notary
 )
 
 missing=()
