@@ -11,7 +11,15 @@
 #  4. `helm upgrade` keeps the generated certificate (lookup of the existing Secret) unless the Service
 #     name changed; an impossible grace period makes rendering fail;
 #  5. the real imagegate binary serves with the chart's rendered config, policy and certificate, and curl
-#     verifies the serving certificate against the chart's caBundle and SAN.
+#     verifies the serving certificate against the chart's caBundle and SAN;
+#  6. registry, trust and verdict values (tests/install/values/*.yaml, the example policies of
+#     manifests/examples/policies/): rendered objects valid and following the file rules (every file the
+#     config or the policy names is mounted read-only from the right kind of object, secrets never in
+#     ConfigMaps, sqlite => 1 replica + Recreate + a PVC, the API port on Service and NetworkPolicy), broken
+#     variants rejected, impossible combinations refused at render time; then the real server runs with the
+#     chart's config and the files laid out as the kubelet would (tests/install/materialize.py): registry
+#     credentials and CAs read at start-up, the verdict API with the chart's tokens on the SQLite store, and
+#     the Redis store whose URL comes from a Secret through --store=$(IMAGEGATE_STORE).
 source "$(dirname "$0")/lib.sh"
 src="${IMAGEGATE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
 export IMAGEGATE_CONFORMANCE_DIR="${IMAGEGATE_CONFORMANCE_DIR:-$src/../shared/conformance}"
@@ -79,6 +87,121 @@ run_capture render --notes
 assert_rc "NOTES.txt renders" 0
 assert_contains "NOTES.txt shows the server-side dry run" "$OUT" "--dry-run=server"
 assert_contains "NOTES.txt shows kubectl imagegate test" "$OUT" "kubectl imagegate test"
+
+# 6a. Registry, trust and verdict values: rendered, valid, following the rules.
+vals="$tools/values"
+pols="$src/manifests/examples/policies"
+leak=(--secret registry-password-do-not-leak --secret ci-token-do-not-leak --secret reader-token-do-not-leak)
+run_capture render --values "$vals/signatures-redis.yaml" --set-file "policy=$pols/migration-notary-to-cosign.yaml"
+assert_rc "chart renders with registry credentials/CAs, trust Secrets, Redis from a Secret, the verdict API" 0
+echo "$OUT" > "$T/sig.yaml"
+run_capture "$py" "$tools/validate_k8s.py" "$T/sig.yaml"
+assert_rc "... every object valid against Kubernetes 1.33 OpenAPI" 0
+[ "$RC" -eq 0 ] || echo "$OUT" | grep INVALID
+run_capture "$py" "$tools/check_rules.py" "${leak[@]}" "$T/sig.yaml"
+assert_rc "... file rules hold (read-only mounts, every config/policy path mounted, no secret in a ConfigMap)" 0
+[ "$RC" -eq 0 ] || echo "$OUT"
+"$py" - "$T/sig.yaml" > "$T/sig.facts" <<'PY'
+import base64, json, sys, yaml
+objs = [o for o in yaml.safe_load_all(open(sys.argv[1])) if o]
+sec = {o["metadata"]["name"]: o for o in objs if o["kind"] == "Secret"}
+cfg = yaml.safe_load([o for o in objs if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "imagegate-config"][0]["data"]["config.yaml"])
+dep = [o for o in objs if o["kind"] == "Deployment"][0]
+c = dep["spec"]["template"]["spec"]["containers"][0]
+auth = json.loads(base64.b64decode(sec["imagegate-registry-auth"]["data"][".dockerconfigjson"]))
+print("auth-type", sec["imagegate-registry-auth"]["type"])
+print("auth-user", auth["auths"]["registry.example.com"]["username"])
+print("tokens", base64.b64decode(sec["imagegate-api-tokens"]["data"]["tokens"]).decode().replace("\n", "|"))
+print("docker-files", len(cfg["registry"]["dockerConfigFiles"]), cfg["registry"]["dockerConfigFiles"][-1])
+print("ca-files", len(cfg["registry"]["caFiles"]), sorted(cfg["registry"]["registryCAFiles"]))
+print("insecure", cfg["registry"]["insecureRegistries"], cfg["registry"]["staleIfError"], cfg["registry"]["timeout"])
+print("store", cfg.get("store", "-"), cfg["apiListen"], cfg["apiTokenFile"], cfg["verdictCacheTTL"])
+print("args", " ".join(c["args"]))
+print("replicas", dep["spec"]["replicas"], dep["spec"]["strategy"]["type"])
+PY
+facts="$(cat "$T/sig.facts")"
+assert_contains "chart-made registry Secret is a dockerconfigjson" "$facts" "auth-type kubernetes.io/dockerconfigjson"
+assert_contains "... with the auths from values" "$facts" "auth-user bot"
+assert_contains "chart-made token file holds the lines" "$facts" "tokens rw:ci-token-do-not-leak-0123456789|ro:reader-token-do-not-leak-98765|"
+assert_contains "existing + chart Docker configs named in order" "$facts" "docker-files 3 /etc/imagegate/registry/auth/chart/config.json"
+assert_contains "CA bundles named (global and per registry)" "$facts" "ca-files 2 ['other.internal', 'registry.internal:5000']"
+assert_contains "insecure registries, staleIfError, timeout reach the config" "$facts" "insecure ['registry.local:5000'] 5m 5s"
+assert_contains "Redis URL from a Secret stays out of the config; API and cache TTL in it" "$facts" "store - 0.0.0.0:9443 /etc/imagegate/api/tokens 15s"
+assert_contains "... and reaches the server as a flag from env" "$facts" "args serve --config /etc/imagegate/config/config.yaml --store=\$(IMAGEGATE_STORE)"
+assert_contains "Redis keeps the replicas and the rolling update" "$facts" "replicas 3 RollingUpdate"
+assert_not_contains "no secret value in plain text anywhere in the render (Secrets hold them base64)" \
+  "$(cat "$T/sig.yaml")" "do-not-leak"
+
+run_capture render --values "$vals/sqlite.yaml" --set-file "policy=$pols/verdicts.yaml"
+assert_rc "chart renders with the SQLite store and tokens from an existing Secret" 0
+echo "$OUT" > "$T/sqlite.yaml"
+run_capture "$py" "$tools/validate_k8s.py" "$T/sqlite.yaml"
+assert_rc "... valid, PersistentVolumeClaim included" 0
+[ "$RC" -eq 0 ] || echo "$OUT" | grep INVALID
+run_capture "$py" "$tools/check_rules.py" --replicas 1 "$T/sqlite.yaml"
+assert_rc "... sqlite forces 1 replica (replicaCount 3 ignored), Recreate, store on a writable PVC, API port exposed" 0
+[ "$RC" -eq 0 ] || echo "$OUT"
+assert_contains "the claim is kept on uninstall" "$(cat "$T/sqlite.yaml")" "helm.sh/resource-policy: keep"
+run_capture render --values "$vals/sqlite.yaml" --set verdicts.store.sqlite.existingClaim=verdicts-data
+run_capture "$py" "$tools/check_rules.py" --replicas 1 --existing-claim "$T/sqlite.yaml"
+assert_rc "an existing claim: no PVC rendered, the Deployment mounts it" 0
+assert_not_contains "... and no PersistentVolumeClaim object" "$OUT" "kind: PersistentVolumeClaim"
+run_capture render --values "$vals/sqlite.yaml" --notes
+assert_contains "NOTES.txt says sqlite runs one replica" "$OUT" "runs ONE replica"
+assert_contains "NOTES.txt shows how to push verdicts" "$OUT" "imagegate verdict push --server https://imagegate.imagegate-system.svc:8444"
+
+for pol in "$pols"/*.yaml; do
+  run_capture render --set 'trust.existingSecrets=["imagegate-keys","sigstore-roots","notary-trust"]' \
+    --set verdicts.store.type=redis --set verdicts.store.redis.url=redis://redis.imagegate-system:6379/0 \
+    --set-file "policy=$pol"
+  echo "$OUT" > "$T/pol.yaml"
+  run_capture "$py" "$tools/check_rules.py" "$T/pol.yaml"
+  assert_rc "example policy $(basename "$pol"): every file it names is mounted from a trust Secret" 0
+  [ "$RC" -eq 0 ] || echo "$OUT"
+done
+assert_contains "a Redis URL from values goes into the config" "$(cat "$T/pol.yaml")" 'store: "redis://redis.imagegate-system:6379/0"'
+
+# 6b. The rules can fail.
+expect_rules_fail() {  # description file mutate-args...
+  local what="$1" file="$2"; shift 2
+  "$py" "$tools/mutate.py" "$file" "$@" > "$T/mut.yaml"
+  run_capture "$py" "$tools/check_rules.py" --replicas "$(grep -m1 '^  replicas:' "$file" | awk '{print $2}')" \
+    "${leak[@]}" "$T/mut.yaml"
+  assert_rc "check_rules rejects: $what" 1
+  [ "$RC" -eq 1 ] && echo "$OUT" | grep -m1 "RULE FAILED"
+}
+expect_rules_fail "sqlite store with 3 replicas" "$T/sqlite.yaml" Deployment spec.replicas 3
+expect_rules_fail "sqlite store with a rolling update" "$T/sqlite.yaml" Deployment spec.strategy '{"type":"RollingUpdate"}'
+expect_rules_fail "sqlite store on an emptyDir" "$T/sqlite.yaml" Deployment spec.template.spec.volumes.5 '{"name":"data","emptyDir":{}}'
+expect_rules_fail "API port missing from the Service" "$T/sqlite.yaml" Service spec.ports.1 __delete__
+expect_rules_fail "API port not admitted by the NetworkPolicy" "$T/sqlite.yaml" NetworkPolicy spec.ingress.1 __delete__
+expect_rules_fail "a trust Secret mounted writable" "$T/sig.yaml" Deployment spec.template.spec.containers.0.volumeMounts.11.readOnly false
+expect_rules_fail "a trust Secret the policy names is not mounted" "$T/sig.yaml" Deployment spec.template.spec.containers.0.volumeMounts.11 __delete__
+expect_rules_fail "a registry CA not projected by the volume's items" "$T/sig.yaml" Deployment spec.template.spec.volumes.7.configMap.items.0.path '"other.pem"'
+expect_rules_fail "Docker credentials from a ConfigMap" "$T/sig.yaml" Deployment spec.template.spec.volumes.4 '{"name":"registry-auth-0","configMap":{"name":"regcred","items":[{"key":".dockerconfigjson","path":"config.json"}]}}'
+expect_rules_fail "a chart Secret without the key the config names" "$T/sig.yaml" Secret data '{"ca.crt":"eA=="}'
+expect_rules_fail "an API token in a ConfigMap" "$T/sig.yaml" ConfigMap data.leak '"rw:ci-token-do-not-leak-0123456789"'
+expect_rules_fail "a private key in a ConfigMap" "$T/sig.yaml" ConfigMap data.key '"-----BEGIN EC PRIVATE KEY-----"'
+expect_rules_fail "\$(VAR) in args without env" "$T/sig.yaml" Deployment spec.template.spec.containers.0.env __delete__
+expect_rules_fail "a Redis URL in a plain env value" "$T/sig.yaml" Deployment spec.template.spec.containers.0.env.0 '{"name":"IMAGEGATE_STORE","value":"redis://:pw@redis:6379"}'
+run_capture render --set-file "policy=$pols/keys.yaml"
+echo "$OUT" > "$T/nokeys.yaml"
+run_capture "$py" "$tools/check_rules.py" "$T/nokeys.yaml"
+assert_rc "check_rules rejects: keys.yaml policy without trust.existingSecrets (keyFile on no volume)" 1
+assert_contains "... naming the file" "$OUT" "/etc/imagegate/trust/imagegate-keys/release.pub is on no mounted volume"
+
+run_capture render --set verdicts.api.enabled=true --set 'verdicts.api.tokens.lines=["rw:0123456789abcdef0123"]'
+assert_rc "rendering refuses the verdict API without a store" 1
+assert_contains "... with the reason" "$ERR" "verdicts.api.enabled needs verdicts.store.type"
+run_capture render --set verdicts.api.enabled=true --set verdicts.store.type=sqlite
+assert_rc "rendering refuses the verdict API without tokens" 1
+assert_contains "... with the reason" "$ERR" "needs tokens"
+run_capture render --set verdicts.store.type=redis
+assert_rc "rendering refuses a Redis store without a URL" 1
+assert_contains "... with the reason" "$ERR" "verdicts.store.redis.url (or existingSecret) is required"
+run_capture render --set verdicts.api.enabled=true --set verdicts.store.type=sqlite --set verdicts.api.port=8443 \
+  --set 'verdicts.api.tokens.lines=["rw:0123456789abcdef0123"]'
+assert_rc "rendering refuses the verdict API on the webhook's port" 1
 
 # 3. Chart and kustomize agree.
 cp -r "$src/manifests" "$T/manifests"
@@ -157,6 +280,93 @@ PY
     -H 'Content-Type: application/json' --data-binary "@$review" "https://imagegate.imagegate-system.svc:$port/validate"
   assert_eq "a Deployment review is allowed by the audit-mode default policy" true "$(json_get "$OUT" 'd["response"]["allowed"]')"
   stop_pid "$pid"
+
+  # 6c. The server with the chart's registry, trust and verdict files, laid out as the kubelet would.
+  L="$T/live"
+  mkdir -p "$L/fx"
+  render --values "$vals/live.yaml" --set-file "policy=$pols/keys.yaml" > "$L/live.yaml"
+  run_capture "$py" "$tools/check_rules.py" --replicas 1 "${leak[@]}" "$L/live.yaml"
+  assert_rc "live values follow the rules" 0
+  [ "$RC" -eq 0 ] || echo "$OUT"
+  "$py" - "$L/live.yaml" "$L/fx/ca.crt" "$L/tls-secret.yaml" <<'PY'
+import base64, sys, yaml
+s = [o for o in yaml.safe_load_all(open(sys.argv[1])) if o and o["kind"] == "Secret" and o["type"] == "kubernetes.io/tls"][0]
+open(sys.argv[2], "wb").write(base64.b64decode(s["data"]["ca.crt"]))
+open(sys.argv[3], "w").write(yaml.safe_dump(s))
+PY
+  for k in release security; do
+    openssl ecparam -name prime256v1 -genkey -noout -out "$L/fx/$k.key" 2>/dev/null
+    openssl ec -in "$L/fx/$k.key" -pubout -out "$L/fx/$k.pub" 2>/dev/null
+  done
+  printf '{"auths":{"ghcr.io":{"auth":"%s"}}}\n' "$(printf 'reader:pw' | base64)" > "$L/fx/regcred.json"
+  existing=(--existing "Secret/regcred/.dockerconfigjson=$L/fx/regcred.json" --existing "ConfigMap/corp-ca/ca.crt=$L/fx/ca.crt"
+            --existing "Secret/internal-ca/ca.pem=$L/fx/ca.crt" --existing "Secret/imagegate-keys/release.pub=$L/fx/release.pub"
+            --existing "Secret/imagegate-keys/security.pub=$L/fx/security.pub")
+  port="$(free_port)"; api="$(free_port)"
+  run_capture "$py" "$tools/materialize.py" "$L/live.yaml" "$L/root" --listen "$port" --api-port "$api" "${existing[@]:2}"
+  assert_rc "materialize refuses a pod whose Secret is missing (regcred not given)" 1
+  assert_contains "... naming the volume and the Secret" "$ERR" "volume registry-auth-0: Secret regcred neither rendered nor given"
+  rm -rf "$L/root"
+  "$py" "$tools/materialize.py" "$L/live.yaml" "$L/root" --listen "$port" --api-port "$api" "${existing[@]}" > "$L/args" \
+    || die "materialize failed"
+  mapfile -t sargs < "$L/args"
+  start_imagegate "$IMAGEGATE_BINARY" "$L/out.log" "$L/err.log" "${sargs[@]}"
+  pass "imagegate serve starts with the chart's registry CAs, Docker configs, keys policy, token file and SQLite store"
+  wait_for_port "$api" 15 || fail "the verdict API did not listen" "$(cat "$L/err.log")"
+  assert_contains "the store is the SQLite file on the claim's mount" "$(cat "$L/err.log")" "sqlite:$L/root/var/lib/imagegate/verdicts.db"
+  vurl="https://imagegate.imagegate-system.svc:$api/api/v1/verdicts/sha256:$(printf '%064x' 7)"
+  report="$IMAGEGATE_CONFORMANCE_DIR/scan-reports/trivy/alpine-39.json.golden"
+  vc() { curl -s -o "$L/body" -w '%{http_code}' --cacert "$L/fx/ca.crt" --resolve "imagegate.imagegate-system.svc:$api:127.0.0.1" "$@"; }
+  assert_eq "PUT a verdict with the chart's rw token (TLS verified against the chart's CA)" 200 \
+    "$(vc -X PUT -H 'Authorization: Bearer ci-token-do-not-leak-0123456789' --data-binary "@$report" "$vurl")"
+  assert_eq "the chart's ro token cannot write" 403 \
+    "$(vc -X PUT -H 'Authorization: Bearer reader-token-do-not-leak-98765' --data-binary "@$report" "$vurl")"
+  assert_eq "the chart's ro token reads it back" 200 "$(vc -H 'Authorization: Bearer reader-token-do-not-leak-98765' "$vurl")"
+  assert_contains "... the stored verdict" "$(cat "$L/body")" '"scanner":"trivy dev"'
+  [ -s "$L/root/var/lib/imagegate/verdicts.db" ] && pass "verdicts.db written on the volume" || fail "no verdicts.db on the volume"
+  stop_pid "$SERVER_PID"
+  echo "not a certificate" > "$L/root/etc/imagegate/registry/ca/0/ca.crt"
+  "$IMAGEGATE_BINARY" serve "${sargs[@]}" > "$L/out2.log" 2> "$L/err2.log" &
+  bad_pid=$!
+  track_pid "$bad_pid"
+  for _ in $(seq 1 50); do kill -0 "$bad_pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$bad_pid" 2>/dev/null; then
+    fail "serve started with a garbage registry CA bundle"
+  else
+    pass "serve refuses a garbage CA bundle at start-up, so the path the chart names is really read"
+    assert_contains "... naming the file" "$(cat "$L/err2.log")" "registry/ca/0/ca.crt"
+  fi
+  stop_pid "$bad_pid"
+
+  # Redis whose URL comes from a Secret: --store=$(IMAGEGATE_STORE) expanded from the secretKeyRef.
+  if command -v redis-server >/dev/null; then
+    rport="$(free_port)"
+    redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$L" > "$L/redis.log" 2>&1 &
+    rpid=$!
+    track_pid "$rpid"
+    wait_for_port "$rport" 10 || fail "redis-server did not start"
+    echo "redis://127.0.0.1:$rport/3" > "$L/fx/redis-url"
+    render --lookup "$L/tls-secret.yaml" --values "$vals/live.yaml" --set verdicts.store.type=redis --set verdicts.store.redis.existingSecret=verdict-redis \
+      --set-file "policy=$pols/keys.yaml" > "$L/redis.yaml"
+    run_capture "$py" "$tools/check_rules.py" "${leak[@]}" "$L/redis.yaml"
+    assert_rc "Redis-from-Secret values follow the rules (3 replicas, no URL in a ConfigMap)" 0
+    port="$(free_port)"; api="$(free_port)"
+    "$py" "$tools/materialize.py" "$L/redis.yaml" "$L/rroot" --listen "$port" --api-port "$api" "${existing[@]}" \
+      --existing "Secret/verdict-redis/url=$L/fx/redis-url" > "$L/rargs" || die "materialize (redis) failed"
+    mapfile -t rargs < "$L/rargs"
+    vurl="https://imagegate.imagegate-system.svc:$api/api/v1/verdicts/sha256:$(printf '%064x' 7)"
+    assert_contains "the Secret's URL reaches the server as --store" "${rargs[*]}" "--store=redis://127.0.0.1:$rport/3"
+    start_imagegate "$IMAGEGATE_BINARY" "$L/rout.log" "$L/rerr.log" "${rargs[@]}"
+    wait_for_port "$api" 15 || fail "the verdict API (redis) did not listen" "$(cat "$L/rerr.log")"
+    assert_eq "PUT a verdict into Redis through the chart's config" 200 \
+      "$(vc -X PUT -H 'Authorization: Bearer ci-token-do-not-leak-0123456789' --data-binary "@$report" "$vurl")"
+    assert_eq "... stored in Redis DB 3" 1 \
+      "$(redis-cli -p "$rport" -n 3 exists "imagegate:verdict:sha256:$(printf '%064x' 7)" 2>/dev/null)"
+    stop_pid "$SERVER_PID"
+    stop_pid "$rpid"
+  else
+    log "no redis-server: skipping the live Redis-from-Secret run"
+  fi
 else
   log "IMAGEGATE_BINARY not set: skipping the live serve of the chart's config"
 fi

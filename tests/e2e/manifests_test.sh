@@ -155,6 +155,28 @@ if [ -n "${IMAGEGATE_BINARY:-}" ] && [ -x "$IMAGEGATE_BINARY" ]; then
   else
     bad "imagegate policy lint manifests/base/policy.yaml:"; cat "$tmp/lint.out"
   fi
+  # The example policies (keys, keyless, Notary v1, verdict gating, Notary v1 OR cosign during a migration).
+  for pol in "$src"/manifests/examples/policy.yaml "$src"/manifests/examples/policies/*.yaml; do
+    if "$IMAGEGATE_BINARY" policy lint "$pol" >"$tmp/lint.out" 2>&1; then
+      ok "imagegate policy lint ${pol#"$src"/} ($(cut -d: -f2- "$tmp/lint.out" | tr -d '\n'))"
+    else
+      bad "imagegate policy lint ${pol#"$src"/}:"; cat "$tmp/lint.out"
+    fi
+  done
+  # ... and lint can fail: an anchor with both key and keyFile, and a rule naming an unknown anchor.
+  sed 's|keyFile: /etc/imagegate/trust/imagegate-keys/release.pub|keyFile: /k.pub\n        key: "x"|' \
+    "$src/manifests/examples/policies/keys.yaml" > "$tmp/bad-anchor.yaml"
+  sed 's/anchors: \[dct, release-key\]/anchors: [dct, relase-key]/' \
+    "$src/manifests/examples/policies/migration-notary-to-cosign.yaml" > "$tmp/bad-ref.yaml"
+  for badpol in "$tmp/bad-anchor.yaml" "$tmp/bad-ref.yaml"; do
+    if "$IMAGEGATE_BINARY" policy lint "$badpol" >"$tmp/lint.out" 2>&1; then
+      bad "policy lint accepted $(basename "$badpol")"
+    else
+      ok "policy lint rejects $(basename "$badpol"): $(head -1 "$tmp/lint.out" | cut -c1-100)"
+    fi
+  done
+else
+  echo "manifests_test: IMAGEGATE_BINARY not set: example policies not linted" >&2
 fi
 
 echo "$passed passed, $failed failed"

@@ -8,7 +8,8 @@ What it checks (each failure printed; exit 1 if any):
 - every value in values.yaml is described by the schema (no value outside `properties`, except inside
   free-form maps such as podAnnotations), and every leaf value is listed in the chart README's table;
 - the schema rejects bad values: webhook timeoutSeconds 0 and 31, an unknown failurePolicy, a misspelled
-  top-level key, a tag given as image.digest, replicaCount 0;
+  top-level key, a tag given as image.digest, replicaCount 0, and at least one bad value for every registry,
+  trust and verdicts value (plus the API without a store or tokens, Redis without a URL);
 - every `.Values.*` path named in templates/ exists in values.yaml (or, below an empty map such as
   tls.certManager.issuerRef, in the schema);
 - every template parses with balanced {{ }} and if/range/with/define ... end (tests/install/helm_render.py's
@@ -99,6 +100,73 @@ def main():
         (v[section] if section else v)[key] = bad
         if validator.is_valid(v):
             fail("values.schema.json accepts %s" % what)
+    # Registry, trust and verdict values: each bad value alone (dotted path -> value), and combinations.
+    nested_negatives = [
+        ("registry.credentials.existingSecrets", ["Bad_Name"]),
+        ("registry.credentials.existingSecrets", ["chart"]),
+        ("registry.credentials.auths", {"registry.example.com": "user:pass"}),
+        ("registry.credentials.auths", {"registry.example.com": {"user": "bot"}}),
+        ("registry.caBundles", [{"key": "ca.crt"}]),
+        ("registry.caBundles", [{"secret": "a", "configMap": "b", "key": "ca.crt"}]),
+        ("registry.caBundles", [{"secret": "a", "key": "../ca.crt"}]),
+        ("registry.registryCABundles", {"https://registry.internal/": [{"secret": "a", "key": "ca"}]}),
+        ("registry.registryCABundles", {"registry.internal": []}),
+        ("registry.insecureRegistries", ["http://registry.local"]),
+        ("registry.allowedPrivateAddresses", ["metadata.google.internal"]),
+        ("registry.timeout", "10"),
+        ("registry.tagCacheTTL", "1 minute"),
+        ("registry.digestCacheTTL", 3600),
+        ("registry.negativeCacheTTL", "15x"),
+        ("registry.staleIfError", "-1s"),
+        ("registry.caFiles", ["/etc/ca.pem"]),
+        ("trust.existingSecrets", ["Release_Keys"]),
+        ("trust.existingSecrets", ["chart"]),
+        ("trust.files", {"../cosign.pub": "x"}),
+        ("trust.files", {"cosign.pub": ""}),
+        ("verdicts.store.type", "postgres"),
+        ("verdicts.store.sqlite.existingClaim", "Bad_Claim"),
+        ("verdicts.store.sqlite.size", "lots"),
+        ("verdicts.store.sqlite.storageClassName", 5),
+        ("verdicts.store.redis.url", "http://redis:6379"),
+        ("verdicts.store.redis.url", "redis://:password@redis:6379"),
+        ("verdicts.store.redis.existingSecret", "Redis_URL"),
+        ("verdicts.store.redis.existingSecretKey", ""),
+        ("verdicts.cacheTTL", "30"),
+        ("verdicts.api.enabled", "yes"),
+        ("verdicts.api.port", 80),
+        ("verdicts.api.servicePort", 0),
+        ("verdicts.api.tokens.existingSecret", "Tokens"),
+        ("verdicts.api.tokens.existingSecretKey", "a/b"),
+        ("verdicts.api.tokens.lines", ["ci-token-without-access-prefix"]),
+        ("verdicts.api.tokens.lines", ["rw:short"]),
+        ("verdicts.api.ingressFrom", ["10.0.0.0/8"]),
+    ]
+    combos = {
+        "verdicts.api.enabled without a store": [("verdicts.api.enabled", True),
+                                                   ("verdicts.api.tokens.lines", ["rw:0123456789abcdef0123"])],
+        "verdicts.api.enabled without tokens": [("verdicts.api.enabled", True), ("verdicts.store.type", "redis"),
+                                                ("verdicts.store.redis.url", "redis://redis:6379")],
+        "store redis without url or existingSecret": [("verdicts.store.type", "redis")],
+    }
+    for path, bad in nested_negatives:
+        combos["%s=%s" % (path, json.dumps(bad))] = [(path, bad)]
+    for what, sets in combos.items():
+        v = copy.deepcopy(values)
+        for path, bad in sets:
+            keys = path.split(".")
+            node = v
+            for k in keys[:-1]:
+                node = node.setdefault(k, {})
+            node[keys[-1]] = bad
+        if validator.is_valid(v):
+            fail("values.schema.json accepts %s" % what)
+    good = copy.deepcopy(values)
+    good["verdicts"]["store"]["type"] = "redis"
+    good["verdicts"]["store"]["redis"]["existingSecret"] = "verdict-redis"
+    good["verdicts"]["api"]["enabled"] = True
+    good["verdicts"]["api"]["tokens"]["lines"] = ["rw:0123456789abcdef0123"]
+    for e in validator.iter_errors(good):
+        fail("values.schema.json rejects a valid verdicts setup: %s" % e.message)
 
     # Templates.
     tdir = os.path.join(chart, "templates")

@@ -22,6 +22,16 @@ What it checks (each failure is printed; exit 1 if any):
   kube-system by kubernetes.io/metadata.name plus the imagegate.dev/ignore opt-out label;
 - with --mutating: a MutatingWebhookConfiguration on /mutate with reinvocationPolicy IfNeeded (same rules);
   without it, none;
+- files: every Secret/ConfigMap volume is mounted read-only; every file the server config names (policy,
+  certificate, key, client CA, registry CA bundles and Docker config files, the API token file) and every file
+  the policy's trust anchors name (keyFile, trustedRoot, fulcioRoots, rekorKey, rootKeyFiles, caFile,
+  trustStores, tsaStores) lies in a mounted volume of the right kind (credentials, keys and tokens only from
+  Secrets), is projected by the volume's `items` when it has any, and is a key of the Secret/ConfigMap when
+  that object is rendered too; nothing secret (private keys, Docker `auths`, API token lines, `--secret`
+  strings) is in a ConfigMap; every $(VAR) in the container args is defined in env;
+- verdicts: an sqlite store lies on a writable PersistentVolumeClaim volume (rendered, unless an existing
+  claim) with exactly 1 replica and the Recreate strategy; `apiListen` is a container port that the Service
+  and the NetworkPolicy expose, separate from the webhook port;
 - TLS: with `secret`, the Secret's tls.crt has the SAN <service>.<namespace>.svc and verifies against both
   the Secret's ca.crt and the webhook's caBundle (openssl); with `cert-manager`, a Certificate for that SAN
   writes the mounted Secret and the webhooks carry cert-manager.io/inject-ca-from for it.
@@ -29,6 +39,7 @@ What it checks (each failure is printed; exit 1 if any):
 import argparse
 import base64
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -133,6 +144,148 @@ def check_webhooks(config, kind, path, svc, svc_port, args):
             fail("%s: reinvocationPolicy %r, want IfNeeded" % (where, h.get("reinvocationPolicy")))
 
 
+TRUST_FILE_KEYS = ("keyFile", "trustedRoot", "fulcioRoots", "rekorKey", "rootKeyFiles", "caFile", "trustStores",
+                   "tsaStores")
+SECRET_MARKERS = ("PRIVATE KEY", '"auths"')
+
+
+def policy_files(policy):
+    """(anchor name, key, path) for every file the policy's trust anchors name."""
+    out = []
+    for anchor in ((policy or {}).get("spec") or {}).get("trustAnchors") or []:
+        for kind, body in anchor.items():
+            if not isinstance(body, dict):
+                continue
+            for key in TRUST_FILE_KEYS:
+                v = body.get(key)
+                for path in (v if isinstance(v, list) else [v] if v else []):
+                    out.append(("%s.%s" % (anchor.get("name"), kind), key, path))
+    return out
+
+
+def check_files(objs, by_name, dep, c, mounts, volumes, config, args):
+    """Volumes read-only, every named file mounted (from a Secret when secret), no secrets in ConfigMaps."""
+    for vname, m in mounts.items():
+        src = volumes.get(vname) or {}
+        if any(k in src for k in ("secret", "configMap", "projected")) and m.get("readOnly") is not True:
+            fail("volume %s (%s) is mounted writable" % (vname, [k for k in src if k != "name"]))
+
+    def check_file(what, path, secret_only):
+        if not isinstance(path, str) or not path.startswith("/"):
+            fail("%s: %r is not an absolute path" % (what, path))
+            return
+        best = None
+        for vname, m in mounts.items():
+            mp = m["mountPath"].rstrip("/") + "/"
+            if path.startswith(mp) and (best is None or len(mp) > len(best[1])):
+                best = (vname, mp)
+        if best is None:
+            fail("%s: %s is on no mounted volume" % (what, path))
+            return
+        vname, mp = best
+        m, src = mounts[vname], volumes.get(vname) or {}
+        rel = path[len(mp):]
+        kind = "secret" if "secret" in src else "configMap" if "configMap" in src else None
+        if kind is None:
+            fail("%s: %s is on volume %s, which is neither a Secret nor a ConfigMap" % (what, path, vname))
+            return
+        if secret_only and kind != "secret":
+            fail("%s: %s comes from a ConfigMap; it must come from a Secret" % (what, path))
+        if m.get("subPath"):
+            fail("%s: %s is mounted with subPath (no live updates)" % (what, path))
+        body = src[kind]
+        key = rel
+        items = body.get("items")
+        if items:
+            match = [i for i in items if i.get("path") == rel]
+            if not match:
+                fail("%s: %s is not among the items %r of volume %s" % (what, path, [i.get("path") for i in items], vname))
+                return
+            key = match[0]["key"]
+        obj_name = body.get("secretName") if kind == "secret" else body.get("name")
+        obj = by_name.get(("Secret" if kind == "secret" else "ConfigMap", obj_name))
+        if obj is not None and key not in (obj.get("data") or {}) and key not in (obj.get("stringData") or {}):
+            fail("%s: %s is key %s of %s %s, which has no such key" % (what, path, key, kind, obj_name))
+
+    check_file("config policy", config.get("policy"), False)
+    tls = config.get("tls") or {}
+    check_file("config tls.certFile", tls.get("certFile"), True)
+    check_file("config tls.keyFile", tls.get("keyFile"), True)
+    if tls.get("clientCAFile"):
+        check_file("config tls.clientCAFile", tls["clientCAFile"], False)
+    reg = config.get("registry") or {}
+    for f in reg.get("caFiles") or []:
+        check_file("config registry.caFiles", f, False)
+    for host, files in (reg.get("registryCAFiles") or {}).items():
+        for f in files or []:
+            check_file("config registry.registryCAFiles[%s]" % host, f, False)
+    for f in reg.get("dockerConfigFiles") or []:
+        check_file("config registry.dockerConfigFiles", f, True)
+    if config.get("apiListen") or config.get("apiTokenFile"):
+        check_file("config apiTokenFile", config.get("apiTokenFile"), True)
+
+    pol = None
+    pol_path = config.get("policy", "")
+    for vname, m in mounts.items():
+        if pol_path.startswith(m["mountPath"].rstrip("/") + "/"):
+            cm = by_name.get(("ConfigMap", ((volumes.get(vname) or {}).get("configMap") or {}).get("name")))
+            if cm:
+                pol = yaml.safe_load((cm.get("data") or {}).get(pol_path[len(m["mountPath"].rstrip("/")) + 1:]) or "null")
+    for anchor, key, path in policy_files(pol):
+        check_file("policy trust anchor %s %s" % (anchor, key), path, True)
+
+    # Flags the kubelet expands from env, and the store they may set.
+    cargs = c.get("args") or []
+    env = {e["name"]: e for e in c.get("env") or []}
+    for a in cargs:
+        for var in re.findall(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", a):
+            if var not in env:
+                fail("container args use $(%s), which env does not define" % var)
+    for e in env.values():
+        if "value" in e and re.search(r"redis://|PRIVATE KEY|password", str(e["value"]), re.I):
+            fail("env %s carries a secret in plain text" % e["name"])
+    store = str(config.get("store") or "")
+    for i, a in enumerate(cargs):
+        if a.startswith("--store="):
+            store = a[len("--store="):]
+        elif a == "--store" and i + 1 < len(cargs):
+            store = cargs[i + 1]
+    spec = dep["spec"]
+    if store.startswith("sqlite:"):
+        path = store[len("sqlite:"):]
+        vol = None
+        for vname, m in mounts.items():
+            if path.startswith(m["mountPath"].rstrip("/") + "/"):
+                vol = (m, volumes.get(vname) or {})
+        if vol is None or "persistentVolumeClaim" not in vol[1]:
+            fail("sqlite store %s is not on a PersistentVolumeClaim volume" % path)
+        else:
+            if vol[0].get("readOnly"):
+                fail("sqlite store %s is on a read-only mount" % path)
+            claim = vol[1]["persistentVolumeClaim"].get("claimName")
+            if ("PersistentVolumeClaim", claim) not in by_name and not args.existing_claim:
+                fail("PersistentVolumeClaim %r is not rendered" % claim)
+        if spec.get("replicas") != 1:
+            fail("sqlite store with %r replicas (one file on one volume: want 1)" % spec.get("replicas"))
+        if (spec.get("strategy") or {}).get("type") != "Recreate":
+            fail("sqlite store: a RollingUpdate would need the ReadWriteOnce volume twice; want Recreate")
+    elif store and not store.startswith("redis://") and not re.fullmatch(r"\$\([A-Za-z_][A-Za-z0-9_]*\)", store):
+        fail("store %r is neither sqlite:PATH nor redis://" % store)
+    if config.get("apiListen") and not store:
+        fail("apiListen without a store: the server would write into its read-only root file system")
+
+    markers = list(SECRET_MARKERS) + list(args.secret)
+    for o in objs:
+        if o.get("kind") != "ConfigMap":
+            continue
+        for k, v in (o.get("data") or {}).items():
+            for mark in markers:
+                if mark in str(v):
+                    fail("ConfigMap %s key %s holds a secret (%s...)" % (o["metadata"]["name"], k, mark[:12]))
+            if re.search(r"(?m)^\s*(rw|ro):\S{8,}\s*$", str(v)):
+                fail("ConfigMap %s key %s holds API token lines" % (o["metadata"]["name"], k))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--replicas", type=int, default=3)
@@ -140,6 +293,8 @@ def main():
     p.add_argument("--timeout", type=int, default=10)
     p.add_argument("--mutating", action="store_true")
     p.add_argument("--tls", choices=["secret", "cert-manager"], default="secret")
+    p.add_argument("--existing-claim", action="store_true", help="the sqlite volume's claim is not rendered")
+    p.add_argument("--secret", action="append", default=[], help="a value that must not appear in a ConfigMap")
     p.add_argument("file")
     args = p.parse_args()
     text = sys.stdin.read() if args.file == "-" else open(args.file).read()
@@ -267,13 +422,12 @@ def main():
     if not selects({"matchLabels": svc["spec"].get("selector")}, labels):
         fail("Service does not select the pods")
     svc_ports = svc["spec"].get("ports") or []
-    if len(svc_ports) != 1:
-        fail("Service: want one port")
+    by_target = {ports.get(p.get("targetPort"), p.get("targetPort")): p["port"] for p in svc_ports}
+    if listen_port not in by_target:
+        fail("no Service port targets the serving port %d" % listen_port)
         return report()
-    target = svc_ports[0].get("targetPort")
-    if ports.get(target, target) != listen_port:
-        fail("Service targetPort %r is not the serving port %d" % (target, listen_port))
-    svc_port = svc_ports[0]["port"]
+    svc_port = by_target[listen_port]
+    expected_ports = 1
     if not selects(pdb["spec"].get("selector"), labels):
         fail("PodDisruptionBudget does not select the pods")
     if not selects(netpol["spec"].get("podSelector"), labels):
@@ -281,6 +435,21 @@ def main():
     allowed = [p.get("port") for rule in netpol["spec"].get("ingress") or [] for p in rule.get("ports") or []]
     if listen_port not in [ports.get(a, a) for a in allowed]:
         fail("NetworkPolicy does not admit the serving port")
+
+    check_files(objs, by_name, dep, c, mounts, volumes, config, args)
+    if config.get("apiListen"):
+        api_port = int(str(config["apiListen"]).rsplit(":", 1)[1])
+        expected_ports = 2
+        if api_port == listen_port:
+            fail("apiListen shares the webhook port %d" % listen_port)
+        if api_port not in ports.values():
+            fail("apiListen port %d is not a container port (%r)" % (api_port, ports))
+        if api_port not in by_target:
+            fail("no Service port targets the verdict API port %d" % api_port)
+        if api_port not in [ports.get(a, a) for a in allowed]:
+            fail("NetworkPolicy does not admit the verdict API port %d" % api_port)
+    if len(svc_ports) != expected_ports:
+        fail("Service: want %d port(s), found %d" % (expected_ports, len(svc_ports)))
 
     check_webhooks(vwc, "ValidatingWebhookConfiguration", "/validate", svc, svc_port, args)
     if args.mutating:

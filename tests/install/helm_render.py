@@ -10,7 +10,7 @@ fails loudly instead of rendering wrong. Differences from Helm that matter for t
 - values are merged like Helm (maps deep-merged, everything else replaced) and validated by the caller;
 - numbers print as Go prints float64 (integral values without a decimal point).
 
-Usage: helm_render.py CHART [--values FILE]... [--set path=json]... [--name R] [--namespace NS]
+Usage: helm_render.py CHART [--values FILE]... [--set path=json]... [--set-file path=FILE]... [--name R] [--namespace NS]
                             [--lookup FILE] [--notes]
 Prints the rendered manifests (one YAML stream, `# Source:` comments) or, with --notes, NOTES.txt.
 Also importable: parse_template(text) for the static checks.
@@ -399,6 +399,8 @@ class Renderer:
         f["join"] = lambda sep, l: sep.join(go_str(x) for x in l)
         f["dict"] = lambda *a: {a[i]: a[i + 1] for i in range(0, len(a), 2)}
         f["hasKey"] = lambda m, k: isinstance(m, dict) and k in m
+        f["keys"] = lambda *ms: [k for m in ms for k in (m or {})]
+        f["sortAlpha"] = lambda l: sorted(go_str(x) for x in l)
         f["index"] = self.index
         f["get"] = lambda m, k: (m or {}).get(k, "")
         f["ternary"] = lambda a, b, c: a if truthy(c) else b
@@ -638,6 +640,7 @@ def main():
     p.add_argument("chart")
     p.add_argument("--values", action="append", default=[])
     p.add_argument("--set", action="append", default=[], help="path=VALUE (JSON, else a string)")
+    p.add_argument("--set-file", action="append", default=[], help="path=FILE (the file's text)")
     p.add_argument("--name", default="imagegate")
     p.add_argument("--namespace", default="imagegate-system")
     p.add_argument("--lookup")
@@ -651,6 +654,9 @@ def main():
             sets.append((k, json.loads(v)))
         except ValueError:  # like helm --set: a bare word is a string
             sets.append((k, v))
+    for s in a.set_file:
+        k, f = s.split("=", 1)
+        sets.append((k, open(f).read()))
     lookup_objects = [o for o in yaml.safe_load_all(open(a.lookup)) if o] if a.lookup else []
     try:
         sys.stdout.write(render(a.chart, overrides, sets, a.name, a.namespace, lookup_objects, a.notes))

@@ -50,6 +50,23 @@ class Schemas:
             self.files[rel] = doc
         return self.files[rel]
 
+    # Namespaced built-in kinds the index does not list (it names the kinds the first install needed), found
+    # in the same group-version file by their x-kubernetes-group-version-kind. Only these are known to be
+    # namespaced; any other unlisted kind stays an error.
+    NAMESPACED_EXTRA = {("v1", "PersistentVolumeClaim")}
+
+    def builtin_entry(self, api_version, kind):
+        if (api_version, kind) not in self.NAMESPACED_EXTRA:
+            return None
+        files = {e["file"] for (v, _), e in self.index.items() if v == api_version and not e["file"].startswith("crds/")}
+        group, _, version = api_version.rpartition("/")
+        for rel in files:
+            for name, sch in self.document(rel)["components"]["schemas"].items():
+                for gvk in sch.get("x-kubernetes-group-version-kind") or []:
+                    if (gvk.get("group"), gvk.get("version"), gvk.get("kind")) == (group, version, kind):
+                        return {"file": rel, "pointer": "#/components/schemas/" + name, "namespaced": True}
+        return None
+
     def validator(self, rel, pointer):
         key = (rel, pointer)
         if key not in self.validators:
@@ -73,7 +90,7 @@ def describe(obj):
 def validate(schemas, obj):
     errors = []
     key = (obj.get("apiVersion"), obj.get("kind"))
-    entry = schemas.index.get(key)
+    entry = schemas.index.get(key) or schemas.builtin_entry(*key)
     if entry is None:
         return ["no schema for apiVersion=%s kind=%s" % key]
     meta = obj.get("metadata")

@@ -123,4 +123,82 @@ timeouts:
   idle: {{ .Values.server.timeouts.idle }}
   read: {{ .Values.server.timeouts.read }}
   write: {{ .Values.server.timeouts.write }}
+{{- with .Values.registry }}
+registry:
+  caFiles: [
+    {{- range $i, $b := .caBundles }}{{ if $i }}, {{ end }}{{ printf "/etc/imagegate/registry/ca/%d/%s" $i $b.key | quote }}{{ end -}}
+  ]
+  registryCAFiles: {
+    {{- range $j, $host := keys .registryCABundles | sortAlpha }}{{ if $j }}, {{ end }}{{ $host | quote }}: [
+      {{- range $i, $b := index $.Values.registry.registryCABundles $host }}{{ if $i }}, {{ end }}{{ printf "%s/%s" (include "imagegate.registryHostCADir" (list $host $i)) $b.key | quote }}{{ end -}}
+    ]{{ end -}}
+  }
+  dockerConfigFiles: [
+    {{- range $i, $name := .credentials.existingSecrets }}{{ if $i }}, {{ end }}{{ printf "/etc/imagegate/registry/auth/%s/config.json" $name | quote }}{{ end -}}
+    {{- if .credentials.auths }}{{ if .credentials.existingSecrets }}, {{ end }}"/etc/imagegate/registry/auth/chart/config.json"{{ end -}}
+  ]
+  insecureRegistries: {{ toJson .insecureRegistries }}
+  allowedPrivateAddresses: {{ toJson .allowedPrivateAddresses }}
+  timeout: {{ .timeout }}
+  tagCacheTTL: {{ .tagCacheTTL }}
+  digestCacheTTL: {{ .digestCacheTTL }}
+  negativeCacheTTL: {{ .negativeCacheTTL }}
+  staleIfError: {{ .staleIfError }}
+{{- end }}
+{{- if .Values.verdicts.api.enabled }}
+apiListen: {{ printf "0.0.0.0:%d" (int .Values.verdicts.api.port) | quote }}
+apiTokenFile: /etc/imagegate/api/tokens
+{{- end }}
+{{- if eq .Values.verdicts.store.type "sqlite" }}
+store: sqlite:/var/lib/imagegate/verdicts.db
+{{- else if and (eq .Values.verdicts.store.type "redis") (not .Values.verdicts.store.redis.existingSecret) }}
+store: {{ required "verdicts.store.redis.url (or existingSecret) is required with store type redis" .Values.verdicts.store.redis.url | quote }}
+{{- end }}
+verdictCacheTTL: {{ .Values.verdicts.cacheTTL }}
+{{- end -}}
+
+{{/* Where the i-th CA bundle of one registry is mounted: list HOST INDEX. */}}
+{{- define "imagegate.registryHostCADir" -}}
+{{- printf "/etc/imagegate/registry/ca/%s/%d" (index . 0 | replace ":" "_") (index . 1) -}}
+{{- end -}}
+
+{{/* A volume name for the i-th CA bundle of one registry (volume names are DNS labels: no dots). */}}
+{{- define "imagegate.registryHostCAVolume" -}}
+{{- printf "registry-ca-%s-%d" (index . 0 | sha256sum | trunc 10) (index . 1) -}}
+{{- end -}}
+
+{{/* Checks that values which only make sense together are given together. */}}
+{{- define "imagegate.validateValues" -}}
+{{- if and .Values.verdicts.api.enabled (eq .Values.verdicts.store.type "none") -}}
+{{- fail "verdicts.api.enabled needs verdicts.store.type sqlite or redis (the API stores what it receives)" -}}
+{{- end -}}
+{{- if and .Values.verdicts.api.enabled (not .Values.verdicts.api.tokens.existingSecret) (not .Values.verdicts.api.tokens.lines) -}}
+{{- fail "verdicts.api.enabled needs tokens: verdicts.api.tokens.existingSecret or verdicts.api.tokens.lines" -}}
+{{- end -}}
+{{- if and .Values.verdicts.api.enabled (eq (int .Values.verdicts.api.port) (int .Values.server.port)) -}}
+{{- fail "verdicts.api.port must differ from server.port" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Replicas: an SQLite verdict store is one file on one volume, so it forces one replica. */}}
+{{- define "imagegate.replicas" -}}
+{{- if eq .Values.verdicts.store.type "sqlite" -}}1{{- else -}}{{ int .Values.replicaCount }}{{- end -}}
+{{- end -}}
+
+{{/* A volume source projecting one key of an existing Secret or ConfigMap: {secret|configMap, key}. */}}
+{{- define "imagegate.fileSource" -}}
+{{- if .secret -}}
+secret:
+  secretName: {{ .secret }}
+{{- else -}}
+configMap:
+  name: {{ required "a CA bundle entry needs secret or configMap" .configMap }}
+{{- end }}
+  items:
+    - key: {{ .key }}
+      path: {{ .key }}
+{{- end -}}
+
+{{- define "imagegate.verdictClaimName" -}}
+{{- default (printf "%s-verdicts" (include "imagegate.fullname" .)) .Values.verdicts.store.sqlite.existingClaim -}}
 {{- end -}}
