@@ -107,6 +107,52 @@ else
   bad "documented overlay: $(cat "$tmp/err")"
 fi
 
+# The optional components (manifests/components/): registry credentials and CA, trust, the verdict API with
+# the SQLite store (one replica) or with Redis from a Secret.
+overlay() {  # name component...
+  local name="$1"; shift
+  mkdir -p "$tmp/$name"
+  { echo "resources: [../manifests]"; echo "components:"; for c in "$@"; do echo "  - ../manifests/components/$c"; done; } \
+    > "$tmp/$name/kustomization.yaml"
+  kubectl kustomize "$tmp/$name" > "$tmp/$name.yaml" 2>"$tmp/err"
+}
+if overlay ov-sqlite registry-credentials registry-ca trust verdict-api verdicts-sqlite; then
+  ok "overlay with registry-credentials, registry-ca, trust, verdict-api, verdicts-sqlite renders"
+else
+  bad "overlay with components: $(cat "$tmp/err")"
+fi
+if overlay ov-redis verdict-api verdicts-redis; then ok "overlay with verdict-api, verdicts-redis renders"; else bad "redis overlay: $(cat "$tmp/err")"; fi
+if "$py" "$tools/validate_k8s.py" "$tmp/ov-sqlite.yaml" "$tmp/ov-redis.yaml" >"$tmp/v.out" 2>&1; then
+  ok "component objects valid against the Kubernetes 1.33 OpenAPI schemas ($(tail -1 "$tmp/v.out"))"
+else
+  bad "component schema validation:"; grep INVALID "$tmp/v.out"
+fi
+if "$py" "$tools/check_rules.py" --replicas 1 --tls secret "$tmp/ov-sqlite.yaml" >"$tmp/r.out" 2>&1; then
+  ok "sqlite overlay: 1 replica, Recreate, store on the PVC, flags' files mounted read-only from Secrets/ConfigMaps, API port exposed"
+else
+  bad "sqlite overlay rules:"; cat "$tmp/r.out"
+fi
+if "$py" "$tools/check_rules.py" --tls secret "$tmp/ov-redis.yaml" >"$tmp/r.out" 2>&1; then
+  ok "redis overlay: 3 replicas, --store=\$(IMAGEGATE_STORE) from the Secret, API port exposed"
+else
+  bad "redis overlay rules:"; cat "$tmp/r.out"
+fi
+grep -q -- "--docker-config=/etc/imagegate/registry/auth/imagegate-regcred/config.json" "$tmp/ov-sqlite.yaml" &&
+  grep -q "secretName: imagegate-trust" "$tmp/ov-sqlite.yaml" && ok "credentials flag and trust Secret present" ||
+  bad "credentials flag or trust Secret missing in the sqlite overlay"
+if overlay ov-bad verdicts-sqlite && "$py" "$tools/mutate.py" "$tmp/ov-bad.yaml" Deployment spec.replicas 3 > "$tmp/ov-bad3.yaml" &&
+   ! "$py" "$tools/check_rules.py" --replicas 3 "$tmp/ov-bad3.yaml" >"$tmp/r.out" 2>&1; then
+  ok "check_rules rejects the sqlite store with 3 replicas ($(grep -m1 'RULE FAILED' "$tmp/r.out" | cut -c14-90))"
+else
+  bad "check_rules accepted the sqlite store with 3 replicas"
+fi
+if "$py" "$tools/mutate.py" "$tmp/ov-sqlite.yaml" Deployment spec.template.spec.volumes.4 '{"name":"registry-auth","configMap":{"name":"imagegate-regcred","items":[{"key":".dockerconfigjson","path":"config.json"}]}}' > "$tmp/ov-bad4.yaml" &&
+   ! "$py" "$tools/check_rules.py" --replicas 1 "$tmp/ov-bad4.yaml" >"$tmp/r.out" 2>&1; then
+  ok "check_rules rejects Docker credentials from a ConfigMap ($(grep -m1 'RULE FAILED' "$tmp/r.out" | cut -c14-90))"
+else
+  bad "check_rules accepted Docker credentials from a ConfigMap"
+fi
+
 # The checks must be able to fail: each broken variant is rejected.
 expect_rule_failure() {  # description kind path value
   local what="$1"; shift

@@ -163,6 +163,36 @@ def policy_files(policy):
     return out
 
 
+# `imagegate serve` flags over the config file, as webhook/serve_command.cc applies them: scalars replace,
+# lists append.
+FLAG_KEYS = {"--policy": ("policy",), "--tls-cert": ("tls", "certFile"), "--tls-key": ("tls", "keyFile"),
+             "--client-ca": ("tls", "clientCAFile"), "--listen": ("listen",), "--api-listen": ("apiListen",),
+             "--api-token-file": ("apiTokenFile",), "--store": ("store",)}
+FLAG_LISTS = {"--ca-file": "caFiles", "--docker-config": "dockerConfigFiles",
+              "--insecure-registry": "insecureRegistries"}
+
+
+def apply_flags(config, cargs):
+    i = 1
+    while i < len(cargs):
+        a = cargs[i]
+        if "=" in a:
+            name, value = a.split("=", 1)
+            i += 1
+        else:
+            name, value = a, cargs[i + 1] if i + 1 < len(cargs) else ""
+            i += 2
+        if name in FLAG_KEYS:
+            keys = FLAG_KEYS[name]
+            node = config
+            for k in keys[:-1]:
+                node = node.setdefault(k, {})
+            node[keys[-1]] = value
+        elif name in FLAG_LISTS:
+            reg = config.setdefault("registry", {})
+            reg[FLAG_LISTS[name]] = list(reg.get(FLAG_LISTS[name]) or []) + [value]
+
+
 def check_files(objs, by_name, dep, c, mounts, volumes, config, args):
     """Volumes read-only, every named file mounted (from a Secret when secret), no secrets in ConfigMaps."""
     for vname, m in mounts.items():
@@ -245,11 +275,6 @@ def check_files(objs, by_name, dep, c, mounts, volumes, config, args):
         if "value" in e and re.search(r"redis://|PRIVATE KEY|password", str(e["value"]), re.I):
             fail("env %s carries a secret in plain text" % e["name"])
     store = str(config.get("store") or "")
-    for i, a in enumerate(cargs):
-        if a.startswith("--store="):
-            store = a[len("--store="):]
-        elif a == "--store" and i + 1 < len(cargs):
-            store = cargs[i + 1]
     spec = dep["spec"]
     if store.startswith("sqlite:"):
         path = store[len("sqlite:"):]
@@ -383,6 +408,7 @@ def main():
     if config is None:
         fail("container args %r: no --config file found in a rendered ConfigMap" % cargs)
         return report()
+    apply_flags(config, cargs)
 
     def mount_for(path, kind):
         for vname, m in mounts.items():
