@@ -118,6 +118,8 @@ print("insecure", cfg["registry"]["insecureRegistries"], cfg["registry"]["staleI
 print("store", cfg.get("store", "-"), cfg["apiListen"], cfg["apiTokenFile"], cfg["verdictCacheTTL"])
 print("args", " ".join(c["args"]))
 print("replicas", dep["spec"]["replicas"], dep["spec"]["strategy"]["type"])
+np = [o for o in objs if o["kind"] == "NetworkPolicy"][0]["spec"]["ingress"]
+print("netpol", [(r["ports"][0]["port"], json.dumps(r.get("from"), sort_keys=True)) for r in np])
 PY
 facts="$(cat "$T/sig.facts")"
 assert_contains "chart-made registry Secret is a dockerconfigjson" "$facts" "auth-type kubernetes.io/dockerconfigjson"
@@ -129,6 +131,9 @@ assert_contains "insecure registries, staleIfError, timeout reach the config" "$
 assert_contains "Redis URL from a Secret stays out of the config; API and cache TTL in it" "$facts" "store - 0.0.0.0:9443 /etc/imagegate/api/tokens 15s"
 assert_contains "... and reaches the server as a flag from env" "$facts" "args serve --config /etc/imagegate/config/config.yaml --store=\$(IMAGEGATE_STORE)"
 assert_contains "Redis keeps the replicas and the rolling update" "$facts" "replicas 3 RollingUpdate"
+assert_contains "NetworkPolicy: webhook port from anywhere, API port only from the CI namespace" "$facts" \
+  'netpol [(8443, '"'null'"'), (9443, '"'"'[{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ci"}}}]'"'"')]'
+
 assert_not_contains "no secret value in plain text anywhere in the render (Secrets hold them base64)" \
   "$(cat "$T/sig.yaml")" "do-not-leak"
 
