@@ -216,6 +216,26 @@ kubectl kustomize "$T/manifests" > "$T/kustomize.yaml" 2>"$T/kerr" || die "kusto
 run_capture "$py" "$tools/compare_installs.py" "$T/default.yaml" "$T/kustomize.yaml"
 assert_rc "chart defaults and kustomize agree (webhooks, pod, container, config, policy, service, PDB, netpol)" 0
 [ "$RC" -eq 0 ] || echo "$OUT" | grep -A2 DIFFERS
+# The same with registry, trust and verdict pieces: chart values vs kustomize components (which pass flags).
+components_overlay() {  # name component...
+  local name="$1"; shift
+  mkdir -p "$T/$name"
+  { echo "resources: [../manifests]"; echo "components:"; for c in "$@"; do echo "  - ../manifests/components/$c"; done; } \
+    > "$T/$name/kustomization.yaml"
+  kubectl kustomize "$T/$name" > "$T/$name.yaml" 2>"$T/kerr" || die "kustomize $name: $(cat "$T/kerr")"
+}
+components_overlay k-sqlite registry-credentials registry-ca trust verdict-api verdicts-sqlite
+render --values "$tools/values/components-sqlite.yaml" > "$T/c-sqlite.yaml"
+run_capture "$py" "$tools/compare_installs.py" --effective "$T/c-sqlite.yaml" "$T/k-sqlite.yaml"
+assert_rc "chart (registry/trust/sqlite/API values) and kustomize components agree (config + flags, mounts, volumes, ports, replicas, strategy)" 0
+[ "$RC" -eq 0 ] || echo "$OUT" | grep -A2 DIFFERS
+components_overlay k-redis verdict-api verdicts-redis
+render --values "$tools/values/components-redis.yaml" > "$T/c-redis.yaml"
+run_capture "$py" "$tools/compare_installs.py" --effective "$T/c-redis.yaml" "$T/k-redis.yaml"
+assert_rc "chart (Redis from a Secret, API values) and kustomize components agree (env, flags, ports, netpol)" 0
+[ "$RC" -eq 0 ] || echo "$OUT" | grep -A2 DIFFERS
+run_capture "$py" "$tools/compare_installs.py" --effective "$T/c-redis.yaml" "$T/k-sqlite.yaml"
+assert_rc "(a Redis chart and an SQLite overlay are reported as different)" 1
 "$py" "$tools/mutate.py" "$T/kustomize.yaml" ValidatingWebhookConfiguration webhooks.0.timeoutSeconds 15 > "$T/k-mut.yaml"
 run_capture "$py" "$tools/compare_installs.py" "$T/default.yaml" "$T/k-mut.yaml"
 assert_rc "(a differing timeout is reported)" 1

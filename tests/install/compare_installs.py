@@ -2,7 +2,11 @@
 """Checks that the chart (rendered with default values, release "imagegate" in namespace imagegate-system)
 and the kustomize install (manifests/) agree on what matters at runtime.
 
-Usage: compare_installs.py CHART_RENDER.yaml KUSTOMIZE_RENDER.yaml
+Usage: compare_installs.py [--effective] CHART_RENDER.yaml KUSTOMIZE_RENDER.yaml
+
+With --effective (chart values vs kustomize components, which pass files and the verdict settings as
+`serve` flags instead of config keys): the config compared is the file with the container's flags applied
+as the server applies them (check_rules.apply_flags), and the args themselves are not compared.
 
 Compared exactly (after removing what legitimately differs: caBundle, labels and label selectors -- the
 chart adds helm/instance labels --, generated names with a kustomize hash suffix, the chart's checksum
@@ -15,9 +19,13 @@ annotation):
 - the server config file and the policy (parsed YAML);
 - Service ports, PDB spec, NetworkPolicy ingress/policyTypes, ServiceAccount token setting.
 """
+import os
 import sys
 
 import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from check_rules import apply_flags  # noqa: E402
 
 
 def load(path):
@@ -49,7 +57,9 @@ def cm_data(objs, prefix, key):
 
 
 def main():
-    chart, kust = load(sys.argv[1]), load(sys.argv[2])
+    effective = "--effective" in sys.argv[1:]
+    paths = [a for a in sys.argv[1:] if a != "--effective"]
+    chart, kust = load(paths[0]), load(paths[1])
     diffs = []
 
     def same(what, a, b):
@@ -70,15 +80,18 @@ def main():
         same("pod spec." + key, strip(pc.get(key)), strip(pk.get(key)))
     cc, ck = pc["containers"][0], pk["containers"][0]
     same("container image repository", cc["image"].rsplit(":", 1)[0], ck["image"].rsplit(":", 1)[0])
-    for key in ("args", "ports", "readinessProbe", "livenessProbe", "lifecycle", "resources", "securityContext",
+    for key in (() if effective else ("args",)) + ("env", "ports", "readinessProbe", "livenessProbe", "lifecycle", "resources", "securityContext",
                 "volumeMounts"):
         same("container " + key, cc.get(key), ck.get(key))
     vol_c = {v["name"]: sorted(k for k in v if k != "name") for v in pc["volumes"]}
     vol_k = {v["name"]: sorted(k for k in v if k != "name") for v in pk["volumes"]}
     same("volume names and sources", vol_c, vol_k)
 
-    same("server config (config.yaml)", cm_data(chart, "imagegate-config", "config.yaml"),
-         cm_data(kust, "imagegate-config", "config.yaml"))
+    cfg_c, cfg_k = cm_data(chart, "imagegate-config", "config.yaml"), cm_data(kust, "imagegate-config", "config.yaml")
+    if effective:
+        apply_flags(cfg_c, cc.get("args") or [])
+        apply_flags(cfg_k, ck.get("args") or [])
+    same("server config (config.yaml%s)" % (" + flags" if effective else ""), cfg_c, cfg_k)
     same("policy (policy.yaml)", cm_data(chart, "imagegate-policy", "policy.yaml"),
          cm_data(kust, "imagegate-policy", "policy.yaml"))
     same("Service ports", one(chart, "Service")["spec"]["ports"], one(kust, "Service")["spec"]["ports"])
