@@ -1,0 +1,108 @@
+// Signs an image digest offline as Sigstore keyless signing does -- with @sigstore/mock's Fulcio CA, CT log
+// and Rekor (in-process, reached through nock; nothing leaves the machine) -- and attaches the bundle to the
+// image with @sigstore/oci (the referrers API, else the `sha256-<hex>` tag-schema fallback index).
+//
+//   node sign.js REGISTRY REPOSITORY DIGEST MANIFEST_FILE OUT_DIR SUBJECT ISSUER [--no-attach]
+//
+// The bundle is a message signature over the image manifest bytes (its digest is the image digest).
+// Writes OUT_DIR/bundle.json and OUT_DIR/trusted_root.json (the mock CA, Rekor and CT log keys, in the
+// Sigstore trusted_root.json format imagegate reads). The CA key pair is fresh for every run.
+'use strict';
+const crypto = require('crypto');
+const fs = require('fs');
+const path = require('path');
+const nock = require('nock');
+const { initializeCA, initializeCTLog, initializeTLog, fulcioHandler, rekorHandler } = require('@sigstore/mock');
+const { sign } = require('sigstore');
+const { attachArtifactToImage } = require('@sigstore/oci');
+
+const FULCIO_URL = 'https://fulcio.imagegate.test';
+const REKOR_URL = 'https://rekor.imagegate.test';
+const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+
+function serve(base, handler) {
+  nock(base)
+    .persist()
+    .post(handler.path)
+    .reply(async (_uri, body) => {
+      const request = typeof body === 'string' ? body : JSON.stringify(body);
+      const { statusCode, response, contentType } = await handler.fn(request);
+      return [statusCode, response, { 'Content-Type': contentType || 'text/plain' }];
+    });
+}
+
+function b64url(object) {
+  return Buffer.from(JSON.stringify(object)).toString('base64url');
+}
+
+function spki(publicKey) {
+  const key = Buffer.isBuffer(publicKey) ? crypto.createPublicKey({ key: publicKey, format: 'der', type: 'spki' }) : publicKey;
+  return key.export({ format: 'der', type: 'spki' });
+}
+
+async function main() {
+  const [registry, repository, digest, manifestFile, outDir, subject, issuer, flag] = process.argv.slice(2);
+  if (!issuer) throw new Error('usage: node sign.js REGISTRY REPOSITORY DIGEST MANIFEST_FILE OUT_DIR SUBJECT ISSUER');
+  const manifest = fs.readFileSync(manifestFile);
+  const actual = 'sha256:' + crypto.createHash('sha256').update(manifest).digest('hex');
+  if (actual !== digest) throw new Error(`manifest digest ${actual} is not ${digest}`);
+
+  const caKeys = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const ctKeys = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const rekorKeys = crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const ctlog = await initializeCTLog(ctKeys);
+  const ca = await initializeCA(caKeys, ctlog);
+  const tlog = await initializeTLog(REKOR_URL, rekorKeys);
+  serve(FULCIO_URL, fulcioHandler(ca, { strict: true, subjectClaim: 'email' }));
+  serve(REKOR_URL, rekorHandler(tlog, { strict: true }));
+
+  const now = Math.floor(Date.now() / 1000);
+  const token = `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({
+    iss: issuer, sub: subject, email: subject, email_verified: true, aud: 'sigstore', iat: now, exp: now + 600,
+  })}.`;
+  const bundle = await sign(manifest, { fulcioURL: FULCIO_URL, rekorURL: REKOR_URL, identityToken: token });
+  fs.writeFileSync(path.join(outDir, 'bundle.json'), JSON.stringify(bundle));
+
+  const start = new Date(Date.now() - 3600 * 1000).toISOString();
+  const rekorSpki = spki(rekorKeys.publicKey);
+  const ctSpki = spki(ctKeys.publicKey);
+  const trustedRoot = {
+    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+    tlogs: [{
+      baseUrl: REKOR_URL,
+      hashAlgorithm: 'SHA2_256',
+      publicKey: { rawBytes: rekorSpki.toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start } },
+      logId: { keyId: crypto.createHash('sha256').update(rekorSpki).digest('base64') },
+    }],
+    certificateAuthorities: [{
+      subject: { organization: 'sigstore.mock', commonName: 'sigstore' },
+      uri: FULCIO_URL,
+      certChain: { certificates: [{ rawBytes: Buffer.from(ca.rootCertificate).toString('base64') }] },
+      validFor: { start },
+    }],
+    ctlogs: [{
+      baseUrl: 'https://ctfe.imagegate.test',
+      hashAlgorithm: 'SHA2_256',
+      publicKey: { rawBytes: ctSpki.toString('base64'), keyDetails: 'PKIX_ECDSA_P256_SHA_256', validFor: { start } },
+      logId: { keyId: Buffer.from(ctlog.logID).toString('base64') },
+    }],
+    timestampAuthorities: [],
+  };
+  fs.writeFileSync(path.join(outDir, 'trusted_root.json'), JSON.stringify(trustedRoot, null, 2));
+
+  if (flag !== '--no-attach') {
+    await attachArtifactToImage({
+      artifact: Buffer.from(JSON.stringify(bundle)),
+      mediaType: BUNDLE_MEDIA_TYPE,
+      imageName: `${registry}/${repository}`,
+      imageDigest: digest,
+      annotations: { 'dev.sigstore.bundle.content': 'message-signature' },
+    });
+  }
+}
+
+main().catch((err) => {
+  console.error(err && err.stack ? err.stack : String(err));
+  if (err && err.cause) console.error('cause:', err.cause);
+  process.exit(1);
+});

@@ -1,0 +1,515 @@
+// GCC 12 false positives inside Asio at inlined header locations (see https_server.cc).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+#include "webhook/signature_verification.h"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <utility>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "policy/compiled_policy.h"
+#include "policy/policy.h"
+#include "verifier/cosign.h"
+#include "verifier/sigstore_bundle.h"
+
+namespace imagegate::webhook {
+
+namespace asio = boost::asio;
+using verifier::AnchorCheck;
+using Channel = asio::experimental::concurrent_channel<void(boost::system::error_code)>;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::size_t kMaxTrustFileBytes = 4 * 1024 * 1024;
+constexpr std::size_t kMaxReasons = 3;
+
+Result<std::string> read_trust_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return invalid_argument("cannot read " + path);
+  std::string text;
+  text.resize(kMaxTrustFileBytes + 1);
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxTrustFileBytes) return resource_exhausted(path + " is larger than 4 MiB");
+  return text;
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view separator) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : std::string(separator)) + item;
+  return out;
+}
+
+void add_unique(std::vector<std::string>& list, std::string item) {
+  if (std::find(list.begin(), list.end(), item) == list.end()) list.push_back(std::move(item));
+}
+
+LoadedAnchor load_anchor(const policy::CompiledPolicy& policy, const policy::TrustAnchor& anchor,
+                         const RegistryConfig& registry) {
+  LoadedAnchor out;
+  out.name = anchor.name;
+  if (const auto* cosign = std::get_if<policy::CosignKeyAnchor>(&anchor.spec)) {
+    out.kind = LoadedAnchor::Kind::cosign_key;
+    std::string pem = cosign->key_pem;
+    if (pem.empty()) {
+      auto text = read_trust_file(cosign->key_file);
+      if (!text) {
+        out.load_error = "keyFile: " + text.error().message;
+        return out;
+      }
+      pem = std::move(*text);
+    }
+    auto key = verifier::PublicKey::from_pem(pem);
+    if (!key) {
+      out.load_error = (cosign->key_pem.empty() ? "keyFile " + cosign->key_file : std::string("key")) + ": " +
+                       key.error().message;
+      return out;
+    }
+    out.key = std::move(*key);
+  } else if (const auto* keyless = std::get_if<policy::KeylessAnchor>(&anchor.spec)) {
+    out.kind = LoadedAnchor::Kind::keyless;
+    Result<verifier::TrustedRoot> root = internal_error("no trust root");
+    if (!keyless->trusted_root_file.empty()) {
+      auto text = read_trust_file(keyless->trusted_root_file);
+      if (!text) {
+        out.load_error = "trustedRoot: " + text.error().message;
+        return out;
+      }
+      root = verifier::TrustedRoot::from_json(*text);
+      if (!root) {
+        out.load_error = "trustedRoot " + keyless->trusted_root_file + ": " + root.error().message;
+        return out;
+      }
+    } else {
+      auto fulcio = read_trust_file(keyless->fulcio_roots_file);
+      if (!fulcio) {
+        out.load_error = "fulcioRoots: " + fulcio.error().message;
+        return out;
+      }
+      auto rekor = read_trust_file(keyless->rekor_key_file);
+      if (!rekor) {
+        out.load_error = "rekorKey: " + rekor.error().message;
+        return out;
+      }
+      root = verifier::TrustedRoot::from_pem(*fulcio, *rekor);
+      if (!root) {
+        out.load_error = "fulcioRoots/rekorKey: " + root.error().message;
+        return out;
+      }
+    }
+    out.trusted_root = std::make_shared<const verifier::TrustedRoot>(std::move(root.value()));
+    out.identity.issuer = keyless->issuer;
+    out.identity.subject = keyless->subject;
+    if (const policy::CompiledAnchor* compiled = policy.anchor(anchor.name)) {
+      out.identity.issuer_regexp = compiled->issuer_regexp;
+      out.identity.subject_regexp = compiled->subject_regexp;
+    }
+    if (out.identity.subject.empty() && !out.identity.subject_regexp) {
+      out.load_error = "a keyless anchor needs subject or subjectRegExp";
+    } else if (out.identity.issuer.empty() && !out.identity.issuer_regexp) {
+      out.load_error = "a keyless anchor needs issuer or issuerRegExp";
+    }
+  } else if (const auto* notary = std::get_if<policy::NotaryV1Anchor>(&anchor.spec)) {
+    out.kind = LoadedAnchor::Kind::notary_v1;
+    verifier::NotaryV1Config config;
+    config.server = notary->server;
+    config.root_pems = notary->root_keys;
+    for (const std::string& file : notary->root_key_files) {
+      auto text = read_trust_file(file);
+      if (!text) {
+        out.load_error = "rootKeyFiles: " + text.error().message;
+        return out;
+      }
+      config.root_pems.push_back(std::move(*text));
+    }
+    config.root_key_ids = notary->root_key_ids;
+    config.delegations = notary->delegations;
+    config.all_delegations = notary->all_delegations;
+    if (!notary->ca_file.empty()) config.ca_files.push_back(notary->ca_file);
+    config.ca_files.insert(config.ca_files.end(), registry.ca_files.begin(), registry.ca_files.end());
+    config.docker_config_files = registry.docker_config_files;
+    config.timeout = registry.timeout;
+    auto verifier = verifier::NotaryV1Verifier::create(std::move(config));
+    if (!verifier) {
+      out.load_error = verifier.error().message;
+      return out;
+    }
+    out.notary = std::shared_ptr<verifier::NotaryV1Verifier>(std::move(verifier.value()));
+  } else {
+    out.kind = LoadedAnchor::Kind::notation;
+    out.load_error = "Notation signatures are not verified by this build";
+  }
+  return out;
+}
+
+// The reasons signatures did not verify, shortened for a decision message.
+std::string summarize_failures(std::size_t count, const std::vector<std::string>& reasons) {
+  std::string text = std::to_string(count) + (count == 1 ? " signature" : " signatures") + ", none verified";
+  if (reasons.empty()) return text;
+  std::vector<std::string> shown(reasons.begin(), reasons.begin() + static_cast<std::ptrdiff_t>(
+                                                                        std::min(kMaxReasons, reasons.size())));
+  text += ": " + join(shown, "; ");
+  if (reasons.size() > kMaxReasons) text += "; ...";
+  return text;
+}
+
+}  // namespace
+
+policy::CheckEvidence to_evidence(const AnchorCheck& check) {
+  switch (check.status) {
+    case AnchorCheck::Status::verified: return {policy::EvidenceStatus::verified, check.detail};
+    case AnchorCheck::Status::failed: return {policy::EvidenceStatus::failed, check.detail};
+    case AnchorCheck::Status::unavailable: return {policy::EvidenceStatus::unavailable, check.detail};
+  }
+  return {policy::EvidenceStatus::failed, check.detail};
+}
+
+// ---- AnchorSet ---------------------------------------------------------------------------------------
+
+std::shared_ptr<const AnchorSet> AnchorSet::build(const policy::CompiledPolicy& policy, const RegistryConfig& registry) {
+  auto set = std::make_shared<AnchorSet>();
+  set->version_ = policy::version_of(policy);
+  for (const policy::TrustAnchor& anchor : policy::spec_of(policy).trust_anchors) {
+    try {
+      set->anchors_.push_back(load_anchor(policy, anchor, registry));
+    } catch (const std::exception& e) {
+      // A bad anchor never takes the server down: it fails its checks with the reason.
+      LoadedAnchor failed;
+      failed.name = anchor.name;
+      failed.load_error = std::string("cannot load: ") + e.what();
+      set->anchors_.push_back(std::move(failed));
+    }
+  }
+  return set;
+}
+
+const LoadedAnchor* AnchorSet::find(std::string_view name) const {
+  for (const LoadedAnchor& a : anchors_) {
+    if (a.name == name) return &a;
+  }
+  return nullptr;
+}
+
+AnchorCheck AnchorSet::check_fetched(const LoadedAnchor& anchor, const verifier::FetchedSignatures& fetched,
+                                     std::chrono::system_clock::time_point now) {
+  AnchorCheck check;
+  check.status = AnchorCheck::Status::failed;
+  if (!anchor.load_error.empty()) {
+    check.detail = "anchor not usable: " + anchor.load_error;
+    return check;
+  }
+  if (fetched.empty()) {
+    check.detail = "no signatures found";
+    if (!fetched.skipped.empty()) check.detail += " (unreadable: " + fetched.skipped.front() + ")";
+    return check;
+  }
+  const bool keyless = anchor.kind == LoadedAnchor::Kind::keyless;
+  if ((keyless && !anchor.trusted_root) || (!keyless && !anchor.key)) {
+    check.detail = "anchor not usable: not loaded";
+    return check;
+  }
+  std::vector<std::string> reasons;
+  const auto record = [&](const Result<verifier::VerifiedSignature>& r) {
+    if (r) {
+      add_unique(check.signers, r->signer);
+    } else {
+      add_unique(reasons, r.error().message);
+    }
+  };
+  const verifier::PayloadConstraints constraints;
+  for (const verifier::CosignSignature& signature : fetched.cosign) {
+    if (keyless) {
+      if (signature.certificate_pem.empty()) {
+        add_unique(reasons, "signature has no Fulcio certificate (not keyless)");
+        continue;
+      }
+      record(verifier::verify_cosign_keyless(signature, *anchor.trusted_root, anchor.identity, fetched.digest,
+                                             constraints));
+    } else {
+      record(verifier::verify_cosign_key(signature, *anchor.key, fetched.digest, constraints, nullptr));
+    }
+  }
+  if (!fetched.bundles.empty()) {
+    verifier::Artifact artifact;
+    artifact.hash = verifier::HashAlgorithm::sha256;
+    auto raw = verifier::hex_decode(std::string_view(fetched.digest).substr(fetched.digest.find(':') + 1));
+    if (raw) artifact.digest = std::move(*raw);
+    verifier::BundleTrust trust;
+    trust.now = now;
+    static const verifier::TrustedRoot kNoRoot;
+    if (keyless) {
+      trust.identity = anchor.identity;
+    } else {
+      // A key-based bundle: the key is the trust; transparency-log evidence is checked when the bundle
+      // carries it and the (empty) root knows the log, which it does not -- so none is required.
+      trust.key = *anchor.key;
+      trust.tlog_threshold = 0;
+    }
+    const verifier::TrustedRoot& root = keyless ? *anchor.trusted_root : kNoRoot;
+    for (const std::string& bundle : fetched.bundles) {
+      if (!raw) {
+        add_unique(reasons, "digest is not hex");
+        break;
+      }
+      record(verifier::verify_sigstore_bundle(bundle, artifact, root, trust));
+    }
+  }
+  if (!check.signers.empty()) {
+    check.status = AnchorCheck::Status::verified;
+    check.detail = "signed by " + join(check.signers, ", ");
+    return check;
+  }
+  check.detail = summarize_failures(fetched.cosign.size() + fetched.bundles.size(), reasons);
+  return check;
+}
+
+// ---- SignatureVerification ----------------------------------------------------------------------------
+
+namespace {
+
+struct CacheEntry {
+  SteadyClock::time_point expires;
+  AnchorCheck check;
+};
+
+struct Flight {
+  std::optional<SignatureReport> result;
+  std::vector<std::shared_ptr<Channel>> waiters;
+};
+
+}  // namespace
+
+struct SignatureVerification::State {
+  mutable std::mutex mutex;  // guards everything below
+  std::shared_ptr<const AnchorSet> anchor_set;
+  std::map<std::string, CacheEntry> cache;
+  std::map<std::string, std::shared_ptr<Flight>> flights;
+  Stats stats;
+};
+
+SignatureVerification::SignatureVerification(verifier::RegistryClient& client, RegistryConfig registry,
+                                             SignatureVerificationOptions options)
+    : fetcher_(client, options.fetch), registry_(std::move(registry)), options_(std::move(options)),
+      state_(std::make_unique<State>()) {}
+
+SignatureVerification::~SignatureVerification() = default;
+
+SignatureVerification::Stats SignatureVerification::stats() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->stats;
+}
+
+std::shared_ptr<const AnchorSet> SignatureVerification::anchor_set(const policy::CompiledPolicy& policy) {
+  {
+    std::lock_guard lock(state_->mutex);
+    if (state_->anchor_set && state_->anchor_set->policy_version() == policy::version_of(policy)) {
+      return state_->anchor_set;
+    }
+  }
+  // Built outside the lock (it reads key and root files); two first reviews may both build: harmless.
+  auto built = AnchorSet::build(policy, registry_);
+  std::lock_guard lock(state_->mutex);
+  state_->anchor_set = built;
+  // A new policy version: results cached under the old one can no longer be hit; drop them.
+  state_->cache.clear();
+  return built;
+}
+
+namespace {
+
+std::string cache_key(const verifier::ImageReference& image, const std::string& digest, const std::string& version,
+                      const LoadedAnchor* anchor, const std::string& name) {
+  std::string key = image.name() + "@" + digest + "|" + version + "|" + name;
+  // Notary signs tags: the same digest under another tag is another question.
+  if (anchor != nullptr && anchor->kind == LoadedAnchor::Kind::notary_v1) key += "|" + image.effective_tag();
+  return key;
+}
+
+}  // namespace
+
+asio::awaitable<SignatureReport> SignatureVerification::verify(std::shared_ptr<const policy::CompiledPolicy> policy,
+                                                               verifier::ImageReference image, std::string digest,
+                                                               std::vector<std::string> anchors) {
+  std::shared_ptr<const AnchorSet> set = anchor_set(*policy);
+  SignatureReport report;
+  report.anchors.resize(anchors.size());
+  report.signers.resize(anchors.size());
+  std::vector<std::string> missing;
+  std::vector<std::string> keys(anchors.size());
+  {
+    std::lock_guard lock(state_->mutex);
+    const auto now = SteadyClock::now();
+    for (std::size_t i = 0; i < anchors.size(); ++i) {
+      keys[i] = cache_key(image, digest, set->policy_version(), set->find(anchors[i]), anchors[i]);
+      auto it = state_->cache.find(keys[i]);
+      if (it != state_->cache.end() && it->second.expires > now) {
+        ++state_->stats.cache_hits;
+        report.anchors[i] = {anchors[i], to_evidence(it->second.check)};
+        report.signers[i] = it->second.check.signers;
+      } else {
+        if (it != state_->cache.end()) state_->cache.erase(it);
+        ++state_->stats.cache_misses;
+        add_unique(missing, anchors[i]);
+      }
+    }
+  }
+  if (missing.empty()) {
+    report.from_cache = true;
+    co_return report;
+  }
+
+  // One flight per image and set of anchors still to answer.
+  const std::string flight_key = image.name() + ":" + image.effective_tag() + "@" + digest + "|" +
+                                 set->policy_version() + "|" + join(missing, ",");
+  std::shared_ptr<Flight> flight;
+  std::shared_ptr<Channel> wait_on;
+  {
+    std::lock_guard lock(state_->mutex);
+    if (auto it = state_->flights.find(flight_key); it != state_->flights.end()) {
+      ++state_->stats.shared;
+      wait_on = std::make_shared<Channel>(co_await asio::this_coro::executor, 1);
+      it->second->waiters.push_back(wait_on);
+      flight = it->second;
+    } else {
+      flight = std::make_shared<Flight>();
+      state_->flights.emplace(flight_key, flight);
+    }
+  }
+  SignatureReport fresh;
+  if (wait_on) {
+    auto [ec] = co_await wait_on->async_receive(asio::as_tuple(asio::use_awaitable));
+    std::lock_guard lock(state_->mutex);
+    if (ec || !flight->result) {
+      for (const std::string& name : missing) {
+        fresh.anchors.push_back({name, {policy::EvidenceStatus::unavailable, "cancelled waiting for verification"}});
+        fresh.signers.emplace_back();
+      }
+    } else {
+      fresh = *flight->result;
+    }
+  } else {
+    try {
+      fresh = co_await run(set, image, digest, missing);
+    } catch (...) {
+      // Cancellation surfaces as an exception from some awaits; the waiters must still wake.
+      fresh = SignatureReport{};
+      for (const std::string& name : missing) {
+        fresh.anchors.push_back({name, {policy::EvidenceStatus::unavailable, "signature verification was cancelled"}});
+        fresh.signers.emplace_back();
+      }
+    }
+    std::vector<std::shared_ptr<Channel>> waiters;
+    {
+      std::lock_guard lock(state_->mutex);
+      flight->result = fresh;
+      waiters.swap(flight->waiters);
+      state_->flights.erase(flight_key);
+    }
+    for (const auto& w : waiters) w->try_send(boost::system::error_code{});
+  }
+  for (std::size_t i = 0; i < anchors.size(); ++i) {
+    if (!report.anchors[i].anchor.empty()) continue;
+    for (std::size_t j = 0; j < fresh.anchors.size(); ++j) {
+      if (fresh.anchors[j].anchor == anchors[i]) {
+        report.anchors[i] = fresh.anchors[j];
+        report.signers[i] = fresh.signers[j];
+      }
+    }
+    if (report.anchors[i].anchor.empty()) {
+      report.anchors[i] = {anchors[i], {policy::EvidenceStatus::unavailable, "not verified"}};
+    }
+  }
+  report.signatures = fresh.signatures;
+  report.skipped = fresh.skipped;
+  report.registry_requests = fresh.registry_requests;
+  report.fetch_seconds = fresh.fetch_seconds;
+  report.verify_seconds = fresh.verify_seconds;
+  co_return report;
+}
+
+asio::awaitable<SignatureReport> SignatureVerification::run(std::shared_ptr<const AnchorSet> set,
+                                                            verifier::ImageReference image, std::string digest,
+                                                            std::vector<std::string> anchors) {
+  SignatureReport report;
+  std::vector<AnchorCheck> checks(anchors.size());
+  std::vector<const LoadedAnchor*> loaded(anchors.size(), nullptr);
+  bool need_fetch = false;
+  for (std::size_t i = 0; i < anchors.size(); ++i) {
+    loaded[i] = set->find(anchors[i]);
+    if (loaded[i] != nullptr && loaded[i]->load_error.empty() &&
+        (loaded[i]->kind == LoadedAnchor::Kind::cosign_key || loaded[i]->kind == LoadedAnchor::Kind::keyless)) {
+      need_fetch = true;
+    }
+  }
+  std::optional<Result<verifier::FetchedSignatures>> fetched;
+  if (need_fetch) {
+    const auto start = SteadyClock::now();
+    Result<verifier::FetchedSignatures> got = co_await fetcher_.fetch(image, digest);
+    report.fetch_seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
+    {
+      std::lock_guard lock(state_->mutex);
+      ++state_->stats.fetches;
+    }
+    if (got) {
+      report.signatures = got->cosign.size() + got->bundles.size();
+      report.skipped = got->skipped;
+      report.registry_requests = got->requests;
+    }
+    fetched.emplace(std::move(got));
+  }
+  const auto now = options_.clock ? options_.clock() : std::chrono::system_clock::now();
+  for (std::size_t i = 0; i < anchors.size(); ++i) {
+    const LoadedAnchor* anchor = loaded[i];
+    AnchorCheck& check = checks[i];
+    if (anchor == nullptr) {
+      check = {AnchorCheck::Status::failed, "unknown trust anchor", {}};
+    } else if (!anchor->load_error.empty()) {
+      check = {AnchorCheck::Status::failed, "anchor not usable: " + anchor->load_error, {}};
+    } else if (anchor->kind == LoadedAnchor::Kind::notary_v1) {
+      check = co_await anchor->notary->verify(image, digest);
+    } else if (anchor->kind == LoadedAnchor::Kind::notation) {
+      check = {AnchorCheck::Status::failed, "Notation signatures are not verified by this build", {}};
+    } else if (fetched && !fetched->ok()) {
+      const Error& e = fetched->error();
+      // Too many signatures, a malformed signature manifest, refused credentials: definitive. Network
+      // trouble: undecided, the failurePolicy settles it.
+      const bool definitive = e.code == ErrorCode::resource_exhausted || e.code == ErrorCode::invalid_argument ||
+                              e.code == ErrorCode::permission_denied || e.code == ErrorCode::not_found;
+      check = {definitive ? AnchorCheck::Status::failed : AnchorCheck::Status::unavailable,
+               "fetching signatures: " + e.message, {}};
+    } else if (fetched) {
+      const auto start = SteadyClock::now();
+      check = AnchorSet::check_fetched(*anchor, fetched->value(), now);
+      report.verify_seconds += std::chrono::duration<double>(SteadyClock::now() - start).count();
+    }
+  }
+  {
+    std::lock_guard lock(state_->mutex);
+    const auto expires = SteadyClock::now() + options_.cache_ttl;
+    if (state_->cache.size() + anchors.size() > options_.max_cache_entries) state_->cache.clear();
+    for (std::size_t i = 0; i < anchors.size(); ++i) {
+      if (checks[i].status == AnchorCheck::Status::unavailable || options_.cache_ttl.count() <= 0) continue;
+      state_->cache[cache_key(image, digest, set->policy_version(), loaded[i], anchors[i])] = {expires, checks[i]};
+    }
+  }
+  for (std::size_t i = 0; i < anchors.size(); ++i) {
+    report.anchors.push_back({anchors[i], to_evidence(checks[i])});
+    report.signers.push_back(checks[i].signers);
+  }
+  co_return report;
+}
+
+}  // namespace imagegate::webhook
