@@ -131,6 +131,7 @@ assert_contains "insecure registries, staleIfError, timeout reach the config" "$
 assert_contains "Redis URL from a Secret stays out of the config; API and cache TTL in it" "$facts" "store - 0.0.0.0:9443 /etc/imagegate/api/tokens 15s"
 assert_contains "... and reaches the server as a flag from env" "$facts" "args serve --config /etc/imagegate/config/config.yaml --store=\$(IMAGEGATE_STORE)"
 assert_contains "Redis keeps the replicas and the rolling update" "$facts" "replicas 3 RollingUpdate"
+assert_contains "credentials from values roll the pods when they change (read at start-up)" "$(cat "$T/sig.yaml")" "checksum/registry-auth:"
 assert_contains "NetworkPolicy: webhook port from anywhere, API port only from the CI namespace" "$facts" \
   'netpol [(8443, '"'null'"'), (9443, '"'"'[{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ci"}}}]'"'"')]'
 
