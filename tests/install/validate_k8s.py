@@ -12,7 +12,6 @@ Usage: validate_k8s.py [--conformance DIR] FILE|- [...]      (YAML streams; `-` 
 Needs Debian's python3-yaml and python3-jsonschema (run with /usr/bin/python3). Exit 0: all valid; 1: errors.
 """
 import argparse
-import copy
 import json
 import os
 import sys
