@@ -18,7 +18,15 @@ packages=(
   python3-yaml python3-jsonschema skopeo docker-registry
   # Notary v1 e2e: notary-server, notary-signer and the notary CLI
   notary
+  # Sigstore bundle e2e: node (and npm) run sigstore-js (@sigstore/mock, @sigstore/oci) from tests/e2e/sigstore
+  nodejs
 )
+
+# The pinned npm packages of tests/e2e/sigstore/package-lock.json, into a cache directory (not the tree).
+install_npm_fixtures() {
+  "$(cd "$(dirname "$0")/.." && pwd)/tests/e2e/sigstore/install.sh" >/dev/null
+  echo "install-deps: sigstore-js test packages installed"
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -26,6 +34,7 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
+  install_npm_fixtures
   exit 0
 fi
 SUDO=""
@@ -33,3 +42,4 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_npm_fixtures
