@@ -15,6 +15,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +25,7 @@
 #include "common/result.h"
 #include "verifier/cosign.h"
 #include "verifier/crypto.h"
+#include "verifier/transparency_log.h"
 #include "verifier/trusted_root.h"
 
 namespace imagegate::verifier {
@@ -47,6 +50,58 @@ struct BundleTrust {
   std::size_t timestamp_threshold = 0; // verified RFC 3161 timestamps required (in addition, or instead when tlog 0)
 };
 
+
+inline constexpr std::size_t kMaxBundleTlogEntries = 16;
+inline constexpr std::size_t kMaxBundleTimestamps = 16;
+inline constexpr std::size_t kMaxBundleCertificates = 10;
+inline constexpr int kMaxBundleJsonDepth = 32;
+
+// A bundle as parsed, before anything is verified (exposed for tests and the fuzz target). Binary fields
+// are decoded (base64 -> raw bytes); nothing here is trusted yet.
+struct BundleTlogEntry {
+  std::int64_t log_index = 0;  // never negative (rejected when parsing)
+  std::string log_id;          // raw bytes
+  std::string kind;            // "hashedrekord", "dsse", "intoto"
+  std::string version;         // "0.0.1", "0.0.2"
+  std::int64_t integrated_time = 0;  // 0 when absent (Rekor v2 entries have none)
+  std::string set_signature;         // inclusionPromise.signedEntryTimestamp; "" when absent
+  std::optional<InclusionProof> inclusion_proof;
+  std::string checkpoint;  // inclusionProof.checkpoint.envelope; "" when absent
+  std::string body;        // canonicalizedBody, decoded
+};
+
+struct DsseEnvelope {
+  std::string payload_type;
+  std::string payload;                  // decoded
+  std::vector<std::string> signatures;  // decoded
+};
+
+struct MessageSignature {
+  std::optional<HashAlgorithm> digest_hash;  // messageDigest.algorithm, when present
+  std::string digest;                        // messageDigest.digest (raw), "" when absent
+  std::string signature;                     // raw
+};
+
+struct SigstoreBundle {
+  std::string media_type;
+  int minor_version = 0;  // 1, 2 or 3 (v0.1 .. v0.3)
+  // Verification material: a leaf certificate (with, for v0.1/v0.2, the rest of the chain the signer sent)
+  // or a public key hint.
+  std::vector<Certificate> certificates;  // leaf first; empty for a public key
+  bool public_key = false;
+  std::string public_key_hint;
+  std::vector<BundleTlogEntry> tlog_entries;
+  std::vector<std::string> rfc3161_timestamps;  // DER TimeStampResp each
+  std::optional<MessageSignature> message_signature;
+  std::optional<DsseEnvelope> dsse;
+};
+
+// Parses (bounded: kMaxBundleBytes, kMaxBundleJsonDepth, the counts above). invalid_argument naming what
+// is wrong; resource_exhausted over a bound.
+Result<SigstoreBundle> parse_sigstore_bundle(std::string_view bundle_json);
+
+// DSSE pre-authentication encoding: "DSSEv1 <len(type)> <type> <len(body)> <body>".
+std::string dsse_pae(std::string_view payload_type, std::string_view payload);
 
 // Parses and verifies. invalid_argument for a bundle that does not parse (or exceeds kMaxBundleBytes);
 // permission_denied naming the failed step ("inclusion proof does not verify", "checkpoint signature ...",
