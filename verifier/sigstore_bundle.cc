@@ -10,6 +10,8 @@
 #include <utility>
 
 #include <nlohmann/json.hpp>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "verifier/certificate_transparency.h"
 #include "verifier/rekor.h"
@@ -488,6 +490,17 @@ std::vector<const Certificate*> issuer_candidates(const Certificate& leaf, const
   return out;
 }
 
+// Fulcio issues code-signing certificates only; a certificate for anything else (a TLS server, a CA) from
+// the same CA is not a signing identity. The EKU is not in crypto.h's Certificate, so read it here.
+bool has_code_signing_eku(const Certificate& cert) {
+  const auto* p = reinterpret_cast<const unsigned char*>(cert.der().data());
+  X509* x = d2i_X509(nullptr, &p, static_cast<long>(cert.der().size()));
+  if (x == nullptr) return false;
+  const bool ok = (X509_get_extension_flags(x) & EXFLAG_XKUSAGE) != 0 && (X509_get_extended_key_usage(x) & XKU_CODE_SIGN) != 0;
+  X509_free(x);
+  return ok;
+}
+
 std::string key_signer(const PublicKey& key) {
   return "key sha256:" + sha256_hex(key.spki_der()).substr(0, 12);
 }
@@ -553,6 +566,7 @@ Result<VerifiedSignature> verify_sigstore_bundle(std::string_view bundle_json, c
       if (c.subject() == c.issuer()) return denied("bundle certificate chain contains a root certificate");
     }
     signer.certificate = &bundle.certificates.front();
+    if (!has_code_signing_eku(*signer.certificate)) return denied("signing certificate is not for code signing (EKU)");
     signer.certificate_key = signer.certificate->public_key();
     signer.key = &signer.certificate_key;
   } else {

@@ -6,7 +6,10 @@
 // entries) and/or RFC 3161 timestamps give the signing time -> the certificate chains to a Fulcio CA at
 // that time and carries the identity -> the signature covers the artifact (messageSignature over its
 // digest, or a DSSE envelope whose in-toto subject names the artifact digest) -> the log entry body
-// records this signature, key/certificate and artifact.
+// records this signature, key/certificate and artifact. Keyless leaves must carry the code-signing EKU and,
+// when the trusted root lists CT logs, an embedded SCT from one of them (a root built from PEM files has
+// none, and then no SCT is required). RFC 3161 timestamps that do not verify are ignored (sigstore-go's
+// rule); they count toward nothing.
 //
 // For images: the artifact digest is the image manifest digest (cosign's bundle format signs the image
 // with a DSSE in-toto statement whose subject is that digest, or a message signature over the manifest).
