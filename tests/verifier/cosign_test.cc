@@ -7,6 +7,9 @@
 #include <gtest/gtest.h>
 #include <re2/re2.h>
 
+#include <filesystem>
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include "tests/test_support.h"
@@ -480,6 +483,68 @@ TEST(Rekor, BundleAndBodyParsing) {
             ErrorCode::permission_denied);
   EXPECT_EQ(check_hashedrekord_body(body.dump(), "sig", TestKey::ec().public_pem(), sha256("artifact")).error().code,
             ErrorCode::permission_denied);
+}
+
+}  // namespace
+}  // namespace imagegate::verifier
+
+namespace imagegate::verifier {
+namespace {
+
+// The SETs of the sigstore-conformance bundles that use the public-good root, re-checked through the same
+// verify_rekor_set cosign uses (protobuf JSON: int64 as strings, logId base64). The collector's list says
+// which SETs do not verify; every other one must.
+TEST(Rekor, ConformanceBundleSets) {
+  const TrustedRoot root = public_good();
+  const std::set<std::string> bad_set = {"set-invalid-signature_fail",         "incorrect-public-key_fail",
+                                         "bundle-invalid-base64-signature_fail", "bundle-negative-log-index_fail",
+                                         "bundle-unknown-version_fail",        "bundle-empty-certificate-chain_fail"};
+  const std::string artifact_sha = sha256(read_file(conformance_dir() / "sigstore/conformance/bundle-verify/a.txt"));
+  int verified = 0;
+  int refused = 0;
+  for (const auto& dir : std::filesystem::directory_iterator(conformance_dir() / "sigstore/conformance/bundle-verify")) {
+    const auto bundle_path = dir.path() / "bundle.sigstore.json";
+    if (!std::filesystem::exists(bundle_path) || std::filesystem::exists(dir.path() / "trusted_root.json")) continue;
+    const std::string name = dir.path().filename().string();
+    json bundle;
+    try {
+      bundle = json::parse(read_file(bundle_path));
+    } catch (const json::exception&) {
+      continue;  // bundle-malformed-json_fail
+    }
+    const auto& material = bundle["verificationMaterial"];
+    if (!material.contains("tlogEntries") || material["tlogEntries"].empty()) continue;
+    const auto& e = material["tlogEntries"][0];
+    if (!e.contains("inclusionPromise") || e["kindVersion"]["kind"] != "hashedrekord") continue;
+    SCOPED_TRACE(name);
+    RekorEntry entry;
+    entry.body = base64_decode(e["canonicalizedBody"].get<std::string>()).value();
+    entry.integrated_time = std::stoll(e["integratedTime"].get<std::string>());
+    entry.log_index = std::stoll(e["logIndex"].get<std::string>());
+    entry.log_id = base64_decode(e["logId"]["keyId"].get<std::string>()).value();
+    auto set = base64_decode(e["inclusionPromise"]["signedEntryTimestamp"].get<std::string>());
+    const bool set_ok = set.ok() && verify_rekor_set(entry, *set, root).ok();
+    if (name == "bundle-from-wrong-instance_fail") {
+      EXPECT_EQ(verify_rekor_set(entry, *set, root).error().message.rfind("unknown Rekor log", 0), 0U);
+    }
+    const bool expect_ok = !bad_set.count(name) && name != "bundle-from-wrong-instance_fail";
+    EXPECT_EQ(set_ok, expect_ok);
+    (set_ok ? verified : refused)++;
+    // The body names this bundle's signature, certificate and artifact in the happy paths.
+    const bool happy = name.rfind("happy-path-v0.", 0) == 0;
+    if (happy || name.rfind("wrong-hashedrekord-", 0) == 0) {
+      const std::string cert_b64 = material.contains("certificate")
+                                       ? material["certificate"]["rawBytes"].get<std::string>()
+                                       : material["x509CertificateChain"]["certificates"][0]["rawBytes"].get<std::string>();
+      const std::string pem = Certificate::from_der(base64_decode(cert_b64).value()).value().pem();
+      const std::string sig = base64_decode(bundle["messageSignature"]["signature"].get<std::string>()).value();
+      auto body = check_hashedrekord_body(entry.body, sig, pem, artifact_sha);
+      EXPECT_EQ(body.ok(), happy) << (body.ok() ? std::string("accepted") : body.error().message);
+      EXPECT_FALSE(check_hashedrekord_body(entry.body, sig, pem, sha256("another artifact")).ok());
+    }
+  }
+  EXPECT_GE(verified, 15);
+  EXPECT_EQ(refused, 7);
 }
 
 }  // namespace
