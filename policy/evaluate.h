@@ -50,6 +50,9 @@ struct Evidence {
   CheckEvidence verdict;
   std::optional<verifier::ScanVerdict> scan;  // the digest's verdict, when one was found
   bool scan_missing = false;
+  // Notes for the answer that do not change the decision (a digest served stale from the registry cache
+  // because the registry is unavailable); the webhook adds them to the review's warnings.
+  std::vector<std::string> warnings;
 };
 
 // Which network checks a rule needs for an image.

@@ -262,6 +262,7 @@ struct OciRegistryClient::State {
   RegistryClientOptions options;
   DockerCredentials credentials;
   std::function<void(std::string_view)> observer;
+  std::function<void(std::string_view, double)> timing_observer;
 
   std::mutex mutex;  // guards everything below
   std::map<std::string, std::shared_ptr<ssl::context>> tls_contexts;  // by host:port
@@ -270,8 +271,9 @@ struct OciRegistryClient::State {
   std::map<std::string, std::string> basic_hosts;  // registries that asked for Basic
   std::map<std::string, Clock::time_point> backoff_until;  // registry -> 429 back-off
 
-  void observe(std::string_view result) {
+  void observe(std::string_view result, Clock::time_point started) {
     if (observer) observer(result);
+    if (timing_observer) timing_observer(result, std::chrono::duration<double>(Clock::now() - started).count());
   }
 
   Result<std::shared_ptr<ssl::context>> tls_context(const std::string& registry) {
@@ -462,12 +464,13 @@ struct OciRegistryClient::State {
   asio::awaitable<Result<Response>> send(Request req) {
     const std::string origin = req.url.authority();
     for (unsigned hops = 0;; ++hops) {
+      const auto started = Clock::now();
       Result<Response> r = co_await exchange(req);
       if (!r) {
-        observe("error");
+        observe("error", started);
         co_return r;
       }
-      observe(status_result(r->status));
+      observe(status_result(r->status), started);
       const unsigned s = r->status;
       if (s != 301 && s != 302 && s != 303 && s != 307 && s != 308) co_return r;
       if (hops >= options.max_redirects) {
@@ -605,10 +608,15 @@ struct OciRegistryClient::State {
         if (wait_until - Clock::now() > options.max_retry_after) {
           co_return unavailable(registry + " is rate limiting (HTTP 429); backing off");
         }
+        // The wait is bounded by the caller: a review whose budget runs out cancels its gathering, and the
+        // cancellation ends this wait at once (no request is sent after the answer has been given).
         asio::steady_timer pause(co_await asio::this_coro::executor, wait_until);
         boost::system::error_code ec;
         co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) co_return Error{ErrorCode::deadline_exceeded, "cancelled while backing off"};
+        if (ec) co_return Error{ErrorCode::deadline_exceeded, "cancelled while backing off after HTTP 429"};
+        if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) {
+          co_return Error{ErrorCode::deadline_exceeded, "cancelled while backing off after HTTP 429"};
+        }
       }
       Request req;
       req.method = method;
@@ -742,6 +750,10 @@ void OciRegistryClient::set_request_observer(std::function<void(std::string_view
   state_->observer = std::move(observer);
 }
 
+void OciRegistryClient::set_request_timing_observer(std::function<void(std::string_view, double)> observer) {
+  state_->timing_observer = std::move(observer);
+}
+
 std::string OciRegistryClient::credentials_key(const ImageReference& ref) const { return state_->credentials_key(ref); }
 
 asio::awaitable<Result<ResolvedImage>> OciRegistryClient::resolve(const ImageReference& ref, ResolveOptions options) {
@@ -796,6 +808,7 @@ asio::awaitable<Result<ResolvedImage>> OciRegistryClient::resolve(const ImageRef
 asio::awaitable<Result<std::string>> OciRegistryClient::fetch_blob(const ImageReference& ref, std::string digest,
                                                                    std::size_t max_bytes) {
   if (auto bad = validate_digest(digest)) co_return invalid_argument("bad blob digest " + digest);
+  max_bytes = std::min(max_bytes, state_->options.max_blob_bytes);
   auto r = co_await state_->registry_request(ref, http::verb::get, "/v2/" + ref.path() + "/blobs/" + digest, max_bytes);
   if (!r) co_return r.error();
   if (r->status == 404) co_return not_found("blob unknown: " + ref.name() + "@" + digest);

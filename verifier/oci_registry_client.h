@@ -6,9 +6,13 @@
 // - Auth: anonymous first (or a cached token); on 401 the WWW-Authenticate challenge decides: Bearer ->
 //   a token from the realm (service, scope=repository:NAME:pull), cached per registry+scope+credentials
 //   until it expires; Basic -> the configured credentials. Credentials come from Docker config files.
-// - Limits: a timeout on each step (DNS, connect, handshake, write, read), manifests capped at 4 MiB,
+// - Limits: a timeout on each step (DNS, connect, handshake, write, read), manifests capped at 4 MiB and
+//   blobs at max_blob_bytes (both configurable),
 //   at most `max_redirects` redirects, only to https (or http for an insecure registry), and the
 //   Authorization header never follows a redirect to another host.
+// - 429: the registry is left alone until its Retry-After passes (shared by every caller); a caller waits
+//   for it when it is at most max_retry_after and gives up as soon as it is cancelled (a review's budget
+//   bounds the wait that way, without the client knowing budgets).
 // - SSRF: link-local and cloud-metadata addresses are refused unless allowed by configuration. Which
 //   registries may be contacted at all is the policy's allowlist, checked (by plan()) before the client
 //   is ever called.
@@ -56,6 +60,9 @@ class OciRegistryClient final : public RegistryClient {
   // Called once per HTTP exchange with the registry (and token realm) with a result label: "ok",
   // "not_found", "unauthorized", "rate_limited", "server_error", "error". For metrics; may be empty.
   void set_request_observer(std::function<void(std::string_view result)> observer);
+  // The same exchanges with their duration in seconds (connection set-up included), for a latency
+  // histogram. Independent of set_request_observer; set either before the first request.
+  void set_request_timing_observer(std::function<void(std::string_view result, double seconds)> observer);
 
   struct State;
 

@@ -25,6 +25,7 @@
 namespace imagegate::verifier {
 
 inline constexpr std::size_t kMaxManifestBytes = 4 * 1024 * 1024;
+inline constexpr std::size_t kDefaultMaxBlobBytes = 4 * 1024 * 1024;
 
 // The media types a resolution accepts, so a multi-arch tag resolves to its index digest.
 inline constexpr const char* kManifestAcceptHeader =
@@ -84,8 +85,12 @@ struct RegistryClientOptions {
   std::chrono::milliseconds connect_timeout{5'000};
   std::chrono::milliseconds step_timeout{10'000};           // each TLS handshake, write and read
   std::size_t max_manifest_bytes = kMaxManifestBytes;
+  // Every blob read (signature payloads, bundles, attestations) is capped at min(the caller's max_bytes, this).
+  std::size_t max_blob_bytes = kDefaultMaxBlobBytes;
   unsigned max_redirects = 3;
-  std::chrono::milliseconds max_retry_after{2'000};         // a 429's Retry-After is honoured up to this
+  // A 429's Retry-After is waited for when it is at most this long (longer: unavailable at once). The wait
+  // honours cancellation, so a caller's deadline (a review's budget cancels its gathering) ends it sooner.
+  std::chrono::milliseconds max_retry_after{25'000};
 };
 
 // Registry host used for the API: docker.io -> registry-1.docker.io; anything else unchanged.

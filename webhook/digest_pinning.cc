@@ -7,6 +7,8 @@
 #include "webhook/digest_pinning.h"
 
 #include <chrono>
+#include <string>
+#include <utility>
 #include <map>
 #include <optional>
 #include <vector>
@@ -32,7 +34,7 @@ HttpAnswer bad_request(const std::string& message) {
 
 DigestPinning::DigestPinning(PolicyAdmissionService& service, verifier::RegistryClient& client,
                              AdmissionOptions options)
-    : service_(service), client_(client), options_(options) {}
+    : service_(service), source_(client), options_(options) {}
 
 asio::awaitable<HttpAnswer> DigestPinning::mutate(std::string body, std::string target) {
   auto decoded = decode_admission_review(body);
@@ -51,35 +53,54 @@ asio::awaitable<HttpAnswer> DigestPinning::mutate(std::string body, std::string 
     co_return HttpAnswer{200, "application/json", encode_admission_review(request.version, response)};
   }
 
-  const auto deadline = std::chrono::steady_clock::now() + review_budget(options_, target);
-  nlohmann::json patch = nlohmann::json::array();
-  std::map<std::string, std::string> resolved;  // image -> pinned reference (one lookup per distinct image)
-  int pinned = 0;
+  // Which containers to pin, and one resolution per distinct image, all raced against the budget.
+  std::vector<std::pair<const policy::ContainerImage*, std::size_t>> to_pin;  // container, job index
+  std::vector<EvidenceJob> jobs;
+  std::map<std::string, std::size_t> job_of_image;
   for (const policy::ContainerImage& container : workload->images) {
     const policy::Plan plan = policy::plan(*policy, {request.namespace_name, container.image});
     if (plan.rule == nullptr || !plan.rule->pin_digest) continue;
     auto ref = verifier::ImageReference::from_container_image(container.image);
     if (!ref || ref->has_digest()) continue;  // invalid (validate denies) or already pinned
-    auto it = resolved.find(container.image);
-    if (it == resolved.end()) {
-      // Each registry step has its own timeout; a resolution that would end past the review's deadline
-      // is not started (the answer must reach the API server in time).
-      std::string pinned_ref;
-      if (std::chrono::steady_clock::now() >= deadline) {
-        response.warnings.push_back("not pinned: " + container.image + ": the review's time budget ran out");
-      } else {
-        Result<verifier::ResolvedImage> r = co_await client_.resolve(*ref);
-        if (!r.ok()) {
-          response.warnings.push_back("not pinned: " + container.image + ": " + r.error().message);
-        } else {
-          pinned_ref = ref->name() + "@" + r->digest;
-          if (r->stale) response.warnings.push_back("pinned " + container.image + " from cache: " + r->warning);
-        }
-      }
-      it = resolved.emplace(container.image, pinned_ref).first;
+    auto [it, added] = job_of_image.emplace(container.image, jobs.size());
+    if (added) {
+      policy::Plan resolve_only;
+      resolve_only.rule = plan.rule;
+      resolve_only.needs.resolve_digest = true;
+      jobs.push_back({{request.namespace_name, container.image}, resolve_only});
     }
-    if (it->second.empty()) continue;
-    patch.push_back({{"op", "replace"}, {"path", policy::to_json_pointer(container.json_path)}, {"value", it->second}});
+    to_pin.emplace_back(&container, it->second);
+  }
+  const auto budget = review_budget(options_, target);
+  const std::size_t job_count = jobs.size();
+  std::vector<GatheredEvidence> gathered = co_await gather_within_budget(source_, std::move(jobs), policy, budget);
+
+  // image -> pinned reference ("" when it could not be resolved); each warning once per image.
+  std::vector<std::string> pinned_ref(job_count);
+  for (const auto& [image, job] : job_of_image) {
+    const GatheredEvidence& g = gathered[job];
+    if (!g.evidence) {
+      response.warnings.push_back("not pinned: " + image + ": " +
+                                  (g.failure.empty() ? "the review's time budget (" + std::to_string(budget.count()) +
+                                                           "ms) ran out while resolving"
+                                                     : g.failure));
+      continue;
+    }
+    const policy::CheckEvidence& check = g.evidence->digest_resolution;
+    if (check.status != policy::EvidenceStatus::verified || g.evidence->digest.empty()) {
+      response.warnings.push_back("not pinned: " + image + ": " + check.detail);
+      continue;
+    }
+    auto ref = verifier::ImageReference::from_container_image(image);
+    if (!ref) continue;
+    pinned_ref[job] = ref->name() + "@" + g.evidence->digest;
+    for (const std::string& note : g.evidence->warnings) response.warnings.push_back("pinned " + image + ": " + note);
+  }
+  nlohmann::json patch = nlohmann::json::array();
+  int pinned = 0;
+  for (const auto& [container, job] : to_pin) {
+    if (pinned_ref[job].empty()) continue;
+    patch.push_back({{"op", "replace"}, {"path", policy::to_json_pointer(container->json_path)}, {"value", pinned_ref[job]}});
     ++pinned;
   }
   for (std::string& w : response.warnings) {

@@ -6,6 +6,10 @@
 // The answer always allows: denying is /validate's job. DELETE/CONNECT get no patch. Dry-run requests get
 // the same patch (the API server applies it to the dry-run object only) and an audit annotation.
 //
+// Budget: the resolutions run concurrently through gather_within_budget (the same race as /validate), so a
+// hung registry cannot hold the answer past the API server's timeout: images still resolving when the
+// review's budget runs out are left unpinned, with a warning.
+//
 // Thread-safe: holds references only; each call works on its own data.
 #pragma once
 
@@ -16,6 +20,7 @@
 #include "verifier/registry_client.h"
 #include "webhook/admission_service.h"
 #include "webhook/policy_admission_service.h"
+#include "webhook/registry_evidence_source.h"
 
 namespace imagegate::webhook {
 
@@ -29,7 +34,7 @@ class DigestPinning {
 
  private:
   PolicyAdmissionService& service_;
-  verifier::RegistryClient& client_;
+  RegistryEvidenceSource source_;  // resolves through the client; outlives any straggling resolution
   AdmissionOptions options_;
 };
 

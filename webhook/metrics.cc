@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -23,6 +24,9 @@ constexpr std::array<std::string_view, 4> kOperations = {"CREATE", "UPDATE", "DE
 constexpr std::array<std::string_view, 4> kDecisions = {"allowed", "warned", "denied", "error"};
 constexpr std::array<std::string_view, 9> kStages = {"decode",   "policy", "encode", "evidence", "resolve",
                                                      "cosign",   "notary", "notation", "verdict"};
+// OciRegistryClient's request results.
+constexpr std::array<std::string_view, 6> kRegistryResults = {"ok",           "not_found", "unauthorized",
+                                                              "rate_limited", "server_error", "error"};
 
 template <std::size_t N>
 std::string bounded(std::string_view value, const std::array<std::string_view, N>& allowed) {
@@ -98,6 +102,9 @@ struct Metrics::State {
   std::uint64_t tls_reloads_success = 0;
   std::uint64_t tls_reloads_failure = 0;
   std::map<std::string, std::uint64_t> http_responses;  // status code
+  std::map<std::string, std::uint64_t> registry_requests;   // result
+  std::map<std::string, Histogram> registry_duration;       // result
+  std::function<RegistryCacheCounts()> registry_cache;      // read at each scrape; may be empty
 };
 
 Metrics::Metrics() : state_(new State) {
@@ -106,6 +113,7 @@ Metrics::Metrics() : state_(new State) {
   for (const auto operation : kOperations) {
     for (const auto decision : kDecisions) state_->reviews[{std::string(operation), std::string(decision)}] = 0;
   }
+  for (const auto result : kRegistryResults) state_->registry_requests[std::string(result)] = 0;
 }
 
 Metrics::~Metrics() { delete state_; }
@@ -151,9 +159,29 @@ void Metrics::http_response(unsigned status) {
   ++state_->http_responses[code];
 }
 
+void Metrics::registry_request(std::string_view result, double seconds) {
+  const std::string r = bounded(result, kRegistryResults);
+  std::lock_guard lock(state_->mutex);
+  ++state_->registry_requests[r];
+  state_->registry_duration[r].observe(seconds);
+}
+
+void Metrics::set_registry_cache_source(std::function<RegistryCacheCounts()> source) {
+  std::lock_guard lock(state_->mutex);
+  state_->registry_cache = std::move(source);
+}
+
 std::string Metrics::render() const {
   std::string out;
   out.reserve(8192);
+  // The cache's counts first, outside our lock: the source takes the cache's own lock.
+  std::function<RegistryCacheCounts()> cache_source;
+  {
+    std::lock_guard lock(state_->mutex);
+    cache_source = state_->registry_cache;
+  }
+  const bool have_cache = static_cast<bool>(cache_source);
+  const RegistryCacheCounts cache = have_cache ? cache_source() : RegistryCacheCounts{};
   // One lock for the whole rendering: every series in one scrape comes from the same instant.
   std::lock_guard lock(state_->mutex);
 
@@ -173,6 +201,26 @@ std::string Metrics::render() const {
 
   header(out, "imagegate_admission_reviews_in_flight", "gauge", "Admission reviews being processed.");
   out.append("imagegate_admission_reviews_in_flight ").append(std::to_string(state_->in_flight)).append("\n");
+
+  header(out, "imagegate_registry_requests_total", "counter",
+         "HTTP exchanges with registries and their token realms, by result.");
+  for (const auto& [result, value] : state_->registry_requests) {
+    out.append("imagegate_registry_requests_total{result=\"").append(result).append("\"} ");
+    out.append(std::to_string(value)).append("\n");
+  }
+  header(out, "imagegate_registry_request_duration_seconds", "histogram",
+         "Time of each HTTP exchange with a registry or token realm (connection set-up included), by result.");
+  render_histogram(out, "imagegate_registry_request_duration_seconds", "result", state_->registry_duration);
+  if (have_cache) {
+    header(out, "imagegate_registry_cache_lookups_total", "counter",
+           "Tag resolutions asked of the registry cache: hit (fresh answer), miss (went to the registry), shared "
+           "(waited on another caller's request), stale (registry unavailable, stale-if-error answer).");
+    for (const auto& [result, value] : {std::pair{"hit", cache.hits}, std::pair{"miss", cache.misses},
+                                        std::pair{"shared", cache.shared}, std::pair{"stale", cache.stale}}) {
+      out.append("imagegate_registry_cache_lookups_total{result=\"").append(result).append("\"} ");
+      out.append(std::to_string(value)).append("\n");
+    }
+  }
 
   header(out, "imagegate_policy_reloads_total", "counter", "Policy loads and reloads, by result.");
   out.append("imagegate_policy_reloads_total{result=\"success\"} ")

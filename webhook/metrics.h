@@ -5,6 +5,8 @@
 // Thread-safe: any io_context thread may record; /metrics renders a consistent-enough snapshot.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -31,6 +33,20 @@ class Metrics {
   void tls_reload(bool ok);
   // imagegate_http_requests_total{code} for non-review answers (400, 404, 405, 413, ...), by status code.
   void http_response(unsigned status);
+  // imagegate_registry_requests_total{result} and imagegate_registry_request_duration_seconds{result}
+  // (histogram): each HTTP exchange with a registry or its token realm (OciRegistryClient's request
+  // observer). result: ok, not_found, unauthorized, rate_limited, server_error, error.
+  void registry_request(std::string_view result, double seconds);
+  // imagegate_registry_cache_lookups_total{result=hit|miss|shared|stale}, read from `source` at each scrape
+  // (the cache keeps the counts: CachingRegistryClient::stats). `source` must be thread-safe and outlive
+  // these metrics; set it before serving.
+  struct RegistryCacheCounts {
+    std::uint64_t hits = 0;
+    std::uint64_t misses = 0;
+    std::uint64_t shared = 0;
+    std::uint64_t stale = 0;
+  };
+  void set_registry_cache_source(std::function<RegistryCacheCounts()> source);
 
   std::string render() const;
 

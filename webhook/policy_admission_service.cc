@@ -129,14 +129,9 @@ policy::Evidence unavailable_evidence(const policy::Requirements& needs, const s
 // that ignores cancellation must not hold the answer past the API server's timeout. Late results land in
 // the shared state (kept alive by the stragglers) and are ignored.
 
-struct GatherJob {
-  policy::ImageUnderReview image;
-  policy::Plan plan;
-};
-
 struct GatherState {
   std::shared_ptr<const policy::CompiledPolicy> policy;  // keeps every plan.rule alive
-  std::vector<GatherJob> jobs;
+  std::vector<EvidenceJob> jobs;
   std::vector<std::optional<policy::Evidence>> results;
   std::vector<std::string> failures;  // what() of a gather that threw
   std::unique_ptr<asio::cancellation_signal[]> signals;
@@ -297,6 +292,28 @@ PolicyAdmissionService::PolicyAdmissionService(AdmissionOptions options, Evidenc
                                                Metrics& metrics, DecisionLog& log,
                                                std::function<std::chrono::system_clock::time_point()> clock)
     : options_(options), evidence_(evidence), metrics_(metrics), log_(log), clock_(std::move(clock)) {}
+asio::awaitable<std::vector<GatheredEvidence>> gather_within_budget(
+    EvidenceSource& source, std::vector<EvidenceJob> jobs, std::shared_ptr<const policy::CompiledPolicy> keep_alive,
+    milliseconds budget) {
+  std::vector<GatheredEvidence> out(jobs.size());
+  if (jobs.empty()) co_return out;
+  auto state = std::make_shared<GatherState>();
+  state->policy = std::move(keep_alive);
+  state->jobs = std::move(jobs);
+  const std::size_t n = state->jobs.size();
+  state->results.resize(n);
+  state->failures.resize(n);
+  state->signals.reset(new asio::cancellation_signal[n]);
+  state->remaining = n;
+  auto strand = asio::make_strand(co_await asio::this_coro::executor);
+  co_await asio::co_spawn(strand, gather_phase(state, source, budget), asio::use_awaitable);
+  // The phase is closed: stragglers no longer write the state's vectors, so moving out of them is safe.
+  for (std::size_t i = 0; i < n; ++i) {
+    out[i].evidence = std::move(state->results[i]);
+    out[i].failure = std::move(state->failures[i]);
+  }
+  co_return out;
+}
 
 bool PolicyAdmissionService::ready() const { return policy() != nullptr; }
 
@@ -352,31 +369,24 @@ asio::awaitable<ReviewOutcome> review_workload(const AdmissionRequest& request,
   double policy_seconds = seconds_since(policy_start);
 
   std::vector<policy::Evidence> evidence(distinct.size());
-  auto state = std::make_shared<GatherState>();
-  state->policy = compiled;
+  std::vector<EvidenceJob> jobs;
   std::vector<std::size_t> job_of_image(distinct.size(), static_cast<std::size_t>(-1));
   for (std::size_t i = 0; i < distinct.size(); ++i) {
     if (!needs_evidence(plans[i])) continue;
-    job_of_image[i] = state->jobs.size();
-    state->jobs.push_back({{namespace_name, distinct[i]}, plans[i]});
+    job_of_image[i] = jobs.size();
+    jobs.push_back({{namespace_name, distinct[i]}, plans[i]});
   }
-  if (!state->jobs.empty()) {
+  if (!jobs.empty()) {
     const auto evidence_start = Clock::now();
-    state->results.resize(state->jobs.size());
-    state->failures.resize(state->jobs.size());
-    state->signals.reset(new asio::cancellation_signal[state->jobs.size()]);
-    state->remaining = state->jobs.size();
-    auto strand = asio::make_strand(co_await asio::this_coro::executor);
-    co_await asio::co_spawn(strand, gather_phase(state, source, budget), asio::use_awaitable);
-    // The phase is closed: the state's vectors are no longer written, so reading them here is safe.
+    auto gathered = co_await gather_within_budget(source, std::move(jobs), compiled, budget);
     const std::string timed_out = "timed out after " + std::to_string(budget.count()) + "ms";
     for (std::size_t i = 0; i < distinct.size(); ++i) {
       const std::size_t job = job_of_image[i];
       if (job == static_cast<std::size_t>(-1)) continue;
-      if (state->results[job]) {
-        evidence[i] = std::move(*state->results[job]);
-      } else if (!state->failures[job].empty()) {
-        evidence[i] = unavailable_evidence(plans[i].needs, "evidence source failed: " + state->failures[job]);
+      if (gathered[job].evidence) {
+        evidence[i] = std::move(*gathered[job].evidence);
+      } else if (!gathered[job].failure.empty()) {
+        evidence[i] = unavailable_evidence(plans[i].needs, "evidence source failed: " + gathered[job].failure);
       } else {
         evidence[i] = unavailable_evidence(plans[i].needs, timed_out);
       }
@@ -404,6 +414,13 @@ asio::awaitable<ReviewOutcome> review_workload(const AdmissionRequest& request,
   for (auto warning : decided.warnings()) {
     if (out.response.warnings.size() == kMaxWarnings) break;
     out.response.warnings.push_back(truncate_utf8(std::move(warning), kMaxWarningChars));
+  }
+  // Notes from the evidence itself (a digest served from the stale-if-error window) for allowed images.
+  for (std::size_t i = 0; i < distinct.size(); ++i) {
+    for (const std::string& note : evidence[i].warnings) {
+      if (out.response.warnings.size() == kMaxWarnings) break;
+      out.response.warnings.push_back(truncate_utf8(distinct[i] + ": " + note, kMaxWarningChars));
+    }
   }
 
   // Audit annotations. The API server prefixes each key with the webhook's name ("<webhook>/<key>"), so a

@@ -43,6 +43,25 @@ class EvidenceSource {
                                                           const policy::Plan& plan) = 0;
 };
 
+// One image whose evidence is wanted, and what gathering produced for it.
+struct EvidenceJob {
+  policy::ImageUnderReview image;
+  policy::Plan plan;  // plan.rule points into the policy snapshot passed as keep_alive below
+};
+struct GatheredEvidence {
+  std::optional<policy::Evidence> evidence;  // nullopt: the gather threw (failure says what) or was still
+  std::string failure;                       // running when the budget ran out (failure empty)
+};
+
+// Gathers every job's evidence concurrently (one strand), within `budget`. Jobs still running when it
+// expires get a terminal cancellation and are not waited for, so a source that hangs or ignores
+// cancellation cannot hold the caller past its deadline; their late results are dropped. `source` must
+// outlive every job (stragglers included); `keep_alive` is held until the last one ends. /validate and
+// /mutate both gather this way.
+boost::asio::awaitable<std::vector<GatheredEvidence>> gather_within_budget(
+    EvidenceSource& source, std::vector<EvidenceJob> jobs, std::shared_ptr<const policy::CompiledPolicy> keep_alive,
+    std::chrono::milliseconds budget);
+
 class NoVerifierEvidenceSource final : public EvidenceSource {
  public:
   boost::asio::awaitable<policy::Evidence> gather(const policy::ImageUnderReview& image,

@@ -12,6 +12,8 @@ Result<RegistryClients> make_registry_clients(const RegistryConfig& config) {
                                            config.allowed_private_addresses.end());
   options.step_timeout = config.timeout;
   options.connect_timeout = std::min(config.timeout, options.connect_timeout);
+  options.max_blob_bytes = config.max_blob_bytes;
+  options.max_manifest_bytes = config.max_manifest_bytes;
   auto network = verifier::OciRegistryClient::create(std::move(options));
   if (!network) return network.error();
   RegistryClients out;

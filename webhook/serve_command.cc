@@ -146,6 +146,13 @@ int run_serve(const ServeFlags& flags) {
   DecisionLog decisions(std::cout);
   auto registry = make_registry_clients(config.registry);
   if (!registry) return fail(registry.error().message);
+  // Registry metrics: every exchange counted and timed; the cache's counters read at each scrape.
+  registry->network->set_request_timing_observer(
+      [&metrics](std::string_view result, double seconds) { metrics.registry_request(result, seconds); });
+  metrics.set_registry_cache_source([cache = registry->cached.get()] {
+    const auto s = cache->stats();
+    return Metrics::RegistryCacheCounts{s.hits, s.misses, s.shared, s.stale};
+  });
   RegistryEvidenceSource registry_evidence(*registry->cached);
   auto verdicts = open_verdicts(config);
   if (!verdicts) return fail(verdicts.error().message);

@@ -15,6 +15,10 @@ namespace imagegate::webhook {
 namespace {
 
 constexpr std::size_t kMaxConfigBytes = 1024 * 1024;
+// Upper bounds for the registry size caps: generous for any manifest or signature, small enough that one
+// review cannot make the server buffer an image layer.
+constexpr std::uint64_t kMaxBlobBytesLimit = 256ULL * 1024 * 1024;
+constexpr std::uint64_t kMaxManifestBytesLimit = 64ULL * 1024 * 1024;
 
 Result<std::uint64_t> parse_unsigned(std::string_view text) {
   std::uint64_t value = 0;
@@ -133,6 +137,20 @@ class ConfigReader {
                 [&](const YAML::Node& v, const std::string& p) { return duration(v, p, r.negative_cache_ttl); }},
                {"staleIfError",
                 [&](const YAML::Node& v, const std::string& p) { return duration(v, p, r.stale_if_error); }},
+               {"maxBlobBytes",
+                [&](const YAML::Node& v, const std::string& p) {
+                  std::uint64_t bytes = 0;
+                  if (auto s2 = count(v, p, bytes, kMaxBlobBytesLimit); !s2) return s2;
+                  r.max_blob_bytes = static_cast<std::size_t>(bytes);
+                  return Status(Ok{});
+                }},
+               {"maxManifestBytes",
+                [&](const YAML::Node& v, const std::string& p) {
+                  std::uint64_t bytes = 0;
+                  if (auto s2 = count(v, p, bytes, kMaxManifestBytesLimit); !s2) return s2;
+                  r.max_manifest_bytes = static_cast<std::size_t>(bytes);
+                  return Status(Ok{});
+                }},
            });
          }},
     });

@@ -26,6 +26,8 @@
 //     digestCacheTTL: 1h
 //     negativeCacheTTL: 15s
 //     staleIfError: 0s                                    # 0: off
+//     maxBlobBytes: 4194304                               # cap on any blob (signature payloads, bundles)
+//     maxManifestBytes: 4194304                           # cap on manifests, indexes, referrers
 //
 // Plain values; no thread-safety concerns.
 #pragma once
@@ -65,6 +67,8 @@ struct RegistryConfig {
   std::chrono::milliseconds digest_cache_ttl{3'600'000};
   std::chrono::milliseconds negative_cache_ttl{15'000};
   std::chrono::milliseconds stale_if_error{0};
+  std::size_t max_blob_bytes = 4 * 1024 * 1024;      // every blob read: signature payloads, bundles
+  std::size_t max_manifest_bytes = 4 * 1024 * 1024;  // manifests, indexes, referrers
 };
 
 struct ServerConfig {

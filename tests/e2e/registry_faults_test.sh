@@ -82,4 +82,80 @@ resolve "169.254.169.254/latest/meta-data:v1" --timeout 2s
 assert_rc "metadata address: refused" 2
 assert_contains "metadata address: says why" "$ERR" "link-local or metadata address"
 
+# ---- the server against the fault server: 429 waits within the review's budget, /mutate races its budget ----
+sp="$(free_port)"
+cat >"$T/policy.yaml" <<YML
+apiVersion: imagegate.dev/v1alpha1
+kind: ImagePolicy
+metadata: {name: faults}
+spec:
+  failurePolicy: closed
+  registries: {allow: ["$reg"]}
+  rules:
+    - name: pinned
+      match: {images: ["**"]}
+      pinDigest: true
+YML
+# A long step timeout, so only the review's budget can cut a hung registry short.
+cat >"$T/serve.yaml" <<YML
+policy: $T/policy.yaml
+listen: 127.0.0.1:$sp
+tls: {certFile: $T/cert.pem, keyFile: $T/key.pem}
+registry:
+  caFiles: [$T/cert.pem]
+  timeout: 30s
+YML
+start_imagegate "$bin" "$T/decisions.log" "$T/serve.log" --config "$T/serve.yaml"
+sp="$SERVER_PORT"
+review_body() {
+  printf '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"namespace":"default","operation":"CREATE","userInfo":{"username":"t"},"object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"%s"}]}}}}' "$1"
+}
+# post PATH IMAGE TIMEOUT: the answer in $OUT, the seconds it took in $ELAPSED.
+post() {
+  review_body "$2" >"$T/review.json"
+  local t0 t1
+  t0=$(date +%s.%N)
+  run_capture curl -sS --max-time 40 --cacert "$T/cert.pem" -H 'Content-Type: application/json' \
+    --data-binary @"$T/review.json" "https://127.0.0.1:$sp/$1?timeout=$3"
+  t1=$(date +%s.%N)
+  ELAPSED="$(python3 -c "print(round($t1 - $t0, 1))")"
+}
+
+post validate "$reg/ratelimit3/app:v1" 10s
+assert_eq "429 with Retry-After 3 (over the old 2 s cap): waited within the 9 s budget, allowed" "true" \
+  "$(json_get "$OUT" 'd["response"]["allowed"]')"
+python3 -c "import sys; sys.exit(0 if $ELAPSED >= 2.5 else 1)" && pass "429: the review waited for Retry-After (${ELAPSED}s)" \
+  || fail "429: the review did not wait (${ELAPSED}s)"
+
+post mutate "$reg/hang/app:v1" 3s
+assert_eq "mutate, registry hangs mid-body: still allowed" "true" "$(json_get "$OUT" 'd["response"]["allowed"]')"
+assert_contains "mutate, registry hangs: not pinned, the budget ran out" "$OUT" "time budget"
+assert_eq "mutate, registry hangs: no patch" "None" "$(json_get "$OUT" 'str(d["response"].get("patch"))')"
+python3 -c "import sys; sys.exit(0 if $ELAPSED < 4.5 else 1)" \
+  && pass "mutate answers within the 2 s budget, not the 30 s step timeout (${ELAPSED}s)" \
+  || fail "mutate held the answer ${ELAPSED}s (budget 2 s)"
+
+post validate "$reg/ratelimit20/app:v1" 4s
+assert_eq "429 with Retry-After 20, budget 3 s: denied (failurePolicy closed)" "false" \
+  "$(json_get "$OUT" 'd["response"]["allowed"]')"
+python3 -c "import sys; sys.exit(0 if $ELAPSED < 5.5 else 1)" \
+  && pass "429 beyond the budget: answered when the budget ran out (${ELAPSED}s)" \
+  || fail "429 beyond the budget: took ${ELAPSED}s"
+: >"$T/requests.log"
+post validate "$reg/ok/app:v2" 3s
+assert_eq "back-off is per registry: another repository of the rate-limited registry waits too, denied" "false" \
+  "$(json_get "$OUT" 'd["response"]["allowed"]')"
+assert_eq "back-off: no request sent to the registry while backing off" "0" \
+  "$(grep -c 'ok/app' "$T/requests.log")"
+
+# Registry metrics: exchanges by result, latency histogram, cache lookups.
+run_capture curl -sS --cacert "$T/cert.pem" "https://127.0.0.1:$sp/metrics"
+assert_match "metrics: rate-limited exchanges counted" "$OUT" 'imagegate_registry_requests_total\{result="rate_limited"\} [1-9]'
+assert_match "metrics: successful exchanges counted" "$OUT" 'imagegate_registry_requests_total\{result="ok"\} [1-9]'
+assert_match "metrics: exchange latency histogram" "$OUT" 'imagegate_registry_request_duration_seconds_count\{result="ok"\} [1-9]'
+assert_match "metrics: cache misses" "$OUT" 'imagegate_registry_cache_lookups_total\{result="miss"\} [1-9]'
+post validate "$reg/ratelimit3/app:v1" 10s
+run_capture curl -sS --cacert "$T/cert.pem" "https://127.0.0.1:$sp/metrics"
+assert_match "metrics: a repeated image is a cache hit" "$OUT" 'imagegate_registry_cache_lookups_total\{result="hit"\} [1-9]'
+
 finish

@@ -7,7 +7,8 @@
   /v2/mismatch/manifests/*  HEAD without the header; GET with a header that does not match the body
   /v2/garbage/manifests/*   200 with a body that is not a manifest
   /v2/hang/manifests/*      headers, half the body, then silence
-  /v2/ratelimit/manifests/* 429 with Retry-After: 1, then ok
+  /v2/ratelimit/manifests/* 429 with Retry-After: 1, then ok (ratelimit3: Retry-After: 3, then ok)
+  /v2/ratelimit20/manifests/* 429 with Retry-After: 20, always
   /v2/redirect/manifests/*  302 to itself, forever
   /v2/tohttp/manifests/*    302 to a plain-HTTP URL
   /v2/huge/manifests/*      Content-Length of 5 MiB
@@ -69,13 +70,16 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             time.sleep(30)
             return
-        if repo == "ratelimit":
+        if repo in ("ratelimit", "ratelimit3"):
             with lock:
                 first = self.path not in seen429
                 seen429.add(self.path)
             if first:
-                return self.send(429, b'{"errors":[{"code":"TOOMANYREQUESTS"}]}', {"Retry-After": "1"})
+                wait = "1" if repo == "ratelimit" else "3"
+                return self.send(429, b'{"errors":[{"code":"TOOMANYREQUESTS"}]}', {"Retry-After": wait})
             return self.send(200, MANIFEST, dict(ctype, **{"Docker-Content-Digest": DIGEST}))
+        if repo == "ratelimit20":
+            return self.send(429, b'{"errors":[{"code":"TOOMANYREQUESTS"}]}', {"Retry-After": "20"})
         if repo == "redirect":
             return self.send(302, b"", {"Location": self.path})
         if repo == "tohttp":
