@@ -2,10 +2,15 @@
 // synchronous=FULL, so a put() that returned Ok survives a crash or kill -9 of the process (and power
 // loss, as far as the disk honours fsync). One connection guarded by a mutex: writes are serialised by
 // SQLite anyway, and reads are short.
+//
+// The inventory is a second table keyed by (namespace, kind, name, image, digest); a batch of sightings
+// is one transaction (one fsync), and an upsert keeps the first first_seen and the latest last_seen.
 #include <sqlite3.h>
 
 #include <chrono>
+#include <cstdint>
 #include <mutex>
+#include <string>
 
 #include "verifier/scan_report.h"
 #include "verifier/verdict_store.h"
@@ -32,6 +37,20 @@ class Statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+std::int64_t to_seconds(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+std::chrono::system_clock::time_point from_seconds(std::int64_t s) {
+  return std::chrono::system_clock::time_point(std::chrono::seconds(s));
+}
+
+std::string column_text(sqlite3_stmt* stmt, int column) {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
+  if (text == nullptr) return "";
+  return std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt, column)));
+}
+
 Result<ScanVerdict> decode(sqlite3_stmt* stmt, int column) {
   const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
   const int size = sqlite3_column_bytes(stmt, column);
@@ -56,8 +75,7 @@ class SqliteVerdictStore final : public VerdictStore {
     if (st.get() == nullptr) return store_error(db_, "prepare");
     st.bind(1, verdict.digest);
     st.bind(2, verdict.image);
-    st.bind(3, static_cast<std::int64_t>(
-                   std::chrono::duration_cast<std::chrono::seconds>(verdict.scanned_at.time_since_epoch()).count()));
+    st.bind(3, to_seconds(verdict.scanned_at));
     st.bind(4, to_native_json(verdict));
     if (sqlite3_step(st.get()) != SQLITE_DONE) return store_error(db_, "write");
     return Ok{};
@@ -94,7 +112,61 @@ class SqliteVerdictStore final : public VerdictStore {
     return out;
   }
 
+  Status record_seen(const std::vector<InventoryEntry>& entries) override {
+    if (entries.empty()) return Ok{};
+    std::lock_guard lock(mutex_);
+    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) return store_error(db_, "begin");
+    Status s = upsert_all(entries);
+    if (s && sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) s = store_error(db_, "commit");
+    if (!s) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return s;
+  }
+
+  Result<std::vector<InventoryEntry>> list_inventory(const InventoryQuery& query) override {
+    std::lock_guard lock(mutex_);
+    // Empty filters match everything: (?1 = '' OR namespace = ?1) keeps one prepared shape.
+    Statement st(db_,
+                 "SELECT namespace, kind, name, image, digest, first_seen, last_seen FROM inventory "
+                 "WHERE (?1 = '' OR namespace = ?1) AND (?2 = '' OR image = ?2) AND (?3 = '' OR digest = ?3) "
+                 "ORDER BY last_seen DESC, namespace, kind, name, image LIMIT ?4");
+    if (st.get() == nullptr) return store_error(db_, "prepare");
+    st.bind(1, query.namespace_name);
+    st.bind(2, query.image);
+    st.bind(3, query.digest);
+    st.bind(4, static_cast<std::int64_t>(query.limit));
+    std::vector<InventoryEntry> out;
+    for (;;) {
+      const int rc = sqlite3_step(st.get());
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return store_error(db_, "read");
+      out.push_back({column_text(st.get(), 0), column_text(st.get(), 1), column_text(st.get(), 2),
+                     column_text(st.get(), 3), column_text(st.get(), 4),
+                     from_seconds(sqlite3_column_int64(st.get(), 5)), from_seconds(sqlite3_column_int64(st.get(), 6))});
+    }
+    return out;
+  }
+
  private:
+  Status upsert_all(const std::vector<InventoryEntry>& entries) {
+    Statement st(db_,
+                 "INSERT INTO inventory(namespace, kind, name, image, digest, first_seen, last_seen) "
+                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(namespace, kind, name, image, digest) DO UPDATE SET "
+                 "first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)");
+    if (st.get() == nullptr) return store_error(db_, "prepare");
+    for (const InventoryEntry& e : entries) {
+      sqlite3_reset(st.get());
+      st.bind(1, e.namespace_name);
+      st.bind(2, e.kind);
+      st.bind(3, e.name);
+      st.bind(4, e.image);
+      st.bind(5, e.digest);
+      st.bind(6, to_seconds(e.first_seen));
+      st.bind(7, to_seconds(e.last_seen));
+      if (sqlite3_step(st.get()) != SQLITE_DONE) return store_error(db_, "write inventory");
+    }
+    return Ok{};
+  }
+
   std::mutex mutex_;
   sqlite3* db_;
 };
@@ -118,7 +190,11 @@ Result<std::unique_ptr<VerdictStore>> open_sqlite_verdict_store(const std::strin
       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
       "CREATE TABLE IF NOT EXISTS verdicts(digest TEXT PRIMARY KEY, image TEXT NOT NULL, "
       "scanned_at INTEGER NOT NULL, body TEXT NOT NULL);"
-      "CREATE INDEX IF NOT EXISTS verdicts_image ON verdicts(image, scanned_at);";
+      "CREATE INDEX IF NOT EXISTS verdicts_image ON verdicts(image, scanned_at);"
+      "CREATE TABLE IF NOT EXISTS inventory(namespace TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, "
+      "image TEXT NOT NULL, digest TEXT NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, "
+      "PRIMARY KEY(namespace, kind, name, image, digest));"
+      "CREATE INDEX IF NOT EXISTS inventory_last_seen ON inventory(last_seen);";
   char* message = nullptr;
   if (sqlite3_exec(db, setup, nullptr, nullptr, &message) != SQLITE_OK) {
     std::string text = message ? message : "unknown error";
@@ -126,6 +202,14 @@ Result<std::unique_ptr<VerdictStore>> open_sqlite_verdict_store(const std::strin
     return Error{ErrorCode::unavailable, "verdict store (sqlite): set up " + path + ": " + text};
   }
   return std::unique_ptr<VerdictStore>(std::move(store));
+}
+
+Status VerdictStore::record_seen(const std::vector<InventoryEntry>& /*entries*/) {
+  return invalid_argument("this verdict store keeps no inventory");
+}
+
+Result<std::vector<InventoryEntry>> VerdictStore::list_inventory(const InventoryQuery& /*query*/) {
+  return invalid_argument("this verdict store keeps no inventory");
 }
 
 Result<std::unique_ptr<VerdictStore>> open_verdict_store(std::string_view spec) {

@@ -5,8 +5,14 @@
 // Calls block (disk or network I/O, bounded by the implementation's timeouts): callers on an io_context
 // post them to a thread of their own (webhook/verdict_lookup.h). Implementations are thread-safe.
 // A store that cannot answer returns ErrorCode::unavailable; it never throws.
+//
+// The same store keeps the inventory: which image digests were admitted where (namespace, workload kind and
+// name) and when they were first and last seen. The admission path writes it off its io threads, in
+// batches (webhook/inventory_recorder.h); the verdict API reads it (docs/api.md, /api/v1/inventory).
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +24,25 @@
 
 namespace imagegate::verifier {
 
+// One place an image digest runs: the key is (namespace, kind, name, image, digest).
+struct InventoryEntry {
+  std::string namespace_name;
+  std::string kind;   // the admitted object's kind (Pod, Deployment, ...)
+  std::string name;   // its metadata.name (or generateName)
+  std::string image;  // the normalised reference the container named (docker.io/library/nginx:1.25)
+  std::string digest; // sha256:...
+  std::chrono::system_clock::time_point first_seen{};
+  std::chrono::system_clock::time_point last_seen{};
+};
+
+// Filters for list_inventory; empty strings match everything. Newest last_seen first, at most `limit`.
+struct InventoryQuery {
+  std::string namespace_name;
+  std::string image;  // normalised reference, exact
+  std::string digest;
+  std::size_t limit = 1000;
+};
+
 class VerdictStore {
  public:
   virtual ~VerdictStore() = default;
@@ -27,6 +52,13 @@ class VerdictStore {
   virtual Result<std::optional<ScanVerdict>> get(const std::string& digest) = 0;
   // Verdicts pushed for exactly this image reference (as given when pushed), newest scan first, at most `limit`.
   virtual Result<std::vector<ScanVerdict>> find_by_image(const std::string& image, std::size_t limit) = 0;
+
+  // Inventory. record_seen upserts every entry in one transaction: a new key takes first_seen and
+  // last_seen from the entry; an existing key keeps its first_seen and takes the later last_seen (several
+  // processes may record the same key out of order). The default implementations (stores without an
+  // inventory) answer invalid_argument.
+  virtual Status record_seen(const std::vector<InventoryEntry>& entries);
+  virtual Result<std::vector<InventoryEntry>> list_inventory(const InventoryQuery& query);
 };
 
 // "sqlite:PATH" or "redis://HOST:PORT[/DB]". invalid_argument for anything else; unavailable when the store
