@@ -36,6 +36,8 @@
 #include "webhook/verdict_api.h"
 #include "webhook/verdict_lookup.h"
 #include "webhook/self_signed.h"
+#include "webhook/signature_evidence_source.h"
+#include "webhook/signature_verification.h"
 #include "webhook/server_config.h"
 #include "webhook/tls_context.h"
 
@@ -154,16 +156,28 @@ int run_serve(const ServeFlags& flags) {
     return Metrics::RegistryCacheCounts{s.hits, s.misses, s.shared, s.stale};
   });
   RegistryEvidenceSource registry_evidence(*registry->cached);
+  // Signatures of the resolved digest (cosign, Sigstore bundles, Notary v1), verified against the trust
+  // anchors of the policy the service holds; the anchor set is rebuilt when the policy version changes.
+  SignatureVerification signature_verification(*registry->cached, config.registry);
+  PolicyAdmissionService* service_for_policy = nullptr;  // set once the service exists, before any review
+  SignatureEvidenceSource signature_evidence(
+      registry_evidence, signature_verification,
+      [&service_for_policy] {
+        return service_for_policy != nullptr ? service_for_policy->policy()
+                                             : std::shared_ptr<const policy::CompiledPolicy>();
+      },
+      &metrics);
   auto verdicts = open_verdicts(config);
   if (!verdicts) return fail(verdicts.error().message);
   // With a store, the verdict of the resolved digest joins the registry's evidence.
   std::optional<VerdictEvidenceSource> verdict_evidence;
-  if (verdicts->lookup) verdict_evidence.emplace(registry_evidence, *verdicts->lookup);
-  EvidenceSource& evidence = verdict_evidence ? static_cast<EvidenceSource&>(*verdict_evidence) : registry_evidence;
+  if (verdicts->lookup) verdict_evidence.emplace(signature_evidence, *verdicts->lookup);
+  EvidenceSource& evidence = verdict_evidence ? static_cast<EvidenceSource&>(*verdict_evidence) : signature_evidence;
   AdmissionOptions admission_options;
   admission_options.max_budget = config.max_budget;
   if (admission_options.default_budget > config.max_budget) admission_options.default_budget = config.max_budget;
   PolicyAdmissionService service(admission_options, evidence, metrics, decisions);
+  service_for_policy = &service;
 
   boost::asio::io_context io(static_cast<int>(threads));
   PolicyWatcher watcher(io.get_executor(), config.policy_file, service, metrics, std::cerr,

@@ -59,7 +59,7 @@ asio::awaitable<policy::Evidence> SignatureEvidenceSource::gather(const policy::
   std::shared_ptr<const policy::CompiledPolicy> policy = current_policy_ ? current_policy_() : nullptr;
   SignatureReport report = co_await gather_signature_evidence(verification_, policy, image, plan, e);
   if (metrics_ != nullptr) {
-    metrics_->observe_stage("signatures", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    metrics_->observe_stage("cosign", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   co_return e;
 }

@@ -19,6 +19,8 @@
 #include "webhook/registry_evidence_source.h"
 #include "webhook/registry_setup.h"
 #include "webhook/report.h"
+#include "webhook/signature_evidence_source.h"
+#include "webhook/signature_verification.h"
 
 namespace imagegate::webhook {
 namespace {
@@ -140,13 +142,15 @@ int run_test(const TestOptions& options) {
     if (!unreadable) print_error(options.policy + ": the policy has errors (above)");
     return kExitError;
   }
-  // --online: the digest check runs against the registry, one blocking lookup per image through the
-  // same cache the server uses (repeated images cost one request). Other network checks stay offline.
+  // --online: the digest and signature checks run against the registry, one blocking lookup per image
+  // through the same cache and verification code the server uses (repeated images cost one request).
+  // Verdict checks stay offline.
   // One io_context for the whole run, declared before the clients: their pooled connections are bound
   // to it, so it must outlive them and serve every lookup (a fresh one per image left pooled sockets on
   // a destroyed context, and the second lookup never completed).
   boost::asio::io_context io;
   std::optional<RegistryClients> clients;
+  std::optional<SignatureVerification> signatures;
   EvidenceFunction evidence;
   if (options.online) {
     auto made = make_registry_clients(options.registry);
@@ -155,14 +159,21 @@ int run_test(const TestOptions& options) {
       return kExitError;
     }
     clients.emplace(std::move(made.value()));
-    evidence = [&clients, &io](const policy::ImageUnderReview& image, const policy::Plan& plan) {
+    // Signatures too, with the server's verification code (anchors loaded once for this policy).
+    signatures.emplace(*clients->cached, options.registry);
+    evidence = [&clients, &signatures, &compiled, &io](const policy::ImageUnderReview& image,
+                                                       const policy::Plan& plan) {
       policy::Evidence out = policy::unevaluated_evidence(plan.needs, kNotEvaluatedOffline);
-      if (!plan.needs.resolve_digest) return out;
+      if (!plan.needs.resolve_digest && plan.needs.anchors.empty()) return out;
       auto run = [&]() -> boost::asio::awaitable<void> {
-        out.digest_resolution = co_await resolve_digest_evidence(*clients->cached, image.image, out.digest);
+        if (plan.needs.resolve_digest) {
+          out.digest_resolution = co_await resolve_digest_evidence(*clients->cached, image.image, out.digest);
+        }
+        SignatureReport report = co_await gather_signature_evidence(*signatures, compiled, image, plan, out);
+        (void)report;
       };
       boost::asio::co_spawn(io, run(), [&out](std::exception_ptr e) {
-        if (e) out.digest_resolution = {policy::EvidenceStatus::unavailable, "digest resolution failed"};
+        if (e) out.digest_resolution = {policy::EvidenceStatus::unavailable, "digest resolution or signature check failed"};
       });
       io.restart();
       io.run();
@@ -240,7 +251,8 @@ void add_test_commands(CLI::App& app, CliContext& context) {
   test->add_option("-n,--namespace", options->namespace_name,
                    "Namespace for objects that do not name one (default \"default\")");
   test->add_option("--suite", options->suite, "Policy test suite (kind: PolicyTest); see docs/cli.md");
-  test->add_flag("--online", options->online, "Resolve digests against the registries (as the server does)");
+  test->add_flag("--online", options->online,
+                 "Resolve digests and verify signatures against the registries (as the server does)");
   test->add_option("--ca-file", options->registry.ca_files, "With --online: CA bundle for registries (repeatable)");
   test->add_option("--docker-config", options->registry.docker_config_files,
                    "With --online: Docker config.json with registry credentials (repeatable)");
