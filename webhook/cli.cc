@@ -21,6 +21,7 @@ int run_cli(int argc, char** argv) {
   add_test_commands(app, context);
   add_resolve_command(app, context);
   add_verdict_commands(app, context);
+  add_inventory_commands(app, context);
   add_verify_command(app, context);
   try {
     app.parse(argc, argv);

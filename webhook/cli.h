@@ -23,6 +23,8 @@ void add_serve_command(CLI::App& app, CliContext& context);
 // `resolve`: webhook/resolve_command.cc.
 void add_resolve_command(CLI::App& app, CliContext& context);
 void add_verdict_commands(CLI::App& app, CliContext& context);  // verdict push | get
+// `inventory list | rescan | violations`: webhook/verdict_command.cc.
+void add_inventory_commands(CLI::App& app, CliContext& context);
 // `verify`: webhook/verify_command.cc.
 void add_verify_command(CLI::App& app, CliContext& context);
 

@@ -22,6 +22,9 @@ constexpr std::array<double, 14> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01,
 // user-controlled text cannot create new series.
 constexpr std::array<std::string_view, 4> kOperations = {"CREATE", "UPDATE", "DELETE", "CONNECT"};
 constexpr std::array<std::string_view, 4> kDecisions = {"allowed", "warned", "denied", "error"};
+constexpr std::array<std::string_view, 8> kApiRoutes = {"verdicts_put", "verdicts_get", "verdicts_list", "inventory",
+                                                       "inventory_rescan", "inventory_violations", "healthz", "other"};
+constexpr std::array<std::string_view, 3> kInventoryResults = {"written", "failed", "dropped"};
 constexpr std::array<std::string_view, 9> kStages = {"decode",   "policy", "encode", "evidence", "resolve",
                                                      "cosign",   "notary", "notation", "verdict"};
 // OciRegistryClient's request results.
@@ -105,6 +108,10 @@ struct Metrics::State {
   std::map<std::string, std::uint64_t> registry_requests;   // result
   std::map<std::string, Histogram> registry_duration;       // result
   std::function<RegistryCacheCounts()> registry_cache;      // read at each scrape; may be empty
+  std::map<std::pair<std::string, std::string>, std::uint64_t> api_requests;  // (route, status code)
+  std::uint64_t verdicts_stored_success = 0;
+  std::uint64_t verdicts_stored_failure = 0;
+  std::map<std::string, std::uint64_t> inventory_records;  // result
 };
 
 Metrics::Metrics() : state_(new State) {
@@ -114,6 +121,7 @@ Metrics::Metrics() : state_(new State) {
     for (const auto decision : kDecisions) state_->reviews[{std::string(operation), std::string(decision)}] = 0;
   }
   for (const auto result : kRegistryResults) state_->registry_requests[std::string(result)] = 0;
+  for (const auto result : kInventoryResults) state_->inventory_records[std::string(result)] = 0;
 }
 
 Metrics::~Metrics() { delete state_; }
@@ -157,6 +165,24 @@ void Metrics::http_response(unsigned status) {
   const std::string code = status >= 100 && status <= 599 ? std::to_string(status) : "other";
   std::lock_guard lock(state_->mutex);
   ++state_->http_responses[code];
+}
+
+void Metrics::verdict_api_request(std::string_view route, unsigned status) {
+  const std::string r = bounded(route, kApiRoutes);
+  const std::string code = status >= 100 && status <= 599 ? std::to_string(status) : "other";
+  std::lock_guard lock(state_->mutex);
+  ++state_->api_requests[{r, code}];
+}
+
+void Metrics::verdict_stored(bool ok) {
+  std::lock_guard lock(state_->mutex);
+  ++(ok ? state_->verdicts_stored_success : state_->verdicts_stored_failure);
+}
+
+void Metrics::inventory_records(std::string_view result, std::size_t count) {
+  const std::string r = bounded(result, kInventoryResults);
+  std::lock_guard lock(state_->mutex);
+  state_->inventory_records[r] += count;
 }
 
 void Metrics::registry_request(std::string_view result, double seconds) {
@@ -245,6 +271,27 @@ std::string Metrics::render() const {
          "HTTP requests answered with something other than an admission review, by status code.");
   for (const auto& [code, value] : state_->http_responses) {
     out.append("imagegate_http_requests_total{code=\"").append(code).append("\"} ");
+    out.append(std::to_string(value)).append("\n");
+  }
+
+  header(out, "imagegate_verdict_api_requests_total", "counter", "Verdict API requests answered, by route and status code.");
+  for (const auto& [key, value] : state_->api_requests) {
+    out.append("imagegate_verdict_api_requests_total{route=\"").append(key.first).append("\",code=\"");
+    out.append(key.second).append("\"} ").append(std::to_string(value)).append("\n");
+  }
+
+  header(out, "imagegate_verdicts_stored_total", "counter", "Scan verdicts the verdict API stored, by result.");
+  out.append("imagegate_verdicts_stored_total{result=\"success\"} ")
+      .append(std::to_string(state_->verdicts_stored_success))
+      .append("\n");
+  out.append("imagegate_verdicts_stored_total{result=\"failure\"} ")
+      .append(std::to_string(state_->verdicts_stored_failure))
+      .append("\n");
+
+  header(out, "imagegate_inventory_records_total", "counter",
+         "Inventory sightings (image digest in a workload) written to the store, failed, or dropped (queue full).");
+  for (const auto& [result, value] : state_->inventory_records) {
+    out.append("imagegate_inventory_records_total{result=\"").append(result).append("\"} ");
     out.append(std::to_string(value)).append("\n");
   }
   return out;

@@ -5,6 +5,7 @@
 // Thread-safe: any io_context thread may record; /metrics renders a consistent-enough snapshot.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -47,6 +48,15 @@ class Metrics {
     std::uint64_t stale = 0;
   };
   void set_registry_cache_source(std::function<RegistryCacheCounts()> source);
+  // imagegate_verdict_api_requests_total{route,code}: the verdict API listener's answers. route: one of
+  // verdicts_put, verdicts_get, verdicts_list, inventory, inventory_rescan, inventory_violations, healthz,
+  // other.
+  void verdict_api_request(std::string_view route, unsigned status);
+  // imagegate_verdicts_stored_total{result=success|failure}: verdicts the API tried to store.
+  void verdict_stored(bool ok);
+  // imagegate_inventory_records_total{result=written|failed|dropped}: inventory sightings written to the
+  // store, lost to a store failure, or dropped because the queue was full.
+  void inventory_records(std::string_view result, std::size_t count);
 
   std::string render() const;
 

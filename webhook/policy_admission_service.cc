@@ -31,6 +31,7 @@
 
 #include "policy/policy.h"
 #include "policy/workload.h"
+#include "verifier/image_reference.h"
 #include "webhook/admission_review.h"
 #include "webhook/decision_log.h"
 #include "webhook/metrics.h"
@@ -187,6 +188,7 @@ struct ReviewOutcome {
   std::string metric_decision;  // allowed | warned | denied | error
   nlohmann::json images = nlohmann::json::array();
   std::string policy_version;
+  std::optional<Admission> admitted;  // the inventory's view: set when the workload was admitted
 };
 
 ReviewOutcome allow(const AdmissionRequest& request) {
@@ -447,6 +449,26 @@ asio::awaitable<ReviewOutcome> review_workload(const AdmissionRequest& request,
                           {"rule", d.rule},
                           {"reasons", d.reasons}});
   }
+  if (decided.action != policy::Action::deny) {
+    // The inventory records what now runs: containers allowed (or warned) whose digest is known, either
+    // resolved for this review or written in the reference itself.
+    Admission admitted{namespace_name, workload->kind, workload->name, {}, now};
+    for (const auto& c : decided.containers) {
+      const auto& d = c.decision;
+      if (d.action == policy::Action::deny || d.normalized.empty()) continue;
+      std::string digest = d.evidence.digest;
+      if (digest.empty()) {
+        auto ref = verifier::ImageReference::parse_normalized(c.container.image);
+        if (auto* parsed = std::get_if<verifier::ImageReference>(&ref); parsed != nullptr) digest = parsed->digest();
+      }
+      if (digest.empty()) continue;
+      const bool seen = std::any_of(admitted.images.begin(), admitted.images.end(), [&](const AdmittedImage& a) {
+        return a.image == d.normalized && a.digest == digest;
+      });
+      if (!seen) admitted.images.push_back({d.normalized, std::move(digest)});
+    }
+    if (!admitted.images.empty()) out.admitted = std::move(admitted);
+  }
   auto& annotations = out.response.audit_annotations;
   annotations["decision"] = out.metric_decision;
   annotations["policy-version"] = truncate_utf8(out.policy_version, kMaxAnnotationBytes);
@@ -532,6 +554,8 @@ asio::awaitable<HttpAnswer> PolicyAdmissionService::validate(std::string body, s
     metrics_.observe_review(operation, outcome.metric_decision, seconds);
     write_decision(log_, *request, outcome.metric_decision, outcome.response.message, outcome.policy_version,
                    std::move(outcome.images), seconds);
+    // A dry run changes nothing in the cluster, so it changes nothing in the inventory either.
+    if (observer_ != nullptr && outcome.admitted && !request->dry_run) observer_->admitted(std::move(*outcome.admitted));
     co_return HttpAnswer{200, "application/json", std::move(answer)};
   } catch (const std::exception& e) {
     internal_failure = e.what();

@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -80,6 +81,29 @@ std::optional<std::chrono::milliseconds> parse_review_timeout(std::string_view t
 // The review's budget: min(timeout - margin, max_budget) (default_budget without a timeout), at least 100 ms.
 std::chrono::milliseconds review_budget(const AdmissionOptions& options, std::string_view target);
 
+// What an admitted review put into the cluster: the images of the containers that were allowed (or allowed
+// with a warning) and whose digest is known, and where they run. Reported for CREATE/UPDATE reviews that
+// were not dry runs and whose workload as a whole was admitted.
+struct AdmittedImage {
+  std::string image;   // normalised reference
+  std::string digest;  // sha256:...
+};
+struct Admission {
+  std::string namespace_name;
+  std::string kind;  // the object's kind
+  std::string name;  // metadata.name, else generateName
+  std::vector<AdmittedImage> images;  // distinct (image, digest) pairs
+  std::chrono::system_clock::time_point at{};
+};
+
+// Receives admissions (the inventory, webhook/inventory_recorder.h). Called on an io_context thread after
+// the answer is decided: it must not block and must not throw.
+class AdmissionObserver {
+ public:
+  virtual ~AdmissionObserver() = default;
+  virtual void admitted(Admission admission) noexcept = 0;
+};
+
 class PolicyAdmissionService final : public AdmissionService {
  public:
   // `evidence`, `metrics` and `log` must outlive the service. `clock` gives "now" for evaluation.
@@ -92,6 +116,8 @@ class PolicyAdmissionService final : public AdmissionService {
 
   void set_policy(std::shared_ptr<const policy::CompiledPolicy> policy);
   std::shared_ptr<const policy::CompiledPolicy> policy() const;
+  // Optional; `observer` (may be null: none) must outlive the service. Set it before serving.
+  void set_observer(AdmissionObserver* observer) { observer_ = observer; }
 
  private:
   AdmissionOptions options_;
@@ -101,6 +127,7 @@ class PolicyAdmissionService final : public AdmissionService {
   std::function<std::chrono::system_clock::time_point()> clock_;
   mutable std::mutex mutex_;  // guards policy_ (the pointer, not the immutable policy)
   std::shared_ptr<const policy::CompiledPolicy> policy_;
+  AdmissionObserver* observer_ = nullptr;
 };
 
 }  // namespace imagegate::webhook

@@ -27,6 +27,7 @@
 #include "webhook/decision_log.h"
 #include "webhook/embedded_examples.h"
 #include "webhook/https_server.h"
+#include "webhook/inventory_recorder.h"
 #include "webhook/metrics.h"
 #include "webhook/policy_admission_service.h"
 #include "webhook/policy_watcher.h"
@@ -177,6 +178,12 @@ int run_serve(const ServeFlags& flags) {
   admission_options.max_budget = config.max_budget;
   if (admission_options.default_budget > config.max_budget) admission_options.default_budget = config.max_budget;
   PolicyAdmissionService service(admission_options, evidence, metrics, decisions);
+  // With a store, admitted digests go into its inventory, written off the io threads.
+  std::unique_ptr<InventoryRecorder> inventory;
+  if (verdicts->lookup) {
+    inventory = std::make_unique<InventoryRecorder>(verdicts->lookup->store(), &metrics);
+    service.set_observer(inventory.get());
+  }
   service_for_policy = &service;
 
   boost::asio::io_context io(static_cast<int>(threads));
@@ -213,7 +220,10 @@ int run_serve(const ServeFlags& flags) {
     api_options.host = api_listen->host;
     api_options.port = api_listen->port;
     api_options.body_limit = VerdictApiOptions{}.limits.max_bytes;
-    api_options.handler = make_verdict_api(*verdicts->lookup, verdicts->tokens, VerdictApiOptions{});
+    VerdictApiOptions verdict_api_options;
+    verdict_api_options.metrics = &metrics;
+    verdict_api_options.policy = [&service] { return service.policy(); };
+    api_options.handler = make_verdict_api(*verdicts->lookup, verdicts->tokens, std::move(verdict_api_options));
     api_server = std::make_unique<HttpsServer>(io, api_options, *tls_provider, service, nullptr, std::cerr);
     auto api_bound = api_server->listen();
     if (!api_bound) return fail("apiListen: " + api_bound.error().message);

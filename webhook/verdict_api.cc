@@ -1,15 +1,26 @@
 #include "webhook/verdict_api.h"
 
+// GCC 12 false positives inside Asio at inlined header locations (see https_server.cc).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "verifier/image_reference.h"
+#include "webhook/metrics.h"
 
 namespace imagegate::webhook {
 
@@ -18,6 +29,8 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr std::string_view kPrefix = "/api/v1/verdicts";
+constexpr std::string_view kInventory = "/api/v1/inventory";
+constexpr std::size_t kDefaultInventoryLimit = 1000;
 
 std::array<unsigned char, 32> sha256(std::string_view s) {
   std::array<unsigned char, 32> out{};
@@ -92,11 +105,130 @@ HttpAnswer store_error(const Error& e) {
   return json_error(e.code == ErrorCode::internal ? 500 : 503, e.message);
 }
 
+std::string dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
+nlohmann::json entry_json(const verifier::InventoryEntry& e) {
+  return {{"namespace", e.namespace_name}, {"kind", e.kind},
+          {"name", e.name},                {"image", e.image},
+          {"digest", e.digest},            {"firstSeen", verifier::format_rfc3339(e.first_seen)},
+          {"lastSeen", verifier::format_rfc3339(e.last_seen)}};
+}
+
+// ?limit=N within [1, max]; default kDefaultInventoryLimit (or max when smaller). nullopt when malformed.
+std::optional<std::size_t> parse_limit(const std::string& text, std::size_t max) {
+  if (text.empty()) return std::min(kDefaultInventoryLimit, max);
+  std::size_t n = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || p != text.data() + text.size() || n == 0) return std::nullopt;
+  return std::min(n, max);
+}
+
+// GET /api/v1/inventory[/rescan|/violations]. Every route reads; a read-only token suffices.
+asio::awaitable<HttpAnswer> handle_inventory(VerdictLookup& lookup, ApiTokens& tokens, const VerdictApiOptions& options,
+                                             HttpRequest request) {
+  const std::string_view target = request.target;
+  const std::string_view path = target.substr(0, target.find('?'));
+  const std::string_view sub = path.substr(kInventory.size());
+  if (sub != "" && sub != "/rescan" && sub != "/violations") {
+    co_return json_error(404, "not found: " + std::string(path.substr(0, 200)));
+  }
+  if (request.method != "GET") co_return json_error(405, "method not allowed: use GET");
+  if (tokens.check(request.authorization) == Access::none) co_return json_error(401, "a valid bearer token is required");
+
+  verifier::InventoryQuery query;
+  query.namespace_name = query_param(target, "namespace");
+  query.digest = query_param(target, "digest");
+  if (!query.digest.empty() && !verifier::is_valid_digest(query.digest)) {
+    co_return json_error(400, "bad ?digest= (want sha256:<64 lowercase hex>)");
+  }
+  if (const std::string image = query_param(target, "image"); !image.empty()) query.image = normalized_image(image);
+  const auto now = options.clock();
+
+  if (sub.empty()) {
+    const auto limit = parse_limit(query_param(target, "limit"), options.max_inventory);
+    if (!limit) co_return json_error(400, "bad ?limit= (a positive number)");
+    // One more than asked: tells whether the answer is complete.
+    query.limit = *limit + 1;
+    auto snapshot = co_await lookup.inventory(std::move(query), false);
+    if (!snapshot) co_return store_error(snapshot.error());
+    const bool truncated = snapshot->entries.size() > *limit;
+    if (truncated) snapshot->entries.resize(*limit);
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& e : snapshot->entries) items.push_back(entry_json(e));
+    co_return HttpAnswer{200, "application/json", dump({{"items", items}, {"truncated", truncated}})};
+  }
+
+  query.limit = options.max_inventory + 1;
+  if (sub == "/rescan") {
+    std::string older_text = query_param(target, "olderThan");
+    if (older_text.empty()) older_text = "24h";
+    auto older = parse_duration(older_text);
+    if (!older) co_return json_error(400, "bad ?olderThan=: " + older.error().message);
+    auto snapshot = co_await lookup.inventory(std::move(query), true);
+    if (!snapshot) co_return store_error(snapshot.error());
+    const bool truncated = snapshot->entries.size() > options.max_inventory;
+    if (truncated) snapshot->entries.resize(options.max_inventory);
+    // One line per digest: a scan job scans each digest once, whatever number of workloads run it.
+    struct Due {
+      std::set<std::string> images;
+      std::size_t workloads = 0;
+      std::chrono::system_clock::time_point last_seen{};
+    };
+    std::map<std::string, Due> due;
+    const auto cutoff = now - *older;
+    for (const auto& e : snapshot->entries) {
+      const auto& verdict = snapshot->verdicts[e.digest];
+      if (verdict && verdict->scanned_at >= cutoff) continue;
+      Due& d = due[e.digest];
+      d.images.insert(e.image);
+      ++d.workloads;
+      d.last_seen = std::max(d.last_seen, e.last_seen);
+    }
+    nlohmann::json digests = nlohmann::json::array();
+    for (const auto& [digest, d] : due) {
+      const auto& verdict = snapshot->verdicts[digest];
+      nlohmann::json item = {{"digest", digest},
+                             {"images", d.images},
+                             {"reason", verdict ? "stale" : "missing"},
+                             {"workloads", d.workloads},
+                             {"lastSeen", verifier::format_rfc3339(d.last_seen)}};
+      if (verdict) item["scannedAt"] = verifier::format_rfc3339(verdict->scanned_at);
+      digests.push_back(std::move(item));
+    }
+    co_return HttpAnswer{200, "application/json",
+                         dump({{"olderThan", older_text}, {"digests", digests}, {"truncated", truncated}})};
+  }
+
+  // /violations
+  const auto compiled = options.policy ? options.policy() : nullptr;
+  if (!compiled) co_return json_error(503, "no policy is loaded");
+  auto snapshot = co_await lookup.inventory(std::move(query), true);
+  if (!snapshot) co_return store_error(snapshot.error());
+  const bool truncated = snapshot->entries.size() > options.max_inventory;
+  if (truncated) snapshot->entries.resize(options.max_inventory);
+  nlohmann::json violations = nlohmann::json::array();
+  for (const auto& e : snapshot->entries) {
+    const policy::Decision d = reevaluate(*compiled, e, snapshot->verdicts[e.digest], now);
+    if (d.action != policy::Action::deny) continue;
+    nlohmann::json item = entry_json(e);
+    item["rule"] = d.rule;
+    item["reasons"] = d.reasons;
+    violations.push_back(std::move(item));
+  }
+  co_return HttpAnswer{200, "application/json",
+                       dump({{"policyVersion", policy::version_of(*compiled)},
+                             {"violations", violations},
+                             {"truncated", truncated}})};
+}
+
 asio::awaitable<HttpAnswer> handle(VerdictLookup& lookup, ApiTokens& tokens, const VerdictApiOptions& options,
                                    HttpRequest request) {
   const std::string_view target = request.target;
   const std::string_view path = target.substr(0, target.find('?'));
   if (path == "/healthz") co_return HttpAnswer{200, "text/plain; charset=utf-8", "ok\n"};
+  if (path == kInventory || path.substr(0, kInventory.size() + 1) == std::string(kInventory) + "/") {
+    co_return co_await handle_inventory(lookup, tokens, options, std::move(request));
+  }
   if (path.substr(0, kPrefix.size()) != kPrefix ||
       (path.size() > kPrefix.size() && path[kPrefix.size()] != '/')) {
     co_return json_error(404, "not found: " + std::string(path.substr(0, 200)));
@@ -132,6 +264,7 @@ asio::awaitable<HttpAnswer> handle(VerdictLookup& lookup, ApiTokens& tokens, con
     const nlohmann::json answer = summary(*parsed);
     verifier::ScanVerdict verdict = std::move(parsed).value();  // named: see verdict_lookup.cc on GCC 12
     Status stored = co_await lookup.put(std::move(verdict));
+    if (options.metrics != nullptr) options.metrics->verdict_stored(static_cast<bool>(stored));
     if (!stored) co_return store_error(stored.error());
     co_return HttpAnswer{200, "application/json", answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
   }
@@ -163,7 +296,49 @@ asio::awaitable<HttpAnswer> handle(VerdictLookup& lookup, ApiTokens& tokens, con
                        nlohmann::json{{"verdicts", out}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
 }
 
+// The route label of a request, for the metrics (a fixed set: never the digest or image).
+std::string_view route_of(const HttpRequest& request) {
+  const std::string_view target = request.target;
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (path == "/healthz") return "healthz";
+  if (path == kInventory) return "inventory";
+  if (path == std::string(kInventory) + "/rescan") return "inventory_rescan";
+  if (path == std::string(kInventory) + "/violations") return "inventory_violations";
+  if (path == kPrefix || path.substr(0, kPrefix.size() + 1) == std::string(kPrefix) + "/") {
+    if (request.method == "PUT") return "verdicts_put";
+    return path.size() > kPrefix.size() + 1 ? "verdicts_get" : "verdicts_list";
+  }
+  return "other";
+}
+
 }  // namespace
+
+policy::Decision reevaluate(const policy::CompiledPolicy& policy, const verifier::InventoryEntry& entry,
+                            const std::optional<verifier::ScanVerdict>& verdict,
+                            std::chrono::system_clock::time_point now) {
+  const policy::ImageUnderReview image{entry.namespace_name, entry.image};
+  const policy::Plan plan = policy::plan(policy, image);
+  policy::Evidence evidence;
+  evidence.digest = entry.digest;
+  const policy::CheckEvidence recorded{policy::EvidenceStatus::verified, "recorded at admission"};
+  if (plan.needs.resolve_digest) evidence.digest_resolution = recorded;
+  // Signatures were verified when the workload was admitted, and a digest's content cannot change; only a
+  // revoked key or a changed trust anchor would change the answer, and that needs the network.
+  for (const auto& anchor : plan.needs.anchors) {
+    evidence.signatures.push_back({anchor, {policy::EvidenceStatus::verified, "verified at admission (not re-checked)"}});
+  }
+  if (plan.needs.verdict) {
+    if (verdict) {
+      evidence.verdict = {policy::EvidenceStatus::verified,
+                          "scanned by " + verdict->scanner + " at " + verifier::format_rfc3339(verdict->scanned_at)};
+      evidence.scan = *verdict;
+    } else {
+      evidence.verdict = {policy::EvidenceStatus::failed, "no scan verdict for " + entry.digest};
+      evidence.scan_missing = true;
+    }
+  }
+  return policy::evaluate(policy, image, evidence, now);
+}
 
 Result<std::vector<std::pair<Access, std::array<unsigned char, 32>>>> ApiTokens::parse(const std::string& text,
                                                                                         const std::string& name) {
@@ -260,11 +435,15 @@ Result<Verdicts> open_verdicts(const ServerConfig& config) {
 // A plain coroutine, not a capturing coroutine lambda (GCC 12 miscompiles those, see verdict_lookup.cc).
 asio::awaitable<HttpAnswer> guarded_handle(VerdictLookup* lookup, std::shared_ptr<ApiTokens> tokens,
                                            std::shared_ptr<const VerdictApiOptions> options, HttpRequest request) {
+  const std::string_view route = route_of(request);
+  HttpAnswer answer;
   try {
-    co_return co_await handle(*lookup, *tokens, *options, std::move(request));
+    answer = co_await handle(*lookup, *tokens, *options, std::move(request));
   } catch (const std::exception& e) {
-    co_return json_error(500, std::string("internal error: ") + e.what());
+    answer = json_error(500, std::string("internal error: ") + e.what());
   }
+  if (options->metrics != nullptr) options->metrics->verdict_api_request(route, answer.status);
+  co_return answer;
 }
 
 RequestHandler make_verdict_api(VerdictLookup& lookup, std::shared_ptr<ApiTokens> tokens, VerdictApiOptions options) {

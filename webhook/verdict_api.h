@@ -5,6 +5,9 @@
 //   PUT /api/v1/verdicts[?...]                  the digest comes from the report (exactly one named)
 //   GET /api/v1/verdicts/{digest}               read-only or read-write token
 //   GET /api/v1/verdicts?image=REF              the verdict of REF's digest, or those pushed for REF
+//   GET /api/v1/inventory[?namespace=NS][&image=REF][&digest=D][&limit=N]   what runs where (read token)
+//   GET /api/v1/inventory/rescan[?olderThan=24h][&namespace=NS]  digests whose verdict is missing or older
+//   GET /api/v1/inventory/violations[?namespace=NS]  workloads the current policy would now deny
 //   GET /healthz                                no token
 //
 // Tokens (ApiTokens): a file with one token per line, `rw:TOKEN` or `ro:TOKEN`; blank lines and `#`
@@ -20,18 +23,26 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/result.h"
+#include "policy/evaluate.h"
+#include "policy/policy.h"
 #include "verifier/scan_report.h"
 #include "webhook/https_server.h"
 #include "webhook/server_config.h"
 #include "webhook/verdict_lookup.h"
 
 namespace imagegate::webhook {
+
+class Metrics;
 
 enum class Access { none, read, write };
 
@@ -56,7 +67,20 @@ class ApiTokens {
 struct VerdictApiOptions {
   verifier::ReportLimits limits;
   std::size_t max_list = 50;  // verdicts returned for ?image=
+  std::size_t max_inventory = 10'000;  // inventory entries one request reads (and ?limit= at most)
+  Metrics* metrics = nullptr;          // requests by route and code, verdicts stored; may be null
+  // The policy in force, for /api/v1/inventory/violations; empty or null: that route answers 503.
+  std::function<std::shared_ptr<const policy::CompiledPolicy>()> policy;
+  std::function<std::chrono::system_clock::time_point()> clock = [] { return std::chrono::system_clock::now(); };
 };
+
+// The offline re-evaluation behind /api/v1/inventory/violations: for one inventory entry, the decision the
+// policy would take now with the evidence that can be had without the network. The digest is the recorded
+// one; signature checks count as verified (they were verified at admission and a digest's signatures do not
+// change: they are not re-checked offline); the verdict is `verdict` (nullopt: missing, onMissing settles it).
+policy::Decision reevaluate(const policy::CompiledPolicy& policy, const verifier::InventoryEntry& entry,
+                            const std::optional<verifier::ScanVerdict>& verdict,
+                            std::chrono::system_clock::time_point now);
 
 // The RequestHandler for the API listener. `lookup` and `tokens` must outlive it.
 RequestHandler make_verdict_api(VerdictLookup& lookup, std::shared_ptr<ApiTokens> tokens, VerdictApiOptions options);

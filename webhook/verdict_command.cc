@@ -1,4 +1,5 @@
-// `imagegate verdict push` / `imagegate verdict get`: the verdict API's client (docs/cli.md). One HTTPS
+// `imagegate verdict push` / `imagegate verdict get` and `imagegate inventory list|rescan|violations`: the
+// verdict API's client (docs/cli.md). One HTTPS
 // request with a deadline; the token is read from a file (never a flag, which `ps` would show); the server
 // certificate is verified against --cacert or the system store, with its host name.
 
@@ -25,6 +26,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "webhook/cli.h"
 
@@ -183,7 +185,161 @@ void common_flags(CLI::App* cmd, VerdictFlags& flags) {
   cmd->add_option("--timeout", flags.timeout_seconds, "seconds (default 30)");
 }
 
+// ---- imagegate inventory ------------------------------------------------------------------------------
+
+struct InventoryFlags {
+  VerdictFlags connection;
+  std::string namespace_name;
+  std::string image;
+  std::string digest;
+  std::string older_than;
+  std::string limit;
+  std::string output = "table";
+};
+
+std::string inventory_target(const InventoryFlags& flags, std::string_view route) {
+  std::string query;
+  const auto add = [&query](std::string_view name, const std::string& value) {
+    if (value.empty()) return;
+    query += (query.empty() ? "?" : "&") + std::string(name) + "=" + url_encode(value);
+  };
+  add("namespace", flags.namespace_name);
+  if (route.empty()) {
+    add("image", flags.image);
+    add("digest", flags.digest);
+    add("limit", flags.limit);
+  }
+  if (route == "/rescan") add("olderThan", flags.older_than);
+  return "/api/v1/inventory" + std::string(route) + query;
+}
+
+// Left-aligned columns, two spaces apart; the table `kubectl get` would print.
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()));
+    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    std::cout << line << "\n";
+  }
+}
+
+std::string short_digest(const std::string& digest) { return digest.size() > 19 ? digest.substr(0, 19) : digest; }
+
+std::string text(const nlohmann::json& j, const char* key) {
+  const auto it = j.find(key);
+  if (it == j.end()) return "";
+  if (it->is_string()) return it->get<std::string>();
+  return it->dump();
+}
+
+// Prints an inventory answer; the exit code: violations found -> 1 (a negative answer), else 0.
+int print_inventory(std::string_view route, const nlohmann::json& body) {
+  std::vector<std::vector<std::string>> rows;
+  const char* truncated_note = "(truncated: more entries than the server reads per request)";
+  if (route.empty()) {
+    rows.push_back({"NAMESPACE", "KIND", "NAME", "IMAGE", "DIGEST", "FIRST SEEN", "LAST SEEN"});
+    for (const auto& e : body.value("items", nlohmann::json::array())) {
+      rows.push_back({text(e, "namespace"), text(e, "kind"), text(e, "name"), text(e, "image"),
+                      short_digest(text(e, "digest")), text(e, "firstSeen"), text(e, "lastSeen")});
+    }
+  } else if (route == "/rescan") {
+    rows.push_back({"DIGEST", "REASON", "SCANNED AT", "WORKLOADS", "IMAGES"});
+    for (const auto& d : body.value("digests", nlohmann::json::array())) {
+      std::string images;
+      for (const auto& i : d.value("images", nlohmann::json::array())) {
+        images += (images.empty() ? "" : ",") + (i.is_string() ? i.get<std::string>() : i.dump());
+      }
+      rows.push_back({text(d, "digest"), text(d, "reason"), text(d, "scannedAt"), text(d, "workloads"), images});
+    }
+  } else {
+    rows.push_back({"NAMESPACE", "KIND", "NAME", "IMAGE", "RULE", "REASON"});
+    for (const auto& v : body.value("violations", nlohmann::json::array())) {
+      std::string reasons;
+      for (const auto& r : v.value("reasons", nlohmann::json::array())) {
+        reasons += (reasons.empty() ? "" : "; ") + (r.is_string() ? r.get<std::string>() : r.dump());
+      }
+      rows.push_back({text(v, "namespace"), text(v, "kind"), text(v, "name"), text(v, "image"), text(v, "rule"), reasons});
+    }
+  }
+  print_table(rows);
+  if (body.value("truncated", false)) std::cout << truncated_note << "\n";
+  return route == "/violations" && rows.size() > 1 ? 1 : 0;
+}
+
+int run_inventory(std::string_view route, const InventoryFlags& flags);
+
+int guarded_inventory(std::string_view route, const InventoryFlags& flags) {
+  try {
+    return run_inventory(route, flags);
+  } catch (const std::exception& e) {
+    std::cerr << "imagegate: error: " << e.what() << "\n";
+    return 2;
+  }
+}
+
+int run_inventory(std::string_view route, const InventoryFlags& flags) {
+  if (flags.output != "table" && flags.output != "json") {
+    std::cerr << "imagegate: error: -o takes table or json\n";
+    return 2;
+  }
+  const Reply reply = request(flags.connection, http::verb::get, inventory_target(flags, route), "", "");
+  if (reply.status / 100 != 2) {
+    // Exit 2, not finish()'s 1: for `violations`, 1 means "found some".
+    finish(reply);
+    return 2;
+  }
+  const auto body = nlohmann::json::parse(reply.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    std::cerr << "imagegate: error: the server's answer is not JSON\n";
+    return 2;
+  }
+  if (flags.output == "json") {
+    std::cout << body.dump(2) << "\n";
+    return route == "/violations" && !body.value("violations", nlohmann::json::array()).empty() ? 1 : 0;
+  }
+  return print_inventory(route, body);
+}
+
 }  // namespace
+
+void add_inventory_commands(CLI::App& app, CliContext& context) {
+  auto flags = std::make_shared<InventoryFlags>();
+  CLI::App* inventory =
+      app.add_subcommand("inventory", "what runs where, what needs a rescan, what the policy would now deny");
+  inventory->require_subcommand(1);
+  const auto common = [&flags](CLI::App* cmd) {
+    cmd->add_option("--server", flags->connection.server, "the verdict API, https://HOST:PORT")->required();
+    cmd->add_option("--token-file", flags->connection.token_file, "a file holding the bearer token (ro: is enough)")
+        ->required();
+    cmd->add_option("--cacert", flags->connection.cacert, "PEM CA bundle to verify the server (default: system store)");
+    cmd->add_option("--timeout", flags->connection.timeout_seconds, "seconds (default 30)");
+    cmd->add_option("-n,--namespace", flags->namespace_name, "only this namespace");
+    cmd->add_option("-o,--output", flags->output, "table (default) or json");
+  };
+  CLI::App* list = inventory->add_subcommand("list", "image digests admitted, with where they run and when");
+  common(list);
+  list->add_option("--image", flags->image, "only this image reference");
+  list->add_option("--digest", flags->digest, "only this digest");
+  list->add_option("--limit", flags->limit, "at most this many entries (default 1000)");
+  list->callback([flags, &context] {
+    context.exit_code = guarded_inventory("", *flags);
+  });
+  CLI::App* rescan = inventory->add_subcommand("rescan", "digests running whose verdict is missing or older than --older-than");
+  common(rescan);
+  rescan->add_option("--older-than", flags->older_than, "a duration: 24h (default), 30m, ...");
+  rescan->callback([flags, &context] { context.exit_code = guarded_inventory("/rescan", *flags); });
+  CLI::App* violations =
+      inventory->add_subcommand("violations", "running workloads the current policy would deny now (exit 1 if any)");
+  common(violations);
+  violations->callback([flags, &context] { context.exit_code = guarded_inventory("/violations", *flags); });
+}
 
 void add_verdict_commands(CLI::App& app, CliContext& context) {
   auto flags = std::make_shared<VerdictFlags>();

@@ -93,6 +93,27 @@ asio::awaitable<Result<std::vector<verifier::ScanVerdict>>> VerdictLookup::find_
   co_return r;
 }
 
+asio::awaitable<Result<VerdictLookup::InventorySnapshot>> VerdictLookup::inventory(verifier::InventoryQuery query,
+                                                                                     bool with_verdicts) {
+  auto store = store_;
+  std::function<Result<InventorySnapshot>()> call = [store, query, with_verdicts]() -> Result<InventorySnapshot> {
+    auto listed = store->list_inventory(query);
+    if (!listed) return listed.error();
+    InventorySnapshot out;
+    out.entries = std::move(listed).value();
+    if (!with_verdicts) return out;
+    for (const auto& entry : out.entries) {
+      if (out.verdicts.count(entry.digest) > 0) continue;
+      auto verdict = store->get(entry.digest);
+      if (!verdict) return verdict.error();
+      out.verdicts.emplace(entry.digest, std::move(verdict).value());
+    }
+    return out;
+  };
+  Result<InventorySnapshot> r = co_await offload(pool_, std::move(call));
+  co_return r;
+}
+
 asio::awaitable<policy::Evidence> VerdictEvidenceSource::gather(const policy::ImageUnderReview& image,
                                                                 const policy::Plan& plan) {
   policy::Evidence e = co_await inner_.gather(image, plan);

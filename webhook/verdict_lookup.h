@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -41,6 +42,17 @@ class VerdictLookup {
   boost::asio::awaitable<Status> put(verifier::ScanVerdict verdict);
   boost::asio::awaitable<Result<std::vector<verifier::ScanVerdict>>> find_by_image(std::string image,
                                                                                 std::size_t limit);
+
+  // The inventory entries matching `query` and, with `with_verdicts`, the stored verdict of each distinct
+  // digest among them (nullopt: none), read from the store itself, not the cache: an answer about what
+  // runs reflects a verdict another replica stored a moment ago.
+  struct InventorySnapshot {
+    std::vector<verifier::InventoryEntry> entries;
+    std::map<std::string, std::optional<verifier::ScanVerdict>> verdicts;  // by digest
+  };
+  boost::asio::awaitable<Result<InventorySnapshot>> inventory(verifier::InventoryQuery query, bool with_verdicts);
+
+  const std::shared_ptr<verifier::VerdictStore>& store() const noexcept { return store_; }
 
  private:
   struct Entry {
