@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <re2/re2.h>
 #include <string>
 #include <vector>
 
@@ -225,6 +226,36 @@ TEST(SigstoreGoBundles, NpmProvenanceVerifies) {
   // The same statement does not vouch for another package.
   artifact.digest[0] ^= 1;
   EXPECT_FALSE(verify_sigstore_bundle(bundle, artifact, *root, trust).ok());
+}
+
+// sigstore-go's docs example (v0.1, npm provenance): its x509CertificateChain carries the Fulcio root too.
+// sigstore-go ignores the chain and accepts it; we follow sigstore-conformance's bundle-with-root-cert_fail
+// ("client should reject this") and refuse a chain with a root -- a deliberate difference, checked here.
+// Without the chain (as v0.3 bundles carry it) the same signature verifies, with the identity matched by an
+// RE2 regexp (full match) and the artifact by its sha512 digest.
+TEST(SigstoreGoBundles, ProvenanceExampleWithARootInItsChain) {
+  auto root = TrustedRoot::from_json(testing::read_file(sigstore_dir() / "trusted_root" / "public-good.json"));
+  ASSERT_TRUE(root.ok()) << root.error().message;
+  const std::string bundle = testing::read_file(sigstore_dir() / "sigstore-go" / "examples" / "bundle-provenance.json");
+  auto digest = hex_decode(
+      "76176ffa33808b54602c7c35de5c6e9a4deb96066dba6533f50ac234f4f1f4c6b3527515dc17c06fbe2860030f410eee69ea20079bd3a2c6f3dcf3b329b10751");
+  ASSERT_TRUE(digest.ok());
+  Artifact artifact{HashAlgorithm::sha512, *digest, std::nullopt};
+  BundleTrust trust;
+  trust.identity = CertificateIdentity{kDefaultIssuer, nullptr, "",
+                                       std::make_shared<const re2::RE2>("^https://github.com/sigstore/sigstore-js/.*")};
+  auto as_is = verify_sigstore_bundle(bundle, artifact, *root, trust);
+  ASSERT_FALSE(as_is.ok());
+  EXPECT_NE(as_is.error().message.find("root certificate"), std::string::npos) << as_is.error().message;
+
+  json leaf_only = json::parse(bundle);
+  auto& certs = leaf_only["verificationMaterial"]["x509CertificateChain"]["certificates"];
+  certs.erase(certs.begin() + 1, certs.end());
+  auto r = verify_sigstore_bundle(leaf_only.dump(), artifact, *root, trust);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->signer.rfind("https://github.com/sigstore/sigstore-js/", 0), 0U) << r->signer;
+  trust.identity->subject_regexp = std::make_shared<const re2::RE2>("^https://github.com/sigstore/other/.*");
+  EXPECT_FALSE(verify_sigstore_bundle(leaf_only.dump(), artifact, *root, trust).ok());
 }
 
 TEST(SigstoreGoBundles, KeySignedPublishAttestationVerifies) {
