@@ -26,6 +26,19 @@ using TimePoint = std::chrono::system_clock::time_point;
 Error denied(std::string message) { return {ErrorCode::permission_denied, std::move(message)}; }
 
 constexpr std::string_view kInTotoPayloadType = "application/vnd.in-toto+json";
+constexpr std::size_t kMaxQuotedBytes = 200;
+
+// Error messages repeat bundle text (and nlohmann's "last read: '...'"): printable ASCII only, bounded, so a
+// denial reason carried into an AdmissionReview or a log line cannot smuggle control bytes.
+std::string printable(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, kMaxQuotedBytes)) {
+    const auto u = static_cast<unsigned char>(c);
+    out.push_back(u >= 0x20 && u < 0x7f ? c : '?');
+  }
+  if (text.size() > kMaxQuotedBytes) out += "...";
+  return out;
+}
 
 // ---- JSON field access: every accessor checks the type, so a bundle of the wrong shape is an error. ----
 
@@ -314,7 +327,7 @@ Result<json> parse_body(std::string_view body) {
   try {
     return json::parse(body, [](int depth, json::parse_event_t, json&) { return depth <= kMaxBundleJsonDepth; });
   } catch (const json::exception& e) {
-    return invalid_argument(std::string("log entry body is not JSON: ") + e.what());
+    return invalid_argument("log entry body is not JSON: " + printable(e.what()));
   }
 }
 
@@ -428,17 +441,17 @@ Status check_entry_body(const BundleTlogEntry& entry, const ContentFacts& facts,
   if (entry.kind == "hashedrekord" && entry.version == "0.0.2") return check_hashedrekord_v002(*body, facts, signer);
   if (entry.kind == "dsse" && entry.version == "0.0.1") return check_dsse_v001(*body, facts, signer);
   if (entry.kind == "intoto" && entry.version == "0.0.2") return check_intoto_v002(*body, facts, signer);
-  return denied("unsupported log entry kind " + entry.kind + " " + entry.version);
+  return denied("unsupported log entry kind " + printable(entry.kind) + " " + printable(entry.version));
 }
 
 // The in-toto statement in a DSSE payload must name the artifact among its subjects.
 Status check_intoto_subject(const DsseEnvelope& env, const Artifact& artifact) {
-  if (env.payload_type != kInTotoPayloadType) return denied("DSSE payload type is not in-toto: " + env.payload_type);
+  if (env.payload_type != kInTotoPayloadType) return denied("DSSE payload type is not in-toto: " + printable(env.payload_type));
   json statement;
   try {
     statement = json::parse(env.payload, [](int depth, json::parse_event_t, json&) { return depth <= kMaxBundleJsonDepth; });
   } catch (const json::exception& e) {
-    return denied(std::string("DSSE payload is not an in-toto statement: ") + e.what());
+    return denied("DSSE payload is not an in-toto statement: " + printable(e.what()));
   }
   const json* subjects = member(statement, "subject");
   if (subjects == nullptr || !subjects->is_array()) return denied("DSSE subject list is missing");
@@ -525,7 +538,7 @@ Result<SigstoreBundle> parse_sigstore_bundle(std::string_view bundle_json) {
   try {
     doc = json::parse(bundle_json, [](int depth, json::parse_event_t, json&) { return depth <= kMaxBundleJsonDepth; });
   } catch (const json::exception& e) {
-    return invalid_argument(std::string("Sigstore bundle is not JSON: ") + e.what());
+    return invalid_argument("Sigstore bundle is not JSON: " + printable(e.what()));
   }
   if (!doc.is_object()) return invalid_argument("Sigstore bundle is not a JSON object");
   SigstoreBundle bundle;
@@ -533,7 +546,7 @@ Result<SigstoreBundle> parse_sigstore_bundle(std::string_view bundle_json) {
   if (!media_type) return invalid_argument("Sigstore bundle has no mediaType");
   bundle.media_type = *media_type;
   bundle.minor_version = minor_version_of(*media_type);
-  if (bundle.minor_version == 0) return invalid_argument("unsupported Sigstore bundle media type " + *media_type);
+  if (bundle.minor_version == 0) return invalid_argument("unsupported Sigstore bundle media type " + printable(*media_type));
   const json* vm = object_member(doc, "verificationMaterial");
   if (vm == nullptr) return invalid_argument("Sigstore bundle has no verificationMaterial");
   if (auto s = parse_verification_material(*vm, bundle); !s) return s.error();

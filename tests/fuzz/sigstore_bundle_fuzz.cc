@@ -28,6 +28,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
 
   auto bundle = parse_sigstore_bundle(input);
+  if (!bundle.ok()) {
+    // Messages may quote the bundle, but only as bounded printable text.
+    for (char c : bundle.error().message) {
+      const auto u = static_cast<unsigned char>(c);
+      if (u < 0x20 || u >= 0x7f) fail("unescaped byte in a parse error");
+    }
+    if (bundle.error().message.size() > 2048) fail("unbounded parse error");
+  }
   if (bundle.ok()) {
     if (bundle->minor_version < 1 || bundle->minor_version > 3) fail("parsed an unknown bundle version");
     if (bundle->tlog_entries.size() > kMaxBundleTlogEntries) fail("more tlog entries than the bound");
