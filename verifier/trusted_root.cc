@@ -80,6 +80,25 @@ Result<system_clock::time_point> parse_rfc3339(const std::string& s) {
          std::chrono::duration_cast<system_clock::duration>(fraction);
 }
 
+// Whether an extKeyUsage extension value (DER SEQUENCE OF OBJECT IDENTIFIER) lists codeSigning
+// (1.3.6.1.5.5.7.3.3) or anyExtendedKeyUsage (2.5.29.37.0): what cosign's x509 verification requires of
+// a Fulcio leaf. Short-form lengths suffice: an EKU of a handful of OIDs is far below 128 bytes, and
+// anything else is refused rather than decoded.
+bool allows_code_signing(std::string_view eku) {
+  static constexpr std::string_view kCodeSigning("\x2b\x06\x01\x05\x05\x07\x03\x03", 8);
+  static constexpr std::string_view kAny("\x55\x1d\x25\x00", 4);
+  if (eku.size() < 2 || eku[0] != 0x30 || static_cast<unsigned char>(eku[1]) != eku.size() - 2) return false;
+  std::size_t pos = 2;
+  while (pos + 2 <= eku.size()) {
+    const auto len = static_cast<unsigned char>(eku[pos + 1]);
+    if (eku[pos] != 0x06 || len >= 0x80 || pos + 2 + len > eku.size()) return false;
+    const std::string_view oid = eku.substr(pos + 2, len);
+    if (oid == kCodeSigning || oid == kAny) return true;
+    pos += 2 + len;
+  }
+  return false;
+}
+
 std::string format_time(system_clock::time_point t) {
   const std::time_t tt = system_clock::to_time_t(t);
   std::tm tm{};
@@ -295,6 +314,8 @@ Result<std::string> verify_fulcio_certificate(const Certificate& leaf, const std
     last_reason = status.error().message;
   }
   if (!chained) return permission_denied("certificate does not chain to a trusted Fulcio root: " + last_reason);
+  const auto eku = leaf.extension_text("2.5.29.37");
+  if (!eku || !allows_code_signing(*eku)) return permission_denied("certificate is not for code signing (extended key usage)");
 
   const std::string issuer = leaf.oidc_issuer();
   const std::vector<std::string> sans = leaf.subject_alternative_names();

@@ -121,6 +121,7 @@ struct CertSpec {
   // Fulcio extensions: OID text -> value. .1.1-.1.6 stored raw, .1.8+ as DER UTF8String.
   std::vector<std::pair<std::string, std::string>> fulcio_extensions;
   long serial = 1;
+  bool code_signing = true;  // extKeyUsage codeSigning on a leaf (else serverAuth)
 };
 
 class TestCert {
@@ -149,7 +150,7 @@ class TestCert {
     add_ext(x, &v3, NID_key_usage, spec.ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
     add_ext(x, &v3, NID_subject_key_identifier, "hash");
     if (issuer != nullptr || spec.ca) add_ext(x, &v3, NID_authority_key_identifier, "keyid:always");
-    if (!spec.ca) add_ext(x, &v3, NID_ext_key_usage, "codeSigning");
+    if (!spec.ca) add_ext(x, &v3, NID_ext_key_usage, spec.code_signing ? "codeSigning" : "serverAuth");
 
     GENERAL_NAMES* sans = sk_GENERAL_NAME_new_null();
     for (const auto& e : spec.san_emails) push_ia5(sans, GEN_EMAIL, e);

@@ -219,6 +219,13 @@ TEST(FulcioCertificate, IssuedAtTestTime) {
   EXPECT_EQ(*ok, "builder!example.com (https://issuer.example)");
   // Before the leaf's start.
   EXPECT_FALSE(verify_fulcio_certificate(*leaf, {}, *root, id, t0 + std::chrono::minutes(59)).ok());
+  // A leaf for TLS, not code signing, from the same CA.
+  ls.code_signing = false;
+  auto tls_leaf = Certificate::from_pem(TestCert::issue(ls, leaf_key, &root_cert, root_key).pem());
+  ASSERT_TRUE(tls_leaf.ok());
+  auto tls = verify_fulcio_certificate(*tls_leaf, {}, *root, id, t0 + hours(1) + std::chrono::minutes(1));
+  ASSERT_FALSE(tls.ok());
+  EXPECT_EQ(tls.error().message, "certificate is not for code signing (extended key usage)");
   // Any identity when nothing is required.
   EXPECT_TRUE(verify_fulcio_certificate(*leaf, {}, *root, {}, t0 + hours(1) + std::chrono::minutes(1)).ok());
   EXPECT_FALSE(TrustedRoot::from_pem("junk", "").ok());
