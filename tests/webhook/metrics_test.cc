@@ -51,7 +51,9 @@ TEST(Metrics, FreshRenderHasHelpTypeAndZeroes) {
   EXPECT_EQ(s.at(R"(imagegate_admission_reviews_total{operation="CREATE",decision="denied"})"), 0);
   EXPECT_EQ(s.at(R"(imagegate_policy_loaded)"), 0);
   EXPECT_EQ(s.at(R"(imagegate_policy_reloads_total{result="failure"})"), 0);
-  EXPECT_EQ(s.size(), 16u + 1 + 2 + 1 + 2);  // 4x4 review counters, in-flight, reloads, loaded, tls
+  // 4x4 review counters, in-flight, reloads, loaded, tls, registry requests and cache lookups (6), verdicts
+  // stored (2), inventory records (3).
+  EXPECT_EQ(s.size(), 16u + 1 + 2 + 1 + 2 + 6 + 2 + 3);
 }
 
 TEST(Metrics, CountsReviewsAndBuildsCumulativeHistograms) {
