@@ -152,8 +152,16 @@ Result<CosignSignature> cosign_signature_from_layer(const LayerDescriptor& layer
   }
   // The payload is what the signature covers; it must be the blob the layer names, or a registry could
   // pair a genuine signature with other bytes (the digest check below would then judge the wrong text).
-  if (layer.digest.rfind("sha256:", 0) == 0 && layer.digest.substr(7) != sha256_hex(payload)) {
-    return invalid_argument("signature payload does not match its layer digest " + layer.digest);
+  if (!layer.digest.empty()) {
+    std::string actual;
+    if (layer.digest.rfind("sha256:", 0) == 0) {
+      actual = "sha256:" + sha256_hex(payload);
+    } else if (layer.digest.rfind("sha512:", 0) == 0) {
+      actual = "sha512:" + hex_encode(sha_digest(HashAlgorithm::sha512, payload));
+    } else {
+      return invalid_argument("unsupported layer digest algorithm in " + layer.digest);
+    }
+    if (actual != layer.digest) return invalid_argument("signature payload does not match its layer digest " + layer.digest);
   }
   const auto sig = layer.annotations.find(kCosignSignatureAnnotation);
   if (sig == layer.annotations.end()) return invalid_argument("layer has no dev.cosignproject.cosign/signature annotation");

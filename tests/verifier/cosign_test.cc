@@ -119,6 +119,10 @@ TEST(CosignFormat, LayerToSignature) {
   EXPECT_EQ(sig->certificate_pem, "");
   // A payload that is not the blob the layer names.
   EXPECT_EQ(cosign_signature_from_layer(layer, payload + " ").error().code, ErrorCode::invalid_argument);
+  layer.digest = "sha512:" + hex_encode(sha_digest(HashAlgorithm::sha512, payload));
+  EXPECT_TRUE(cosign_signature_from_layer(layer, payload).ok());
+  layer.digest = "md5:0123";
+  EXPECT_EQ(cosign_signature_from_layer(layer, payload).error().code, ErrorCode::invalid_argument);
   // Oversized payload.
   layer.digest = "";
   EXPECT_EQ(cosign_signature_from_layer(layer, std::string(kMaxSignaturePayloadBytes + 1, 'x')).error().code,
