@@ -521,18 +521,31 @@ struct OciRegistryClient::State {
     std::string query;
     if (!service.empty()) query += "service=" + url_encode(service);
     if (!scope.empty()) query += (query.empty() ? "" : "&") + std::string("scope=") + url_encode(scope);
-    if (creds && !creds->credentials.identity_token.empty()) {
+    // The GET form: query parameters, Basic credentials when configured.
+    Request get_req = req;
+    if (!query.empty()) get_req.url.target += (get_req.url.target.find('?') == std::string::npos ? "?" : "&") + query;
+    const bool identity = creds && !creds->credentials.identity_token.empty();
+    if (identity) {
+      // An identity token is an OAuth2 refresh token: POSTed to the realm as distribution's token server
+      // (docs/spec/auth/oauth.md) and docker's client do it. Realms without the OAuth2 endpoint answer
+      // 400/401/404/405; then, as containerd does, the token is tried as the Basic password over GET.
+      get_req.authorization = "Basic " + base64_encode(creds->credentials.username + ":" + creds->credentials.identity_token);
+    } else if (creds && !creds->credentials.username.empty()) {
+      get_req.authorization = "Basic " + base64_encode(creds->credentials.username + ":" + creds->credentials.password);
+    }
+    Result<Response> r = unavailable("no token request made");
+    if (identity) {
       req.method = http::verb::post;
       req.content_type = "application/x-www-form-urlencoded";
       req.body = "grant_type=refresh_token&client_id=imagegate&refresh_token=" +
                  url_encode(creds->credentials.identity_token) + (query.empty() ? "" : "&" + query);
-    } else {
-      if (!query.empty()) req.url.target += (req.url.target.find('?') == std::string::npos ? "?" : "&") + query;
-      if (creds && !creds->credentials.username.empty()) {
-        req.authorization = "Basic " + base64_encode(creds->credentials.username + ":" + creds->credentials.password);
+      r = co_await send(std::move(req));
+      if (r && (r->status == 400 || r->status == 401 || r->status == 404 || r->status == 405)) {
+        r = co_await send(std::move(get_req));
       }
+    } else {
+      r = co_await send(std::move(get_req));
     }
-    auto r = co_await send(std::move(req));
     if (!r) co_return r.error();
     if (r->status == 401 || r->status == 403) {
       co_return permission_denied("token request to " + realm_url->authority() + " refused (HTTP " +
@@ -748,6 +761,15 @@ Result<std::unique_ptr<OciRegistryClient>> OciRegistryClient::create(RegistryCli
 
 void OciRegistryClient::set_request_observer(std::function<void(std::string_view)> observer) {
   state_->observer = std::move(observer);
+}
+
+void OciRegistryClient::close_idle_connections() {
+  std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
+  {
+    std::lock_guard lock(state_->mutex);
+    idle.swap(state_->idle);
+  }
+  // Destroyed here, outside the lock.
 }
 
 void OciRegistryClient::set_request_timing_observer(std::function<void(std::string_view, double)> observer) {

@@ -295,6 +295,9 @@ int run_serve(const ServeFlags& flags) {
   for (unsigned i = 1; i < threads; ++i) workers.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& worker : workers) worker.join();
+  // Pooled registry connections are sockets of `io`, which is destroyed before the registry clients: close
+  // them while it lives (destroying them into a dead io_context crashed `serve` at exit now and then).
+  registry->network->close_idle_connections();
   log_line({{"level", "info"}, {"msg", "stopped"}});
   return 0;
 }
