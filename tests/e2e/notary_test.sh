@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# Notary v1 (Docker Content Trust) end to end, with the real notary: notary-server twice on 127.0.0.1 with
+# TLS from a test CA and memory storage -- once with its built-in signer (ed25519 timestamp key) and once
+# backed by notary-signer over mutual TLS (ECDSA timestamp key) -- trust data published with the real
+# `notary` CLI (init, addhash, publish, delegation add, key rotate), images pushed with skopeo to Debian's
+# docker-registry, and `imagegate verify REF --notary-server URL --notary-root ROOT.pem [--notary-signer ROLE]`
+# judging them: signed tag -> 0; unsigned tag, wrong digest, wrong pinned root, missing required
+# delegation, no trust data -> 1 with a message saying exactly that; notary-server stopped -> 2.
+# Faults that need altered metadata (tampered signature, expired timestamp, rollback, snapshot hash) are
+# unit tests in tests/verifier/tuf_test.cc.
+source "$(dirname "$0")/lib.sh"
+require_cmd notary notary-server notary-signer docker-registry skopeo openssl python3 curl
+bin="${IMAGEGATE_BINARY:?}"
+here="$(cd "$(dirname "$0")" && pwd)"
+make_temp_dir
+T="$E2E_TMP"
+
+# ---- test CA; one certificate for the servers (notary-server, notary-signer, registry) ----
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/ca.key" -out "$T/ca.pem" -days 2 -subj "/CN=imagegate notary test CA" \
+  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" >/dev/null 2>&1 || die "openssl CA"
+openssl req -newkey rsa:2048 -nodes -keyout "$T/tls.key" -out "$T/tls.csr" -subj "/CN=127.0.0.1" >/dev/null 2>&1
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth,clientAuth\n' >"$T/ext.cnf"
+openssl x509 -req -in "$T/tls.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial -out "$T/tls.crt" -days 2 \
+  -extfile "$T/ext.cnf" >/dev/null 2>&1 || die "openssl server cert"
+mkdir -p "$T/certs.d" && cp "$T/ca.pem" "$T/certs.d/ca.crt"
+
+# ---- registry ----
+reg_port="$(free_port)"
+mkdir -p "$T/registry-data"
+cat >"$T/registry.yml" <<YML
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $T/registry-data
+http:
+  addr: 127.0.0.1:$reg_port
+  tls:
+    certificate: $T/tls.crt
+    key: $T/tls.key
+YML
+docker-registry serve "$T/registry.yml" >"$T/registry.log" 2>&1 &
+track_pid $!
+wait_for_port "$reg_port" 15 || die "docker-registry did not start: $(tail -5 "$T/registry.log")"
+REG="127.0.0.1:$reg_port"
+
+# push REPO:TAG SEED: builds an OCI layout (make_layout.py) and pushes it; sets DIGEST (hex) and SIZE of the
+# manifest as the registry serves it.
+push() {
+  rm -rf "$T/layout"
+  python3 "$here/registry/make_layout.py" "$T/layout" t "$2" >/dev/null || die "make_layout"
+  skopeo copy --quiet --dest-cert-dir "$T/certs.d" "oci:$T/layout:t" "docker://$REG/$1" >"$T/skopeo.log" 2>&1 ||
+    die "skopeo copy $1: $(cat "$T/skopeo.log")"
+  skopeo inspect --raw --cert-dir "$T/certs.d" "docker://$REG/$1" >"$T/manifest.raw" || die "skopeo inspect $1"
+  DIGEST="$(sha256sum "$T/manifest.raw" | cut -d' ' -f1)"
+  SIZE="$(stat -c %s "$T/manifest.raw")"
+}
+
+# ---- notary-server A: built-in signer (ed25519 timestamp key) ----
+start_notary_server() {  # NAME PORT TRUST_SERVICE_JSON
+  cat >"$T/$1.json" <<JSON
+{"server": {"http_addr": "127.0.0.1:$2", "tls_key_file": "$T/tls.key", "tls_cert_file": "$T/tls.crt"},
+ "trust_service": $3,
+ "storage": {"backend": "memory"},
+ "logging": {"level": "warning"}}
+JSON
+  notary-server -config "$T/$1.json" >"$T/$1.log" 2>&1 &
+  NOTARY_PID=$!
+  track_pid "$NOTARY_PID"
+  wait_for_port "$2" 15 || die "notary-server $1 did not start: $(tail -5 "$T/$1.log")"
+}
+port_a="$(free_port)"
+start_notary_server server-a "$port_a" '{"type": "local"}'
+pid_a="$NOTARY_PID"
+URL_A="https://127.0.0.1:$port_a"
+
+# ---- notary-signer + notary-server B (ECDSA keys from the signer, mutual TLS between them) ----
+signer_port="$(free_port)"
+cat >"$T/signer.json" <<JSON
+{"server": {"grpc_addr": "127.0.0.1:$signer_port", "tls_cert_file": "$T/tls.crt", "tls_key_file": "$T/tls.key",
+            "client_ca_file": "$T/ca.pem"},
+ "storage": {"backend": "memory"},
+ "logging": {"level": "warning"}}
+JSON
+NOTARY_SIGNER_DEFAULT_ALIAS=test notary-signer -config "$T/signer.json" >"$T/signer.log" 2>&1 &
+track_pid $!
+wait_for_port "$signer_port" 15 || die "notary-signer did not start: $(tail -5 "$T/signer.log")"
+port_b="$(free_port)"
+start_notary_server server-b "$port_b" "{\"type\": \"remote\", \"hostname\": \"127.0.0.1\", \"port\": \"$signer_port\",
+  \"key_algorithm\": \"ecdsa\", \"tls_ca_file\": \"$T/ca.pem\", \"tls_client_cert\": \"$T/tls.crt\", \"tls_client_key\": \"$T/tls.key\"}"
+URL_B="https://127.0.0.1:$port_b"
+
+# ---- the notary CLI ----
+export NOTARY_ROOT_PASSPHRASE=root-pass NOTARY_TARGETS_PASSPHRASE=targets-pass NOTARY_SNAPSHOT_PASSPHRASE=snapshot-pass \
+  NOTARY_DELEGATION_PASSPHRASE=delegation-pass
+nt() {  # URL ARGS...: the notary CLI against one server, its own trust directory per server
+  local url="$1"
+  shift
+  notary -s "$url" -d "$T/trust-${url##*:}" --tlscacert "$T/ca.pem" "$@" >>"$T/notary-cli.log" 2>&1 ||
+    die "notary $*: $(tail -5 "$T/notary-cli.log")"
+}
+# root_pem URL GUN OUT: the root certificate of GUN's published root.json (what a user pins).
+root_pem() {
+  curl -sf --cacert "$T/ca.pem" "$1/v2/$2/_trust/tuf/root.json" | python3 -c '
+import base64, json, sys
+s = json.load(sys.stdin)["signed"]
+print(base64.b64decode(s["keys"][s["roles"]["root"]["keyids"][0]]["keyval"]["public"]).decode(), end="")' >"$3" ||
+    die "root certificate of $2"
+}
+verify() {  # REF URL ROOT_PEM [ARGS...]
+  local ref="$1" url="$2" root="$3"
+  shift 3
+  run_capture "$bin" verify "$ref" --notary-server "$url" --notary-root "$root" --ca-file "$T/ca.pem" --timeout 5s "$@"
+}
+
+# ---- server A: signed, unsigned, wrong digest, wrong root, no trust data ----
+GUN="$REG/app"
+push app:v1 1
+d1="$DIGEST" s1="$SIZE"
+push app:v2 2  # pushed, never signed
+d2="$DIGEST"
+push app:v3 3  # signed below with v1's digest: the registry's v3 is not what was signed
+nt "$URL_A" init "$GUN"
+nt "$URL_A" addhash "$GUN" v1 "$s1" --sha256 "$d1"
+nt "$URL_A" addhash "$GUN" v3 "$s1" --sha256 "$d1"
+nt "$URL_A" publish "$GUN"
+root_pem "$URL_A" "$GUN" "$T/root-a.pem"
+
+ts_method="$(curl -sf --cacert "$T/ca.pem" "$URL_A/v2/$GUN/_trust/tuf/timestamp.json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["signatures"][0]["method"])')"
+assert_eq "server A signs the timestamp with its built-in ed25519 key" "eddsa" "$ts_method"
+
+verify "$GUN:v1" "$URL_A" "$T/root-a.pem"
+assert_rc "signed tag verifies (ed25519 timestamp)" 0
+assert_contains "the signer is named" "$OUT$ERR" "targets"
+
+verify "$GUN:v2" "$URL_A" "$T/root-a.pem"
+assert_rc "unsigned tag is refused" 1
+assert_contains "unsigned tag: the reason" "$OUT$ERR" "tag v2 is not signed in the trust data of $GUN"
+
+verify "$GUN:v3" "$URL_A" "$T/root-a.pem"
+assert_rc "tag signed for another digest is refused" 1
+assert_contains "wrong digest: the reason" "$OUT$ERR" "signed digest is sha256:$d1, not sha256:"
+
+openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl ec -pubout -out "$T/other-root.pem" 2>/dev/null
+verify "$GUN:v1" "$URL_A" "$T/other-root.pem"
+assert_rc "a root not signed by the pinned key is refused" 1
+assert_contains "wrong root: the reason" "$OUT$ERR" "root is not signed by a pinned key"
+
+push other:v1 4
+verify "$REG/other:v1" "$URL_A" "$T/root-a.pem"
+assert_rc "a repository without trust data is refused" 1
+assert_contains "no trust data: the reason" "$OUT$ERR" "no trust data for $REG/other"
+
+run_capture "$bin" verify "$GUN:v1" --notary-server "$URL_A" --notary-root "$T/root-a.pem" --timeout 5s
+assert_rc "without the test CA the notary-server's certificate is not trusted" 2
+
+# ---- delegations: targets/releases signs v1 ----
+openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt -out "$T/releases.key"
+openssl req -new -x509 -key "$T/releases.key" -out "$T/releases.crt" -days 2 -subj "/CN=releases" >/dev/null 2>&1
+nt "$URL_A" key import "$T/releases.key" --role user
+nt "$URL_A" delegation add "$GUN" targets/releases "$T/releases.crt" --all-paths
+nt "$URL_A" addhash "$GUN" v1 "$s1" --sha256 "$d1" --roles targets/releases
+nt "$URL_A" publish "$GUN"
+
+verify "$GUN:v1" "$URL_A" "$T/root-a.pem" --notary-signer targets/releases
+assert_rc "required delegation that signed the tag verifies" 0
+assert_contains "the delegation is the signer" "$OUT$ERR" "targets/releases"
+
+verify "$GUN:v3" "$URL_A" "$T/root-a.pem" --notary-signer targets/releases
+assert_rc "a tag the required delegation did not sign is refused" 1
+assert_contains "delegation did not sign: the reason" "$OUT$ERR" "required delegation targets/releases did not sign tag v3"
+
+verify "$GUN:v1" "$URL_A" "$T/root-a.pem" --notary-signer targets/qa
+assert_rc "a required delegation that does not exist is refused" 1
+assert_contains "missing delegation: the reason" "$OUT$ERR" "required delegation targets/qa did not sign tag v1"
+
+# ---- root key rotation: the old pinned root still leads to the new root (signed by old and new) ----
+echo yes | nt "$URL_A" key rotate "$GUN" root  # asks for confirmation; publishes root v2 signed by old and new keys
+root_version="$(curl -sf --cacert "$T/ca.pem" "$URL_A/v2/$GUN/_trust/tuf/root.json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["signed"]["version"])')"
+assert_eq "the rotated root is version 2" "2" "$root_version"
+verify "$GUN:v1" "$URL_A" "$T/root-a.pem"
+assert_rc "after root rotation the previously pinned root still verifies the tag" 0
+root_pem "$URL_A" "$GUN" "$T/root-a2.pem"
+verify "$GUN:v1" "$URL_A" "$T/root-a2.pem"
+assert_rc "the new root certificate verifies too" 0
+
+# ---- server B: timestamp and snapshot keys from notary-signer (ECDSA) ----
+GUN_B="$REG/app-b"
+push app-b:v1 5
+nt "$URL_B" init "$GUN_B"
+nt "$URL_B" addhash "$GUN_B" v1 "$SIZE" --sha256 "$DIGEST"
+nt "$URL_B" publish "$GUN_B"
+root_pem "$URL_B" "$GUN_B" "$T/root-b.pem"
+ts_method="$(curl -sf --cacert "$T/ca.pem" "$URL_B/v2/$GUN_B/_trust/tuf/timestamp.json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["signatures"][0]["method"])')"
+assert_eq "server B signs the timestamp with an ECDSA key from notary-signer" "ecdsa" "$ts_method"
+verify "$GUN_B:v1" "$URL_B" "$T/root-b.pem"
+assert_rc "signed tag verifies (ECDSA timestamp from notary-signer)" 0
+verify "$GUN_B:v1" "$URL_B" "$T/root-a.pem"
+assert_rc "server B's repository with server A's root is refused" 1
+
+# ---- notary-server down: undecided ----
+stop_pid "$pid_a"
+verify "$GUN:v2" "$URL_A" "$T/root-a.pem"
+assert_rc "notary-server stopped -> error exit" 2
+
+finish
