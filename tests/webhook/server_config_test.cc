@@ -59,6 +59,17 @@ TEST(ServerConfigTest, KeepsDefaultsForKeysLeftOut) {
   EXPECT_TRUE(empty.ok());
 }
 
+TEST(ServerConfigTest, ReadsRegistrySizeCaps) {
+  auto config = parse_server_config("registry:\n  maxBlobBytes: 1048576\n  maxManifestBytes: 2097152\n", "c.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->registry.max_blob_bytes, 1048576U);
+  EXPECT_EQ(config->registry.max_manifest_bytes, 2097152U);
+  auto defaults = parse_server_config("registry: {timeout: 5s}\n", "c.yaml");
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_EQ(defaults->registry.max_blob_bytes, 4U * 1024 * 1024);
+  EXPECT_EQ(defaults->registry.max_manifest_bytes, 4U * 1024 * 1024);
+}
+
 struct BadCase {
   const char* name;
   const char* yaml;
@@ -89,7 +100,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"root_is_list", "- a\n", "must be a mapping"},
         BadCase{"empty_string", "listen: \"\"\n", "listen: must not be empty"},
         BadCase{"yaml_syntax", "tls: {certFile: a\n", "imagegate.yaml:"},
-        BadCase{"huge_duration", "gracePeriod: 99999999999h\n", "gracePeriod: duration"}),
+        BadCase{"huge_duration", "gracePeriod: 99999999999h\n", "gracePeriod: duration"},
+        BadCase{"zero_blob_cap", "registry:\n  maxBlobBytes: 0\n", "registry.maxBlobBytes: must be between 1 and"},
+        BadCase{"huge_blob_cap", "registry:\n  maxBlobBytes: 1073741824\n", "registry.maxBlobBytes: must be between"},
+        BadCase{"huge_manifest_cap", "registry:\n  maxManifestBytes: 999999999999\n",
+                "registry.maxManifestBytes: must be between"},
+        BadCase{"text_blob_cap", "registry:\n  maxBlobBytes: 4MiB\n", "registry.maxBlobBytes"}),
     [](const auto& test_case) { return std::string(test_case.param.name); });
 
 TEST(ServerConfigTest, ValidatesCombinations) {
