@@ -1,0 +1,272 @@
+// Tests verifier/oci_registry_client.cc's fetch_manifest, fetch_referrers, fetch_blob and get() against real
+// Debian docker-registry processes (distribution 2.8) on 127.0.0.1, started once for the suite and stopped
+// by PID: one with TLS from a test CA (open), one with token auth (the test's token issuer,
+// tests/e2e/registry/token_issuer.py, is the only fake), one over plain HTTP. Images are pushed with skopeo
+// from OCI layouts written by tests/e2e/registry/make_layout.py; digests are checked against the sha256 of
+// `skopeo inspect --raw`.
+#include "verifier/oci_registry_client.h"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/detached.hpp>
+#include <nlohmann/json.hpp>
+#include <openssl/sha.h>
+
+#include "tests/test_support.h"
+
+namespace imagegate::verifier {
+namespace {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::string sha256_hex(const std::string& data) {
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> md{};
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md.data());
+  std::string out = "sha256:";
+  for (unsigned char b : md) {
+    char buf[3];
+    std::snprintf(buf, sizeof buf, "%02x", b);
+    out += buf;
+  }
+  return out;
+}
+
+ImageReference image_ref(const std::string& text) {
+  auto r = ImageReference::from_container_image(text);
+  if (!r) throw std::runtime_error("bad reference in test: " + text);
+  return *r;
+}
+
+// The registries, set up once by a shell script (openssl, docker-registry, skopeo); PIDs in $dir/pids.
+class Registries : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / ("imagegate-oci-client-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+    tls_port_ = free_port();
+    token_port_ = free_port();
+    issuer_port_ = free_port();
+    http_port_ = free_port();
+    const fs::path e2e = testing::source_dir() / "tests" / "e2e" / "registry";
+    std::ofstream script(dir_ / "setup.sh");
+    script << R"(set -e
+T="$1"; E2E="$2"; PT="$3"; PK="$4"; PI="$5"; PH="$6"
+cd "$T"
+: >pids
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' >ext.cnf
+openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=test CA" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -keyout tls.key -out tls.csr -subj "/CN=127.0.0.1" 2>/dev/null
+openssl x509 -req -in tls.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out tls.crt -days 2 -extfile ext.cnf 2>/dev/null
+openssl req -x509 -newkey rsa:2048 -nodes -keyout jwt.key -out jwt.pem -days 2 -subj "/CN=token signer" 2>/dev/null
+mkdir -p certs.d && cp ca.pem certs.d/ca.crt
+wait_port() { for _ in $(seq 1 150); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+registry() {  # NAME PORT TLS(yes|no) [AUTH]
+  mkdir -p "$1-data"
+  { echo "version: 0.1"; echo "log: {level: error}"; echo "storage: {filesystem: {rootdirectory: $T/$1-data}}"
+    echo "http:"; echo "  addr: 127.0.0.1:$2"
+    [ "$3" = yes ] && echo "  tls: {certificate: $T/tls.crt, key: $T/tls.key}"
+    [ -n "$4" ] && echo "$4"; true; } >"$1.yml"
+  docker-registry serve "$1.yml" >"$1.log" 2>&1 &
+  echo $! >>pids
+  wait_port "$2"
+}
+python3 "$E2E/token_issuer.py" "$PI" jwt.key jwt.pem test-issuer test-registry bob pa55 token-requests.log tls.crt tls.key >issuer.log 2>&1 &
+echo $! >>pids
+wait_port "$PI"
+registry open "$PT" yes
+registry token "$PK" yes "auth: {token: {realm: 'https://127.0.0.1:$PI/token', service: test-registry, issuer: test-issuer, rootcertbundle: $T/jwt.pem}}"
+registry plain "$PH" no
+python3 "$E2E/make_layout.py" layout t seed1 >/dev/null
+SSL_CERT_FILE=ca.pem skopeo copy --quiet --dest-cert-dir certs.d "oci:layout:t" "docker://127.0.0.1:$PT/team/app:v1"
+SSL_CERT_FILE=ca.pem skopeo copy --quiet --dest-cert-dir certs.d --dest-creds bob:pa55 "oci:layout:t" "docker://127.0.0.1:$PK/secure/app:v1"
+skopeo copy --quiet --dest-tls-verify=false "oci:layout:t" "docker://127.0.0.1:$PH/plain/app:v1"
+skopeo inspect --raw --cert-dir certs.d "docker://127.0.0.1:$PT/team/app:v1" >manifest.json
+printf '{"auths":{"127.0.0.1:%s":{"username":"bob","password":"pa55"}}}' "$PK" >docker-config.json
+)";
+    script.close();
+    const std::string command = "bash " + (dir_ / "setup.sh").string() + " " + dir_.string() + " " + e2e.string() +
+                                " " + std::to_string(tls_port_) + " " + std::to_string(token_port_) + " " +
+                                std::to_string(issuer_port_) + " " + std::to_string(http_port_) + " >" +
+                                (dir_ / "setup.log").string() + " 2>&1";
+    setup_ok_ = std::system(command.c_str()) == 0;
+  }
+
+  static void TearDownTestSuite() {
+    std::ifstream pids(dir_ / "pids");
+    for (pid_t pid = 0; pids >> pid;) {
+      ::kill(pid, SIGTERM);
+      ::waitpid(pid, nullptr, 0);
+    }
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  void SetUp() override {
+    ASSERT_TRUE(setup_ok_) << "registry set-up failed: " << testing::read_file(dir_ / "setup.log");
+  }
+
+  // One io_context per test, outliving the test's clients (their pooled connections live on it).
+  template <class T>
+  T run(asio::awaitable<T> task) {
+    std::optional<T> out;
+    asio::co_spawn(io_, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(task)); }, asio::detached);
+    io_.restart();
+    io_.run();
+    if (!out) throw std::runtime_error("the registry call did not finish");
+    return std::move(*out);
+  }
+  asio::io_context io_;
+
+  static std::unique_ptr<OciRegistryClient> client(RegistryClientOptions options = {}) {
+    options.ca_files.push_back((dir_ / "ca.pem").string());
+    options.docker_config_files.push_back((dir_ / "docker-config.json").string());
+    auto made = OciRegistryClient::create(std::move(options));
+    if (!made) throw std::runtime_error(made.error().message);
+    return std::move(made.value());
+  }
+  static std::string tls_registry() { return "127.0.0.1:" + std::to_string(tls_port_); }
+  static std::string token_registry() { return "127.0.0.1:" + std::to_string(token_port_); }
+  static std::string http_registry() { return "127.0.0.1:" + std::to_string(http_port_); }
+  static std::string manifest() { return testing::read_file(dir_ / "manifest.json"); }
+
+  static inline fs::path dir_;
+  static inline int tls_port_ = 0;
+  static inline int token_port_ = 0;
+  static inline int issuer_port_ = 0;
+  static inline int http_port_ = 0;
+  static inline bool setup_ok_ = false;
+};
+
+TEST_F(Registries, FetchManifestByTagAndByDigest) {
+  auto c = client();
+  const std::string raw = manifest();
+  const std::string want = sha256_hex(raw);
+  auto by_tag = run(c->fetch_manifest(image_ref(tls_registry() + "/team/app:v1")));
+  ASSERT_TRUE(by_tag.ok()) << by_tag.error().message;
+  EXPECT_EQ(by_tag->digest, want);
+  EXPECT_EQ(sha256_hex(by_tag->body), by_tag->digest);  // the body is what the digest names
+  EXPECT_EQ(by_tag->body, raw);
+  EXPECT_EQ(by_tag->media_type, "application/vnd.oci.image.manifest.v1+json");
+
+  auto by_digest = run(c->fetch_manifest(image_ref(tls_registry() + "/team/app@" + want)));
+  ASSERT_TRUE(by_digest.ok()) << by_digest.error().message;
+  EXPECT_EQ(by_digest->digest, want);
+  EXPECT_EQ(by_digest->body, raw);
+
+  auto missing_tag = run(c->fetch_manifest(image_ref(tls_registry() + "/team/app:nope")));
+  ASSERT_FALSE(missing_tag.ok());
+  EXPECT_EQ(missing_tag.error().code, ErrorCode::not_found) << missing_tag.error().message;
+  auto missing_digest = run(c->fetch_manifest(image_ref(tls_registry() + "/team/app@sha256:" + std::string(64, '0'))));
+  ASSERT_FALSE(missing_digest.ok());
+  EXPECT_EQ(missing_digest.error().code, ErrorCode::not_found) << missing_digest.error().message;
+}
+
+TEST_F(Registries, FetchReferrersWithoutTheApiIsNotFound) {
+  auto c = client();
+  const std::string digest = sha256_hex(manifest());
+  auto referrers = run(c->fetch_referrers(image_ref(tls_registry() + "/team/app:v1"), digest));
+  ASSERT_FALSE(referrers.ok()) << "distribution 2.8 has no referrers API";
+  EXPECT_EQ(referrers.error().code, ErrorCode::not_found) << referrers.error().message;
+  auto bad = run(c->fetch_referrers(image_ref(tls_registry() + "/team/app:v1"), "sha256:xyz"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::invalid_argument);
+}
+
+TEST_F(Registries, FetchBlobVerifiedAndCapped) {
+  const auto doc = nlohmann::json::parse(manifest());
+  const std::string config_digest = doc.at("config").at("digest").get<std::string>();
+  const std::size_t config_size = doc.at("config").at("size").get<std::size_t>();
+  const ImageReference image = image_ref(tls_registry() + "/team/app:v1");
+  auto blob = run(client()->fetch_blob(image, config_digest, 1 << 20));
+  ASSERT_TRUE(blob.ok()) << blob.error().message;
+  EXPECT_EQ(sha256_hex(*blob), config_digest);
+
+  // registry.maxBlobBytes caps every blob, whatever the caller allows.
+  RegistryClientOptions small;
+  small.max_blob_bytes = config_size - 1;
+  auto capped = run(client(small)->fetch_blob(image, config_digest, 1 << 20));
+  ASSERT_FALSE(capped.ok());
+  EXPECT_EQ(capped.error().code, ErrorCode::resource_exhausted) << capped.error().message;
+  auto caller_cap = run(client()->fetch_blob(image, config_digest, config_size - 1));
+  ASSERT_FALSE(caller_cap.ok());
+  EXPECT_EQ(caller_cap.error().code, ErrorCode::resource_exhausted);
+
+  auto unknown = run(client()->fetch_blob(image, "sha256:" + std::string(64, '1'), 1 << 20));
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, ErrorCode::not_found);
+}
+
+TEST_F(Registries, GetUsesTheTokenFlow) {
+  auto c = client();
+  const std::string scope = "repository:secure/app:pull";
+  auto tags = run(c->get("https://" + token_registry(), "/v2/secure/app/tags/list", scope, 64 * 1024));
+  ASSERT_TRUE(tags.ok()) << tags.error().message;
+  const auto doc = nlohmann::json::parse(*tags);
+  EXPECT_EQ(doc.at("tags"), nlohmann::json::array({"v1"}));
+  const std::string issued = testing::read_file(dir_ / "token-requests.log");
+  EXPECT_NE(issued.find("scope=repository%3Asecure%2Fapp%3Apull"), std::string::npos) << issued;
+
+  auto missing = run(c->get("https://" + token_registry(), "/v2/secure/none/tags/list", "repository:secure/none:pull",
+                            64 * 1024));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::not_found) << missing.error().message;
+
+  // Without credentials the token issuer refuses: permission_denied, not unavailable.
+  RegistryClientOptions anonymous;
+  anonymous.ca_files.push_back((dir_ / "ca.pem").string());
+  auto anon = OciRegistryClient::create(anonymous);
+  ASSERT_TRUE(anon.ok());
+  auto refused = run((*anon)->get("https://" + token_registry(), "/v2/secure/app/tags/list", scope, 64 * 1024));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::permission_denied) << refused.error().message;
+}
+
+TEST_F(Registries, GetOverPlainHttpOnlyForInsecureHosts) {
+  const std::string url = "http://" + http_registry();
+  auto refused = run(client()->get(url, "/v2/plain/app/tags/list", "repository:plain/app:pull", 64 * 1024));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::invalid_argument) << refused.error().message;
+
+  RegistryClientOptions insecure;
+  insecure.insecure_registries.insert(http_registry());
+  auto allowed = run(client(insecure)->get(url, "/v2/plain/app/tags/list", "repository:plain/app:pull", 64 * 1024));
+  ASSERT_TRUE(allowed.ok()) << allowed.error().message;
+  EXPECT_NE(allowed->find("\"v1\""), std::string::npos) << *allowed;
+
+  // The same client resolves through the plain-HTTP registry only because it is configured insecure.
+  auto manifest_over_http = run(client(insecure)->fetch_manifest(image_ref(http_registry() + "/plain/app:v1")));
+  ASSERT_TRUE(manifest_over_http.ok()) << manifest_over_http.error().message;
+  EXPECT_EQ(manifest_over_http->digest, sha256_hex(manifest()));
+}
+
+}  // namespace
+}  // namespace imagegate::verifier
