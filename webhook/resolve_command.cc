@@ -49,10 +49,11 @@ int run_resolve(const ResolveFlags& flags) {
   config.docker_config_files = flags.docker_configs;
   config.insecure_registries = flags.insecure_registries;
   config.timeout = *timeout;
+  // Declared before the clients: their pooled connections close on it when they are destroyed.
+  boost::asio::io_context io;
   auto clients = make_registry_clients(config);
   if (!clients) return error(clients.error().message);
 
-  boost::asio::io_context io;
   std::optional<Result<verifier::ResolvedImage>> result;
   verifier::ResolveOptions options;
   options.details = true;

@@ -166,6 +166,8 @@ int run_verify(const VerifyFlags& flags) {
   config.docker_config_files = flags.docker_configs;
   config.insecure_registries = flags.insecure_registries;
   config.timeout = *timeout;
+  // Declared before the clients: their pooled connections close on it when they are destroyed.
+  boost::asio::io_context io;
   auto clients = make_registry_clients(config);
   if (!clients) return error_exit(clients.error().message);
   SignatureVerification verification(*clients->cached, config);
@@ -180,7 +182,6 @@ int run_verify(const VerifyFlags& flags) {
   policy::Evidence evidence = policy::unevaluated_evidence(plan.needs, "not evaluated");
   SignatureReport report;
   bool finished = false;
-  boost::asio::io_context io;
   auto run = [&]() -> boost::asio::awaitable<void> {
     if (plan.needs.resolve_digest) {
       evidence.digest_resolution = co_await resolve_digest_evidence(*clients->cached, flags.reference, evidence.digest);
