@@ -130,7 +130,8 @@ int minor_version_of(std::string_view media_type) {
 Result<BundleTlogEntry> parse_tlog_entry(const json& e) {
   if (!e.is_object()) return invalid_argument("tlog entry is not an object");
   BundleTlogEntry entry;
-  auto index = int64_member(e, "logIndex", "tlog entry logIndex", true);
+  // Proto3 JSON omits zero values: an absent logIndex is 0 (the first entry of a log).
+  auto index = int64_member(e, "logIndex", "tlog entry logIndex", false);
   if (!index) return index.error();
   if (*index < 0) return invalid_argument("tlog entry logIndex is negative");
   entry.log_index = *index;
@@ -158,7 +159,7 @@ Result<BundleTlogEntry> parse_tlog_entry(const json& e) {
   }
   if (const json* proof = object_member(e, "inclusionProof")) {
     InclusionProof p;
-    auto pi = int64_member(*proof, "logIndex", "inclusionProof.logIndex", true);
+    auto pi = int64_member(*proof, "logIndex", "inclusionProof.logIndex", false);  // absent = 0 (proto3)
     if (!pi) return pi.error();
     auto pu = uint64_of(*pi, "inclusionProof.logIndex");
     if (!pu) return pu.error();

@@ -571,6 +571,20 @@ TEST(ParseSigstoreBundle, RejectsMalformedBundles) {
   EXPECT_FALSE(parse_sigstore_bundle(deep + std::string(10000, ']')).ok());
 }
 
+// Proto3 JSON omits zero values; sigstore-js writes a first log entry's proof without logIndex.
+TEST(ParseSigstoreBundle, AbsentLogIndexIsZero) {
+  json doc = json::parse(testing::read_file(bundle_verify_dir() / "happy-path-v0.3" / "bundle.sigstore.json"));
+  auto& entry = doc["verificationMaterial"]["tlogEntries"][0];
+  ASSERT_TRUE(entry.contains("inclusionProof"));
+  entry.erase("logIndex");
+  entry["inclusionProof"].erase("logIndex");
+  auto parsed = parse_sigstore_bundle(doc.dump());
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(parsed->tlog_entries[0].log_index, 0);
+  ASSERT_TRUE(parsed->tlog_entries[0].inclusion_proof.has_value());
+  EXPECT_EQ(parsed->tlog_entries[0].inclusion_proof->log_index, 0U);
+}
+
 TEST(DssePae, MatchesTheSpecExample) {
   // https://github.com/secure-systems-lab/dsse/blob/master/protocol.md
   EXPECT_EQ(dsse_pae("http://example.com/HelloWorld", "hello world"),

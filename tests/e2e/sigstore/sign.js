@@ -62,11 +62,7 @@ async function main() {
   })}.`;
   const bundle = await sign(manifest, { fulcioURL: FULCIO_URL, rekorURL: REKOR_URL, identityToken: token });
   // The mock log is a fresh one-entry tree per entry, so the inclusion proof's logIndex is 0, which proto3
-  // JSON omits. Write the default out explicitly (the same bundle: a parser must read an absent logIndex
-  // as 0; imagegate's parser currently requires the field).
-  for (const entry of bundle.verificationMaterial.tlogEntries || []) {
-    if (entry.inclusionProof && entry.inclusionProof.logIndex === undefined) entry.inclusionProof.logIndex = '0';
-  }
+  // JSON omits: the bundle is written as sigstore-js made it, and imagegate must read the absence as 0.
   fs.writeFileSync(path.join(outDir, 'bundle.json'), JSON.stringify(bundle));
 
   const start = new Date(Date.now() - 3600 * 1000).toISOString();
