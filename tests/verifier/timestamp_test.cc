@@ -46,7 +46,8 @@ class TimestampTest : public ::testing::Test {
         "openssl ts -query -data data -sha256 -out without_cert.tsq && "
         "openssl ts -reply -queryfile with_cert.tsq -config tsa.cnf -section tsa_config1 -out with_cert.tsr && "
         "openssl ts -reply -queryfile without_cert.tsq -config tsa.cnf -section tsa_config1 -out without_cert.tsr";
-    ASSERT_EQ(std::system(("(" + script + ") >log 2>&1").c_str()), 0) << testing::read_file(*dir_ / "log");
+    const std::string log = (*dir_ / "log").string();
+    ASSERT_EQ(std::system(("(" + script + ") >'" + log + "' 2>&1").c_str()), 0) << testing::read_file(log);
   }
   static void TearDownTestSuite() {
     std::error_code ec;
