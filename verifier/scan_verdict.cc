@@ -78,9 +78,17 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
   const std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(static_cast<unsigned>(mo)),
                                         std::chrono::day(static_cast<unsigned>(d))};
   if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) return std::nullopt;
-  const auto t = std::chrono::sys_days(ymd) + std::chrono::hours(h) + std::chrono::minutes(mi) +
-                 std::chrono::seconds(sec) - offset;
-  return std::chrono::time_point_cast<std::chrono::system_clock::duration>(t + frac);
+  const std::int64_t seconds = std::chrono::sys_days(ymd).time_since_epoch().count() * 86400LL + h * 3600LL +
+                               mi * 60LL + sec - std::chrono::seconds(offset).count();
+  // system_clock counts nanoseconds here: about ±292 years around 1970. Notary writes "2999-..." for
+  // "never expires": saturate rather than overflow.
+  using Clock = std::chrono::system_clock;
+  using Dur = Clock::duration;
+  const auto max_seconds = std::chrono::duration_cast<std::chrono::seconds>(Dur::max()).count() - 1;
+  const auto min_seconds = std::chrono::duration_cast<std::chrono::seconds>(Dur::min()).count() + 1;
+  if (seconds >= max_seconds) return Clock::time_point::max();
+  if (seconds <= min_seconds) return Clock::time_point::min();
+  return Clock::time_point(std::chrono::duration_cast<Dur>(std::chrono::seconds(seconds) + frac));
 }
 
 std::string format_rfc3339(std::chrono::system_clock::time_point t) {

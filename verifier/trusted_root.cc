@@ -2,6 +2,7 @@
 // and the Fulcio leaf check. The root is operator-provided trust material: anything malformed or
 // ambiguous in it is refused at load time rather than guessed at verification time.
 #include "verifier/trusted_root.h"
+#include "verifier/scan_verdict.h"
 
 #include <re2/re2.h>
 
@@ -19,65 +20,10 @@ using std::chrono::system_clock;
 
 Error permission_denied(std::string message) { return {ErrorCode::permission_denied, std::move(message)}; }
 
-// RFC 3339 as protobuf JSON writes Timestamps: "2021-01-12T11:53:27.000Z", any fraction, Z or +hh:mm.
-Result<system_clock::time_point> parse_rfc3339(const std::string& s) {
-  auto digits = [&](std::size_t pos, std::size_t n, int& out) {
-    if (pos + n > s.size()) return false;
-    out = 0;
-    for (std::size_t i = pos; i < pos + n; ++i) {
-      if (s[i] < '0' || s[i] > '9') return false;
-      out = out * 10 + (s[i] - '0');
-    }
-    return true;
-  };
-  std::tm tm{};
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (!digits(0, 4, year) || s.size() < 20 || s[4] != '-' || !digits(5, 2, month) || s[7] != '-' ||
-      !digits(8, 2, day) || (s[10] != 'T' && s[10] != 't') || !digits(11, 2, hour) || s[13] != ':' ||
-      !digits(14, 2, minute) || s[16] != ':' || !digits(17, 2, second)) {
-    return invalid_argument("not an RFC 3339 time: " + s);
-  }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
-    return invalid_argument("not an RFC 3339 time: " + s);
-  }
-  std::size_t pos = 19;
-  std::chrono::nanoseconds fraction{0};
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    std::int64_t ns = 0;
-    int n = 0;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      if (n < 9) {
-        ns = ns * 10 + (s[pos] - '0');
-        ++n;
-      }
-      ++pos;
-    }
-    if (n == 0) return invalid_argument("not an RFC 3339 time: " + s);
-    for (; n < 9; ++n) ns *= 10;
-    fraction = std::chrono::nanoseconds(ns);
-  }
-  int offset_seconds = 0;
-  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z') && pos + 1 == s.size()) {
-    // UTC
-  } else if (pos + 6 == s.size() && (s[pos] == '+' || s[pos] == '-') && s[pos + 3] == ':') {
-    int oh = 0, om = 0;
-    if (!digits(pos + 1, 2, oh) || !digits(pos + 4, 2, om) || oh > 23 || om > 59) {
-      return invalid_argument("not an RFC 3339 time: " + s);
-    }
-    offset_seconds = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);
-  } else {
-    return invalid_argument("not an RFC 3339 time: " + s);
-  }
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  const std::time_t t = timegm(&tm);
-  return system_clock::from_time_t(t) - std::chrono::seconds(offset_seconds) +
-         std::chrono::duration_cast<system_clock::duration>(fraction);
+// RFC 3339 as protobuf JSON writes Timestamps ("2021-01-12T11:53:27.000Z"): the one parser in scan_verdict.h.
+Result<system_clock::time_point> parse_time(const std::string& s) {
+  if (auto t = parse_rfc3339(s)) return *t;
+  return invalid_argument("not an RFC 3339 time: " + s);
 }
 
 // Whether an extKeyUsage extension value (DER SEQUENCE OF OBJECT IDENTIFIER) lists codeSigning
@@ -127,13 +73,13 @@ Result<TimeRange> parse_valid_for(const json& obj, const std::string& where) {
   // A key or CA with no start has no defined window; sigstore clients refuse it (conformance
   // trust-root-tlog-missing-validity-start_fail).
   if (start == it->end() || !start->is_string()) return invalid_argument(where + ".validFor.start is required");
-  auto s = parse_rfc3339(start->get<std::string>());
+  auto s = parse_time(start->get<std::string>());
   if (!s) return invalid_argument(where + ".validFor.start: " + s.error().message);
   range.start = *s;
   const auto end = it->find("end");
   if (end != it->end() && !end->is_null()) {  // protobuf JSON writes an unset end as null
     if (!end->is_string()) return invalid_argument(where + ".validFor.end must be a time");
-    auto e = parse_rfc3339(end->get<std::string>());
+    auto e = parse_time(end->get<std::string>());
     if (!e) return invalid_argument(where + ".validFor.end: " + e.error().message);
     range.end = *e;
   }

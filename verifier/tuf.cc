@@ -2,6 +2,7 @@
 // (https://theupdateframework.github.io/specification/latest/#detailed-client-workflow) in the dialect
 // notary writes (https://github.com/notaryproject/notary/blob/master/docs/resources/tuf_structure.md).
 #include "verifier/tuf.h"
+#include "verifier/scan_verdict.h"
 
 #include <algorithm>
 #include <array>
@@ -440,60 +441,8 @@ Result<std::string> canonical_json(std::string_view json_text) {
 }
 
 Result<TimePoint> parse_rfc3339(std::string_view text) {
-  // YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)
-  auto digits = [&](std::size_t pos, std::size_t n) -> std::optional<int> {
-    if (pos + n > text.size()) return std::nullopt;
-    int v = 0;
-    for (std::size_t i = pos; i < pos + n; ++i) {
-      if (!std::isdigit(static_cast<unsigned char>(text[i]))) return std::nullopt;
-      v = v * 10 + (text[i] - '0');
-    }
-    return v;
-  };
-  auto bad = [&] { return invalid_argument("not an RFC 3339 time: \"" + std::string(text.substr(0, 64)) + "\""); };
-  auto y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2), h = digits(11, 2), mi = digits(14, 2), s = digits(17, 2);
-  if (!y || !mo || !d || !h || !mi || !s || text.size() < 20 || text[4] != '-' || text[7] != '-' ||
-      (text[10] != 'T' && text[10] != 't') || text[13] != ':' || text[16] != ':') {
-    return bad();
-  }
-  std::size_t pos = 19;
-  std::int64_t nanos = 0;
-  if (pos < text.size() && text[pos] == '.') {
-    ++pos;
-    int n = 0;
-    while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos]))) {
-      if (n < 9) nanos = nanos * 10 + (text[pos] - '0');
-      ++n;
-      ++pos;
-    }
-    if (n == 0) return bad();
-    for (int i = n; i < 9; ++i) nanos *= 10;
-  }
-  int offset_minutes = 0;
-  if (pos < text.size() && (text[pos] == 'Z' || text[pos] == 'z')) {
-    ++pos;
-  } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
-    auto oh = digits(pos + 1, 2), om = digits(pos + 4, 2);
-    if (!oh || !om || pos + 6 > text.size() || text[pos + 3] != ':' || *oh > 23 || *om > 59) return bad();
-    offset_minutes = (*oh * 60 + *om) * (text[pos] == '-' ? -1 : 1);
-    pos += 6;
-  } else {
-    return bad();
-  }
-  if (pos != text.size()) return bad();
-  std::chrono::year_month_day ymd{std::chrono::year{*y}, std::chrono::month{static_cast<unsigned>(*mo)},
-                                  std::chrono::day{static_cast<unsigned>(*d)}};
-  if (!ymd.ok() || *h > 23 || *mi > 59 || *s > 60) return bad();
-  const std::int64_t seconds = std::chrono::sys_days{ymd}.time_since_epoch().count() * 86400LL + *h * 3600LL +
-                               *mi * 60LL + *s - offset_minutes * 60LL;
-  // system_clock counts nanoseconds here: ±292 years around 1970. Notary writes "2999-..." for "never":
-  // saturate instead of overflowing.
-  using Dur = TimePoint::duration;
-  const auto max_seconds = std::chrono::duration_cast<std::chrono::seconds>(Dur::max()).count() - 1;
-  const auto min_seconds = std::chrono::duration_cast<std::chrono::seconds>(Dur::min()).count() + 1;
-  if (seconds >= max_seconds) return TimePoint::max();
-  if (seconds <= min_seconds) return TimePoint::min();
-  return TimePoint{std::chrono::duration_cast<Dur>(std::chrono::seconds{seconds} + std::chrono::nanoseconds{nanos})};
+  if (auto t = verifier::parse_rfc3339(text)) return *t;
+  return invalid_argument("not an RFC 3339 time: \"" + std::string(text.substr(0, 64)) + "\"");
 }
 
 Result<Envelope> parse_envelope(std::string_view bytes) {

@@ -158,6 +158,11 @@ TEST(ScanReport, Rfc3339) {
   EXPECT_FALSE(parse_rfc3339("2021-02-30T00:00:00Z"));
   EXPECT_FALSE(parse_rfc3339("2021-08-25T12:20:30"));
   EXPECT_FALSE(parse_rfc3339("2021-08-25T12:20:30Zjunk"));
+  // Past system_clock's range: saturates instead of overflowing (Notary's "never expires").
+  EXPECT_EQ(parse_rfc3339("2999-08-26T14:12:13.21926558+02:00"), std::chrono::system_clock::time_point::max());
+  EXPECT_EQ(parse_rfc3339("1000-01-01T00:00:00Z"), std::chrono::system_clock::time_point::min());
+  EXPECT_EQ(parse_rfc3339("2021-08-25T14:20:30.5+02:00"),
+            *parse_rfc3339("2021-08-25T12:20:30.5Z"));
   EXPECT_FALSE(parse_rfc3339(""));
 }
 

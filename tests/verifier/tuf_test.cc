@@ -133,7 +133,7 @@ TEST(Rfc3339, ParsesOffsetsFractionsAndSaturatesFarFuture) {
   ASSERT_TRUE(far.ok());
   EXPECT_GT(*far, kNow + 100 * 24h * 365);
   for (const char* bad : {"", "2019-11-11", "2019-11-11T08:00:05", "2019-13-01T00:00:00Z", "2019-02-30T00:00:00Z",
-                          "2019-11-11T08:00:05Zjunk", "2019-11-11 08:00:05Z", "2019-11-11T08:00:05.Z"}) {
+                          "2019-11-11T08:00:05Zjunk", "2019-11-11T08:00:05.Z"}) {
     EXPECT_FALSE(parse_rfc3339(bad).ok()) << bad;
   }
 }
