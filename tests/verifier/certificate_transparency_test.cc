@@ -68,7 +68,8 @@ TEST(EmbeddedScts, LogsOfAnotherRootDoNotVerify) {
   // invalid-ct-key_fail: the leaf's SCT log is missing from that root's CT logs.
   const TrustedRoot wrong = root_of(case_dir("invalid-ct-key_fail") / "trusted_root.json");
   const Certificate leaf = leaf_of("happy-path-v0.3");
-  const Certificate* issuer = issuer_in(public_good(), leaf);
+  const TrustedRoot production = public_good();  // kept alive: issuer points into it
+  const Certificate* issuer = issuer_in(production, leaf);
   ASSERT_NE(issuer, nullptr);
   auto s = verify_embedded_scts(leaf, *issuer, wrong.ctlogs);
   ASSERT_FALSE(s.ok());
