@@ -1,5 +1,6 @@
 // libFuzzer target for verifier/tuf.cc: TUF / Notary v1 metadata from a (hostile) notary-server must parse
 // or fail cleanly, within the size and depth bounds, and canonical JSON must be a fixed point.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -37,9 +38,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   const auto now = std::chrono::system_clock::time_point{} + std::chrono::hours(24 * 365 * 55);
 
+  // Canonical JSON is idempotent. OLPC's form (notary's) writes control characters raw, which is not JSON,
+  // so only output free of them must parse again.
   if (auto c = tuf::canonical_json(input); c.ok()) {
+    const bool has_control = std::any_of(c->begin(), c->end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20; });
     auto again = tuf::canonical_json(*c);
-    if (!again.ok() || *again != *c) std::abort();
+    if (!has_control && (!again.ok() || *again != *c)) std::abort();
   }
   (void)tuf::parse_rfc3339(input.substr(0, 64));
 
