@@ -763,15 +763,6 @@ void OciRegistryClient::set_request_observer(std::function<void(std::string_view
   state_->observer = std::move(observer);
 }
 
-void OciRegistryClient::close_idle_connections() {
-  std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle;
-  {
-    std::lock_guard lock(state_->mutex);
-    idle.swap(state_->idle);
-  }
-  // Destroyed here, outside the lock.
-}
-
 void OciRegistryClient::set_request_timing_observer(std::function<void(std::string_view, double)> observer) {
   state_->timing_observer = std::move(observer);
 }

@@ -53,11 +53,6 @@ class OciRegistryClient final : public RegistryClient {
   boost::asio::awaitable<Result<std::string>> get(std::string base_url, std::string path, std::string scope,
                                                   std::size_t max_bytes);
 
-  // Closes the pooled idle connections. Their sockets belong to the io_context that made them, so call this
-  // after the io_context stops and before it is destroyed (a client that outlives its io_context must not
-  // destroy sockets into a dead one at its own destruction).
-  void close_idle_connections();
-
   // Which credentials serve `ref` ("" for anonymous): part of cache keys, so two credential sets never
   // share an answer.
   std::string credentials_key(const ImageReference& ref) const;

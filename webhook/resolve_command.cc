@@ -62,8 +62,6 @@ int run_resolve(const ResolveFlags& flags) {
     if (e) result = Result<verifier::ResolvedImage>(internal_error("resolution threw"));
   });
   io.run();
-  // The pooled connection belongs to `io`, which dies before `clients`: close it while `io` lives.
-  clients->network->close_idle_connections();
   if (!result || !result->ok()) {
     const Error e = result ? result->error() : internal_error("resolution did not finish");
     std::cerr << "imagegate: " << to_string(e.code) << ": " << e.message << "\n";

@@ -144,6 +144,9 @@ int run_serve(const ServeFlags& flags) {
   auto listen = parse_listen_address(config.listen);
   if (!listen) return fail(listen.error().message);
   const unsigned threads = config.threads != 0 ? config.threads : std::max(1U, std::thread::hardware_concurrency());
+  // Declared before everything that holds sockets or timers of it (the registry clients' pooled
+  // connections, the Notary verifiers' clients in the anchor sets), so they are destroyed while it lives.
+  boost::asio::io_context io(static_cast<int>(threads));
 
   Metrics metrics;
   DecisionLog decisions(std::cout);
@@ -186,7 +189,6 @@ int run_serve(const ServeFlags& flags) {
   }
   service_for_policy = &service;
 
-  boost::asio::io_context io(static_cast<int>(threads));
   PolicyWatcher watcher(io.get_executor(), config.policy_file, service, metrics, std::cerr,
                         config.policy_reload_interval);
   if (!watcher.load_now()) {
@@ -295,9 +297,6 @@ int run_serve(const ServeFlags& flags) {
   for (unsigned i = 1; i < threads; ++i) workers.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& worker : workers) worker.join();
-  // Pooled registry connections are sockets of `io`, which is destroyed before the registry clients: close
-  // them while it lives (destroying them into a dead io_context crashed `serve` at exit now and then).
-  registry->network->close_idle_connections();
   log_line({{"level", "info"}, {"msg", "stopped"}});
   return 0;
 }
