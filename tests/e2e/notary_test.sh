@@ -199,6 +199,64 @@ assert_rc "signed tag verifies (ECDSA timestamp from notary-signer)" 0
 verify "$GUN_B:v1" "$URL_B" "$T/root-a.pem"
 assert_rc "server B's repository with server A's root is refused" 1
 
+# ---- reviews through `imagegate serve`: a Notary v1 anchor alone, with a required delegation, and in one
+# m-of-n rule with a cosign key (the migration policy of docs/policy.md) ----
+openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl ec -pubout -out "$T/cosign.pub" 2>/dev/null
+cat >"$T/policy.yaml" <<YML
+apiVersion: imagegate.dev/v1alpha1
+kind: ImagePolicy
+metadata: {name: notary-e2e}
+spec:
+  noMatch: deny
+  trustAnchors:
+    - name: dct
+      notaryV1: {server: "$URL_A", rootKeyFiles: ["$T/root-a.pem"], caFile: "$T/ca.pem"}
+    - name: dct-releases
+      notaryV1: {server: "$URL_A", rootKeyFiles: ["$T/root-a.pem"], caFile: "$T/ca.pem", delegations: [targets/releases]}
+    - name: release-key
+      cosign: {keyFile: "$T/cosign.pub"}
+  rules:
+    - name: dct
+      match: {images: ["$GUN"]}
+      signatures: {anchors: [dct]}
+    - name: releases
+      match: {images: ["$GUN"], namespaces: [releases]}
+      signatures: {anchors: [dct-releases]}
+    - name: either
+      match: {images: ["$REG/other"]}
+      signatures: {anchors: [dct, release-key], threshold: 1}
+YML
+run_capture "$bin" policy lint "$T/policy.yaml"
+assert_rc "the serve policy lints" 0
+start_imagegate "$bin" "$T/decisions.log" "$T/serve.log" --policy "$T/policy.yaml" --listen "127.0.0.1:$(free_port)" \
+  --tls-cert "$T/tls.crt" --tls-key "$T/tls.key" --ca-file "$T/ca.pem"
+review() {  # IMAGE [NAMESPACE]: a Pod CREATE review, the answer in $OUT
+  printf '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"n1","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"namespace":"%s","operation":"CREATE","userInfo":{"username":"t"},"object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"%s"}]}}}}' "${2:-default}" "$1" >"$T/review.json"
+  run_capture curl -sS --cacert "$T/ca.pem" -H 'Content-Type: application/json' --data-binary @"$T/review.json" \
+    "https://127.0.0.1:$SERVER_PORT/validate?timeout=10s"
+}
+allowed() { json_get "$OUT" 'd["response"]["allowed"]'; }
+message() { json_get "$OUT" 'd["response"].get("status", {}).get("message", "")'; }
+
+review "$GUN:v1"
+assert_eq "serve: Notary-signed tag allowed" "true" "$(allowed)"
+review "$GUN:v2"
+assert_eq "serve: unsigned tag denied" "false" "$(allowed)"
+assert_contains "serve: unsigned tag: the anchor and the reason" "$(message)" "tag v2 is not signed"
+review "$GUN:v3"
+assert_eq "serve: tag signed for another digest denied" "false" "$(allowed)"
+assert_contains "serve: wrong digest: the reason" "$(message)" "signed digest is sha256:$d1"
+review "$GUN:v1" releases
+assert_eq "serve: tag signed by the required delegation allowed" "true" "$(allowed)"
+review "$GUN:v3" releases
+assert_eq "serve: tag the required delegation did not sign denied" "false" "$(allowed)"
+assert_contains "serve: missing delegation: the reason" "$(message)" "required delegation targets/releases did not sign tag v3"
+review "$REG/other:v1"
+assert_eq "serve: 1 of [notary, cosign] with neither: denied" "false" "$(allowed)"
+assert_contains "serve: m-of-n names both anchors" "$(message)" "release-key"
+assert_contains "serve: m-of-n: the Notary reason" "$(message)" "no trust data for $REG/other"
+stop_pid "$SERVER_PID"
+
 # ---- notary-server down: undecided ----
 stop_pid "$pid_a"
 verify "$GUN:v2" "$URL_A" "$T/root-a.pem"
