@@ -2,7 +2,7 @@
 
 namespace imagegate::webhook {
 
-Result<RegistryClients> make_registry_clients(const RegistryConfig& config) {
+Result<RegistryClients> make_registry_clients(const RegistryConfig& config, const std::string& /*store*/) {
   verifier::RegistryClientOptions options;
   options.ca_files = config.ca_files;
   options.registry_ca_files = config.registry_ca_files;

@@ -11,6 +11,7 @@
 #include "common/result.h"
 #include "verifier/caching_registry_client.h"
 #include "verifier/oci_registry_client.h"
+#include "verifier/shared_cache.h"
 #include "webhook/server_config.h"
 
 namespace imagegate::webhook {
@@ -18,9 +19,14 @@ namespace imagegate::webhook {
 struct RegistryClients {
   std::unique_ptr<verifier::OciRegistryClient> network;
   std::unique_ptr<verifier::CachingRegistryClient> cached;
+  // Answers shared with the other replicas through Redis (verifier/shared_cache.h): set when the verdict
+  // store is Redis; `cached` and signature verification use it. nullptr: this process's caches only.
+  std::shared_ptr<verifier::SharedLookup> shared;
 };
 
-// invalid_argument naming the file when a CA bundle or Docker config file is unusable.
-Result<RegistryClients> make_registry_clients(const RegistryConfig& config);
+// invalid_argument naming the file when a CA bundle or Docker config file is unusable. `store` is the
+// verdict store spec (ServerConfig::store): "redis://..." makes `shared`; unavailable when Redis cannot be
+// reached at start.
+Result<RegistryClients> make_registry_clients(const RegistryConfig& config, const std::string& store = {});
 
 }  // namespace imagegate::webhook

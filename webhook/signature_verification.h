@@ -109,10 +109,13 @@ class SignatureVerification {
   SignatureVerification& operator=(const SignatureVerification&) = delete;
 
   // Verifies `anchors` of `policy` for `image` (its repository, and its tag for Notary) at `digest`.
+  // `signature_repository` (a rule's `signatures.repository`, cosign's COSIGN_REPOSITORY): where the
+  // `.sig` tags and bundles of the digest live instead of the image's own repository; "" = the image's.
   // Honours cancellation.
   boost::asio::awaitable<SignatureReport> verify(std::shared_ptr<const policy::CompiledPolicy> policy,
                                                  verifier::ImageReference image, std::string digest,
-                                                 std::vector<std::string> anchors);
+                                                 std::vector<std::string> anchors,
+                                                 std::string signature_repository = {});
 
   // The anchor set of `policy`, built on first use of each policy version.
   std::shared_ptr<const AnchorSet> anchor_set(const policy::CompiledPolicy& policy);
