@@ -11,6 +11,8 @@ set -uo pipefail
 E2E_PASSED=0
 E2E_FAILED=0
 E2E_PIDS=()
+# This file's directory (tests/e2e), for the helpers beside it (registry/make_layout.py).
+E2E_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 # log MESSAGE...: prints a progress line to stderr, prefixed with the script name.
 log() { echo "[$(basename "$0")] $*" >&2; }
@@ -137,6 +139,88 @@ wait_for_port() {
     sleep 0.1
   done
   return 1
+}
+
+# ---- test PKI, registry, Redis, images (shared set-up of the registry, signature and Redis tests) ----
+
+# make_ca [DIR]: a test CA in DIR (default $E2E_TMP): DIR/ca.pem, DIR/ca.key, and DIR/certs.d/ca.crt (a copy,
+# the cert directory skopeo's --cert-dir/--dest-cert-dir options want).
+make_ca() {
+  local dir="${1:-$E2E_TMP}"
+  mkdir -p "$dir/certs.d"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/ca.key" -out "$dir/ca.pem" -days 2 \
+    -subj "/CN=imagegate test CA" -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign" >/dev/null 2>&1 || die "openssl: test CA in $dir"
+  cp "$dir/ca.pem" "$dir/certs.d/ca.crt"
+}
+
+# make_server_cert DIR NAME: DIR/NAME.crt and DIR/NAME.key, a server (and client) certificate for 127.0.0.1 and
+# localhost signed by the CA in DIR (make_ca DIR first).
+make_server_cert() {
+  local dir="$1" name="$2"
+  [ -f "$dir/ca.pem" ] || die "make_server_cert: no CA in $dir (call make_ca first)"
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth,clientAuth\n' \
+    >"$dir/$name.ext"
+  openssl req -newkey rsa:2048 -nodes -keyout "$dir/$name.key" -out "$dir/$name.csr" -subj "/CN=127.0.0.1" \
+    >/dev/null 2>&1 || die "openssl: key for $name"
+  openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
+    -out "$dir/$name.crt" -days 2 -extfile "$dir/$name.ext" >/dev/null 2>&1 || die "openssl: certificate for $name"
+  rm -f "$dir/$name.csr" "$dir/$name.ext"
+}
+
+# start_registry NAME PORT [AUTH_YAML]: Debian's docker-registry on 127.0.0.1:PORT with TLS (DIR/tls.crt from
+# the test CA in DIR = $REGISTRY_CA_DIR or $E2E_TMP; both made when missing), storage $E2E_TMP/NAME-data
+# (deletes enabled), config $E2E_TMP/NAME.yml, log and access log appended to $E2E_TMP/NAME.log, log level
+# $REGISTRY_LOG_LEVEL (default error). AUTH_YAML is appended at the top level (e.g. an `auth:` block).
+# REGISTRY_PLAIN=1 serves plain HTTP instead. Tracked; waits for the port; sets REGISTRY_PID; dies with the
+# log's tail when it does not start. Calling it again with the same NAME restarts on the same data.
+start_registry() {
+  local name="$1" port="$2" auth="${3:-}" dir="${REGISTRY_CA_DIR:-$E2E_TMP}" tls=""
+  if [ "${REGISTRY_PLAIN:-0}" != 1 ]; then
+    [ -f "$dir/ca.pem" ] || make_ca "$dir"
+    [ -f "$dir/tls.crt" ] || make_server_cert "$dir" tls
+    tls="  tls: {certificate: $dir/tls.crt, key: $dir/tls.key}"
+  fi
+  mkdir -p "$E2E_TMP/$name-data"
+  cat >"$E2E_TMP/$name.yml" <<YML
+version: 0.1
+log: {level: ${REGISTRY_LOG_LEVEL:-error}, formatter: text}
+storage: {filesystem: {rootdirectory: $E2E_TMP/$name-data}, delete: {enabled: true}}
+http:
+  addr: 127.0.0.1:$port
+$tls
+$auth
+YML
+  docker-registry serve "$E2E_TMP/$name.yml" >>"$E2E_TMP/$name.log" 2>&1 &
+  REGISTRY_PID=$!
+  track_pid "$REGISTRY_PID"
+  wait_for_port "$port" 15 || die "docker-registry $name did not start: $(tail -5 "$E2E_TMP/$name.log")"
+}
+
+# start_redis PORT: redis-server on 127.0.0.1:PORT without persistence, log appended to $E2E_TMP/redis.log.
+# Tracked; waits for the port; sets REDIS_PID; dies when it does not start.
+start_redis() {
+  local port="$1"
+  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$E2E_TMP" \
+    >>"$E2E_TMP/redis.log" 2>&1 &
+  REDIS_PID=$!
+  track_pid "$REDIS_PID"
+  wait_for_port "$port" 10 || die "redis-server did not start on $port: $(tail -5 "$E2E_TMP/redis.log")"
+}
+
+# push_image SEED REF [SKOPEO_COPY_ARGS...]: an OCI layout with content from SEED (tests/e2e/registry/
+# make_layout.py; $PUSH_LAYOUT_ARGS, e.g. --multi, passed to it) copied, all platforms, to docker://REF,
+# trusting the test CA's cert directory (DIR/certs.d, DIR = $REGISTRY_CA_DIR or $E2E_TMP). Extra arguments
+# go to `skopeo copy` (e.g. --dest-creds u:p, --dest-tls-verify=false). Dies with skopeo's output on failure.
+push_image() {
+  local seed="$1" ref="$2" dir="${REGISTRY_CA_DIR:-$E2E_TMP}"
+  shift 2
+  rm -rf "$E2E_TMP/layout"
+  # shellcheck disable=SC2086  # PUSH_LAYOUT_ARGS is a list of flags
+  python3 "$E2E_LIB_DIR/registry/make_layout.py" "$E2E_TMP/layout" t "$seed" \
+    ${PUSH_LAYOUT_ARGS:-} >/dev/null || die "make_layout $seed"
+  skopeo copy --quiet --all --dest-cert-dir "$dir/certs.d" "$@" "oci:$E2E_TMP/layout:t" "docker://$ref" \
+    >"$E2E_TMP/skopeo.log" 2>&1 || die "skopeo copy to $ref: $(cat "$E2E_TMP/skopeo.log")"
 }
 
 # start_imagegate BINARY STDOUT_FILE STDERR_FILE SERVE_ARGS...: starts `BINARY serve SERVE_ARGS` in the
