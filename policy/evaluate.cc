@@ -79,7 +79,11 @@ InternalPlan make_plan(const CompiledPolicy& policy, const ImageUnderReview& ima
   p.rule = &rule;
   const bool network = rule.signatures.has_value() || rule.vulnerabilities.has_value() || rule.pin_digest;
   p.needs.resolve_digest = network && !reference.has_digest();
-  if (rule.signatures) p.needs.anchors = rule.signatures->anchors;
+  if (rule.signatures) {
+    p.needs.anchors = rule.signatures->anchors;
+    p.needs.accept_index_signatures = rule.signatures->accept_index_signatures;
+    p.needs.signature_repository = rule.signatures->repository;
+  }
   p.needs.verdict = rule.vulnerabilities.has_value();
   return out;
 }

@@ -60,6 +60,10 @@ struct Requirements {
   bool resolve_digest = false;
   std::vector<std::string> anchors;  // trust anchors to try
   bool verdict = false;
+  // From the rule's `signatures` (see SignatureRequirement): whether a signed index that the reference's tag
+  // resolves to may vouch for the platform manifest digest it lists, and where the signatures live.
+  bool accept_index_signatures = false;
+  std::string signature_repository;  // "" = the image's own repository
 };
 
 enum class Outcome {

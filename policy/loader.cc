@@ -14,6 +14,7 @@
 #include <string>
 
 #include "policy/glob.h"
+#include "verifier/image_reference.h"
 
 namespace imagegate::policy {
 namespace {
@@ -754,7 +755,8 @@ void Loader::load_rule(const YAML::Node& node, const std::string& path, const Po
 
 void Loader::load_signatures(const YAML::Node& node, const std::string& path, const PolicySpec& spec,
                              SignatureRequirement& out) {
-  const std::optional<Fields> f = fields(node, path, {"anchors", "threshold", "required"});
+  const std::optional<Fields> f =
+      fields(node, path, {"anchors", "threshold", "required", "acceptIndexSignatures", "repository"});
   if (!f) return;
   auto check_references = [&](const std::vector<std::pair<std::string, YAML::Node>>& refs) {
     std::set<std::string, std::less<>> seen;
@@ -792,6 +794,24 @@ void Loader::load_signatures(const YAML::Node& node, const std::string& path, co
       } else {
         out.threshold = static_cast<int>(*t);
       }
+    }
+  }
+  if (auto v = bool_field(*f, path, "acceptIndexSignatures")) out.accept_index_signatures = *v;
+  if (auto repository = string_field(*f, node, path, "repository", false)) {
+    const YAML::Node& repository_node = *find(*f, "repository");
+    const std::string repository_path = child(path, "repository");
+    // The same grammar and normalisation as an image name (cosign's COSIGN_REPOSITORY), so the fetcher
+    // reaches exactly the repository the policy names; a tag or digest would name one manifest instead.
+    auto parsed = verifier::ImageReference::parse_normalized(*repository);
+    if (repository->empty()) {
+      error(repository_node, repository_path, "must not be empty (omit it to use the image's own repository)");
+    } else if (const auto* bad = std::get_if<verifier::ReferenceParseError>(&parsed)) {
+      error(repository_node, repository_path, "not a repository: " + bad->error.message);
+    } else if (const auto& ref = std::get<verifier::ImageReference>(parsed); ref.has_tag() || ref.has_digest()) {
+      error(repository_node, repository_path,
+            "a repository without tag or digest (like registry.example.com/signatures); got " + quote(*repository));
+    } else {
+      out.repository = *repository;
     }
   }
 }

@@ -83,6 +83,12 @@ struct SignatureRequirement {
   std::vector<std::string> anchors;
   int threshold = 1;
   std::vector<std::string> required;
+  // `acceptIndexSignatures`: an image given as `name:tag@sha256:<platform manifest>` also passes an anchor
+  // through a signature on the index the tag resolves to, when that index lists the manifest.
+  bool accept_index_signatures = false;
+  // `repository`: where the signatures live instead of the image's own repository (cosign's
+  // COSIGN_REPOSITORY); a repository name without tag or digest, "" = the image's.
+  std::string repository;
 };
 
 struct CveException {

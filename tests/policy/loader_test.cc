@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "policy/compiled_policy.h"
+#include "policy/evaluate.h"
 #include "policy/policy.h"
 #include "tests/test_support.h"
 
@@ -162,6 +163,75 @@ TEST(Loader, FillsTheModelWithDefaultsAndLocations) {
             std::chrono::sys_days(std::chrono::year(2027) / 1 / 31));
   ASSERT_NE(policy->anchor("k"), nullptr);
   EXPECT_EQ(policy->anchor("nope"), nullptr);
+}
+
+TEST(Loader, IndexSignaturesAndSignatureRepositoryReachThePlan) {
+  const std::string text = std::string(kHeader) +
+                           "spec:\n"
+                           "  trustAnchors:\n"
+                           "    - {name: k, cosign: {keyFile: /k.pub}}\n"
+                           "  rules:\n"
+                           "    - name: multiarch\n"
+                           "      match: {images: [\"registry.example.com/app\"]}\n"
+                           "      signatures: {anchors: [k], acceptIndexSignatures: true,\n"
+                           "                   repository: \"localhost:5000/signatures/app\"}\n"
+                           "    - name: plain\n"
+                           "      match: {images: [nginx]}\n"
+                           "      signatures: {anchors: [k]}\n";
+  const PolicyResult result = load_policy(text, "p.yaml");
+  const auto policy = policy_of(result);
+  ASSERT_NE(policy, nullptr) << joined(errors_of(result));
+  const PolicySpec& spec = spec_of(*policy);
+  ASSERT_EQ(spec.rules.size(), 2u);
+  ASSERT_TRUE(spec.rules[0].signatures.has_value());
+  EXPECT_TRUE(spec.rules[0].signatures->accept_index_signatures);
+  EXPECT_EQ(spec.rules[0].signatures->repository, "localhost:5000/signatures/app");
+  // Defaults: the image's own repository, index signatures not accepted.
+  ASSERT_TRUE(spec.rules[1].signatures.has_value());
+  EXPECT_FALSE(spec.rules[1].signatures->accept_index_signatures);
+  EXPECT_EQ(spec.rules[1].signatures->repository, "");
+
+  const Plan multiarch = plan(*policy, {"default", "registry.example.com/app:1.0@sha256:" + std::string(64, 'a')});
+  EXPECT_EQ(multiarch.needs.anchors, std::vector<std::string>{"k"});
+  EXPECT_TRUE(multiarch.needs.accept_index_signatures);
+  EXPECT_EQ(multiarch.needs.signature_repository, "localhost:5000/signatures/app");
+  EXPECT_FALSE(multiarch.needs.resolve_digest);
+  const Plan plain = plan(*policy, {"default", "nginx:1.25"});
+  EXPECT_FALSE(plain.needs.accept_index_signatures);
+  EXPECT_EQ(plain.needs.signature_repository, "");
+}
+
+TEST(Loader, SignatureRepositoryMustBeARepository) {
+  struct Case {
+    std::string value;
+    std::string error;  // "" = accepted
+  };
+  const std::vector<Case> cases = {
+      {"registry.example.com/signatures", ""},
+      {"localhost:5000/a/b", ""},
+      {"signatures", ""},  // normalised as Docker Hub's library/signatures, like an image name
+      {"registry.example.com/sigs:v1", "a repository without tag or digest"},
+      {"registry.example.com/sigs@sha256:" + std::string(64, '0'), "a repository without tag or digest"},
+      {"registry.example.com/UPPER", "not a repository"},
+      {"https://registry.example.com/sigs", "not a repository"},
+      {"registry.example.com//sigs", "not a repository"},
+  };
+  for (const Case& c : cases) {
+    const std::string text = std::string(kHeader) +
+                             "spec:\n  trustAnchors: [{name: k, cosign: {keyFile: /k.pub}}]\n"
+                             "  rules:\n    - name: r\n      match: {images: [\"**\"]}\n"
+                             "      signatures: {anchors: [k], repository: \"" + c.value + "\"}\n";
+    const PolicyResult result = load_policy(text, "p.yaml");
+    if (c.error.empty()) {
+      EXPECT_NE(policy_of(result), nullptr) << c.value << ": " << joined(errors_of(result));
+    } else {
+      const std::vector<Diagnostic> errors = errors_of(result);
+      ASSERT_EQ(errors.size(), 1u) << c.value << ": " << joined(errors);
+      EXPECT_EQ(errors[0].path, "spec.rules[0].signatures.repository");
+      EXPECT_EQ(errors[0].location.line, 9) << c.value;
+      EXPECT_THAT(errors[0].message, HasSubstr(c.error)) << c.value;
+    }
+  }
 }
 
 TEST(Loader, KeylessRegexpsAreCompiled) {
