@@ -4,13 +4,17 @@
 // SQLite anyway, and reads are short.
 //
 // The inventory is a second table keyed by (namespace, kind, name, image, digest); a batch of sightings
-// is one transaction (one fsync), and an upsert keeps the first first_seen and the latest last_seen.
+// is one transaction (one fsync), and an upsert keeps the first first_seen and the latest last_seen. An
+// update_inventory batch (upserts, replacements, forgotten workloads) is one transaction too.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "verifier/scan_report.h"
 #include "verifier/verdict_store.h"
@@ -122,6 +126,31 @@ class SqliteVerdictStore final : public VerdictStore {
     return s;
   }
 
+  Status update_inventory(const std::vector<InventoryUpdate>& updates) override {
+    if (Status valid = check_inventory_updates(updates); !valid) return valid;
+    if (updates.empty()) return Ok{};
+    std::lock_guard lock(mutex_);
+    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) return store_error(db_, "begin");
+    Status s = Ok{};
+    for (const InventoryUpdate& u : updates) {
+      if (u.replace) s = remove_unnamed(u);
+      if (s) s = upsert_all(u.entries);
+      if (!s) break;
+    }
+    if (s && sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) s = store_error(db_, "commit");
+    if (!s) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return s;
+  }
+
+  Result<std::size_t> prune_inventory(std::chrono::system_clock::time_point cutoff) override {
+    std::lock_guard lock(mutex_);
+    Statement st(db_, "DELETE FROM inventory WHERE last_seen < ?1");
+    if (st.get() == nullptr) return store_error(db_, "prepare");
+    st.bind(1, to_seconds(cutoff));
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return store_error(db_, "prune inventory");
+    return static_cast<std::size_t>(sqlite3_changes(db_));
+  }
+
   Result<std::vector<InventoryEntry>> list_inventory(const InventoryQuery& query) override {
     std::lock_guard lock(mutex_);
     // Empty filters match everything: (?1 = '' OR namespace = ?1) keeps one prepared shape.
@@ -163,6 +192,46 @@ class SqliteVerdictStore final : public VerdictStore {
       st.bind(6, to_seconds(e.first_seen));
       st.bind(7, to_seconds(e.last_seen));
       if (sqlite3_step(st.get()) != SQLITE_DONE) return store_error(db_, "write inventory");
+    }
+    return Ok{};
+  }
+
+  // The workload's rows that `u` no longer names and that were last seen at or before u.at. The kept
+  // (image, digest) pairs are few (a workload's containers), so they are compared here rather than in SQL.
+  Status remove_unnamed(const InventoryUpdate& u) {
+    std::vector<std::pair<std::string, std::string>> gone;
+    {
+      Statement st(db_, "SELECT image, digest FROM inventory WHERE namespace = ?1 AND kind = ?2 AND name = ?3 "
+                        "AND last_seen <= ?4");
+      if (st.get() == nullptr) return store_error(db_, "prepare");
+      st.bind(1, u.namespace_name);
+      st.bind(2, u.kind);
+      st.bind(3, u.name);
+      st.bind(4, to_seconds(u.at));
+      for (;;) {
+        const int rc = sqlite3_step(st.get());
+        if (rc == SQLITE_DONE) break;
+        if (rc != SQLITE_ROW) return store_error(db_, "read inventory");
+        std::string image = column_text(st.get(), 0);
+        std::string digest = column_text(st.get(), 1);
+        const bool named = std::any_of(u.entries.begin(), u.entries.end(), [&](const InventoryEntry& e) {
+          return e.image == image && e.digest == digest;
+        });
+        if (!named) gone.emplace_back(std::move(image), std::move(digest));
+      }
+    }
+    if (gone.empty()) return Ok{};
+    Statement del(db_, "DELETE FROM inventory WHERE namespace = ?1 AND kind = ?2 AND name = ?3 AND image = ?4 "
+                       "AND digest = ?5");
+    if (del.get() == nullptr) return store_error(db_, "prepare");
+    for (const auto& [image, digest] : gone) {
+      sqlite3_reset(del.get());
+      del.bind(1, u.namespace_name);
+      del.bind(2, u.kind);
+      del.bind(3, u.name);
+      del.bind(4, image);
+      del.bind(5, digest);
+      if (sqlite3_step(del.get()) != SQLITE_DONE) return store_error(db_, "remove inventory");
     }
     return Ok{};
   }
@@ -210,6 +279,26 @@ Status VerdictStore::record_seen(const std::vector<InventoryEntry>& /*entries*/)
 
 Result<std::vector<InventoryEntry>> VerdictStore::list_inventory(const InventoryQuery& /*query*/) {
   return invalid_argument("this verdict store keeps no inventory");
+}
+
+Status VerdictStore::update_inventory(const std::vector<InventoryUpdate>& /*updates*/) {
+  return invalid_argument("this verdict store keeps no inventory");
+}
+
+Result<std::size_t> VerdictStore::prune_inventory(std::chrono::system_clock::time_point /*cutoff*/) {
+  return invalid_argument("this verdict store keeps no inventory");
+}
+
+Status check_inventory_updates(const std::vector<InventoryUpdate>& updates) {
+  for (const InventoryUpdate& u : updates) {
+    for (const InventoryEntry& e : u.entries) {
+      if (e.namespace_name != u.namespace_name || e.kind != u.kind || e.name != u.name) {
+        return invalid_argument("inventory update for " + u.namespace_name + "/" + u.kind + "/" + u.name +
+                                " carries an entry of " + e.namespace_name + "/" + e.kind + "/" + e.name);
+      }
+    }
+  }
+  return Ok{};
 }
 
 Result<std::unique_ptr<VerdictStore>> open_verdict_store(std::string_view spec) {

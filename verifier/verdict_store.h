@@ -35,6 +35,22 @@ struct InventoryEntry {
   std::chrono::system_clock::time_point last_seen{};
 };
 
+// A change to one workload's inventory (update_inventory), keyed by (namespace, kind, name).
+//   replace = false: upsert `entries`, exactly as record_seen (a CREATE).
+//   replace = true:  the workload now runs exactly `entries` (an UPDATE, or a DELETE with no entries): its
+//                    other entries last seen at or before `at` are removed, the named ones upserted (so a
+//                    digest it still names keeps its first_seen). Entries last seen after `at` stay: they
+//                    come from a newer admission that another replica recorded first.
+// Every entry's namespace_name/kind/name must equal the update's (else invalid_argument, nothing written).
+struct InventoryUpdate {
+  std::string namespace_name;
+  std::string kind;
+  std::string name;
+  bool replace = false;
+  std::chrono::system_clock::time_point at{};
+  std::vector<InventoryEntry> entries;
+};
+
 // Filters for list_inventory; empty strings match everything. Newest last_seen first, at most `limit`.
 struct InventoryQuery {
   std::string namespace_name;
@@ -59,7 +75,17 @@ class VerdictStore {
   // inventory) answer invalid_argument.
   virtual Status record_seen(const std::vector<InventoryEntry>& entries);
   virtual Result<std::vector<InventoryEntry>> list_inventory(const InventoryQuery& query);
+  // Applies every update, in order, in one transaction (SQLite) or one MULTI/EXEC (Redis). What the
+  // recorder calls (webhook/inventory_recorder.h); default: invalid_argument.
+  virtual Status update_inventory(const std::vector<InventoryUpdate>& updates);
+  // The retention backstop (`imagegate inventory prune`): removes every entry last seen before `cutoff`
+  // and answers how many. last_seen only moves on admission, so a workload running unchanged for months
+  // has an old last_seen too: never called automatically. Default: invalid_argument.
+  virtual Result<std::size_t> prune_inventory(std::chrono::system_clock::time_point cutoff);
 };
+
+// invalid_argument unless every entry of every update names the update's workload. Stores call it first.
+Status check_inventory_updates(const std::vector<InventoryUpdate>& updates);
 
 // "sqlite:PATH" or "redis://HOST:PORT[/DB]". invalid_argument for anything else; unavailable when the store
 // cannot be opened.

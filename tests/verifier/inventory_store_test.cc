@@ -4,63 +4,22 @@
 // order, filters, limits, newest first, survives reopening; Redis is shared by two connections and a
 // stopped Redis is `unavailable`.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <functional>
 #include <string>
-#include <thread>
+#include <vector>
 
+#include "tests/test_support.h"
 #include "verifier/verdict_store.h"
-
-extern char** environ;
 
 namespace imagegate::verifier {
 namespace {
 
 namespace fs = std::filesystem;
 using std::chrono::system_clock;
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-class Redis {
- public:
-  explicit Redis(int port) : port_(port) {
-    const std::string p = std::to_string(port_);
-    const char* argv[] = {"redis-server", "--port", p.c_str(), "--bind", "127.0.0.1", "--save", "",
-                          "--appendonly", "no", nullptr};
-    if (posix_spawnp(&pid_, "redis-server", nullptr, nullptr, const_cast<char**>(argv), environ) != 0) pid_ = -1;
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  }
-  ~Redis() { stop(); }
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  bool running() const { return pid_ > 0; }
-
- private:
-  int port_;
-  pid_t pid_ = -1;
-};
 
 system_clock::time_point at(int seconds) { return system_clock::time_point(std::chrono::seconds(1'700'000'000 + seconds)); }
 
@@ -132,10 +91,9 @@ TEST(InventoryStore, Sqlite) {
 }
 
 TEST(InventoryStore, Redis) {
-  const int port = free_port();
-  Redis redis(port);
+  testing::RedisServer redis;
   ASSERT_TRUE(redis.running()) << "redis-server not found";
-  const std::string url = "redis://127.0.0.1:" + std::to_string(port) + "/3";
+  const std::string url = redis.url(3);
   check_inventory([&url]() -> std::unique_ptr<VerdictStore> {
     auto s = open_verdict_store(url);
     if (!s) ADD_FAILURE() << s.error().message;
@@ -150,6 +108,115 @@ TEST(InventoryStore, Redis) {
   auto listed = (*store)->list_inventory({});
   ASSERT_FALSE(listed.ok());
   EXPECT_EQ(listed.error().code, ErrorCode::unavailable);
+}
+
+// ---- lifecycle: updates replace, deletions forget, prune (update_inventory, prune_inventory) -----------
+
+InventoryEntry workload_entry(std::string kind, std::string name, char digest, int first, int last) {
+  return {"prod", std::move(kind), std::move(name), "reg.example.com/app:" + std::string(1, digest),
+          "sha256:" + std::string(64, digest), at(first), at(last)};
+}
+
+InventoryUpdate update(std::string kind, std::string name, bool replace, int when, std::vector<InventoryEntry> entries) {
+  return {"prod", std::move(kind), std::move(name), replace, at(when), std::move(entries)};
+}
+
+// "Kind/name=digest-char" for every entry, sorted, so a case compares one string.
+std::string listing(VerdictStore& store) {
+  auto all = store.list_inventory({});
+  if (!all) return "error: " + all.error().message;
+  std::vector<std::string> items;
+  for (const auto& e : *all) items.push_back(e.kind + "/" + e.name + "=" + e.digest.substr(7, 1));
+  std::sort(items.begin(), items.end());
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : " ") + i;
+  return out;
+}
+
+void check_lifecycle(const std::function<std::unique_ptr<VerdictStore>()>& reopen) {
+  auto store = reopen();
+  ASSERT_TRUE(store);
+  // CREATE: merge (upsert) as record_seen.
+  ASSERT_TRUE(store->update_inventory({update("Deployment", "web", false, 10, {workload_entry("Deployment", "web", 'a', 10, 10),
+                                                                               workload_entry("Deployment", "web", 'b', 10, 10)}),
+                                       update("Deployment", "api", false, 10, {workload_entry("Deployment", "api", 'c', 10, 10)}),
+                                       update("Pod", "web-7d9f-", false, 11, {workload_entry("Pod", "web-7d9f-", 'a', 11, 11)})})
+                  .ok());
+  EXPECT_EQ(listing(*store), "Deployment/api=c Deployment/web=a Deployment/web=b Pod/web-7d9f-=a");
+
+  // UPDATE: web now runs a (still) and d (new); b is gone; a keeps its first_seen.
+  ASSERT_TRUE(store->update_inventory({update("Deployment", "web", true, 20, {workload_entry("Deployment", "web", 'a', 20, 20),
+                                                                              workload_entry("Deployment", "web", 'd', 20, 20)})})
+                  .ok());
+  EXPECT_EQ(listing(*store), "Deployment/api=c Deployment/web=a Deployment/web=d Pod/web-7d9f-=a");
+  auto web = store->list_inventory({"prod", "reg.example.com/app:a", "", 10});
+  ASSERT_TRUE(web.ok());
+  for (const auto& e : *web) {
+    if (e.kind == "Deployment") {
+      EXPECT_EQ(e.first_seen, at(10));
+      EXPECT_EQ(e.last_seen, at(20));
+    }
+  }
+
+  // An older replace recorded late (another replica, out of order) removes nothing seen after it.
+  ASSERT_TRUE(store->update_inventory({update("Deployment", "web", true, 15, {workload_entry("Deployment", "web", 'e', 15, 15)})}).ok());
+  EXPECT_EQ(listing(*store), "Deployment/api=c Deployment/web=a Deployment/web=d Deployment/web=e Pod/web-7d9f-=a");
+  ASSERT_TRUE(store->update_inventory({update("Deployment", "web", true, 21, {workload_entry("Deployment", "web", 'a', 21, 21),
+                                                                              workload_entry("Deployment", "web", 'd', 21, 21)})})
+                  .ok());
+  EXPECT_EQ(listing(*store), "Deployment/api=c Deployment/web=a Deployment/web=d Pod/web-7d9f-=a");
+
+  // DELETE: a replace with nothing forgets the workload, and only it (same name, other kind stays).
+  ASSERT_TRUE(store->update_inventory({update("Deployment", "web", true, 30, {})}).ok());
+  EXPECT_EQ(listing(*store), "Deployment/api=c Pod/web-7d9f-=a");
+  // Forgetting what is not there, or an earlier deletion arriving late, changes nothing.
+  ASSERT_TRUE(store->update_inventory({update("Deployment", "ghost", true, 30, {}), update("Deployment", "api", true, 5, {})}).ok());
+  EXPECT_EQ(listing(*store), "Deployment/api=c Pod/web-7d9f-=a");
+
+  // In one batch, in order: forget then re-create the same name -> only the new entry.
+  ASSERT_TRUE(store->update_inventory({update("Deployment", "api", true, 40, {}),
+                                       update("Deployment", "api", false, 40, {workload_entry("Deployment", "api", 'f', 40, 40)})})
+                  .ok());
+  EXPECT_EQ(listing(*store), "Deployment/api=f Pod/web-7d9f-=a");
+
+  // A batch with a mismatched entry is refused whole.
+  const Status refused = store->update_inventory({update("Deployment", "api", true, 50, {}),
+                                                  update("Deployment", "x", false, 50, {workload_entry("Deployment", "y", 'g', 50, 50)})});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::invalid_argument);
+  EXPECT_EQ(listing(*store), "Deployment/api=f Pod/web-7d9f-=a");
+  ASSERT_TRUE(store->update_inventory({}).ok());
+
+  // Another connection sees the same.
+  auto other = reopen();
+  EXPECT_EQ(listing(*other), "Deployment/api=f Pod/web-7d9f-=a");
+
+  // Prune: strictly older than the cutoff.
+  auto pruned = store->prune_inventory(at(11));
+  ASSERT_TRUE(pruned.ok()) << pruned.error().message;
+  EXPECT_EQ(*pruned, 0U);
+  pruned = store->prune_inventory(at(12));
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(*pruned, 1U);
+  EXPECT_EQ(listing(*store), "Deployment/api=f");
+  // A workload pruned and then forgotten or replaced: nothing left to remove, no error.
+  ASSERT_TRUE(store->update_inventory({update("Pod", "web-7d9f-", true, 60, {})}).ok());
+  pruned = store->prune_inventory(at(1'000));
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(*pruned, 1U);
+  EXPECT_EQ(listing(*store), "");
+}
+
+TEST(InventoryStore, SqliteLifecycle) {
+  const fs::path dir = fs::temp_directory_path() / ("imagegate-inventory-life-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string path = (dir / "verdicts.db").string();
+  check_lifecycle([&path]() -> std::unique_ptr<VerdictStore> {
+    auto s = open_verdict_store("sqlite:" + path);
+    if (!s) ADD_FAILURE() << s.error().message;
+    return s ? std::move(s).value() : nullptr;
+  });
+  fs::remove_all(dir);
 }
 
 }  // namespace
