@@ -4,11 +4,10 @@
 //   imagegate:inventory         -> sorted set of inventory keys (a JSON array [namespace, kind, name,
 //                                  image, digest]), scored by last seen (ZADD GT: only ever moves forward)
 //   imagegate:inventory:first   -> hash: inventory key -> first seen (HSETNX: the first writer wins)
-// One connection guarded by a mutex, re-established after any error; connect and every command are
-// bounded by a timeout, so a Redis that stops answering makes calls fail with `unavailable`, not hang.
+// One connection (verifier/redis_connection.h, shared with the shared cache) guarded by a mutex,
+// re-established after any error; connect and every command are bounded by a timeout, so a Redis that stops
+// answering makes calls fail with `unavailable`, not hang.
 // Durability is Redis's: configure appendonly/appendfsync for it.
-#include <hiredis.h>
-
 #include <charconv>
 #include <chrono>
 #include <cstdint>
@@ -18,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "verifier/redis_connection.h"
 #include "verifier/scan_report.h"
 #include "verifier/verdict_store.h"
 
@@ -68,45 +68,37 @@ std::optional<std::int64_t> to_int(const redisReply* r) {
   return v;
 }
 
-struct ReplyDeleter {
-  void operator()(redisReply* r) const { freeReplyObject(r); }
-};
-using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
-
 class RedisVerdictStore final : public VerdictStore {
  public:
-  RedisVerdictStore(std::string host, int port, int db, std::chrono::milliseconds timeout)
-      : host_(std::move(host)), port_(port), db_(db), timeout_(timeout) {}
-  ~RedisVerdictStore() override {
-    if (ctx_ != nullptr) redisFree(ctx_);
-  }
+  RedisVerdictStore(RedisAddress address, std::chrono::milliseconds timeout)
+      : conn_(std::move(address), timeout, "verdict store (redis)") {}
 
   Status connect_now() {
     std::lock_guard lock(mutex_);
-    return ensure();
+    return conn_.ensure();
   }
 
   Status put(const ScanVerdict& v) override {
     std::lock_guard lock(mutex_);
-    if (Status s = ensure(); !s) return s;
+    if (Status s = conn_.ensure(); !s) return s;
     const std::string body = to_native_json(v);
     const std::string key = std::string(kVerdictKey) + v.digest;
     const std::string score = std::to_string(
         std::chrono::duration_cast<std::chrono::seconds>(v.scanned_at.time_since_epoch()).count());
     // MULTI/EXEC: the verdict and its image index change together.
-    redisAppendCommand(ctx_, "MULTI");
-    redisAppendCommand(ctx_, "SET %b %b", key.data(), key.size(), body.data(), body.size());
+    redisAppendCommand(conn_.context(), "MULTI");
+    redisAppendCommand(conn_.context(), "SET %b %b", key.data(), key.size(), body.data(), body.size());
     if (!v.image.empty()) {
       const std::string image_key = std::string(kImageKey) + v.image;
-      redisAppendCommand(ctx_, "ZADD %b %b %b", image_key.data(), image_key.size(), score.data(), score.size(),
+      redisAppendCommand(conn_.context(), "ZADD %b %b %b", image_key.data(), image_key.size(), score.data(), score.size(),
                          v.digest.data(), v.digest.size());
     }
-    redisAppendCommand(ctx_, "EXEC");
+    redisAppendCommand(conn_.context(), "EXEC");
     const int replies = v.image.empty() ? 3 : 4;
     for (int i = 0; i < replies; ++i) {
       void* raw = nullptr;
-      if (redisGetReply(ctx_, &raw) != REDIS_OK) return drop("write");
-      Reply r(static_cast<redisReply*>(raw));
+      if (redisGetReply(conn_.context(), &raw) != REDIS_OK) return conn_.drop("write");
+      RedisReply r(static_cast<redisReply*>(raw));
       if (r->type == REDIS_REPLY_ERROR) return Error{ErrorCode::unavailable, "verdict store (redis): " + std::string(r->str, r->len)};
       if (i == replies - 1 && r->type != REDIS_REPLY_ARRAY) return Error{ErrorCode::unavailable, "verdict store (redis): transaction aborted"};
     }
@@ -115,10 +107,10 @@ class RedisVerdictStore final : public VerdictStore {
 
   Result<std::optional<ScanVerdict>> get(const std::string& digest) override {
     std::lock_guard lock(mutex_);
-    if (Status s = ensure(); !s) return s.error();
+    if (Status s = conn_.ensure(); !s) return s.error();
     const std::string key = std::string(kVerdictKey) + digest;
-    Reply r(static_cast<redisReply*>(redisCommand(ctx_, "GET %b", key.data(), key.size())));
-    if (!r) return drop("read");
+    RedisReply r(static_cast<redisReply*>(redisCommand(conn_.context(), "GET %b", key.data(), key.size())));
+    if (!r) return conn_.drop("read");
     if (r->type == REDIS_REPLY_NIL) return std::optional<ScanVerdict>();
     if (r->type != REDIS_REPLY_STRING) return Error{ErrorCode::unavailable, "verdict store (redis): unexpected reply"};
     auto v = decode(std::string_view(r->str, r->len));
@@ -130,12 +122,12 @@ class RedisVerdictStore final : public VerdictStore {
     std::vector<std::string> digests;
     {
       std::lock_guard lock(mutex_);
-      if (Status s = ensure(); !s) return s.error();
+      if (Status s = conn_.ensure(); !s) return s.error();
       const std::string key = std::string(kImageKey) + image;
       const std::string stop = std::to_string(limit == 0 ? 0 : limit - 1);
-      Reply r(static_cast<redisReply*>(
-          redisCommand(ctx_, "ZREVRANGE %b 0 %b", key.data(), key.size(), stop.data(), stop.size())));
-      if (!r) return drop("read");
+      RedisReply r(static_cast<redisReply*>(
+          redisCommand(conn_.context(), "ZREVRANGE %b 0 %b", key.data(), key.size(), stop.data(), stop.size())));
+      if (!r) return conn_.drop("read");
       if (r->type != REDIS_REPLY_ARRAY) return Error{ErrorCode::unavailable, "verdict store (redis): unexpected reply"};
       for (std::size_t i = 0; i < r->elements; ++i) {
         if (r->element[i]->type == REDIS_REPLY_STRING) digests.emplace_back(r->element[i]->str, r->element[i]->len);
@@ -154,26 +146,26 @@ class RedisVerdictStore final : public VerdictStore {
   Status record_seen(const std::vector<InventoryEntry>& entries) override {
     if (entries.empty()) return Ok{};
     std::lock_guard lock(mutex_);
-    if (Status s = ensure(); !s) return s;
+    if (Status s = conn_.ensure(); !s) return s;
     // One pipelined MULTI/EXEC per batch: the last-seen index and the first-seen hash change together.
-    redisAppendCommand(ctx_, "MULTI");
+    redisAppendCommand(conn_.context(), "MULTI");
     for (const InventoryEntry& e : entries) {
       const std::string member = inventory_member(e);
       const std::string last = std::to_string(to_seconds(e.last_seen));
       const std::string first = std::to_string(to_seconds(e.first_seen));
-      redisAppendCommand(ctx_, "ZADD %b GT %b %b", kInventoryKey.data(), kInventoryKey.size(), last.data(),
+      redisAppendCommand(conn_.context(), "ZADD %b GT %b %b", kInventoryKey.data(), kInventoryKey.size(), last.data(),
                          last.size(), member.data(), member.size());
-      redisAppendCommand(ctx_, "HSETNX %b %b %b", kInventoryFirstKey.data(), kInventoryFirstKey.size(),
+      redisAppendCommand(conn_.context(), "HSETNX %b %b %b", kInventoryFirstKey.data(), kInventoryFirstKey.size(),
                          member.data(), member.size(), first.data(), first.size());
     }
-    redisAppendCommand(ctx_, "EXEC");
+    redisAppendCommand(conn_.context(), "EXEC");
     const std::size_t replies = 2 + 2 * entries.size();
     Status result = Ok{};
     // Every reply is read, even after an error, so the connection stays in step.
     for (std::size_t i = 0; i < replies; ++i) {
       void* raw = nullptr;
-      if (redisGetReply(ctx_, &raw) != REDIS_OK) return drop("write inventory");
-      Reply r(static_cast<redisReply*>(raw));
+      if (redisGetReply(conn_.context(), &raw) != REDIS_OK) return conn_.drop("write inventory");
+      RedisReply r(static_cast<redisReply*>(raw));
       if (!result) continue;
       if (r->type == REDIS_REPLY_ERROR) {
         result = Error{ErrorCode::unavailable, "verdict store (redis): " + std::string(r->str, r->len)};
@@ -186,16 +178,16 @@ class RedisVerdictStore final : public VerdictStore {
 
   Result<std::vector<InventoryEntry>> list_inventory(const InventoryQuery& query) override {
     std::lock_guard lock(mutex_);
-    if (Status s = ensure(); !s) return s.error();
+    if (Status s = conn_.ensure(); !s) return s.error();
     std::vector<InventoryEntry> out;
     std::vector<std::string> members;
     for (std::size_t start = 0; out.size() < query.limit && start < kMaxInventoryScan; start += kInventoryPage) {
       const std::string from = std::to_string(start);
       const std::string to = std::to_string(start + kInventoryPage - 1);
-      Reply r(static_cast<redisReply*>(redisCommand(ctx_, "ZREVRANGE %b %b %b WITHSCORES", kInventoryKey.data(),
+      RedisReply r(static_cast<redisReply*>(redisCommand(conn_.context(), "ZREVRANGE %b %b %b WITHSCORES", kInventoryKey.data(),
                                                     kInventoryKey.size(), from.data(), from.size(), to.data(),
                                                     to.size())));
-      if (!r) return drop("read inventory");
+      if (!r) return conn_.drop("read inventory");
       if (r->type != REDIS_REPLY_ARRAY) return Error{ErrorCode::unavailable, "verdict store (redis): unexpected reply"};
       for (std::size_t i = 0; i + 1 < r->elements && out.size() < query.limit; i += 2) {
         const redisReply* m = r->element[i];
@@ -216,13 +208,13 @@ class RedisVerdictStore final : public VerdictStore {
     }
     // First-seen times, pipelined.
     for (const std::string& member : members) {
-      redisAppendCommand(ctx_, "HGET %b %b", kInventoryFirstKey.data(), kInventoryFirstKey.size(), member.data(),
+      redisAppendCommand(conn_.context(), "HGET %b %b", kInventoryFirstKey.data(), kInventoryFirstKey.size(), member.data(),
                          member.size());
     }
     for (InventoryEntry& e : out) {
       void* raw = nullptr;
-      if (redisGetReply(ctx_, &raw) != REDIS_OK) return drop("read inventory");
-      Reply r(static_cast<redisReply*>(raw));
+      if (redisGetReply(conn_.context(), &raw) != REDIS_OK) return conn_.drop("read inventory");
+      RedisReply r(static_cast<redisReply*>(raw));
       if (const auto first = to_int(r.get())) {
         e.first_seen = std::chrono::system_clock::time_point(std::chrono::seconds(*first));
       }
@@ -237,58 +229,16 @@ class RedisVerdictStore final : public VerdictStore {
     return v;
   }
 
-  Error drop(const std::string& what) {
-    std::string message = "verdict store (redis): " + what + ": " + (ctx_ != nullptr && ctx_->errstr[0] ? ctx_->errstr : "connection lost");
-    if (ctx_ != nullptr) redisFree(ctx_);
-    ctx_ = nullptr;
-    return Error{ErrorCode::unavailable, std::move(message)};
-  }
-
-  Status ensure() {
-    if (ctx_ != nullptr) return Ok{};
-    const timeval tv{static_cast<time_t>(timeout_.count() / 1000), static_cast<suseconds_t>((timeout_.count() % 1000) * 1000)};
-    ctx_ = redisConnectWithTimeout(host_.c_str(), port_, tv);
-    if (ctx_ == nullptr || ctx_->err != 0) return drop("connect to " + host_ + ":" + std::to_string(port_));
-    redisSetTimeout(ctx_, tv);
-    if (db_ != 0) {
-      Reply r(static_cast<redisReply*>(redisCommand(ctx_, "SELECT %d", db_)));
-      if (!r || r->type == REDIS_REPLY_ERROR) return drop("select db " + std::to_string(db_));
-    }
-    return Ok{};
-  }
-
-  std::mutex mutex_;  // guards ctx_
-  std::string host_;
-  int port_;
-  int db_;
-  std::chrono::milliseconds timeout_;
-  redisContext* ctx_ = nullptr;
+  std::mutex mutex_;  // guards conn_
+  RedisConnection conn_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<VerdictStore>> open_redis_verdict_store(std::string_view url) {
-  // redis://HOST:PORT[/DB]
-  std::string_view rest = url.substr(8);
-  int db = 0;
-  if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
-    const std::string_view d = rest.substr(slash + 1);
-    if (!d.empty()) {
-      auto [p, ec] = std::from_chars(d.data(), d.data() + d.size(), db);
-      if (ec != std::errc() || p != d.data() + d.size() || db < 0 || db > 15) return invalid_argument("bad Redis DB in " + std::string(url));
-    }
-    rest = rest.substr(0, slash);
-  }
-  int port = 6379;
-  std::string host(rest);
-  if (const auto colon = rest.rfind(':'); colon != std::string_view::npos) {
-    host = std::string(rest.substr(0, colon));
-    const std::string_view p = rest.substr(colon + 1);
-    auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
-    if (ec != std::errc() || ptr != p.data() + p.size() || port <= 0 || port > 65535) return invalid_argument("bad Redis port in " + std::string(url));
-  }
-  if (host.empty()) return invalid_argument("no Redis host in " + std::string(url));
-  auto store = std::make_unique<RedisVerdictStore>(host, port, db, std::chrono::milliseconds(2'000));
+  auto address = parse_redis_url(url);
+  if (!address) return address.error();
+  auto store = std::make_unique<RedisVerdictStore>(std::move(address).value(), std::chrono::milliseconds(2'000));
   if (Status s = store->connect_now(); !s) return s.error();
   return std::unique_ptr<VerdictStore>(std::move(store));
 }
