@@ -6,6 +6,7 @@
 
 #include "verifier/signature_fetcher.h"
 
+#include <algorithm>
 #include <utility>
 #include <variant>
 
@@ -48,24 +49,39 @@ SignatureFetcher::SignatureFetcher(RegistryClient& client, SignatureFetchOptions
     : client_(client), options_(std::move(options)) {}
 
 asio::awaitable<Result<FetchedSignatures>> SignatureFetcher::fetch(const ImageReference& image, std::string digest) {
+  co_return co_await fetch(image, std::move(digest), std::string());
+}
+
+asio::awaitable<Result<FetchedSignatures>> SignatureFetcher::fetch(const ImageReference& image, std::string digest,
+                                                                   std::string signature_repository) {
   if (validate_digest(digest)) co_return invalid_argument("not a sha256 digest: \"" + digest + "\"");
+  if (signature_repository.empty()) signature_repository = options_.signature_repository;
+  std::string repository = image.name();
+  if (!signature_repository.empty()) {
+    // A repository name, not a reference: a tag or digest in it would be silently ignored, so refuse it.
+    auto configured = ImageReference::parse_normalized(signature_repository);
+    if (auto* err = std::get_if<ReferenceParseError>(&configured)) {
+      co_return invalid_argument("signature repository \"" + signature_repository + "\": " + err->error.message);
+    }
+    const ImageReference& ref = std::get<ImageReference>(configured);
+    if (ref.has_tag() || ref.has_digest()) {
+      co_return invalid_argument("signature repository \"" + signature_repository +
+                                 "\" must be a repository name without tag or digest");
+    }
+    repository = ref.name();
+  }
   FetchedSignatures out;
   out.digest = std::move(digest);
   // Classic first, then bundles: both always, since an anchor may be satisfied by either format.
-  Status cosign = co_await fetch_cosign(image, out);
+  Status cosign = co_await fetch_cosign(repository, out);
   if (!cosign) co_return cosign.error();
-  Status bundles = co_await fetch_bundles(image, out);
+  Status bundles = co_await fetch_bundles(repository, out);
   if (!bundles) co_return bundles.error();
   co_return out;
 }
 
-asio::awaitable<Status> SignatureFetcher::fetch_cosign(const ImageReference& image, FetchedSignatures& out) {
-  std::string repository = image.name();
-  if (!options_.signature_repository.empty()) {
-    auto configured = ImageReference::parse_normalized(options_.signature_repository);
-    if (auto* err = std::get_if<ReferenceParseError>(&configured)) co_return err->error;
-    repository = std::get<ImageReference>(configured).name();
-  }
+asio::awaitable<Status> SignatureFetcher::fetch_cosign(const std::string& repository, FetchedSignatures& out) {
+  const std::size_t max_payload = std::min(options_.max_payload_bytes, kMaxSignaturePayloadBytes);
   auto sig_ref = with_name(repository, cosign_signature_tag(out.digest), "");
   if (!sig_ref) co_return sig_ref.error();
   ++out.requests;
@@ -89,13 +105,13 @@ asio::awaitable<Status> SignatureFetcher::fetch_cosign(const ImageReference& ima
     const std::string where = "signature layer " + std::to_string(index);
     // Check the claimed size before asking: the registry's claim is not trusted, but a layer that says it
     // is too big is skipped without a request. fetch_blob enforces the bound on the bytes themselves.
-    if (layer.size > kMaxSignaturePayloadBytes) {
+    if (layer.size > max_payload) {
       out.skipped.push_back(where + ": payload of " + std::to_string(layer.size) + " bytes exceeds " +
-                            std::to_string(kMaxSignaturePayloadBytes));
+                            std::to_string(max_payload));
       continue;
     }
     ++out.requests;
-    Result<std::string> payload = co_await client_.fetch_blob(*sig_ref, layer.digest, kMaxSignaturePayloadBytes);
+    Result<std::string> payload = co_await client_.fetch_blob(*sig_ref, layer.digest, max_payload);
     if (!payload) {
       const ErrorCode code = payload.error().code;
       if (code == ErrorCode::not_found || code == ErrorCode::resource_exhausted ||
@@ -115,8 +131,7 @@ asio::awaitable<Status> SignatureFetcher::fetch_cosign(const ImageReference& ima
   co_return Ok{};
 }
 
-asio::awaitable<Status> SignatureFetcher::fetch_bundles(const ImageReference& image, FetchedSignatures& out) {
-  const std::string repository = image.name();
+asio::awaitable<Status> SignatureFetcher::fetch_bundles(const std::string& repository, FetchedSignatures& out) {
   auto subject = with_name(repository, "", out.digest);
   if (!subject) co_return subject.error();
   const std::size_t room = options_.max_signatures - std::min(options_.max_signatures, out.cosign.size() + out.skipped.size());

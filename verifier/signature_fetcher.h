@@ -4,13 +4,16 @@
 // Two places are read, in this order:
 //   1. cosign's classic layout: the manifest tagged `sha256-<hex>.sig` (cosign_signature_tag) in the
 //      image's repository, or in a configured signature repository (cosign's COSIGN_REPOSITORY); each
-//      layer is a simple-signing payload blob (at most kMaxSignaturePayloadBytes) with its annotations.
+//      layer is a simple-signing payload blob (at most max_payload_bytes <= kMaxSignaturePayloadBytes)
+//      with its annotations.
 //   2. Sigstore bundles attached as OCI referrers: the referrers API, else (a registry without it, such as
 //      distribution 2.8) the `sha256-<hex>` tag-schema fallback index; entries whose artifactType is a
 //      Sigstore bundle media type -> their manifest -> the bundle layer blob (at most kMaxBundleBytes).
 // A missing `.sig` tag / referrers index means "no signatures there", not an error. Registry trouble is
 // the client's error (unavailable, permission_denied, ...). More than `max_signatures` signature layers
 // plus bundle referrers is resource_exhausted: never an allocation sized by what the registry claims.
+// With a signature repository, both places are read there (cosign with COSIGN_REPOSITORY writes `.sig`
+// manifests and bundle referrers into it), and nothing is read from the image's own repository.
 //
 // Thread-safe if the client is (the registry clients are). The client must outlive the fetcher.
 #pragma once
@@ -33,8 +36,10 @@ inline constexpr const char* kSigstoreBundleMediaTypePrefix = "application/vnd.d
 
 struct SignatureFetchOptions {
   std::size_t max_signatures = kDefaultMaxSignatures;  // `.sig` layers + bundle referrers per image
-  // Where `.sig` manifests live when not beside the image ("registry.example.com/signatures"); "" = the
-  // image's own repository. Bundles are always read from the image's repository (referrers live there).
+  // Each `.sig` layer's payload; larger layers are skipped. Values above kMaxSignaturePayloadBytes act as it.
+  std::size_t max_payload_bytes = kMaxSignaturePayloadBytes;
+  // Where `.sig` manifests and bundles live when not beside the image ("registry.example.com/signatures");
+  // "" = the image's own repository. A per-call repository (fetch's third argument) overrides it.
   std::string signature_repository;
 };
 
@@ -58,12 +63,17 @@ class SignatureFetcher {
   // `image` names the repository (its tag/digest are ignored); `digest` is the manifest digest signed.
   // Honours cancellation.
   boost::asio::awaitable<Result<FetchedSignatures>> fetch(const ImageReference& image, std::string digest);
+  // The same, reading `.sig` manifests and bundles from `signature_repository` (a repository name such as
+  // "registry.example.com/sigs/app"; "" = options().signature_repository, else the image's repository).
+  // invalid_argument when the repository is not a valid repository name.
+  boost::asio::awaitable<Result<FetchedSignatures>> fetch(const ImageReference& image, std::string digest,
+                                                          std::string signature_repository);
 
   const SignatureFetchOptions& options() const noexcept { return options_; }
 
  private:
-  boost::asio::awaitable<Status> fetch_cosign(const ImageReference& image, FetchedSignatures& out);
-  boost::asio::awaitable<Status> fetch_bundles(const ImageReference& image, FetchedSignatures& out);
+  boost::asio::awaitable<Status> fetch_cosign(const std::string& repository, FetchedSignatures& out);
+  boost::asio::awaitable<Status> fetch_bundles(const std::string& repository, FetchedSignatures& out);
 
   RegistryClient& client_;
   SignatureFetchOptions options_;

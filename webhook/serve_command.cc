@@ -162,7 +162,13 @@ int run_serve(const ServeFlags& flags) {
   RegistryEvidenceSource registry_evidence(*registry->cached);
   // Signatures of the resolved digest (cosign, Sigstore bundles, Notary v1), verified against the trust
   // anchors of the policy the service holds; the anchor set is rebuilt when the policy version changes.
-  SignatureVerification signature_verification(*registry->cached, config.registry);
+  SignatureVerificationOptions signature_options;  // the config's `signatures:` section
+  signature_options.fetch.max_signatures = config.signatures.max_signatures;
+  signature_options.fetch.max_payload_bytes = config.signatures.max_payload_bytes;
+  signature_options.cache_ttl = config.signatures.cache_ttl;
+  signature_options.trust_reload_interval = config.signatures.trust_reload_interval;
+  signature_options.shared = registry->shared;  // Redis: answers shared with the other replicas
+  SignatureVerification signature_verification(*registry->cached, config.registry, signature_options);
   PolicyAdmissionService* service_for_policy = nullptr;  // set once the service exists, before any review
   SignatureEvidenceSource signature_evidence(
       registry_evidence, signature_verification,

@@ -153,6 +153,29 @@ class ConfigReader {
                 }},
            });
          }},
+        {"signatures",
+         [&](const YAML::Node& n, const std::string& k) {
+           SignaturesConfig& sig = config_.signatures;
+           return read_map(n, k, {
+               {"maxSignatures",
+                [&](const YAML::Node& v, const std::string& p) {
+                  std::uint64_t value = 0;
+                  if (auto s2 = count(v, p, value, kMaxSignaturesLimit); !s2) return s2;
+                  sig.max_signatures = static_cast<std::size_t>(value);
+                  return Status(Ok{});
+                }},
+               {"maxPayloadBytes",
+                [&](const YAML::Node& v, const std::string& p) {
+                  std::uint64_t value = 0;
+                  if (auto s2 = count(v, p, value, kMaxSignaturePayloadBytesLimit); !s2) return s2;
+                  sig.max_payload_bytes = static_cast<std::size_t>(value);
+                  return Status(Ok{});
+                }},
+               {"cacheTTL", [&](const YAML::Node& v, const std::string& p) { return duration(v, p, sig.cache_ttl); }},
+               {"trustReloadInterval",
+                [&](const YAML::Node& v, const std::string& p) { return duration(v, p, sig.trust_reload_interval); }},
+           });
+         }},
     });
   }
 
@@ -336,6 +359,15 @@ Status validate_server_config(const ServerConfig& config) {
     if (config.tls_cert_file.empty()) return invalid_argument("apiListen needs a server certificate and key");
   }
   if (config.max_connections == 0) return invalid_argument("maxConnections must be at least 1");
+  // Flags and programmatic configs bypass the reader's bounds: check them here too.
+  if (config.signatures.max_signatures == 0 || config.signatures.max_signatures > kMaxSignaturesLimit) {
+    return invalid_argument("signatures.maxSignatures must be between 1 and " + std::to_string(kMaxSignaturesLimit));
+  }
+  if (config.signatures.max_payload_bytes == 0 ||
+      config.signatures.max_payload_bytes > kMaxSignaturePayloadBytesLimit) {
+    return invalid_argument("signatures.maxPayloadBytes must be between 1 and " +
+                            std::to_string(kMaxSignaturePayloadBytesLimit));
+  }
   using std::chrono::milliseconds;
   for (const auto& [name, value] :
        {std::pair{"handshake timeout", config.handshake_timeout}, std::pair{"idle timeout", config.idle_timeout},

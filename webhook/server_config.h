@@ -28,6 +28,11 @@
 //     staleIfError: 0s                                    # 0: off
 //     maxBlobBytes: 4194304                               # cap on any blob (signature payloads, bundles)
 //     maxManifestBytes: 4194304                           # cap on manifests, indexes, referrers
+//   signatures:                     # signature verification (docs/install.md, "Signatures")
+//     maxSignatures: 50                                   # `.sig` layers + bundle referrers per image (1..200)
+//     maxPayloadBytes: 262144                             # per simple-signing payload (1..262144)
+//     cacheTTL: 5m                                        # verified/failed answers; 0s: no cache
+//     trustReloadInterval: 30s                            # recheck key/root files; 0s: once per policy
 //
 // Plain values; no thread-safety concerns.
 #pragma once
@@ -71,6 +76,17 @@ struct RegistryConfig {
   std::size_t max_manifest_bytes = 4 * 1024 * 1024;  // manifests, indexes, referrers
 };
 
+// The `signatures:` section: SignatureVerificationOptions (webhook/signature_verification.h) are built
+// from it by `imagegate serve`.
+inline constexpr std::size_t kMaxSignaturesLimit = 200;                 // hard cap on maxSignatures
+inline constexpr std::size_t kMaxSignaturePayloadBytesLimit = 256 * 1024;  // = verifier::kMaxSignaturePayloadBytes
+struct SignaturesConfig {
+  std::size_t max_signatures = 50;          // verifier::kDefaultMaxSignatures
+  std::size_t max_payload_bytes = kMaxSignaturePayloadBytesLimit;
+  std::chrono::milliseconds cache_ttl{300'000};              // 0: answers are not cached
+  std::chrono::milliseconds trust_reload_interval{30'000};   // 0: trust files read once per policy version
+};
+
 struct ServerConfig {
   std::string listen;                 // empty: 127.0.0.1:8443 in the embedded demo, 0.0.0.0:8443 otherwise
   std::string policy_file;            // empty: the embedded example policy with a self-signed certificate
@@ -88,6 +104,7 @@ struct ServerConfig {
   std::chrono::milliseconds read_timeout{10'000};   // from a request's first byte to its last
   std::chrono::milliseconds write_timeout{10'000};
   RegistryConfig registry;
+  SignaturesConfig signatures;
   // Scan verdicts (docs/install.md "Verdict store"): the API listener, its token file, and the store.
   std::string api_listen;             // empty: no verdict API listener
   std::string api_token_file;         // required with api_listen

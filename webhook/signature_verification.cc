@@ -7,6 +7,7 @@
 #include "webhook/signature_verification.h"
 
 #include <algorithm>
+#include <exception>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -14,21 +15,19 @@
 #include <sstream>
 #include <utility>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/concurrent_channel.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
 
+#include "common/single_flight.h"
 #include "policy/compiled_policy.h"
 #include "policy/policy.h"
 #include "verifier/cosign.h"
+#include "verifier/crypto.h"
 #include "verifier/sigstore_bundle.h"
 
 namespace imagegate::webhook {
 
 namespace asio = boost::asio;
 using verifier::AnchorCheck;
-using Channel = asio::experimental::concurrent_channel<void(boost::system::error_code)>;
 using SteadyClock = std::chrono::steady_clock;
 
 namespace {
@@ -57,15 +56,30 @@ void add_unique(std::vector<std::string>& list, std::string item) {
   if (std::find(list.begin(), list.end(), item) == list.end()) list.push_back(std::move(item));
 }
 
+// Reads trust files for one AnchorSet and remembers each with the hash of what was read, so the set can
+// tell later whether a rotated Secret changed one.
+class TrustFileReader {
+ public:
+  explicit TrustFileReader(std::vector<AnchorSet::TrustFile>& files) : files_(files) {}
+  Result<std::string> operator()(const std::string& path) {
+    auto text = read_trust_file(path);
+    files_.push_back({path, text ? verifier::sha256_hex(*text) : std::string()});
+    return text;
+  }
+
+ private:
+  std::vector<AnchorSet::TrustFile>& files_;
+};
+
 LoadedAnchor load_anchor(const policy::CompiledPolicy& policy, const policy::TrustAnchor& anchor,
-                         const RegistryConfig& registry) {
+                         const RegistryConfig& registry, TrustFileReader& read_file) {
   LoadedAnchor out;
   out.name = anchor.name;
   if (const auto* cosign = std::get_if<policy::CosignKeyAnchor>(&anchor.spec)) {
     out.kind = LoadedAnchor::Kind::cosign_key;
     std::string pem = cosign->key_pem;
     if (pem.empty()) {
-      auto text = read_trust_file(cosign->key_file);
+      auto text = read_file(cosign->key_file);
       if (!text) {
         out.load_error = "keyFile: " + text.error().message;
         return out;
@@ -83,7 +97,7 @@ LoadedAnchor load_anchor(const policy::CompiledPolicy& policy, const policy::Tru
     out.kind = LoadedAnchor::Kind::keyless;
     Result<verifier::TrustedRoot> root = internal_error("no trust root");
     if (!keyless->trusted_root_file.empty()) {
-      auto text = read_trust_file(keyless->trusted_root_file);
+      auto text = read_file(keyless->trusted_root_file);
       if (!text) {
         out.load_error = "trustedRoot: " + text.error().message;
         return out;
@@ -94,12 +108,12 @@ LoadedAnchor load_anchor(const policy::CompiledPolicy& policy, const policy::Tru
         return out;
       }
     } else {
-      auto fulcio = read_trust_file(keyless->fulcio_roots_file);
+      auto fulcio = read_file(keyless->fulcio_roots_file);
       if (!fulcio) {
         out.load_error = "fulcioRoots: " + fulcio.error().message;
         return out;
       }
-      auto rekor = read_trust_file(keyless->rekor_key_file);
+      auto rekor = read_file(keyless->rekor_key_file);
       if (!rekor) {
         out.load_error = "rekorKey: " + rekor.error().message;
         return out;
@@ -128,7 +142,7 @@ LoadedAnchor load_anchor(const policy::CompiledPolicy& policy, const policy::Tru
     config.server = notary->server;
     config.root_pems = notary->root_keys;
     for (const std::string& file : notary->root_key_files) {
-      auto text = read_trust_file(file);
+      auto text = read_file(file);
       if (!text) {
         out.load_error = "rootKeyFiles: " + text.error().message;
         return out;
@@ -138,7 +152,12 @@ LoadedAnchor load_anchor(const policy::CompiledPolicy& policy, const policy::Tru
     config.root_key_ids = notary->root_key_ids;
     config.delegations = notary->delegations;
     config.all_delegations = notary->all_delegations;
-    if (!notary->ca_file.empty()) config.ca_files.push_back(notary->ca_file);
+    if (!notary->ca_file.empty()) {
+      // Read here only for its hash (the verifier reads it itself): a rotated notary-server CA is trust
+      // material too.
+      (void)read_file(notary->ca_file);
+      config.ca_files.push_back(notary->ca_file);
+    }
     config.ca_files.insert(config.ca_files.end(), registry.ca_files.begin(), registry.ca_files.end());
     config.docker_config_files = registry.docker_config_files;
     config.timeout = registry.timeout;
@@ -182,9 +201,10 @@ policy::CheckEvidence to_evidence(const AnchorCheck& check) {
 std::shared_ptr<const AnchorSet> AnchorSet::build(const policy::CompiledPolicy& policy, const RegistryConfig& registry) {
   auto set = std::make_shared<AnchorSet>();
   set->version_ = policy::version_of(policy);
+  TrustFileReader reader(set->trust_files_);
   for (const policy::TrustAnchor& anchor : policy::spec_of(policy).trust_anchors) {
     try {
-      set->anchors_.push_back(load_anchor(policy, anchor, registry));
+      set->anchors_.push_back(load_anchor(policy, anchor, registry, reader));
     } catch (const std::exception& e) {
       // A bad anchor never takes the server down: it fails its checks with the reason.
       LoadedAnchor failed;
@@ -193,7 +213,18 @@ std::shared_ptr<const AnchorSet> AnchorSet::build(const policy::CompiledPolicy& 
       set->anchors_.push_back(std::move(failed));
     }
   }
+  std::string material;
+  for (const TrustFile& file : set->trust_files_) material += file.path + '\0' + file.sha256 + '\n';
+  set->full_version_ = set->version_ + "/" + verifier::sha256_hex(material).substr(0, 16);
   return set;
+}
+
+bool AnchorSet::trust_files_changed() const {
+  for (const TrustFile& file : trust_files_) {
+    auto text = read_trust_file(file.path);
+    if ((text ? verifier::sha256_hex(*text) : std::string()) != file.sha256) return true;
+  }
+  return false;
 }
 
 const LoadedAnchor* AnchorSet::find(std::string_view name) const {
@@ -280,24 +311,100 @@ AnchorCheck AnchorSet::check_fetched(const LoadedAnchor& anchor, const verifier:
 
 namespace {
 
+// How long a replica holds the shared lease while it verifies, and how long the others wait for its answer
+// before verifying themselves: a cold fetch is a few registry round trips, well under these.
+constexpr std::chrono::milliseconds kSharedLease{10'000};
+constexpr std::chrono::milliseconds kSharedWait{3'000};
+constexpr std::size_t kMaxSharedValueBytes = 256 * 1024;
+
 struct CacheEntry {
   SteadyClock::time_point expires;
   AnchorCheck check;
 };
 
-struct Flight {
-  std::optional<SignatureReport> result;
-  std::vector<std::shared_ptr<Channel>> waiters;
-};
+SignatureReport unavailable_report(const std::vector<std::string>& anchors, const std::string& why) {
+  SignatureReport report;
+  for (const std::string& name : anchors) {
+    report.anchors.push_back({name, {policy::EvidenceStatus::unavailable, why}});
+    report.signers.emplace_back();
+  }
+  return report;
+}
+
+// The shared value: every anchor's decided answer, as JSON. Only decided answers are ever published.
+std::string encode_shared(const SignatureReport& report) {
+  nlohmann::json anchors = nlohmann::json::array();
+  for (std::size_t i = 0; i < report.anchors.size(); ++i) {
+    const policy::CheckEvidence& check = report.anchors[i].check;
+    anchors.push_back({{"name", report.anchors[i].anchor},
+                       {"status", check.status == policy::EvidenceStatus::verified ? "verified" : "failed"},
+                       {"detail", check.detail},
+                       {"signers", i < report.signers.size() ? report.signers[i] : std::vector<std::string>{}}});
+  }
+  return nlohmann::json{{"v", 1}, {"anchors", anchors}, {"signatures", report.signatures}}.dump();
+}
+
+// Another replica's value -> the answers for `anchors` (in that order). Redis is inside the trust boundary,
+// but a value that does not parse, or lacks an anchor asked for, is a miss: this replica verifies itself.
+std::optional<std::vector<AnchorCheck>> decode_shared(const std::string& value, const std::vector<std::string>& anchors) {
+  if (value.size() > kMaxSharedValueBytes) return std::nullopt;
+  try {
+    const nlohmann::json doc = nlohmann::json::parse(value);
+    if (!doc.is_object() || doc.value("v", 0) != 1 || !doc.contains("anchors") || !doc["anchors"].is_array()) {
+      return std::nullopt;
+    }
+    std::map<std::string, AnchorCheck> by_name;
+    for (const nlohmann::json& entry : doc["anchors"]) {
+      AnchorCheck check;
+      const std::string status = entry.at("status").get<std::string>();
+      if (status == "verified") {
+        check.status = AnchorCheck::Status::verified;
+      } else if (status == "failed") {
+        check.status = AnchorCheck::Status::failed;
+      } else {
+        return std::nullopt;
+      }
+      check.detail = entry.at("detail").get<std::string>();
+      check.signers = entry.at("signers").get<std::vector<std::string>>();
+      by_name[entry.at("name").get<std::string>()] = std::move(check);
+    }
+    std::vector<AnchorCheck> out;
+    for (const std::string& name : anchors) {
+      auto it = by_name.find(name);
+      if (it == by_name.end()) return std::nullopt;
+      out.push_back(it->second);
+    }
+    return out;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::string cache_key(const verifier::ImageReference& image, const std::string& digest,
+                      const std::string& signature_repository, const std::string& version, const LoadedAnchor* anchor,
+                      const std::string& name) {
+  std::string key = image.name() + "@" + digest + "|" + signature_repository + "|" + version + "|" + name;
+  // Notary signs tags: the same digest under another tag is another question.
+  if (anchor != nullptr && anchor->kind == LoadedAnchor::Kind::notary_v1) key += "|" + image.effective_tag();
+  return key;
+}
 
 }  // namespace
 
 struct SignatureVerification::State {
-  mutable std::mutex mutex;  // guards everything below
+  mutable std::mutex mutex;  // guards everything below but `flights` (thread-safe itself)
   std::shared_ptr<const AnchorSet> anchor_set;
+  SteadyClock::time_point next_trust_check;
   std::map<std::string, CacheEntry> cache;
-  std::map<std::string, std::shared_ptr<Flight>> flights;
   Stats stats;
+  SingleFlight<SignatureReport> flights;
+
+  void store(const std::string& key, const AnchorCheck& check, std::chrono::milliseconds ttl,
+             std::size_t max_entries) {
+    if (check.status == AnchorCheck::Status::unavailable || ttl.count() <= 0) return;
+    if (cache.size() >= max_entries && cache.find(key) == cache.end()) cache.clear();
+    cache[key] = {SteadyClock::now() + ttl, check};
+  }
 };
 
 SignatureVerification::SignatureVerification(verifier::RegistryClient& client, RegistryConfig registry,
@@ -313,51 +420,49 @@ SignatureVerification::Stats SignatureVerification::stats() const {
 }
 
 std::shared_ptr<const AnchorSet> SignatureVerification::anchor_set(const policy::CompiledPolicy& policy) {
+  std::shared_ptr<const AnchorSet> current;
   {
     std::lock_guard lock(state_->mutex);
     if (state_->anchor_set && state_->anchor_set->policy_version() == policy::version_of(policy)) {
-      return state_->anchor_set;
+      const auto now = SteadyClock::now();
+      if (options_.trust_reload_interval.count() <= 0 || now < state_->next_trust_check) return state_->anchor_set;
+      // This caller checks the files; the others keep using the set meanwhile.
+      state_->next_trust_check = now + options_.trust_reload_interval;
+      current = state_->anchor_set;
     }
+  }
+  if (current) {
+    // Rereading a few small files every interval is cheap, and a content hash sees a rotated Secret
+    // whatever kubelet did to the paths (the `..data` symlink swap keeps every stat of the old file valid).
+    if (!current->trust_files_changed()) return current;
   }
   // Built outside the lock (it reads key and root files); two first reviews may both build: harmless.
   auto built = AnchorSet::build(policy, registry_);
   std::lock_guard lock(state_->mutex);
+  if (current) ++state_->stats.trust_reloads;
   state_->anchor_set = built;
-  // A new policy version: results cached under the old one can no longer be hit; drop them.
+  state_->next_trust_check = SteadyClock::now() + options_.trust_reload_interval;
+  // A new policy version or new trust material: results cached under the old set can no longer be hit.
   state_->cache.clear();
   return built;
 }
-
-namespace {
-
-std::string cache_key(const verifier::ImageReference& image, const std::string& digest, const std::string& version,
-                      const LoadedAnchor* anchor, const std::string& name) {
-  std::string key = image.name() + "@" + digest + "|" + version + "|" + name;
-  // Notary signs tags: the same digest under another tag is another question.
-  if (anchor != nullptr && anchor->kind == LoadedAnchor::Kind::notary_v1) key += "|" + image.effective_tag();
-  return key;
-}
-
-}  // namespace
 
 asio::awaitable<SignatureReport> SignatureVerification::verify(std::shared_ptr<const policy::CompiledPolicy> policy,
                                                                verifier::ImageReference image, std::string digest,
                                                                std::vector<std::string> anchors,
                                                                std::string signature_repository) {
-  // TODO(H3, this round): fetch from signature_repository when set.
-  if (!signature_repository.empty()) co_return SignatureReport{};
   std::shared_ptr<const AnchorSet> set = anchor_set(*policy);
   SignatureReport report;
   report.anchors.resize(anchors.size());
   report.signers.resize(anchors.size());
   std::vector<std::string> missing;
-  std::vector<std::string> keys(anchors.size());
   {
     std::lock_guard lock(state_->mutex);
     const auto now = SteadyClock::now();
     for (std::size_t i = 0; i < anchors.size(); ++i) {
-      keys[i] = cache_key(image, digest, set->policy_version(), set->find(anchors[i]), anchors[i]);
-      auto it = state_->cache.find(keys[i]);
+      const std::string key =
+          cache_key(image, digest, signature_repository, set->version(), set->find(anchors[i]), anchors[i]);
+      auto it = state_->cache.find(key);
       if (it != state_->cache.end() && it->second.expires > now) {
         ++state_->stats.cache_hits;
         report.anchors[i] = {anchors[i], to_evidence(it->second.check)};
@@ -374,54 +479,19 @@ asio::awaitable<SignatureReport> SignatureVerification::verify(std::shared_ptr<c
     co_return report;
   }
 
-  // One flight per image and set of anchors still to answer.
-  const std::string flight_key = image.name() + ":" + image.effective_tag() + "@" + digest + "|" +
-                                 set->policy_version() + "|" + join(missing, ",");
-  std::shared_ptr<Flight> flight;
-  std::shared_ptr<Channel> wait_on;
-  {
+  // One flight per image, signature repository, anchor set and set of anchors still to answer.
+  std::string flight_key = image.name() + ":" + image.effective_tag() + "@" + digest + "|" + signature_repository +
+                           "|" + set->version() + "|" + join(missing, ",");
+  bool waited = false;
+  SignatureReport fresh = co_await state_->flights.run(
+      flight_key,
+      [this, set, image, digest, missing, signature_repository, flight_key] {
+        return lead(set, image, digest, missing, signature_repository, flight_key);
+      },
+      [&missing] { return unavailable_report(missing, "signature verification was cancelled"); }, &waited);
+  if (waited) {
     std::lock_guard lock(state_->mutex);
-    if (auto it = state_->flights.find(flight_key); it != state_->flights.end()) {
-      ++state_->stats.shared;
-      wait_on = std::make_shared<Channel>(co_await asio::this_coro::executor, 1);
-      it->second->waiters.push_back(wait_on);
-      flight = it->second;
-    } else {
-      flight = std::make_shared<Flight>();
-      state_->flights.emplace(flight_key, flight);
-    }
-  }
-  SignatureReport fresh;
-  if (wait_on) {
-    auto [ec] = co_await wait_on->async_receive(asio::as_tuple(asio::use_awaitable));
-    std::lock_guard lock(state_->mutex);
-    if (ec || !flight->result) {
-      for (const std::string& name : missing) {
-        fresh.anchors.push_back({name, {policy::EvidenceStatus::unavailable, "cancelled waiting for verification"}});
-        fresh.signers.emplace_back();
-      }
-    } else {
-      fresh = *flight->result;
-    }
-  } else {
-    try {
-      fresh = co_await run(set, image, digest, missing);
-    } catch (...) {
-      // Cancellation surfaces as an exception from some awaits; the waiters must still wake.
-      fresh = SignatureReport{};
-      for (const std::string& name : missing) {
-        fresh.anchors.push_back({name, {policy::EvidenceStatus::unavailable, "signature verification was cancelled"}});
-        fresh.signers.emplace_back();
-      }
-    }
-    std::vector<std::shared_ptr<Channel>> waiters;
-    {
-      std::lock_guard lock(state_->mutex);
-      flight->result = fresh;
-      waiters.swap(flight->waiters);
-      state_->flights.erase(flight_key);
-    }
-    for (const auto& w : waiters) w->try_send(boost::system::error_code{});
+    ++state_->stats.shared;
   }
   for (std::size_t i = 0; i < anchors.size(); ++i) {
     if (!report.anchors[i].anchor.empty()) continue;
@@ -443,9 +513,61 @@ asio::awaitable<SignatureReport> SignatureVerification::verify(std::shared_ptr<c
   co_return report;
 }
 
+asio::awaitable<SignatureReport> SignatureVerification::lead(std::shared_ptr<const AnchorSet> set,
+                                                             verifier::ImageReference image, std::string digest,
+                                                             std::vector<std::string> anchors,
+                                                             std::string signature_repository,
+                                                             std::string flight_key) {
+  if (!options_.shared) {
+    co_return co_await run(set, std::move(image), std::move(digest), std::move(anchors), std::move(signature_repository));
+  }
+  // The flight key names the anchor set's version, trust-material hash included: replicas holding other
+  // keys or roots never share an answer. Hashed: the key carries image names only, but keeps Redis keys short.
+  const std::string shared_key = "signatures:" + verifier::sha256_hex(flight_key);
+  verifier::SharedLookup::Claim claim = co_await options_.shared->acquire(shared_key, kSharedLease, kSharedWait);
+  if (claim.value) {
+    if (auto checks = decode_shared(*claim.value, anchors)) {
+      SignatureReport report;
+      std::lock_guard lock(state_->mutex);
+      ++state_->stats.shared_hits;
+      for (std::size_t i = 0; i < anchors.size(); ++i) {
+        report.anchors.push_back({anchors[i], to_evidence((*checks)[i])});
+        report.signers.push_back((*checks)[i].signers);
+        state_->store(cache_key(image, digest, signature_repository, set->version(), set->find(anchors[i]), anchors[i]),
+                      (*checks)[i], options_.cache_ttl, options_.max_cache_entries);
+      }
+      co_return report;
+    }
+  }
+  std::optional<SignatureReport> fresh;
+  std::exception_ptr failure;
+  try {
+    fresh.emplace(co_await run(set, image, digest, anchors, signature_repository));
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (!claim.token.empty()) {
+    bool decided = fresh.has_value() && options_.cache_ttl.count() > 0;
+    if (fresh) {
+      for (const policy::AnchorEvidence& a : fresh->anchors) {
+        decided = decided && a.check.status != policy::EvidenceStatus::unavailable;
+      }
+    }
+    if (decided) {
+      co_await options_.shared->publish(shared_key, encode_shared(*fresh), options_.cache_ttl, claim.token);
+    } else if (!failure) {
+      co_await options_.shared->abandon(shared_key, claim.token);
+    }
+    // Cancelled: no await is possible any more; the lease expires on its own.
+  }
+  if (failure) std::rethrow_exception(failure);
+  co_return std::move(*fresh);
+}
+
 asio::awaitable<SignatureReport> SignatureVerification::run(std::shared_ptr<const AnchorSet> set,
                                                             verifier::ImageReference image, std::string digest,
-                                                            std::vector<std::string> anchors) {
+                                                            std::vector<std::string> anchors,
+                                                            std::string signature_repository) {
   SignatureReport report;
   std::vector<AnchorCheck> checks(anchors.size());
   std::vector<const LoadedAnchor*> loaded(anchors.size(), nullptr);
@@ -460,7 +582,7 @@ asio::awaitable<SignatureReport> SignatureVerification::run(std::shared_ptr<cons
   std::optional<Result<verifier::FetchedSignatures>> fetched;
   if (need_fetch) {
     const auto start = SteadyClock::now();
-    Result<verifier::FetchedSignatures> got = co_await fetcher_.fetch(image, digest);
+    Result<verifier::FetchedSignatures> got = co_await fetcher_.fetch(image, digest, signature_repository);
     report.fetch_seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
     {
       std::lock_guard lock(state_->mutex);
@@ -501,11 +623,9 @@ asio::awaitable<SignatureReport> SignatureVerification::run(std::shared_ptr<cons
   }
   {
     std::lock_guard lock(state_->mutex);
-    const auto expires = SteadyClock::now() + options_.cache_ttl;
-    if (state_->cache.size() + anchors.size() > options_.max_cache_entries) state_->cache.clear();
     for (std::size_t i = 0; i < anchors.size(); ++i) {
-      if (checks[i].status == AnchorCheck::Status::unavailable || options_.cache_ttl.count() <= 0) continue;
-      state_->cache[cache_key(image, digest, set->policy_version(), loaded[i], anchors[i])] = {expires, checks[i]};
+      state_->store(cache_key(image, digest, signature_repository, set->version(), loaded[i], anchors[i]), checks[i],
+                    options_.cache_ttl, options_.max_cache_entries);
     }
   }
   for (std::size_t i = 0; i < anchors.size(); ++i) {

@@ -14,9 +14,17 @@
 //   keyless anchors     -> every classic keyless signature (verify_cosign_keyless) and bundle;
 //   Notary v1 anchors   -> their NotaryV1Verifier (trust data for the image's tag);
 //   Notation anchors    -> failed: not verified by this build.
-// Results are cached per (digest, policy version, anchor[, tag for Notary]) for `cache_ttl`; answers that
-// could not be decided (registry or notary-server unavailable) are never cached. Concurrent misses for the
-// same image and anchors share one flight.
+// Results are cached per (digest, signature repository, anchor set version, anchor[, tag for Notary]) for
+// `cache_ttl`; answers that could not be decided (registry or notary-server unavailable) are never cached.
+// Concurrent misses for the same image and anchors share one flight (common/single_flight.h). With
+// `shared` (Redis, issue 7), the flight leader first asks the other replicas for the answer, and publishes
+// the decided answers it computes.
+//
+// Trust files rotate: the anchor set remembers every key/root file it read with the SHA-256 of its content
+// (content, not stat identity: a Kubernetes Secret update swaps a `..data` symlink), and its version() is
+// the policy version plus a hash of all trust material. anchor_set() rereads the files at most every
+// `trust_reload_interval` and rebuilds the set when one changed; answers cached under the old set are then
+// never hit again (their keys carry the old version).
 //
 // Thread-safe: any io_context thread may call verify(). The registry client must outlive this object.
 #pragma once
@@ -38,6 +46,7 @@
 #include "verifier/image_reference.h"
 #include "verifier/notary_v1.h"
 #include "verifier/registry_client.h"
+#include "verifier/shared_cache.h"
 #include "verifier/signature_check.h"
 #include "verifier/signature_fetcher.h"
 #include "verifier/trusted_root.h"
@@ -67,6 +76,17 @@ class AnchorSet {
   static std::shared_ptr<const AnchorSet> build(const policy::CompiledPolicy& policy, const RegistryConfig& registry);
 
   const std::string& policy_version() const noexcept { return version_; }
+  // policy_version() + "/" + a hash of every trust file's content (and of every read error): two sets with
+  // the same version were built from the same policy and the same trust material.
+  const std::string& version() const noexcept { return full_version_; }
+  // A trust file read while building: its path and the SHA-256 of its content ("" when it could not be read).
+  struct TrustFile {
+    std::string path;
+    std::string sha256;
+  };
+  const std::vector<TrustFile>& trust_files() const noexcept { return trust_files_; }
+  // Rereads every trust file: true when one's content (or readability) differs from what was loaded.
+  bool trust_files_changed() const;
   const LoadedAnchor* find(std::string_view name) const;
   const std::vector<LoadedAnchor>& anchors() const noexcept { return anchors_; }
 
@@ -77,6 +97,8 @@ class AnchorSet {
 
  private:
   std::string version_;
+  std::string full_version_;
+  std::vector<TrustFile> trust_files_;
   std::vector<LoadedAnchor> anchors_;
 };
 
@@ -84,6 +106,10 @@ struct SignatureVerificationOptions {
   verifier::SignatureFetchOptions fetch;
   std::chrono::milliseconds cache_ttl{300'000};  // verified and failed answers
   std::size_t max_cache_entries = 10'000;
+  // How often anchor_set() rereads key and root files (0: only when the policy version changes).
+  std::chrono::milliseconds trust_reload_interval{30'000};
+  // Answers shared with other replicas through Redis (nullptr: this process only). Published for cache_ttl.
+  std::shared_ptr<verifier::SharedLookup> shared;
   std::function<std::chrono::system_clock::time_point()> clock = [] { return std::chrono::system_clock::now(); };
 };
 
@@ -117,7 +143,8 @@ class SignatureVerification {
                                                  std::vector<std::string> anchors,
                                                  std::string signature_repository = {});
 
-  // The anchor set of `policy`, built on first use of each policy version.
+  // The anchor set of `policy`, built on first use of each policy version, and rebuilt when a trust file
+  // changed (checked at most every trust_reload_interval).
   std::shared_ptr<const AnchorSet> anchor_set(const policy::CompiledPolicy& policy);
 
   struct Stats {
@@ -125,6 +152,8 @@ class SignatureVerification {
     std::uint64_t cache_misses = 0;
     std::uint64_t shared = 0;   // waited for another review's flight
     std::uint64_t fetches = 0;  // signature fetches from the registry
+    std::uint64_t shared_hits = 0;  // answered by another replica through the shared cache
+    std::uint64_t trust_reloads = 0;  // anchor sets rebuilt because a trust file changed
   };
   Stats stats() const;
 
@@ -132,7 +161,12 @@ class SignatureVerification {
 
  private:
   boost::asio::awaitable<SignatureReport> run(std::shared_ptr<const AnchorSet> set, verifier::ImageReference image,
-                                              std::string digest, std::vector<std::string> anchors);
+                                              std::string digest, std::vector<std::string> anchors,
+                                              std::string signature_repository);
+  // The flight leader's work: the shared cache (when configured), else run().
+  boost::asio::awaitable<SignatureReport> lead(std::shared_ptr<const AnchorSet> set, verifier::ImageReference image,
+                                               std::string digest, std::vector<std::string> anchors,
+                                               std::string signature_repository, std::string flight_key);
 
   verifier::SignatureFetcher fetcher_;
   RegistryConfig registry_;
