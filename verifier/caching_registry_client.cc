@@ -11,18 +11,23 @@
 #include <optional>
 #include <vector>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/concurrent_channel.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common/single_flight.h"
+#include "verifier/crypto.h"
 
 namespace imagegate::verifier {
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
-using Channel = asio::experimental::concurrent_channel<void(boost::system::error_code)>;
+using SystemClock = std::chrono::system_clock;
 
 namespace {
+
+// Answers shared through Redis are read back defensively: bounded, typed, and a digest that looks like one.
+constexpr std::size_t kMaxSharedPlatforms = 256;
+constexpr std::size_t kMaxSharedText = 1024;
+constexpr std::string_view kSharedKeyPrefix = "registry:resolve:";
 
 struct Entry {
   std::optional<ResolvedImage> good;       // last good answer
@@ -32,28 +37,128 @@ struct Entry {
   Clock::time_point negative_until{};
 };
 
-// One in-flight round trip; waiters park on their own channel until the leader finishes.
-struct Flight {
-  std::optional<Result<ResolvedImage>> result;
-  std::vector<std::shared_ptr<Channel>> waiters;
+// What another replica resolved: an answer or a not_found, with the absolute time it stops being true.
+struct SharedAnswer {
+  std::optional<ResolvedImage> good;
+  std::optional<std::string> not_found;
+  SystemClock::time_point expires_at;
 };
+
+std::int64_t to_unix_ms(SystemClock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+bool is_digest(const std::string& d) {
+  constexpr std::string_view kSha256 = "sha256:";
+  constexpr std::string_view kSha512 = "sha512:";
+  std::size_t hex = 0;
+  if (d.compare(0, kSha256.size(), kSha256) == 0) {
+    hex = 64;
+  } else if (d.compare(0, kSha512.size(), kSha512) == 0) {
+    hex = 128;
+  } else {
+    return false;
+  }
+  if (d.size() != 7 + hex) return false;
+  for (std::size_t i = 7; i < d.size(); ++i) {
+    const char c = d[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+std::string encode_shared(const Result<ResolvedImage>& r, SystemClock::time_point expires_at) {
+  nlohmann::json j;
+  if (r.ok()) {
+    j = {{"digest", r->digest}, {"mediaType", r->media_type}, {"platforms", r->platforms}, {"size", r->size}};
+  } else {
+    j = {{"notFound", r.error().message}};
+  }
+  j["expiresAt"] = to_unix_ms(expires_at);
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// nullopt: not one of ours, malformed, or expired -- a miss.
+std::optional<SharedAnswer> decode_shared(std::string_view text, SystemClock::time_point now) {
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  const auto expires = j.find("expiresAt");
+  if (expires == j.end() || !expires->is_number_integer()) return std::nullopt;
+  SharedAnswer out;
+  out.expires_at = SystemClock::time_point(std::chrono::milliseconds(expires->get<std::int64_t>()));
+  if (out.expires_at <= now) return std::nullopt;
+  if (const auto nf = j.find("notFound"); nf != j.end()) {
+    if (!nf->is_string() || nf->get_ref<const std::string&>().size() > kMaxSharedText) return std::nullopt;
+    out.not_found = nf->get<std::string>();
+    return out;
+  }
+  const auto digest = j.find("digest");
+  const auto media_type = j.find("mediaType");
+  const auto platforms = j.find("platforms");
+  const auto size = j.find("size");
+  if (digest == j.end() || !digest->is_string() || !is_digest(digest->get_ref<const std::string&>())) return std::nullopt;
+  if (media_type == j.end() || !media_type->is_string() ||
+      media_type->get_ref<const std::string&>().size() > kMaxSharedText) {
+    return std::nullopt;
+  }
+  if (size == j.end() || !size->is_number_unsigned()) return std::nullopt;
+  if (platforms == j.end() || !platforms->is_array() || platforms->size() > kMaxSharedPlatforms) return std::nullopt;
+  ResolvedImage image;
+  image.digest = digest->get<std::string>();
+  image.media_type = media_type->get<std::string>();
+  image.size = size->get<std::uint64_t>();
+  for (const auto& p : *platforms) {
+    if (!p.is_string() || p.get_ref<const std::string&>().size() > kMaxSharedText) return std::nullopt;
+    image.platforms.push_back(p.get<std::string>());
+  }
+  out.good = std::move(image);
+  return out;
+}
 
 }  // namespace
 
 struct CachingRegistryClient::State {
   CacheOptions options;
   std::function<std::string(const ImageReference&)> credentials_key;
+  std::shared_ptr<SharedLookup> shared;
+  SingleFlight<Result<ResolvedImage>> flights;
   mutable std::mutex mutex;  // guards everything below
   std::map<std::string, Entry> entries;
-  std::map<std::string, std::shared_ptr<Flight>> flights;
   Stats stats;
+
+  // A fresh local answer for `key` (counted as a hit), if any. Call with `mutex` held.
+  std::optional<Result<ResolvedImage>> fresh(const std::string& key, Clock::time_point now) {
+    auto it = entries.find(key);
+    if (it == entries.end()) return std::nullopt;
+    if (it->second.negative && it->second.negative_until > now) {
+      ++stats.hits;
+      return Result<ResolvedImage>(*it->second.negative);
+    }
+    if (it->second.good && it->second.good_until > now) {
+      ++stats.hits;
+      ResolvedImage hit = *it->second.good;
+      hit.from_cache = true;
+      return Result<ResolvedImage>(std::move(hit));
+    }
+    return std::nullopt;
+  }
+
+  // Bounded memory: drop expired entries. Call with `mutex` held.
+  void trim(Clock::time_point now) {
+    if (entries.size() <= options.max_entries) return;
+    for (auto it = entries.begin(); it != entries.end();) {
+      it = (it->second.stale_until <= now && it->second.negative_until <= now) ? entries.erase(it) : std::next(it);
+    }
+  }
 };
 
 CachingRegistryClient::CachingRegistryClient(RegistryClient& inner, CacheOptions options,
-                                             std::function<std::string(const ImageReference&)> credentials_key)
+                                             std::function<std::string(const ImageReference&)> credentials_key,
+                                             std::shared_ptr<SharedLookup> shared)
     : inner_(inner), state_(std::make_unique<State>()) {
   state_->options = options;
   state_->credentials_key = std::move(credentials_key);
+  state_->shared = std::move(shared);
 }
 
 CachingRegistryClient::~CachingRegistryClient() = default;
@@ -68,84 +173,126 @@ asio::awaitable<Result<ResolvedImage>> CachingRegistryClient::resolve(const Imag
   // A digest reference is its own answer; details (media type, platforms) always go to the registry.
   if (options.details || ref.has_digest()) co_return co_await inner_.resolve(ref, options);
   const std::string key = ref.string() + "|" + (state_->credentials_key ? state_->credentials_key(ref) : "");
-  std::shared_ptr<Flight> flight;
-  std::shared_ptr<Channel> wait_on;
   {
     std::lock_guard lock(state_->mutex);
-    const auto now = Clock::now();
-    if (auto it = state_->entries.find(key); it != state_->entries.end()) {
-      if (it->second.negative && it->second.negative_until > now) {
-        ++state_->stats.hits;
-        co_return *it->second.negative;
-      }
-      if (it->second.good && it->second.good_until > now) {
-        ++state_->stats.hits;
-        ResolvedImage hit = *it->second.good;
+    if (auto hit = state_->fresh(key, Clock::now())) co_return std::move(*hit);
+  }
+  // Named callables, not temporaries in the co_await expression: GCC 12 destroys those twice.
+  std::function<asio::awaitable<Result<ResolvedImage>>()> work = [this, ref, options, key]() {
+    return lead(ref, options, key);
+  };
+  const std::string name = ref.string();
+  std::function<Result<ResolvedImage>()> cancelled = [name]() -> Result<ResolvedImage> {
+    return Error{ErrorCode::deadline_exceeded, "resolution of " + name + " was cancelled"};
+  };
+  bool waited = false;
+  Result<ResolvedImage> result = co_await state_->flights.run(key, std::move(work), std::move(cancelled), &waited);
+  if (waited) {
+    std::lock_guard lock(state_->mutex);
+    ++state_->stats.shared;
+  }
+  co_return result;
+}
+
+// The flight's leader: the local cache once more (a flight may have ended between the caller's look and
+// its joining), then the shared cache, then the registry.
+asio::awaitable<Result<ResolvedImage>> CachingRegistryClient::lead(ImageReference ref, ResolveOptions options,
+                                                                   std::string key) {
+  {
+    std::lock_guard lock(state_->mutex);
+    if (auto hit = state_->fresh(key, Clock::now())) co_return std::move(*hit);
+    ++state_->stats.misses;
+  }
+  const CacheOptions& opts = state_->options;
+  SharedLookup* shared = state_->shared.get();
+  const std::string shared_key = shared != nullptr ? std::string(kSharedKeyPrefix) + sha256_hex(key) : std::string();
+  std::string token;
+  if (shared != nullptr) {
+    SharedLookup::Claim claim = co_await shared->acquire(shared_key, opts.shared_wait, opts.shared_wait);
+    if (claim.value) {
+      const auto sys_now = SystemClock::now();
+      if (auto answer = decode_shared(*claim.value, sys_now)) {
+        // Never longer here than the publisher said, nor than this replica's own TTLs.
+        const auto left = std::chrono::duration_cast<Clock::duration>(answer->expires_at - sys_now);
+        const auto now = Clock::now();
+        std::lock_guard lock(state_->mutex);
+        Entry& entry = state_->entries[key];
+        if (answer->not_found) {
+          Error e = not_found(*answer->not_found);
+          entry.negative = e;
+          entry.negative_until = now + std::min<Clock::duration>(opts.negative_ttl, left);
+          state_->trim(now);
+          co_return e;
+        }
+        entry.good = *answer->good;
+        entry.good_until = now + std::min<Clock::duration>(opts.tag_ttl, left);
+        entry.stale_until = entry.good_until + opts.stale_if_error;
+        entry.negative.reset();
+        state_->trim(now);
+        ResolvedImage hit = *answer->good;
         hit.from_cache = true;
         co_return hit;
       }
+      // Unparsable or expired: a miss, answered from the registry (and overwritten below).
     }
-    if (auto it = state_->flights.find(key); it != state_->flights.end()) {
-      ++state_->stats.shared;
-      wait_on = std::make_shared<Channel>(co_await asio::this_coro::executor, 1);
-      it->second->waiters.push_back(wait_on);
-      flight = it->second;
-    } else {
-      ++state_->stats.misses;
-      flight = std::make_shared<Flight>();
-      state_->flights.emplace(key, flight);
-    }
-  }
-  if (wait_on) {
-    auto [ec] = co_await wait_on->async_receive(asio::as_tuple(asio::use_awaitable));
-    std::lock_guard lock(state_->mutex);
-    if (ec || !flight->result) co_return Error{ErrorCode::deadline_exceeded, "cancelled waiting for " + ref.string()};
-    co_return *flight->result;
+    token = std::move(claim.token);
   }
 
   Result<ResolvedImage> result = Error{ErrorCode::internal, "resolution did not complete"};
+  std::exception_ptr failure;
   try {
     result = co_await inner_.resolve(ref, options);
   } catch (...) {
-    // Cancellation of the leader surfaces as an exception from some awaits; the waiters must still wake.
-    result = Error{ErrorCode::deadline_exceeded, "resolution of " + ref.string() + " was cancelled"};
+    // Cancellation surfaces as an exception from some awaits: end the lease (best effort), then let the
+    // single flight wake the waiters.
+    failure = std::current_exception();
   }
-  std::vector<std::shared_ptr<Channel>> waiters;
-  {
-    std::lock_guard lock(state_->mutex);
-    const auto now = Clock::now();
-    Entry& entry = state_->entries[key];
-    if (result.ok()) {
-      entry.good = *result;
-      entry.good_until = now + state_->options.tag_ttl;
-      entry.stale_until = entry.good_until + state_->options.stale_if_error;
-      entry.negative.reset();
-    } else if (result.error().code == ErrorCode::not_found) {
-      entry.negative = result.error();
-      entry.negative_until = now + state_->options.negative_ttl;
-    } else if ((result.error().code == ErrorCode::unavailable ||
-                result.error().code == ErrorCode::deadline_exceeded) &&
-               entry.good && entry.stale_until > now) {
-      ResolvedImage stale = *entry.good;
-      stale.from_cache = true;
-      stale.stale = true;
-      stale.warning = "registry unavailable (" + result.error().message + "); using the digest resolved earlier";
-      ++state_->stats.stale;
-      result = stale;
-    }
-    if (!entry.good && !entry.negative) state_->entries.erase(key);
-    if (state_->entries.size() > state_->options.max_entries) {
-      // Bounded memory: drop expired entries, then (if still full) everything but this key.
-      for (auto it = state_->entries.begin(); it != state_->entries.end();) {
-        it = (it->second.stale_until <= now && it->second.negative_until <= now) ? state_->entries.erase(it)
-                                                                                   : std::next(it);
+  if (failure) {
+    if (!token.empty()) {
+      try {
+        co_await shared->abandon(shared_key, token);
+      } catch (...) {
+        // Still cancelled: the lease expires on its own after shared_wait.
       }
     }
-    flight->result = result;
-    waiters.swap(flight->waiters);
-    state_->flights.erase(key);
+    std::rethrow_exception(failure);
   }
-  for (const auto& w : waiters) w->try_send(boost::system::error_code{});
+
+  if (shared != nullptr) {
+    // Values named, not temporaries in the co_await expression (GCC 12, see common/single_flight.h).
+    const bool definitive = result.ok() || result.error().code == ErrorCode::not_found;
+    const std::chrono::milliseconds ttl = result.ok() ? opts.tag_ttl : opts.negative_ttl;
+    if (definitive) {
+      const std::string value = encode_shared(result, SystemClock::now() + ttl);
+      co_await shared->publish(shared_key, value, ttl, token);
+    } else {
+      co_await shared->abandon(shared_key, token);
+    }
+  }
+
+  std::lock_guard lock(state_->mutex);
+  const auto now = Clock::now();
+  Entry& entry = state_->entries[key];
+  if (result.ok()) {
+    entry.good = *result;
+    entry.good_until = now + opts.tag_ttl;
+    entry.stale_until = entry.good_until + opts.stale_if_error;
+    entry.negative.reset();
+  } else if (result.error().code == ErrorCode::not_found) {
+    entry.negative = result.error();
+    entry.negative_until = now + opts.negative_ttl;
+  } else if ((result.error().code == ErrorCode::unavailable ||
+              result.error().code == ErrorCode::deadline_exceeded) &&
+             entry.good && entry.stale_until > now) {
+    ResolvedImage stale = *entry.good;
+    stale.from_cache = true;
+    stale.stale = true;
+    stale.warning = "registry unavailable (" + result.error().message + "); using the digest resolved earlier";
+    ++state_->stats.stale;
+    result = stale;
+  }
+  if (!entry.good && !entry.negative) state_->entries.erase(key);
+  state_->trim(now);
   co_return result;
 }
 
