@@ -7,20 +7,17 @@
 #include "verifier/oci_registry_client.h"
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -35,18 +32,6 @@ namespace {
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 std::string sha256_hex(const std::string& data) {
   std::array<unsigned char, SHA256_DIGEST_LENGTH> md{};
@@ -66,72 +51,67 @@ ImageReference image_ref(const std::string& text) {
   return *r;
 }
 
-// The registries, set up once by a shell script (openssl, docker-registry, skopeo); PIDs in $dir/pids.
+// The registries, started once for the suite (testing::LocalRegistry: its own test CA each) and stopped
+// when it ends: open TLS, token auth (issuer over HTTPS with the token registry's certificate), plain HTTP.
 class Registries : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    try {
+      set_up();
+      setup_ok_ = true;
+    } catch (const std::exception& e) {
+      setup_error_ = e.what();
+    }
+  }
+
+  static void set_up() {
     dir_ = fs::temp_directory_path() / ("imagegate-oci-client-" + std::to_string(::getpid()));
     fs::create_directories(dir_);
-    tls_port_ = free_port();
-    token_port_ = free_port();
-    issuer_port_ = free_port();
-    http_port_ = free_port();
     const fs::path e2e = testing::source_dir() / "tests" / "e2e" / "registry";
-    std::ofstream script(dir_ / "setup.sh");
-    script << R"(set -e
-T="$1"; E2E="$2"; PT="$3"; PK="$4"; PI="$5"; PH="$6"
-cd "$T"
-: >pids
-printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' >ext.cnf
-openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=test CA" 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -keyout tls.key -out tls.csr -subj "/CN=127.0.0.1" 2>/dev/null
-openssl x509 -req -in tls.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out tls.crt -days 2 -extfile ext.cnf 2>/dev/null
-openssl req -x509 -newkey rsa:2048 -nodes -keyout jwt.key -out jwt.pem -days 2 -subj "/CN=token signer" 2>/dev/null
-mkdir -p certs.d && cp ca.pem certs.d/ca.crt
-wait_port() { for _ in $(seq 1 150); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.1; done; return 1; }
-registry() {  # NAME PORT TLS(yes|no) [AUTH]
-  mkdir -p "$1-data"
-  { echo "version: 0.1"; echo "log: {level: error}"; echo "storage: {filesystem: {rootdirectory: $T/$1-data}}"
-    echo "http:"; echo "  addr: 127.0.0.1:$2"
-    [ "$3" = yes ] && echo "  tls: {certificate: $T/tls.crt, key: $T/tls.key}"
-    [ -n "$4" ] && echo "$4"; true; } >"$1.yml"
-  docker-registry serve "$1.yml" >"$1.log" 2>&1 &
-  echo $! >>pids
-  wait_port "$2"
-}
-python3 "$E2E/token_issuer.py" "$PI" jwt.key jwt.pem test-issuer test-registry bob pa55 token-requests.log tls.crt tls.key >issuer.log 2>&1 &
-echo $! >>pids
-wait_port "$PI"
-registry open "$PT" yes
-registry token "$PK" yes "auth: {token: {realm: 'https://127.0.0.1:$PI/token', service: test-registry, issuer: test-issuer, rootcertbundle: $T/jwt.pem}}"
-registry plain "$PH" no
-python3 "$E2E/make_layout.py" layout t seed1 >/dev/null
-SSL_CERT_FILE=ca.pem skopeo copy --quiet --dest-cert-dir certs.d "oci:layout:t" "docker://127.0.0.1:$PT/team/app:v1"
-SSL_CERT_FILE=ca.pem skopeo copy --quiet --dest-cert-dir certs.d --dest-creds bob:pa55 "oci:layout:t" "docker://127.0.0.1:$PK/secure/app:v1"
-skopeo copy --quiet --dest-tls-verify=false "oci:layout:t" "docker://127.0.0.1:$PH/plain/app:v1"
-skopeo inspect --raw --cert-dir certs.d "docker://127.0.0.1:$PT/team/app:v1" >manifest.json
-printf '{"auths":{"127.0.0.1:%s":{"username":"bob","password":"pa55"}}}' "$PK" >docker-config.json
-)";
-    script.close();
-    const std::string command = "bash " + (dir_ / "setup.sh").string() + " " + dir_.string() + " " + e2e.string() +
-                                " " + std::to_string(tls_port_) + " " + std::to_string(token_port_) + " " +
-                                std::to_string(issuer_port_) + " " + std::to_string(http_port_) + " >" +
-                                (dir_ / "setup.log").string() + " 2>&1";
-    setup_ok_ = std::system(command.c_str()) == 0;
+    const std::string d = dir_.string();
+    if (testing::run_command({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", d + "/jwt.key",
+                              "-out", d + "/jwt.pem", "-days", "2", "-subj", "/CN=token signer"},
+                             dir_ / "openssl.log") != 0) {
+      throw std::runtime_error("openssl (token signer): " + testing::read_file(dir_ / "openssl.log"));
+    }
+    const int issuer_port = testing::free_port();
+    open_ = std::make_unique<testing::LocalRegistry>();
+    token_ = std::make_unique<testing::LocalRegistry>(testing::LocalRegistryOptions{
+        .tls = true,
+        .auth_yaml = "auth: {token: {realm: 'https://127.0.0.1:" + std::to_string(issuer_port) +
+                     "/token', service: test-registry, issuer: test-issuer, rootcertbundle: " + d + "/jwt.pem}}"});
+    plain_ = std::make_unique<testing::LocalRegistry>(testing::LocalRegistryOptions{.tls = false, .auth_yaml = {}});
+    issuer_ = std::make_unique<testing::Process>(
+        std::vector<std::string>{"python3", (e2e / "token_issuer.py").string(), std::to_string(issuer_port),
+                                 d + "/jwt.key", d + "/jwt.pem", "test-issuer", "test-registry", "bob", "pa55",
+                                 d + "/token-requests.log", token_->tls_cert().string(), token_->tls_key().string()},
+        dir_ / "issuer.log");
+    if (!testing::wait_for_port(issuer_port)) {
+      throw std::runtime_error("token issuer did not start: " + testing::read_file(dir_ / "issuer.log"));
+    }
+    open_->push("seed1", "team/app:v1");
+    token_->push("seed1", "secure/app:v1", {"--dest-creds", "bob:pa55"});
+    plain_->push("seed1", "plain/app:v1");
+    if (testing::run_command({"skopeo", "inspect", "--raw", "--cert-dir", open_->cert_dir().string(),
+                              "docker://" + open_->host() + "/team/app:v1"},
+                             dir_ / "manifest.json") != 0) {
+      throw std::runtime_error("skopeo inspect: " + testing::read_file(dir_ / "manifest.json"));
+    }
+    std::ofstream(dir_ / "docker-config.json")
+        << R"({"auths":{")" << token_->host() << R"(":{"username":"bob","password":"pa55"}}})";
   }
 
   static void TearDownTestSuite() {
-    std::ifstream pids(dir_ / "pids");
-    for (pid_t pid = 0; pids >> pid;) {
-      ::kill(pid, SIGTERM);
-      ::waitpid(pid, nullptr, 0);
-    }
+    issuer_.reset();
+    open_.reset();
+    token_.reset();
+    plain_.reset();
     std::error_code ec;
     fs::remove_all(dir_, ec);
   }
 
   void SetUp() override {
-    ASSERT_TRUE(setup_ok_) << "registry set-up failed: " << testing::read_file(dir_ / "setup.log");
+    ASSERT_TRUE(setup_ok_) << "registry set-up failed: " << setup_error_;
   }
 
   // One io_context per test, outliving the test's clients (their pooled connections live on it).
@@ -146,24 +126,27 @@ printf '{"auths":{"127.0.0.1:%s":{"username":"bob","password":"pa55"}}}' "$PK" >
   }
   asio::io_context io_;
 
+  static std::vector<std::string> ca_files() { return {open_->ca_file().string(), token_->ca_file().string()}; }
+
   static std::unique_ptr<OciRegistryClient> client(RegistryClientOptions options = {}) {
-    options.ca_files.push_back((dir_ / "ca.pem").string());
+    for (const std::string& ca : ca_files()) options.ca_files.push_back(ca);
     options.docker_config_files.push_back((dir_ / "docker-config.json").string());
     auto made = OciRegistryClient::create(std::move(options));
     if (!made) throw std::runtime_error(made.error().message);
     return std::move(made.value());
   }
-  static std::string tls_registry() { return "127.0.0.1:" + std::to_string(tls_port_); }
-  static std::string token_registry() { return "127.0.0.1:" + std::to_string(token_port_); }
-  static std::string http_registry() { return "127.0.0.1:" + std::to_string(http_port_); }
+  static std::string tls_registry() { return open_->host(); }
+  static std::string token_registry() { return token_->host(); }
+  static std::string http_registry() { return plain_->host(); }
   static std::string manifest() { return testing::read_file(dir_ / "manifest.json"); }
 
   static inline fs::path dir_;
-  static inline int tls_port_ = 0;
-  static inline int token_port_ = 0;
-  static inline int issuer_port_ = 0;
-  static inline int http_port_ = 0;
+  static inline std::unique_ptr<testing::LocalRegistry> open_;
+  static inline std::unique_ptr<testing::LocalRegistry> token_;
+  static inline std::unique_ptr<testing::LocalRegistry> plain_;
+  static inline std::unique_ptr<testing::Process> issuer_;
   static inline bool setup_ok_ = false;
+  static inline std::string setup_error_;
 };
 
 TEST_F(Registries, FetchManifestByTagAndByDigest) {
@@ -242,7 +225,7 @@ TEST_F(Registries, GetUsesTheTokenFlow) {
 
   // Without credentials the token issuer refuses: permission_denied, not unavailable.
   RegistryClientOptions anonymous;
-  anonymous.ca_files.push_back((dir_ / "ca.pem").string());
+  anonymous.ca_files = ca_files();
   auto anon = OciRegistryClient::create(anonymous);
   ASSERT_TRUE(anon.ok());
   auto refused = run((*anon)->get("https://" + token_registry(), "/v2/secure/app/tags/list", scope, 64 * 1024));
