@@ -2,60 +2,16 @@
 // stopped by PID: put/get/find, a second store (another process's connection) sees the writes, a stopped
 // Redis makes calls `unavailable` (no crash, no hang), and the store reconnects when Redis is back.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <string>
-#include <thread>
 
+#include "tests/test_support.h"
 #include "verifier/verdict_store.h"
-
-extern char** environ;
 
 namespace imagegate::verifier {
 namespace {
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-class Redis {
- public:
-  explicit Redis(int port) : port_(port) { start(); }
-  ~Redis() { stop(); }
-  void start() {
-    const std::string p = std::to_string(port_);
-    const char* argv[] = {"redis-server", "--port", p.c_str(), "--bind", "127.0.0.1", "--save", "",
-                          "--appendonly", "no", nullptr};
-    if (posix_spawnp(&pid_, "redis-server", nullptr, nullptr, const_cast<char**>(argv), environ) != 0) pid_ = -1;
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  }
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  bool running() const { return pid_ > 0; }
-
- private:
-  int port_;
-  pid_t pid_ = -1;
-};
 
 ScanVerdict verdict(char c, std::string image, int hours_ago) {
   ScanVerdict v;
@@ -68,10 +24,9 @@ ScanVerdict verdict(char c, std::string image, int hours_ago) {
 }
 
 TEST(RedisStore, SharedStopAndReconnect) {
-  const int port = free_port();
-  Redis redis(port);
+  testing::RedisServer redis;
   ASSERT_TRUE(redis.running()) << "redis-server not found";
-  const std::string url = "redis://127.0.0.1:" + std::to_string(port) + "/2";
+  const std::string url = redis.url(2);
   auto a = open_verdict_store(url);
   ASSERT_TRUE(a.ok()) << a.error().message;
   auto b = open_verdict_store(url);  // another imagegate process
@@ -105,7 +60,7 @@ TEST(RedisStore, BadUrls) {
   EXPECT_EQ(open_verdict_store("redis://").error().code, ErrorCode::invalid_argument);
   EXPECT_EQ(open_verdict_store("redis://h:99999").error().code, ErrorCode::invalid_argument);
   EXPECT_EQ(open_verdict_store("redis://h:1/x").error().code, ErrorCode::invalid_argument);
-  auto refused = open_verdict_store("redis://127.0.0.1:" + std::to_string(free_port()));
+  auto refused = open_verdict_store("redis://127.0.0.1:" + std::to_string(testing::free_port()));
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, ErrorCode::unavailable);
 }
