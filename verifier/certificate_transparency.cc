@@ -14,17 +14,12 @@
 #include <string_view>
 #include <utility>
 
+#include "verifier/openssl_handles.h"
+
 namespace imagegate::verifier {
 namespace {
 
 Error denied(std::string message) { return {ErrorCode::permission_denied, std::move(message)}; }
-
-struct X509Free {
-  void operator()(X509* p) const { X509_free(p); }
-};
-struct OctetFree {
-  void operator()(ASN1_OCTET_STRING* p) const { ASN1_OCTET_STRING_free(p); }
-};
 
 // A cursor over TLS-encoded bytes (RFC 5246 §4): big-endian integers and length-prefixed vectors. Every
 // read checks what is left, so a truncated list is an error, never a read past the end.
@@ -68,7 +63,7 @@ bool within(const TimeRange& range, std::chrono::system_clock::time_point t) {
 
 Status verify_embedded_scts(const Certificate& leaf, const Certificate& issuer, const std::vector<LogKey>& ctlogs) {
   const auto* p = reinterpret_cast<const unsigned char*>(leaf.der().data());
-  std::unique_ptr<X509, X509Free> cert(d2i_X509(nullptr, &p, static_cast<long>(leaf.der().size())));
+  X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(leaf.der().size())));
   if (!cert) {
     ERR_clear_error();
     return invalid_argument("certificate does not parse");
@@ -78,7 +73,7 @@ Status verify_embedded_scts(const Certificate& leaf, const Certificate& issuer, 
   // extnValue wraps a DER OCTET STRING that holds the TLS-encoded SignedCertificateTimestampList.
   const ASN1_OCTET_STRING* value = X509_EXTENSION_get_data(X509_get_ext(cert.get(), index));
   const unsigned char* q = ASN1_STRING_get0_data(value);
-  std::unique_ptr<ASN1_OCTET_STRING, OctetFree> inner(d2i_ASN1_OCTET_STRING(nullptr, &q, ASN1_STRING_length(value)));
+  Asn1OctetStringPtr inner(d2i_ASN1_OCTET_STRING(nullptr, &q, ASN1_STRING_length(value)));
   if (!inner) {
     ERR_clear_error();
     return invalid_argument("embedded SCT list is not an OCTET STRING");

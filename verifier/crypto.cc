@@ -17,49 +17,11 @@
 #include <cstring>
 #include <ctime>
 
+#include "verifier/openssl_handles.h"
+
 namespace imagegate::verifier {
 
 namespace {
-
-struct BioFree {
-  void operator()(BIO* p) const { BIO_free(p); }
-};
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
-};
-struct PkeyCtxFree {
-  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
-};
-struct X509Free {
-  void operator()(X509* p) const { X509_free(p); }
-};
-struct StoreFree {
-  void operator()(X509_STORE* p) const { X509_STORE_free(p); }
-};
-struct StoreCtxFree {
-  void operator()(X509_STORE_CTX* p) const { X509_STORE_CTX_free(p); }
-};
-struct StackFree {
-  void operator()(STACK_OF(X509) * p) const { sk_X509_free(p); }  // the certificates stay owned elsewhere
-};
-struct EcdsaSigFree {
-  void operator()(ECDSA_SIG* p) const { ECDSA_SIG_free(p); }
-};
-struct GeneralNamesFree {
-  void operator()(GENERAL_NAMES* p) const { GENERAL_NAMES_free(p); }
-};
-struct ObjectFree {
-  void operator()(ASN1_OBJECT* p) const { ASN1_OBJECT_free(p); }
-};
-struct Utf8Free {
-  void operator()(ASN1_UTF8STRING* p) const { ASN1_UTF8STRING_free(p); }
-};
-
-using UniquePkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using UniqueX509 = std::unique_ptr<X509, X509Free>;
 
 Error permission_denied(std::string message) { return {ErrorCode::permission_denied, std::move(message)}; }
 
@@ -126,16 +88,16 @@ std::chrono::system_clock::time_point asn1_time_point(const ASN1_TIME* t) {
 }
 
 std::string name_text(const X509_NAME* name) {
-  std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+  BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0) return {};
   char* data = nullptr;
   const long len = BIO_get_mem_data(bio.get(), &data);
   return len > 0 ? std::string(data, static_cast<std::size_t>(len)) : std::string();
 }
 
-Result<UniqueX509> parse_x509_der(std::string_view der) {
+Result<X509Ptr> parse_x509_der(std::string_view der) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  UniqueX509 cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
   if (!cert) {
     ERR_clear_error();
     return invalid_argument("not a DER X.509 certificate");
@@ -150,11 +112,11 @@ Result<UniqueX509> parse_x509_der(std::string_view der) {
 }  // namespace
 
 struct PublicKey::Impl {
-  UniquePkey pkey;
+  EvpPkeyPtr pkey;
 };
 
 struct Certificate::Impl {
-  UniqueX509 x509;
+  X509Ptr x509;
 };
 
 std::string_view to_string(KeyType type) noexcept {
@@ -200,7 +162,7 @@ Result<KeyType> classify_key(EVP_PKEY* pkey) {
 
 Result<PublicKey> PublicKey::from_der(std::string_view spki_der) {
   const auto* p = reinterpret_cast<const unsigned char*>(spki_der.data());
-  UniquePkey pkey(d2i_PUBKEY(nullptr, &p, static_cast<long>(spki_der.size())));
+  EvpPkeyPtr pkey(d2i_PUBKEY(nullptr, &p, static_cast<long>(spki_der.size())));
   if (!pkey) {
     ERR_clear_error();
     return invalid_argument("not a DER SubjectPublicKeyInfo");
@@ -226,7 +188,7 @@ Result<PublicKey> key_from_block(const PemBlock& block) {
   if (block.label == "RSA PUBLIC KEY") {
     // PKCS#1 RSAPublicKey: d2i_PublicKey reads it without the deprecated RSA_* API.
     const auto* p = reinterpret_cast<const unsigned char*>(block.der.data());
-    UniquePkey pkey(d2i_PublicKey(EVP_PKEY_RSA, nullptr, &p, static_cast<long>(block.der.size())));
+    EvpPkeyPtr pkey(d2i_PublicKey(EVP_PKEY_RSA, nullptr, &p, static_cast<long>(block.der.size())));
     if (!pkey) {
       ERR_clear_error();
       return invalid_argument("RSA PUBLIC KEY block does not parse");
@@ -319,7 +281,7 @@ Result<std::string> raw_ecdsa_to_der(const EVP_PKEY* pkey, std::string_view raw)
   const int bits = EVP_PKEY_get_bits(pkey);
   const std::size_t width = static_cast<std::size_t>((bits + 7) / 8);
   if (raw.size() != 2 * width) return Error{ErrorCode::permission_denied, "signature does not verify"};
-  std::unique_ptr<ECDSA_SIG, EcdsaSigFree> sig(ECDSA_SIG_new());
+  EcdsaSigPtr sig(ECDSA_SIG_new());
   BIGNUM* r = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()), static_cast<int>(width), nullptr);
   BIGNUM* s = BN_bin2bn(reinterpret_cast<const unsigned char*>(raw.data()) + width, static_cast<int>(width), nullptr);
   if (!sig || r == nullptr || s == nullptr || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
@@ -364,7 +326,7 @@ Status PublicKey::verify(std::string_view message, std::string_view signature, S
     converted = std::move(*der);
     signature = converted;
   }
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  EvpMdCtxPtr ctx(EVP_MD_CTX_new());
   if (!ctx) return internal_error("out of memory");
   const EVP_MD* md = resolved->scheme == SignatureScheme::ed25519 ? nullptr : evp_md(resolved->hash);
   EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
@@ -395,7 +357,7 @@ Status PublicKey::verify_digest(std::string_view digest, HashAlgorithm hash, std
     converted = std::move(*der);
     signature = converted;
   }
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> pctx(EVP_PKEY_CTX_new(impl_->pkey.get(), nullptr));
+  EvpPkeyCtxPtr pctx(EVP_PKEY_CTX_new(impl_->pkey.get(), nullptr));
   const EVP_MD* md = evp_md(hash);
   if (!pctx || EVP_PKEY_verify_init(pctx.get()) != 1 || !set_rsa_padding(pctx.get(), resolved->scheme, md) ||
       EVP_PKEY_CTX_set_signature_md(pctx.get(), md) != 1) {
@@ -479,7 +441,7 @@ std::string Certificate::issuer() const { return impl_ ? name_text(X509_get_issu
 std::vector<std::string> Certificate::subject_alternative_names() const {
   std::vector<std::string> out;
   if (!impl_) return out;
-  std::unique_ptr<GENERAL_NAMES, GeneralNamesFree> names(static_cast<GENERAL_NAMES*>(
+  GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(
       X509_get_ext_d2i(impl_->x509.get(), NID_subject_alt_name, nullptr, nullptr)));
   ERR_clear_error();
   if (!names) return out;
@@ -508,7 +470,7 @@ std::vector<std::string> Certificate::subject_alternative_names() const {
 
 std::optional<std::string> Certificate::extension_text(std::string_view oid) const {
   if (!impl_) return std::nullopt;
-  std::unique_ptr<ASN1_OBJECT, ObjectFree> obj(OBJ_txt2obj(std::string(oid).c_str(), 1));
+  Asn1ObjectPtr obj(OBJ_txt2obj(std::string(oid).c_str(), 1));
   if (!obj) {
     ERR_clear_error();
     return std::nullopt;
@@ -530,7 +492,7 @@ std::optional<std::string> Certificate::extension_text(std::string_view oid) con
     }
     if (n >= 8) {
       const auto* p = reinterpret_cast<const unsigned char*>(raw.data());
-      std::unique_ptr<ASN1_UTF8STRING, Utf8Free> s(d2i_ASN1_UTF8STRING(nullptr, &p, static_cast<long>(raw.size())));
+      Asn1Utf8StringPtr s(d2i_ASN1_UTF8STRING(nullptr, &p, static_cast<long>(raw.size())));
       if (!s) {
         ERR_clear_error();
         return std::nullopt;  // malformed: treat as absent rather than as a string an attacker shaped
@@ -557,10 +519,10 @@ Status verify_certificate_chain(const Certificate& leaf, const std::vector<Certi
   // Parse our own copies: Certificate's X509 is const-shared, and OpenSSL's store takes references.
   auto leaf_x = parse_x509_der(leaf.der());
   if (!leaf_x) return leaf_x.error();
-  std::unique_ptr<X509_STORE, StoreFree> store(X509_STORE_new());
-  std::unique_ptr<STACK_OF(X509), StackFree> untrusted(sk_X509_new_null());
+  X509StorePtr store(X509_STORE_new());
+  X509StackViewPtr untrusted(sk_X509_new_null());
   if (!store || !untrusted) return internal_error("out of memory");
-  std::vector<UniqueX509> owned;
+  std::vector<X509Ptr> owned;
   for (const auto& root : roots) {
     auto x = parse_x509_der(root.der());
     if (!x) return x.error();
@@ -573,7 +535,7 @@ Status verify_certificate_chain(const Certificate& leaf, const std::vector<Certi
     if (sk_X509_push(untrusted.get(), x->get()) <= 0) return internal_error("out of memory");
     owned.push_back(std::move(*x));
   }
-  std::unique_ptr<X509_STORE_CTX, StoreCtxFree> ctx(X509_STORE_CTX_new());
+  X509StoreCtxPtr ctx(X509_STORE_CTX_new());
   if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), leaf_x->get(), untrusted.get()) != 1) {
     ERR_clear_error();
     return internal_error("cannot initialise chain verification");

@@ -11,27 +11,12 @@
 #include <memory>
 #include <utility>
 
+#include "verifier/openssl_handles.h"
+
 namespace imagegate::verifier {
 namespace {
 
 Error denied(std::string message) { return {ErrorCode::permission_denied, std::move(message)}; }
-
-struct TsRespFree {
-  void operator()(TS_RESP* p) const { TS_RESP_free(p); }
-};
-struct X509Free {
-  void operator()(X509* p) const { X509_free(p); }
-};
-struct StoreFree {
-  void operator()(X509_STORE* p) const { X509_STORE_free(p); }
-};
-struct StackFree {
-  void operator()(STACK_OF(X509) * p) const { sk_X509_pop_free(p, X509_free); }
-};
-struct CtxFree {
-  void operator()(TS_VERIFY_CTX* p) const { TS_VERIFY_CTX_free(p); }
-};
-using X509Ptr = std::unique_ptr<X509, X509Free>;
 
 X509Ptr to_x509(const Certificate& cert) {
   const auto* p = reinterpret_cast<const unsigned char*>(cert.der().data());
@@ -59,8 +44,8 @@ bool within(const TimeRange& range, std::chrono::system_clock::time_point t) {
 Status verify_with_authority(TS_RESP* resp, std::string_view signed_data, const CertificateAuthority& tsa,
                              std::time_t gen_time) {
   if (tsa.chain.empty()) return denied("timestamp authority has no certificates");
-  std::unique_ptr<X509_STORE, StoreFree> store(X509_STORE_new());
-  std::unique_ptr<STACK_OF(X509), StackFree> untrusted(sk_X509_new_null());
+  X509StorePtr store(X509_STORE_new());
+  X509StackPtr untrusted(sk_X509_new_null());
   if (!store || !untrusted) return internal_error("out of memory");
   X509Ptr root = to_x509(tsa.chain.back());
   if (!root || X509_STORE_add_cert(store.get(), root.get()) != 1) return internal_error("TSA root does not load");
@@ -75,7 +60,7 @@ Status verify_with_authority(TS_RESP* resp, std::string_view signed_data, const 
   // The trusted root's last certificate is the anchor even when it is not self-signed.
   X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
 
-  std::unique_ptr<TS_VERIFY_CTX, CtxFree> ctx(TS_VERIFY_CTX_new());
+  TsVerifyCtxPtr ctx(TS_VERIFY_CTX_new());
   if (!ctx) return internal_error("out of memory");
   BIO* data = BIO_new_mem_buf(signed_data.data(), static_cast<int>(signed_data.size()));
   if (data == nullptr) return internal_error("out of memory");
@@ -96,7 +81,7 @@ Result<VerifiedTimestamp> verify_rfc3161_timestamp(std::string_view response_der
                                                    const std::vector<CertificateAuthority>& authorities) {
   if (response_der.size() > kMaxTimestampBytes) return resource_exhausted("RFC 3161 timestamp larger than 64 KiB");
   const auto* p = reinterpret_cast<const unsigned char*>(response_der.data());
-  std::unique_ptr<TS_RESP, TsRespFree> resp(d2i_TS_RESP(nullptr, &p, static_cast<long>(response_der.size())));
+  TsRespPtr resp(d2i_TS_RESP(nullptr, &p, static_cast<long>(response_der.size())));
   ERR_clear_error();
   if (!resp || p != reinterpret_cast<const unsigned char*>(response_der.data() + response_der.size())) {
     return invalid_argument("RFC 3161 timestamp is not a DER TimeStampResp");

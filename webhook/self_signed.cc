@@ -16,19 +16,12 @@
 #include <string>
 #include <vector>
 
+#include "verifier/openssl_handles.h"
+
 namespace imagegate::webhook {
 
 namespace {
 
-struct KeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct CertFree {
-  void operator()(X509* p) const { X509_free(p); }
-};
-struct ExtFree {
-  void operator()(X509_EXTENSION* p) const { X509_EXTENSION_free(p); }
-};
 struct FileClose {
   void operator()(FILE* f) const { std::fclose(f); }
 };
@@ -38,7 +31,7 @@ bool add_extension(X509* cert, int nid, const char* value) {
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-  std::unique_ptr<X509_EXTENSION, ExtFree> ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value));
+  verifier::X509ExtensionPtr ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value));
   return ext && X509_add_ext(cert, ext.get(), -1) == 1;
 }
 
@@ -62,10 +55,10 @@ Result<SelfSignedFiles> write_self_signed_certificate(const std::filesystem::pat
   files.cert_file = directory / "tls.crt";
   files.key_file = directory / "tls.key";
 
-  std::unique_ptr<EVP_PKEY, KeyFree> key(EVP_EC_gen("P-256"));
+  verifier::EvpPkeyPtr key(EVP_EC_gen("P-256"));
   if (!key) return internal_error("self-signed: EC P-256 key generation failed");
 
-  std::unique_ptr<X509, CertFree> cert(X509_new());
+  verifier::X509Ptr cert(X509_new());
   if (!cert) return internal_error("self-signed: out of memory");
   X509_set_version(cert.get(), 2);  // v3
   unsigned char serial[16];
