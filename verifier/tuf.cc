@@ -3,6 +3,7 @@
 // notary writes (https://github.com/notaryproject/notary/blob/master/docs/resources/tuf_structure.md).
 #include "verifier/tuf.h"
 #include "verifier/scan_verdict.h"
+#include "common/json_depth.h"
 
 #include <algorithm>
 #include <array>
@@ -18,40 +19,12 @@ using nlohmann::json;
 
 Error denied(std::string message) { return {ErrorCode::permission_denied, std::move(message)}; }
 
-// nlohmann's parser recurses per nesting level; refuse deep documents before it sees them, so a hostile
-// `custom` field cannot exhaust the stack.
-bool depth_within(std::string_view text, int max_depth) {
-  int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > max_depth) return false;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return true;
-}
-
 Result<json> parse_json(std::string_view text) {
   if (text.size() > kMaxMetadataBytes) {
     return resource_exhausted("metadata is " + std::to_string(text.size()) + " bytes, more than the limit of " +
                               std::to_string(kMaxMetadataBytes));
   }
-  if (!depth_within(text, kMaxJsonDepth)) return invalid_argument("metadata JSON is nested too deeply");
+  if (!json_depth_within(text, kMaxJsonDepth)) return invalid_argument("metadata JSON is nested too deeply");
   try {
     return json::parse(text.begin(), text.end());
   } catch (const json::exception& e) {

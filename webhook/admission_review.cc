@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "common/json_depth.h"
+
 namespace imagegate::webhook {
 namespace {
 
@@ -11,46 +13,6 @@ constexpr std::string_view kApiVersionV1 = "admission.k8s.io/v1";
 constexpr std::string_view kApiVersionV1beta1 = "admission.k8s.io/v1beta1";
 // Kubernetes uids are UUIDs (36 bytes); the bound only keeps what we echo and log small.
 constexpr std::size_t kMaxUidBytes = 256;
-
-// Finds the first byte at which container nesting exceeds `max_depth`, without building anything. nlohmann's
-// parser itself is iterative, but the DOM it builds is walked recursively later (copy, dump, our own
-// traversal), so a body nested a million levels deep must be refused before it becomes a json value.
-// Strings are skipped with their escapes so brackets inside them do not count; malformed JSON is left for
-// the real parser to report.
-std::optional<std::size_t> depth_violation(std::string_view text, int max_depth) {
-  int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        in_string = true;
-        break;
-      case '[':
-      case '{':
-        if (++depth > max_depth) return i;
-        break;
-      case ']':
-      case '}':
-        if (depth > 0) --depth;
-        break;
-      default:
-        break;
-    }
-  }
-  return std::nullopt;
-}
 
 // A member that must be a string when present. Missing -> "" (callers decide whether that is allowed).
 Result<std::string> optional_string(const nlohmann::json& object, std::string_view key, std::string_view where) {
@@ -96,7 +58,7 @@ std::string base64_encode(std::string_view in) {
 }  // namespace
 
 Result<nlohmann::json> parse_bounded_json(std::string_view text, int max_depth) {
-  if (const auto at = depth_violation(text, max_depth)) {
+  if (const auto at = json_depth_violation(text, max_depth)) {
     return invalid_argument("JSON nested deeper than " + std::to_string(max_depth) + " levels at byte " +
                             std::to_string(*at));
   }
