@@ -124,10 +124,8 @@ stop_pid "$pid_s"
 
 # ---- Redis, two processes -----------------------------------------------------------------------------
 rport=$(free_port)
-redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no >"$tmp/redis.log" 2>&1 &
-redis_pid=$!
-track_pid "$redis_pid"
-wait_for_port "$rport" 10 || die "redis did not start"
+start_redis "$rport"
+redis_pid="$REDIS_PID"
 serve a "redis://127.0.0.1:$rport/0"
 serve b "redis://127.0.0.1:$rport/0"
 native 5

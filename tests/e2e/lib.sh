@@ -144,12 +144,13 @@ wait_for_port() {
 # ---- test PKI, registry, Redis, images (shared set-up of the registry, signature and Redis tests) ----
 
 # make_ca [DIR]: a test CA in DIR (default $E2E_TMP): DIR/ca.pem, DIR/ca.key, and DIR/certs.d/ca.crt (a copy,
-# the cert directory skopeo's --cert-dir/--dest-cert-dir options want).
+# the cert directory skopeo's --cert-dir/--dest-cert-dir options want). Its name ends in DIR's base name, so
+# two CAs of one test never share a subject.
 make_ca() {
   local dir="${1:-$E2E_TMP}"
   mkdir -p "$dir/certs.d"
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/ca.key" -out "$dir/ca.pem" -days 2 \
-    -subj "/CN=imagegate test CA" -addext "basicConstraints=critical,CA:TRUE" \
+    -subj "/CN=imagegate test CA $(basename "$dir")" -addext "basicConstraints=critical,CA:TRUE" \
     -addext "keyUsage=critical,keyCertSign,cRLSign" >/dev/null 2>&1 || die "openssl: test CA in $dir"
   cp "$dir/ca.pem" "$dir/certs.d/ca.crt"
 }
@@ -221,6 +222,14 @@ push_image() {
     ${PUSH_LAYOUT_ARGS:-} >/dev/null || die "make_layout $seed"
   skopeo copy --quiet --all --dest-cert-dir "$dir/certs.d" "$@" "oci:$E2E_TMP/layout:t" "docker://$ref" \
     >"$E2E_TMP/skopeo.log" 2>&1 || die "skopeo copy to $ref: $(cat "$E2E_TMP/skopeo.log")"
+}
+
+# raw_digest REF [SKOPEO_INSPECT_ARGS...]: "sha256:<hex>" of the raw manifest `skopeo inspect --raw` reads
+# from docker://REF, trusting the test CA's cert directory (as push_image); e.g. raw_digest REF --creds u:p.
+raw_digest() {
+  local ref="$1" dir="${REGISTRY_CA_DIR:-$E2E_TMP}"
+  shift
+  skopeo inspect --raw --cert-dir "$dir/certs.d" "$@" "docker://$ref" | sha256sum | sed 's/ .*//; s/^/sha256:/'
 }
 
 # start_imagegate BINARY STDOUT_FILE STDERR_FILE SERVE_ARGS...: starts `BINARY serve SERVE_ARGS` in the

@@ -15,43 +15,19 @@ here="$(cd "$(dirname "$0")" && pwd)"
 make_temp_dir
 T="$E2E_TMP"
 
-# ---- test CA; one certificate for the servers (notary-server, notary-signer, registry) ----
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/ca.key" -out "$T/ca.pem" -days 2 -subj "/CN=imagegate notary test CA" \
-  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" >/dev/null 2>&1 || die "openssl CA"
-openssl req -newkey rsa:2048 -nodes -keyout "$T/tls.key" -out "$T/tls.csr" -subj "/CN=127.0.0.1" >/dev/null 2>&1
-printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth,clientAuth\n' >"$T/ext.cnf"
-openssl x509 -req -in "$T/tls.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial -out "$T/tls.crt" -days 2 \
-  -extfile "$T/ext.cnf" >/dev/null 2>&1 || die "openssl server cert"
-mkdir -p "$T/certs.d" && cp "$T/ca.pem" "$T/certs.d/ca.crt"
+# ---- test CA; one certificate for the servers (notary-server, notary-signer, registry): lib.sh ----
+make_ca
+make_server_cert "$T" tls
 
 # ---- registry ----
 reg_port="$(free_port)"
-mkdir -p "$T/registry-data"
-cat >"$T/registry.yml" <<YML
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: $T/registry-data
-http:
-  addr: 127.0.0.1:$reg_port
-  tls:
-    certificate: $T/tls.crt
-    key: $T/tls.key
-YML
-docker-registry serve "$T/registry.yml" >"$T/registry.log" 2>&1 &
-track_pid $!
-wait_for_port "$reg_port" 15 || die "docker-registry did not start: $(tail -5 "$T/registry.log")"
+start_registry registry "$reg_port"
 REG="127.0.0.1:$reg_port"
 
 # push REPO:TAG SEED: builds an OCI layout (make_layout.py) and pushes it; sets DIGEST (hex) and SIZE of the
 # manifest as the registry serves it.
 push() {
-  rm -rf "$T/layout"
-  python3 "$here/registry/make_layout.py" "$T/layout" t "$2" >/dev/null || die "make_layout"
-  skopeo copy --quiet --dest-cert-dir "$T/certs.d" "oci:$T/layout:t" "docker://$REG/$1" >"$T/skopeo.log" 2>&1 ||
-    die "skopeo copy $1: $(cat "$T/skopeo.log")"
+  push_image "$2" "$REG/$1"
   skopeo inspect --raw --cert-dir "$T/certs.d" "docker://$REG/$1" >"$T/manifest.raw" || die "skopeo inspect $1"
   DIGEST="$(sha256sum "$T/manifest.raw" | cut -d' ' -f1)"
   SIZE="$(stat -c %s "$T/manifest.raw")"

@@ -17,59 +17,31 @@ make_temp_dir
 T="$E2E_TMP"
 
 # ---- CA A (most registries) and CA B (one registry), server certificates for 127.0.0.1 and localhost ----
-printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' >"$T/ext.cnf"
+# In $T/a and $T/b (lib.sh: make_ca, make_server_cert; start_registry and push_image take REGISTRY_CA_DIR).
 for ca in a b; do
-  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/ca-$ca.key" -out "$T/ca-$ca.pem" -days 2 \
-    -subj "/CN=imagegate test CA $ca" >/dev/null 2>&1 || die "openssl CA $ca"
-  openssl req -newkey rsa:2048 -nodes -keyout "$T/tls-$ca.key" -out "$T/tls-$ca.csr" -subj "/CN=127.0.0.1" \
-    >/dev/null 2>&1
-  openssl x509 -req -in "$T/tls-$ca.csr" -CA "$T/ca-$ca.pem" -CAkey "$T/ca-$ca.key" -CAcreateserial \
-    -out "$T/tls-$ca.crt" -days 2 -extfile "$T/ext.cnf" >/dev/null 2>&1 || die "openssl server cert $ca"
-  mkdir -p "$T/certs-$ca" && cp "$T/ca-$ca.pem" "$T/certs-$ca/ca.crt"
+  make_ca "$T/$ca"
+  make_server_cert "$T/$ca" tls
 done
 
-# start_registry NAME PORT CA [AUTH_YAML]: docker-registry with TLS from CA a or b; sets REGISTRY_PID.
-start_registry() {
-  local name="$1" port="$2" ca="$3" auth="${4:-}"
-  mkdir -p "$T/$name-data"
-  cat >"$T/$name.yml" <<YML
-version: 0.1
-log: {level: info, formatter: text}
-storage: {filesystem: {rootdirectory: $T/$name-data}}
-http:
-  addr: 127.0.0.1:$port
-  tls: {certificate: $T/tls-$ca.crt, key: $T/tls-$ca.key}
-$auth
-YML
-  docker-registry serve "$T/$name.yml" >>"$T/$name.log" 2>&1 &
-  REGISTRY_PID=$!
-  track_pid "$REGISTRY_PID"
-  wait_for_port "$port" 15 || die "docker-registry $name did not start: $(tail -5 "$T/$name.log")"
-}
+# start_ca_registry NAME PORT CA [AUTH_YAML]: docker-registry with TLS from CA a or b; sets REGISTRY_PID.
+start_ca_registry() { REGISTRY_CA_DIR="$T/$3" start_registry "$1" "$2" "${4:-}"; }
 # push DEST SEED CA [CREDS]
-push() {
-  rm -rf "$T/layout"
-  python3 "$here/registry/make_layout.py" "$T/layout" t "$2" || die "make_layout"
-  SSL_CERT_FILE="$T/ca-$3.pem" skopeo copy --quiet --dest-cert-dir "$T/certs-$3" ${4:+--dest-creds "$4"} \
-    "oci:$T/layout:t" "docker://$1" >"$T/skopeo.log" 2>&1 || die "skopeo copy to $1: $(cat "$T/skopeo.log")"
-}
-raw_digest() {  # DEST CA [CREDS]
-  SSL_CERT_FILE="$T/ca-$2.pem" skopeo inspect --raw --cert-dir "$T/certs-$2" ${3:+--creds "$3"} "docker://$1" |
-    sha256sum | sed 's/ .*//; s/^/sha256:/'
-}
+push() { SSL_CERT_FILE="$T/$3/ca.pem" REGISTRY_CA_DIR="$T/$3" push_image "$2" "$1" ${4:+--dest-creds "$4"}; }
+# digest_with_ca DEST CA [CREDS]: sha256 of the raw manifest skopeo reads.
+digest_with_ca() { SSL_CERT_FILE="$T/$2/ca.pem" REGISTRY_CA_DIR="$T/$2" raw_digest "$1" ${3:+--creds "$3"}; }
 
 # Registry B: open, certificate from CA B.
 pb="$(free_port)"
-start_registry b "$pb" b
+start_ca_registry b "$pb" b
 b_pid="$REGISTRY_PID"
 push "127.0.0.1:$pb/team/app:v1" seed1 b
-want_b="$(raw_digest "127.0.0.1:$pb/team/app:v1" b)"
+want_b="$(digest_with_ca "127.0.0.1:$pb/team/app:v1" b)"
 
 # Registry H: htpasswd (Basic), CA A.
 ph="$(free_port)"
 python3 -W ignore -c 'import crypt; print("alice:" + crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH)))' \
   >"$T/htpasswd" || die "bcrypt htpasswd"
-start_registry h "$ph" a "auth: {htpasswd: {realm: imagegate-test, path: $T/htpasswd}}"
+start_ca_registry h "$ph" a "auth: {htpasswd: {realm: imagegate-test, path: $T/htpasswd}}"
 push "127.0.0.1:$ph/private/app:v1" seed2 a alice:s3cret
 
 # Registry T: token auth, CA A; the issuer accepts Basic bob:pa55 (GET) and the refresh token rt-0001 (POST).
@@ -79,14 +51,14 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/jwt.key" -out "$T/jwt.pem"
   >/dev/null 2>&1
 : >"$T/token-requests.log"
 python3 "$here/registry/token_issuer.py" "$tp" "$T/jwt.key" "$T/jwt.pem" imagegate-test-issuer test-registry \
-  bob pa55 "$T/token-requests.log" "$T/tls-a.crt" "$T/tls-a.key" rt-0001 >"$T/token.log" 2>&1 &
+  bob pa55 "$T/token-requests.log" "$T/a/tls.crt" "$T/a/tls.key" rt-0001 >"$T/token.log" 2>&1 &
 track_pid $!
 wait_for_port "$tp" 10 || die "token issuer did not start: $(cat "$T/token.log")"
-start_registry t "$pt" a "auth: {token: {realm: 'https://127.0.0.1:$tp/token', service: test-registry, issuer: imagegate-test-issuer, rootcertbundle: $T/jwt.pem}}"
+start_ca_registry t "$pt" a "auth: {token: {realm: 'https://127.0.0.1:$tp/token', service: test-registry, issuer: imagegate-test-issuer, rootcertbundle: $T/jwt.pem}}"
 push "127.0.0.1:$pt/secure/app:v1" seed3 a bob:pa55
 push "127.0.0.1:$pt/other/app:v1" seed4 a bob:pa55
-want_t="$(raw_digest "127.0.0.1:$pt/secure/app:v1" a bob:pa55)"
-want_t2="$(raw_digest "127.0.0.1:$pt/other/app:v1" a bob:pa55)"
+want_t="$(digest_with_ca "127.0.0.1:$pt/secure/app:v1" a bob:pa55)"
+want_t2="$(digest_with_ca "127.0.0.1:$pt/other/app:v1" a bob:pa55)"
 
 # Credentials: an identity token for secure/ (the issuer's refresh token), another identity token for other/
 # that the POST refuses but that is bob's password (the Basic fallback), a wrong password for registry H.
@@ -118,10 +90,10 @@ YML
 cat >"$T/serve.yaml" <<YML
 policy: $T/policy.yaml
 listen: 127.0.0.1:$sp
-tls: {certFile: $T/tls-a.crt, keyFile: $T/tls-a.key}
+tls: {certFile: $T/a/tls.crt, keyFile: $T/a/tls.key}
 registry:
-  caFiles: [$T/ca-a.pem]
-  registryCAFiles: {"127.0.0.1:$pb": [$T/ca-b.pem]}
+  caFiles: [$T/a/ca.pem]
+  registryCAFiles: {"127.0.0.1:$pb": [$T/b/ca.pem]}
   dockerConfigFiles: [$T/docker-config.json]
   tagCacheTTL: 1s
   staleIfError: 60s
@@ -131,7 +103,7 @@ sp="$SERVER_PORT"
 
 review() {
   printf '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"namespace":"default","operation":"CREATE","userInfo":{"username":"t"},"object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"%s"}]}}}}' "$1" >"$T/review.json"
-  run_capture curl -sS --cacert "$T/ca-a.pem" -H 'Content-Type: application/json' --data-binary @"$T/review.json" \
+  run_capture curl -sS --cacert "$T/a/ca.pem" -H 'Content-Type: application/json' --data-binary @"$T/review.json" \
     "https://127.0.0.1:$sp/validate?timeout=10s"
 }
 
@@ -182,7 +154,7 @@ assert_contains "staleIfError: the warning names the digest" "$(json_get "$OUT" 
 review "127.0.0.1:$pb/team/never-seen:v1"
 assert_eq "staleIfError: a tag never resolved has no stale answer: denied (closed)" "false" \
   "$(json_get "$OUT" 'd["response"]["allowed"]')"
-run_capture curl -sS --cacert "$T/ca-a.pem" "https://127.0.0.1:$sp/metrics"
+run_capture curl -sS --cacert "$T/a/ca.pem" "https://127.0.0.1:$sp/metrics"
 assert_match "metrics: the stale answer is counted" "$OUT" 'imagegate_registry_cache_lookups_total\{result="stale"\} 1'
 assert_match "metrics: refused credentials counted as unauthorized" "$OUT" \
   'imagegate_registry_requests_total\{result="unauthorized"\} [1-9]'

@@ -12,56 +12,10 @@ here="$(cd "$(dirname "$0")" && pwd)"
 make_temp_dir
 T="$E2E_TMP"
 
-# ---- test CA and certificates (SAN 127.0.0.1 and localhost) ----
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/ca.key" -out "$T/ca.pem" -days 2 -subj "/CN=imagegate test CA" \
-  >/dev/null 2>&1 || die "openssl CA"
-openssl req -newkey rsa:2048 -nodes -keyout "$T/tls.key" -out "$T/tls.csr" -subj "/CN=127.0.0.1" >/dev/null 2>&1
-printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' >"$T/ext.cnf"
-openssl x509 -req -in "$T/tls.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial -out "$T/tls.crt" -days 2 \
-  -extfile "$T/ext.cnf" >/dev/null 2>&1 || die "openssl server cert"
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/other-ca.key" -out "$T/other-ca.pem" -days 2 \
-  -subj "/CN=some other CA" >/dev/null 2>&1
-mkdir -p "$T/certs.d" && cp "$T/ca.pem" "$T/certs.d/ca.crt"  # skopeo --dest-cert-dir
-
-# start_registry NAME PORT [AUTH_YAML]: a docker-registry with TLS on 127.0.0.1:PORT, storage $T/NAME-data,
-# access log in $T/NAME.log; sets REGISTRY_PID.
-start_registry() {
-  local name="$1" port="$2" auth="${3:-}"
-  mkdir -p "$T/$name-data"
-  cat >"$T/$name.yml" <<YML
-version: 0.1
-log:
-  level: info
-  formatter: text
-storage:
-  filesystem:
-    rootdirectory: $T/$name-data
-http:
-  addr: 127.0.0.1:$port
-  tls:
-    certificate: $T/tls.crt
-    key: $T/tls.key
-$auth
-YML
-  docker-registry serve "$T/$name.yml" >>"$T/$name.log" 2>&1 &
-  REGISTRY_PID=$!
-  track_pid "$REGISTRY_PID"
-  wait_for_port "$port" 15 || die "docker-registry $name did not start: $(tail -5 "$T/$name.log")"
-}
-
-# push LAYOUT_ARGS... -> DEST: builds an OCI layout and copies it (all platforms) to docker://DEST.
-push() {
-  local dest="$1" seed="$2" multi="${3:-}" creds="${4:-}"
-  rm -rf "$T/layout"
-  python3 "$here/registry/make_layout.py" "$T/layout" t "$seed" $multi || die "make_layout"
-  skopeo copy --quiet --all --dest-cert-dir "$T/certs.d" ${creds:+--dest-creds "$creds"} "oci:$T/layout:t" \
-    "docker://$dest" >"$T/skopeo.log" 2>&1 || die "skopeo copy to $dest: $(cat "$T/skopeo.log")"
-}
-
-# raw_digest DEST [CREDS]: sha256 of the raw manifest skopeo reads.
-raw_digest() {
-  skopeo inspect --raw --cert-dir "$T/certs.d" ${2:+--creds "$2"} "docker://$1" | sha256sum | sed 's/ .*//; s/^/sha256:/'
-}
+# ---- test CA and certificates (SAN 127.0.0.1 and localhost); start_registry and push_image: lib.sh ----
+make_ca
+make_server_cert "$T" tls
+make_ca "$T/other"  # some other CA
 
 resolve() { run_capture "$bin" resolve "$@"; }
 
@@ -70,14 +24,14 @@ p1="$(free_port)"
 start_registry open "$p1"
 open_pid="$REGISTRY_PID"
 reg="127.0.0.1:$p1"
-push "$reg/team/app:v1" seed1
+push_image seed1 "$reg/team/app:v1"
 want="$(raw_digest "$reg/team/app:v1")"
 resolve "$reg/team/app:v1" --ca-file "$T/ca.pem" -o json
 assert_rc "resolve a tag on the open registry" 0
 assert_eq "digest is sha256 of skopeo's raw manifest" "$want" "$(json_get "$OUT" 'd["digest"]')"
 assert_eq "single-arch media type" "application/vnd.oci.image.manifest.v1+json" "$(json_get "$OUT" 'd["mediaType"]')"
 
-push "$reg/team/multi:v1" seed2 --multi
+PUSH_LAYOUT_ARGS=--multi push_image seed2 "$reg/team/multi:v1"
 want="$(raw_digest "$reg/team/multi:v1")"
 resolve "$reg/team/multi:v1" --ca-file "$T/ca.pem" -o json
 assert_rc "resolve a multi-arch tag" 0
@@ -86,7 +40,7 @@ assert_eq "index media type" "application/vnd.oci.image.index.v1+json" "$(json_g
 assert_eq "platforms of the index" '["linux/amd64", "linux/arm64/v8"]' "$(json_get "$OUT" 'd["platforms"]')"
 
 old="$(raw_digest "$reg/team/app:v1")"
-push "$reg/team/app:v1" seed3
+push_image seed3 "$reg/team/app:v1"
 new="$(raw_digest "$reg/team/app:v1")"
 resolve "$reg/team/app:v1" --ca-file "$T/ca.pem" -o json
 assert_eq "a moved tag resolves to the new digest" "$new" "$(json_get "$OUT" 'd["digest"]')"
@@ -103,7 +57,7 @@ assert_contains "unknown tag: manifest unknown" "$ERR" "manifest unknown"
 resolve "$reg/team/app:v1"
 assert_rc "without the test CA: exit 2" 2
 assert_contains "without the test CA: certificate verify failed" "$ERR" "certificate verify failed"
-resolve "$reg/team/app:v1" --ca-file "$T/other-ca.pem"
+resolve "$reg/team/app:v1" --ca-file "$T/other/ca.pem"
 assert_rc "wrong CA: exit 2" 2
 assert_contains "wrong CA: certificate verify failed" "$ERR" "certificate verify failed"
 resolve "localhost:$p1/team/app:v1" --ca-file "$T/ca.pem" -o json
@@ -148,8 +102,8 @@ start_registry basic "$p2" "auth:
     realm: imagegate-test
     path: $T/htpasswd"
 breg="127.0.0.1:$p2"
-push "$breg/private/app:v1" seed4 "" alice:s3cret
-want="$(raw_digest "$breg/private/app:v1" alice:s3cret)"
+push_image seed4 "$breg/private/app:v1" --dest-creds alice:s3cret
+want="$(raw_digest "$breg/private/app:v1" --creds alice:s3cret)"
 printf '{"auths":{"%s":{"auth":"%s"}}}' "$breg" "$(printf alice:s3cret | base64)" >"$T/basic-config.json"
 printf '{"auths":{"%s":{"username":"alice","password":"wrong"}}}' "$breg" >"$T/basic-wrong.json"
 resolve "$breg/private/app:v1" --ca-file "$T/ca.pem" --docker-config "$T/basic-config.json" -o json
@@ -181,8 +135,8 @@ start_registry token "$p3" "auth:
     issuer: imagegate-test-issuer
     rootcertbundle: $T/jwt.pem"
 treg="127.0.0.1:$p3"
-SSL_CERT_FILE="$T/ca.pem" push "$treg/secure/app:v1" seed5 "" bob:pa55
-want="$(SSL_CERT_FILE="$T/ca.pem" raw_digest "$treg/secure/app:v1" bob:pa55)"
+SSL_CERT_FILE="$T/ca.pem" push_image seed5 "$treg/secure/app:v1" --dest-creds bob:pa55
+want="$(SSL_CERT_FILE="$T/ca.pem" raw_digest "$treg/secure/app:v1" --creds bob:pa55)"
 printf '{"auths":{"https://%s":{"username":"bob","password":"pa55"}}}' "$treg" >"$T/token-config.json"
 : >"$T/token-requests.log"
 resolve "$treg/secure/app:v1" --ca-file "$T/ca.pem" --docker-config "$T/token-config.json" -o json
@@ -247,7 +201,7 @@ review "$reg/team/app@$new"
 assert_eq "serve: by digest needs no resolution" "true" "$(json_get "$OUT" 'd["response"]["allowed"]')"
 
 # Single flight: 100 concurrent reviews of one image nobody asked for yet -> one manifest request.
-push "$reg/team/fresh:v1" seed6
+push_image seed6 "$reg/team/fresh:v1"
 before="$(grep -cE '"(HEAD|GET) /v2/team/fresh/manifests' "$T/open.log")"
 for i in $(seq 1 100); do review_body "$reg/team/fresh:v1" "uid-$i" >"$T/r$i.json"; done
 args=()

@@ -27,13 +27,8 @@ spec:
 EOF
 
 rport=$(free_port)
-start_redis() {
-  redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no >"$tmp/redis.log" 2>&1 &
-  redis_pid=$!
-  track_pid "$redis_pid"
-  wait_for_port "$rport" 10 || die "redis did not start"
-}
-start_redis
+start_redis "$rport"
+redis_pid="$REDIS_PID"
 store="redis://127.0.0.1:$rport/0"
 declare -A ports apis
 for s in a b; do
@@ -67,7 +62,8 @@ assert_contains "redis down: the reason says so" "$out" "unavailable"
 assert_eq "redis down: a push answers 503" 503 "$(push a "$(digest 4)" "$conf/trivy/alpine-39.json.golden")"
 kill -0 "$pid_a" && kill -0 "$pid_b" && pass "both servers still running" || fail "a server died with redis down"
 
-start_redis
+start_redis "$rport"
+redis_pid="$REDIS_PID"
 assert_eq "redis back: push works again" 200 "$(push a "$(digest 5)" "$conf/trivy/sl-micro-rancher5.4.json.golden")"
 assert_contains "redis back: server b decides again" "$(review b "$(digest 5)")" '"allowed":true'
 finish
