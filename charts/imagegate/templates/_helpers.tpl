@@ -145,6 +145,13 @@ registry:
   negativeCacheTTL: {{ .negativeCacheTTL }}
   staleIfError: {{ .staleIfError }}
 {{- end }}
+{{- with .Values.signatures }}
+signatures:
+  maxSignatures: {{ int .maxSignatures }}
+  maxPayloadBytes: {{ int .maxPayloadBytes }}
+  cacheTTL: {{ .cacheTTL }}
+  trustReloadInterval: {{ .trustReloadInterval }}
+{{- end }}
 {{- if .Values.verdicts.api.enabled }}
 apiListen: {{ printf "0.0.0.0:%d" (int .Values.verdicts.api.port) | quote }}
 apiTokenFile: /etc/imagegate/api/tokens
