@@ -15,29 +15,11 @@ here="$(cd "$(dirname "$0")" && pwd)"
 make_temp_dir
 T="$E2E_TMP"
 
-# ---- test CA, registry certificate (SAN 127.0.0.1), registry ----
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/ca.key" -out "$T/ca.pem" -days 2 -subj "/CN=imagegate test CA" \
-  >/dev/null 2>&1 || die "openssl CA"
-openssl req -newkey rsa:2048 -nodes -keyout "$T/tls.key" -out "$T/tls.csr" -subj "/CN=127.0.0.1" >/dev/null 2>&1
-printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' >"$T/ext.cnf"
-openssl x509 -req -in "$T/tls.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial -out "$T/tls.crt" -days 2 \
-  -extfile "$T/ext.cnf" >/dev/null 2>&1 || die "openssl server cert"
-mkdir -p "$T/certs.d" && cp "$T/ca.pem" "$T/certs.d/ca.crt"
-
+# ---- test CA, registry certificate (SAN 127.0.0.1), registry (lib.sh) ----
+make_ca
 rp="$(free_port)"
-mkdir -p "$T/registry-data"
-cat >"$T/registry.yml" <<YML
-version: 0.1
-log: {level: info, formatter: text}
-storage: {filesystem: {rootdirectory: $T/registry-data}, delete: {enabled: true}}
-http:
-  addr: 127.0.0.1:$rp
-  tls: {certificate: $T/tls.crt, key: $T/tls.key}
-YML
-docker-registry serve "$T/registry.yml" >>"$T/registry.log" 2>&1 &
-registry_pid=$!
-track_pid "$registry_pid"
-wait_for_port "$rp" 15 || die "docker-registry did not start: $(tail -5 "$T/registry.log")"
+start_registry registry "$rp"
+registry_pid="$REGISTRY_PID"
 reg="127.0.0.1:$rp"
 
 # registries.d: write cosign attachments; an empty one for reads (so dir: copies carry no old signatures).
@@ -45,16 +27,9 @@ mkdir -p "$T/registries.d" "$T/no-registries.d"
 printf 'default-docker:\n  use-sigstore-attachments: true\n' >"$T/registries.d/default.yaml"
 
 # push REPO:TAG SEED: an OCI layout with content from SEED, copied to the registry.
-push() {
-  rm -rf "$T/layout"
-  python3 "$here/registry/make_layout.py" "$T/layout" t "$2" >/dev/null || die "make_layout"
-  skopeo copy --quiet --dest-cert-dir "$T/certs.d" "oci:$T/layout:t" "docker://$reg/$1" >"$T/skopeo.log" 2>&1 ||
-    die "skopeo copy to $1: $(cat "$T/skopeo.log")"
-}
+push() { push_image "$2" "$reg/$1"; }
 # digest_of REPO:TAG: sha256 of the raw manifest skopeo reads.
-digest_of() {
-  skopeo inspect --raw --cert-dir "$T/certs.d" "docker://$reg/$1" | sha256sum | sed 's/ .*//; s/^/sha256:/'
-}
+digest_of() { raw_digest "$reg/$1"; }
 # payload REPO DIGEST [OPTIONAL_JSON]: the simple-signing payload cosign writes (its exact layout).
 payload() {
   printf '{"critical":{"identity":{"docker-reference":"%s"},"image":{"docker-manifest-digest":"%s"},"type":"cosign container image signature"},"optional":%s}' \
@@ -205,23 +180,9 @@ assert_rc "verify: without the registry's CA: exit 2" 2
 require_cmd node npm
 node_modules="$("$here/sigstore/install.sh")" || die "npm install of tests/e2e/sigstore failed"
 bp="$(free_port)"
-mkdir -p "$T/bundle-data"
-cat >"$T/bundles.yml" <<YML
-version: 0.1
-log: {level: info, formatter: text}
-storage: {filesystem: {rootdirectory: $T/bundle-data}}
-http: {addr: 127.0.0.1:$bp}
-YML
-docker-registry serve "$T/bundles.yml" >>"$T/bundles.log" 2>&1 &
-track_pid $!
-wait_for_port "$bp" 15 || die "bundle registry did not start: $(tail -5 "$T/bundles.log")"
+REGISTRY_PLAIN=1 start_registry bundles "$bp"
 breg="127.0.0.1:$bp"
-bpush() {
-  rm -rf "$T/layout"
-  python3 "$here/registry/make_layout.py" "$T/layout" t "$2" >/dev/null || die "make_layout"
-  skopeo copy --quiet --dest-tls-verify=false "oci:$T/layout:t" "docker://$breg/$1" >"$T/skopeo.log" 2>&1 ||
-    die "skopeo copy to $breg/$1: $(cat "$T/skopeo.log")"
-}
+bpush() { push_image "$2" "$breg/$1" --dest-tls-verify=false; }
 # bsign REPO:TAG OUT_DIR [--no-attach]: a keyless bundle by dev@example.com from https://issuer.example.
 bsign() {
   local repo="${1%%:*}" digest
@@ -358,10 +319,8 @@ review "$reg/team/wrong@$app" u3
 assert_eq "serve: registry down, not cached: denied (failurePolicy closed)" "false" "$(allowed)"
 review "$reg/team/app@$app" u4
 assert_eq "serve: registry down, verified result cached: allowed" "true" "$(allowed)"
-docker-registry serve "$T/registry.yml" >>"$T/registry.log" 2>&1 &
-registry_pid=$!
-track_pid "$registry_pid"
-wait_for_port "$rp" 15 || die "docker-registry did not restart"
+start_registry registry "$rp"
+registry_pid="$REGISTRY_PID"
 
 # ---- imagegate test --online gives the server's answers ----
 cat >"$T/deploy.yaml" <<YML
