@@ -108,6 +108,7 @@ struct Metrics::State {
   std::map<std::string, std::uint64_t> registry_requests;   // result
   std::map<std::string, Histogram> registry_duration;       // result
   std::function<RegistryCacheCounts()> registry_cache;      // read at each scrape; may be empty
+  std::vector<std::function<SharedCacheCounts()>> shared_cache;  // summed at each scrape
   std::map<std::pair<std::string, std::string>, std::uint64_t> api_requests;  // (route, status code)
   std::uint64_t verdicts_stored_success = 0;
   std::uint64_t verdicts_stored_failure = 0;
@@ -197,17 +198,33 @@ void Metrics::set_registry_cache_source(std::function<RegistryCacheCounts()> sou
   state_->registry_cache = std::move(source);
 }
 
+void Metrics::add_shared_cache_source(std::function<SharedCacheCounts()> source) {
+  if (!source) return;
+  std::lock_guard lock(state_->mutex);
+  state_->shared_cache.push_back(std::move(source));
+}
+
 std::string Metrics::render() const {
   std::string out;
   out.reserve(8192);
   // The cache's counts first, outside our lock: the source takes the cache's own lock.
   std::function<RegistryCacheCounts()> cache_source;
+  std::vector<std::function<SharedCacheCounts()>> shared_sources;
   {
     std::lock_guard lock(state_->mutex);
     cache_source = state_->registry_cache;
+    shared_sources = state_->shared_cache;
   }
   const bool have_cache = static_cast<bool>(cache_source);
   const RegistryCacheCounts cache = have_cache ? cache_source() : RegistryCacheCounts{};
+  SharedCacheCounts shared;
+  for (const auto& source : shared_sources) {
+    const SharedCacheCounts c = source();
+    shared.hits += c.hits;
+    shared.misses += c.misses;
+    shared.waited += c.waited;
+    shared.errors += c.errors;
+  }
   // One lock for the whole rendering: every series in one scrape comes from the same instant.
   std::lock_guard lock(state_->mutex);
 
@@ -244,6 +261,16 @@ std::string Metrics::render() const {
     for (const auto& [result, value] : {std::pair{"hit", cache.hits}, std::pair{"miss", cache.misses},
                                         std::pair{"shared", cache.shared}, std::pair{"stale", cache.stale}}) {
       out.append("imagegate_registry_cache_lookups_total{result=\"").append(result).append("\"} ");
+      out.append(std::to_string(value)).append("\n");
+    }
+  }
+  if (!shared_sources.empty()) {
+    header(out, "imagegate_shared_cache_total", "counter",
+           "Answers looked up in the cache the replicas share through Redis: hit (another replica's answer), miss "
+           "(computed here), waited (waited on another replica's lease), error (Redis unavailable).");
+    for (const auto& [result, value] : {std::pair{"hit", shared.hits}, std::pair{"miss", shared.misses},
+                                        std::pair{"waited", shared.waited}, std::pair{"error", shared.errors}}) {
+      out.append("imagegate_shared_cache_total{result=\"").append(result).append("\"} ");
       out.append(std::to_string(value)).append("\n");
     }
   }

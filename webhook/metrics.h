@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace imagegate::webhook {
 
@@ -48,6 +49,16 @@ class Metrics {
     std::uint64_t stale = 0;
   };
   void set_registry_cache_source(std::function<RegistryCacheCounts()> source);
+  // imagegate_shared_cache_total{result=hit|miss|waited|error}: answers shared between replicas through
+  // Redis (verifier::SharedLookup::stats), summed over every source added, read at each scrape; absent
+  // without a source. Sources must be thread-safe and outlive these metrics; add them before serving.
+  struct SharedCacheCounts {
+    std::uint64_t hits = 0;     // another replica's answer used
+    std::uint64_t misses = 0;   // computed here
+    std::uint64_t waited = 0;   // waited on another replica's lease
+    std::uint64_t errors = 0;   // Redis unavailable or a bad reply
+  };
+  void add_shared_cache_source(std::function<SharedCacheCounts()> source);
   // imagegate_verdict_api_requests_total{route,code}: the verdict API listener's answers. route: one of
   // verdicts_put, verdicts_get, verdicts_list, inventory, inventory_rescan, inventory_violations, healthz,
   // other.

@@ -1,8 +1,19 @@
 #include "webhook/registry_setup.h"
 
+#include <algorithm>
+
 namespace imagegate::webhook {
 
-Result<RegistryClients> make_registry_clients(const RegistryConfig& config, const std::string& /*store*/) {
+namespace {
+
+// How long a replica waits for another's answer (and holds its own lease): the registry step timeout, within
+// bounds. Longer than a round trip usually takes, shorter than a review's budget.
+constexpr std::chrono::milliseconds kMinSharedWait{500};
+constexpr std::chrono::milliseconds kMaxSharedWait{10'000};
+
+}  // namespace
+
+Result<RegistryClients> make_registry_clients(const RegistryConfig& config, const std::string& store) {
   verifier::RegistryClientOptions options;
   options.ca_files = config.ca_files;
   options.registry_ca_files = config.registry_ca_files;
@@ -23,9 +34,18 @@ Result<RegistryClients> make_registry_clients(const RegistryConfig& config, cons
   cache.digest_ttl = config.digest_cache_ttl;
   cache.negative_ttl = config.negative_cache_ttl;
   cache.stale_if_error = config.stale_if_error;
+  cache.shared_wait = std::clamp(config.timeout, kMinSharedWait, kMaxSharedWait);
+  // The Redis verdict store means several replicas: their registry answers are shared through it too. An
+  // unreachable Redis at start fails here (as the verdict store does), so a misconfigured URL is seen at
+  // once; later outages only make each replica ask the registry itself.
+  if (store.rfind("redis://", 0) == 0) {
+    auto shared = verifier::open_redis_shared_cache(store);
+    if (!shared) return Error{shared.error().code, "store " + store + ": " + shared.error().message};
+    out.shared = std::make_shared<verifier::SharedLookup>(std::shared_ptr<verifier::SharedCache>(std::move(shared).value()));
+  }
   verifier::OciRegistryClient* raw = out.network.get();
   out.cached = std::make_unique<verifier::CachingRegistryClient>(
-      *raw, cache, [raw](const verifier::ImageReference& ref) { return raw->credentials_key(ref); });
+      *raw, cache, [raw](const verifier::ImageReference& ref) { return raw->credentials_key(ref); }, out.shared);
   return out;
 }
 

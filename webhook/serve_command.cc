@@ -150,8 +150,15 @@ int run_serve(const ServeFlags& flags) {
 
   Metrics metrics;
   DecisionLog decisions(std::cout);
-  auto registry = make_registry_clients(config.registry);
+  // With a Redis store, registry answers are shared with the other replicas through it (registry->shared).
+  auto registry = make_registry_clients(config.registry, config.store);
   if (!registry) return fail(registry.error().message);
+  if (registry->shared) {
+    metrics.add_shared_cache_source([shared = registry->shared.get()] {
+      const auto s = shared->stats();
+      return Metrics::SharedCacheCounts{s.hits, s.misses, s.waited, s.errors};
+    });
+  }
   // Registry metrics: every exchange counted and timed; the cache's counters read at each scrape.
   registry->network->set_request_timing_observer(
       [&metrics](std::string_view result, double seconds) { metrics.registry_request(result, seconds); });

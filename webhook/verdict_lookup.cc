@@ -2,11 +2,7 @@
 
 #include <functional>
 
-#include <boost/asio/associated_executor.hpp>
-#include <boost/asio/async_result.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
+#include "common/offload.h"
 #include "verifier/image_reference.h"
 
 namespace imagegate::webhook {
@@ -16,22 +12,6 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr std::size_t kMaxCacheEntries = 10'000;
-
-// Runs a blocking store call on the pool; the awaiting coroutine resumes on its own executor. Plain
-// handlers, no coroutine here: GCC 12 destroys by-value coroutine parameters and lambda captures twice.
-template <class R>
-asio::awaitable<R> offload(asio::thread_pool& pool, std::function<R()> call) {
-  auto out = co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::optional<R>)>(
-      [&pool](auto handler, std::function<R()> fn) {
-        auto ex = asio::get_associated_executor(handler);
-        asio::post(pool, [handler = std::move(handler), fn = std::move(fn), ex]() mutable {
-          std::optional<R> r(fn());
-          asio::post(ex, [handler = std::move(handler), r = std::move(r)]() mutable { std::move(handler)(std::move(r)); });
-        });
-      },
-      asio::use_awaitable, std::move(call));
-  co_return std::move(*out);
-}
 
 }  // namespace
 
@@ -62,8 +42,23 @@ void VerdictLookup::remember(const std::string& digest, std::optional<verifier::
 
 asio::awaitable<Result<std::optional<verifier::ScanVerdict>>> VerdictLookup::get(std::string digest) {
   if (auto hit = cached(digest)) co_return std::move(*hit);
-  auto store = store_;
   // Named callables, not temporaries in the co_await expression: GCC 12 destroys those twice.
+  std::function<asio::awaitable<Result<std::optional<verifier::ScanVerdict>>>()> work = [this, digest]() {
+    return read_through(digest);
+  };
+  std::function<Result<std::optional<verifier::ScanVerdict>>()> cancelled =
+      [digest]() -> Result<std::optional<verifier::ScanVerdict>> {
+    return Error{ErrorCode::deadline_exceeded, "verdict lookup for " + digest + " was cancelled"};
+  };
+  Result<std::optional<verifier::ScanVerdict>> r = co_await flights_.run(digest, std::move(work), std::move(cancelled));
+  co_return r;
+}
+
+// The flight's leader: the cache once more (a flight may have ended between the caller's look and its
+// joining), then the store.
+asio::awaitable<Result<std::optional<verifier::ScanVerdict>>> VerdictLookup::read_through(std::string digest) {
+  if (auto hit = cached(digest)) co_return std::move(*hit);
+  auto store = store_;
   std::function<Result<std::optional<verifier::ScanVerdict>>()> call = [store, digest] { return store->get(digest); };
   Result<std::optional<verifier::ScanVerdict>> r = co_await offload(pool_, std::move(call));
   if (r) remember(digest, *r);

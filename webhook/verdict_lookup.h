@@ -2,7 +2,8 @@
 // the scan verdict to the evidence another EvidenceSource gathered.
 //
 // Store calls block (SQLite disk I/O, Redis round trips), so they never run on an io_context thread: each
-// is co_spawned onto a small thread pool of its own and the awaiting coroutine resumes on its executor.
+// runs on a small thread pool of its own (common/offload.h) and the awaiting coroutine resumes on its
+// executor. Concurrent get() misses for one digest share one store call (common/single_flight.h).
 // Each store bounds its own calls (SQLite busy timeout, Redis socket timeouts); the admission flow does
 // not wait for a lookup past the review's budget. Reads go through an in-memory cache (hits and misses
 // for `ttl`; errors are not cached); put() refreshes the entry for its digest.
@@ -24,6 +25,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "common/result.h"
+#include "common/single_flight.h"
 #include "verifier/scan_verdict.h"
 #include "verifier/verdict_store.h"
 #include "webhook/policy_admission_service.h"
@@ -60,11 +62,13 @@ class VerdictLookup {
     std::optional<verifier::ScanVerdict> verdict;
   };
   std::optional<std::optional<verifier::ScanVerdict>> cached(const std::string& digest);
+  boost::asio::awaitable<Result<std::optional<verifier::ScanVerdict>>> read_through(std::string digest);
   void remember(const std::string& digest, std::optional<verifier::ScanVerdict> verdict);
 
   std::shared_ptr<verifier::VerdictStore> store_;
   std::chrono::milliseconds ttl_;
   boost::asio::thread_pool pool_;
+  SingleFlight<Result<std::optional<verifier::ScanVerdict>>> flights_;  // get() misses, by digest
   std::mutex mutex_;  // guards cache_
   std::unordered_map<std::string, Entry> cache_;
 };
