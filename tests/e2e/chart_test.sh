@@ -369,10 +369,8 @@ PY
   # Redis whose URL comes from a Secret: --store=$(IMAGEGATE_STORE) expanded from the secretKeyRef.
   if command -v redis-server >/dev/null; then
     rport="$(free_port)"
-    redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no --dir "$L" > "$L/redis.log" 2>&1 &
-    rpid=$!
-    track_pid "$rpid"
-    wait_for_port "$rport" 10 || fail "redis-server did not start"
+    start_redis "$rport"
+    rpid="$REDIS_PID"
     echo "redis://127.0.0.1:$rport/3" > "$L/fx/redis-url"
     render --lookup "$L/tls-secret.yaml" --values "$vals/live.yaml" --set verdicts.store.type=redis --set verdicts.store.redis.existingSecret=verdict-redis \
       --set-file "policy=$pols/keys.yaml" > "$L/redis.yaml"

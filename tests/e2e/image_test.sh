@@ -49,23 +49,8 @@ assert_eq "Dockerfile runtime stage installs every needed library package${missi
 
 # ---- registry ----
 port="$(free_port)"
-mkdir -p "$T/registry"
-cat > "$T/registry.yml" <<YML
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: $T/registry
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:$port
-YML
-docker-registry serve "$T/registry.yml" >"$T/registry.log" 2>&1 &
-registry_pid=$!
-track_pid "$registry_pid"
-wait_for_port "$port" 15 || die "docker-registry did not start: $(cat "$T/registry.log")"
+REGISTRY_PLAIN=1 start_registry registry "$port"
+registry_pid="$REGISTRY_PID"
 ref="127.0.0.1:$port/imagegate/imagegate:test"
 
 run_capture "$src/scripts/build-image.sh" --binary "$binary" --out "$T/oci" --tag test \
