@@ -178,7 +178,7 @@ int run_serve(const ServeFlags& flags) {
   SignatureVerification signature_verification(*registry->cached, config.registry, signature_options);
   PolicyAdmissionService* service_for_policy = nullptr;  // set once the service exists, before any review
   SignatureEvidenceSource signature_evidence(
-      registry_evidence, signature_verification,
+      registry_evidence, signature_verification, *registry->cached,  // the registry: index signatures
       [&service_for_policy] {
         return service_for_policy != nullptr ? service_for_policy->policy()
                                              : std::shared_ptr<const policy::CompiledPolicy>();

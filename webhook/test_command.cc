@@ -169,7 +169,8 @@ int run_test(const TestOptions& options) {
         if (plan.needs.resolve_digest) {
           out.digest_resolution = co_await resolve_digest_evidence(*clients->cached, image.image, out.digest);
         }
-        SignatureReport report = co_await gather_signature_evidence(*signatures, compiled, image, plan, out);
+        SignatureReport report =
+            co_await gather_signature_evidence(*signatures, *clients->cached, compiled, image, plan, out);
         (void)report;
       };
       boost::asio::co_spawn(io, run(), [&out](std::exception_ptr e) {
