@@ -12,33 +12,20 @@ make_temp_dir
 T="$E2E_TMP"
 here="$src/tests/e2e"
 
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/ca.key" -out "$T/ca.pem" -days 1 -subj "/CN=bench CA" >/dev/null 2>&1
-openssl req -newkey rsa:2048 -nodes -keyout "$T/tls.key" -out "$T/tls.csr" -subj "/CN=127.0.0.1" >/dev/null 2>&1
-printf 'subjectAltName=IP:127.0.0.1\n' >"$T/ext.cnf"
-openssl x509 -req -in "$T/tls.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial -out "$T/tls.crt" -days 1 \
-  -extfile "$T/ext.cnf" >/dev/null 2>&1
+make_ca
+make_server_cert "$T" tls
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/jwt.key" -out "$T/jwt.pem" -days 1 -subj "/CN=jwt" >/dev/null 2>&1
-mkdir -p "$T/certs.d" && cp "$T/ca.pem" "$T/certs.d/ca.crt"
 
 tp="$(free_port)"; rp="$(free_port)"; sp="$(free_port)"
 : >"$T/tokens.log"
 python3 "$here/registry/token_issuer.py" "$tp" "$T/jwt.key" "$T/jwt.pem" bench-issuer bench-registry u p \
   "$T/tokens.log" "$T/tls.crt" "$T/tls.key" >/dev/null 2>&1 &
 track_pid $!
-cat >"$T/registry.yml" <<YML
-version: 0.1
-log: {level: info, formatter: text}
-storage: {filesystem: {rootdirectory: $T/data}}
-http: {addr: 127.0.0.1:$rp, tls: {certificate: $T/tls.crt, key: $T/tls.key}}
-auth: {token: {realm: "https://127.0.0.1:$tp/token", service: bench-registry, issuer: bench-issuer, rootcertbundle: $T/jwt.pem}}
-YML
-docker-registry serve "$T/registry.yml" >"$T/registry.log" 2>&1 &
-track_pid $!
-wait_for_port "$tp" 10 && wait_for_port "$rp" 15 || die "registry did not start"
+wait_for_port "$tp" 10 || die "token issuer did not start"
+start_registry registry "$rp" \
+  "auth: {token: {realm: \"https://127.0.0.1:$tp/token\", service: bench-registry, issuer: bench-issuer, rootcertbundle: $T/jwt.pem}}"
 reg="127.0.0.1:$rp"
-python3 "$here/registry/make_layout.py" "$T/layout" t bench
-SSL_CERT_FILE="$T/ca.pem" skopeo copy --quiet --dest-cert-dir "$T/certs.d" --dest-creds u:p "oci:$T/layout:t" \
-  "docker://$reg/bench/app:v1"
+SSL_CERT_FILE="$T/ca.pem" push_image bench "$reg/bench/app:v1" --dest-creds u:p
 printf '{"auths":{"%s":{"username":"u","password":"p"}}}' "$reg" >"$T/config.json"
 
 # Cold: a fresh process each time (token request + HEAD), median of 10.

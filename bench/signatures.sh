@@ -15,26 +15,13 @@ make_temp_dir
 T="$E2E_TMP"
 here="$src/tests/e2e"
 
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/ca.key" -out "$T/ca.pem" -days 1 -subj "/CN=bench CA" >/dev/null 2>&1
-openssl req -newkey rsa:2048 -nodes -keyout "$T/tls.key" -out "$T/tls.csr" -subj "/CN=127.0.0.1" >/dev/null 2>&1
-printf 'subjectAltName=IP:127.0.0.1\n' >"$T/ext.cnf"
-openssl x509 -req -in "$T/tls.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial -out "$T/tls.crt" -days 1 \
-  -extfile "$T/ext.cnf" >/dev/null 2>&1
-mkdir -p "$T/certs.d" "$T/registries.d" "$T/none.d" && cp "$T/ca.pem" "$T/certs.d/ca.crt"
+make_ca
+mkdir -p "$T/registries.d" "$T/none.d"
 printf 'default-docker:\n  use-sigstore-attachments: true\n' >"$T/registries.d/default.yaml"
 rp="$(free_port)"; sp="$(free_port)"
-cat >"$T/registry.yml" <<YML
-version: 0.1
-log: {level: info, formatter: text}
-storage: {filesystem: {rootdirectory: $T/data}}
-http: {addr: 127.0.0.1:$rp, tls: {certificate: $T/tls.crt, key: $T/tls.key}}
-YML
-docker-registry serve "$T/registry.yml" >"$T/registry.log" 2>&1 &
-track_pid $!
-wait_for_port "$rp" 15 || die "registry did not start"
+start_registry registry "$rp"
 reg="127.0.0.1:$rp"
-python3 "$here/registry/make_layout.py" "$T/layout" t bench >/dev/null
-skopeo copy --quiet --dest-cert-dir "$T/certs.d" "oci:$T/layout:t" "docker://$reg/bench/app:v1"
+push_image bench "$reg/bench/app:v1"
 skopeo --registries.d "$T/none.d" copy --quiet --src-cert-dir "$T/certs.d" "docker://$reg/bench/app:v1" "dir:$T/dir"
 digest="sha256:$(sha256sum "$T/dir/manifest.json" | sed 's/ .*//')"
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/ec.key" 2>/dev/null
