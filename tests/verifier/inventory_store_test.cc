@@ -219,5 +219,55 @@ TEST(InventoryStore, SqliteLifecycle) {
   fs::remove_all(dir);
 }
 
+TEST(InventoryStore, RedisLifecycle) {
+  testing::RedisServer redis;
+  ASSERT_TRUE(redis.running()) << "redis-server not found";
+  const std::string url = redis.url(4);
+  check_lifecycle([&url]() -> std::unique_ptr<VerdictStore> {
+    auto s = open_verdict_store(url);
+    if (!s) ADD_FAILURE() << s.error().message;
+    return s ? std::move(s).value() : nullptr;
+  });
+  auto store = open_verdict_store(url);
+  ASSERT_TRUE(store.ok());
+  redis.stop();
+  const Status written = (*store)->update_inventory({update("Deployment", "web", true, 1, {})});
+  ASSERT_FALSE(written.ok());
+  EXPECT_EQ(written.error().code, ErrorCode::unavailable);
+  auto pruned = (*store)->prune_inventory(at(1));
+  ASSERT_FALSE(pruned.ok());
+  EXPECT_EQ(pruned.error().code, ErrorCode::unavailable);
+}
+
+// Entries an older imagegate wrote (no workload index) are found by the first replacement or deletion: the
+// index is backfilled from the last-seen set once. The legacy keys are written with redis-cli, as the older
+// version did (ZADD + HSETNX only).
+TEST(InventoryStore, RedisIndexesEntriesWrittenBeforeTheIndex) {
+  testing::RedisServer redis;
+  ASSERT_TRUE(redis.running()) << "redis-server not found";
+  const fs::path log = fs::temp_directory_path() / ("imagegate-redis-cli-" + std::to_string(::getpid()) + ".log");
+  const std::string port = std::to_string(redis.port());
+  const std::string legacy_web = R"(["prod","Deployment","web","reg.example.com/app:a",")" + ("sha256:" + std::string(64, 'a')) + "\"]";
+  const std::string legacy_api = R"(["prod","Deployment","api","reg.example.com/app:c",")" + ("sha256:" + std::string(64, 'c')) + "\"]";
+  for (const std::string& member : {legacy_web, legacy_api}) {
+    ASSERT_EQ(testing::run_command({"redis-cli", "-p", port, "-n", "5", "ZADD", "imagegate:inventory", std::to_string(1'700'000'010), member}, log), 0)
+        << testing::read_file(log);
+    ASSERT_EQ(testing::run_command({"redis-cli", "-p", port, "-n", "5", "HSETNX", "imagegate:inventory:first", member, std::to_string(1'700'000'010)}, log), 0);
+  }
+  auto store = open_verdict_store(redis.url(5));
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  EXPECT_EQ(listing(**store), "Deployment/api=c Deployment/web=a");
+  // A CREATE alone needs no index; the DELETE of web finds the legacy key, and only it.
+  ASSERT_TRUE((*store)->update_inventory({update("Deployment", "new", false, 20, {workload_entry("Deployment", "new", 'd', 20, 20)})}).ok());
+  ASSERT_TRUE((*store)->update_inventory({update("Deployment", "web", true, 30, {})}).ok());
+  EXPECT_EQ(listing(**store), "Deployment/api=c Deployment/new=d");
+  // Another connection (another replica) sees the index complete and replaces the legacy api entry.
+  auto other = open_verdict_store(redis.url(5));
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE((*other)->update_inventory({update("Deployment", "api", true, 30, {workload_entry("Deployment", "api", 'e', 30, 30)})}).ok());
+  EXPECT_EQ(listing(**other), "Deployment/api=e Deployment/new=d");
+  fs::remove(log);
+}
+
 }  // namespace
 }  // namespace imagegate::verifier
