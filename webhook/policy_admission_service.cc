@@ -453,20 +453,29 @@ asio::awaitable<ReviewOutcome> review_workload(const AdmissionRequest& request,
     // The inventory records what now runs: containers allowed (or warned) whose digest is known, either
     // resolved for this review or written in the reference itself.
     Admission admitted{namespace_name, workload->kind, workload->name, {}, now};
+    bool every_digest_known = true;
     for (const auto& c : decided.containers) {
       const auto& d = c.decision;
-      if (d.action == policy::Action::deny || d.normalized.empty()) continue;
+      if (d.action == policy::Action::deny || d.normalized.empty()) {
+        every_digest_known = false;
+        continue;
+      }
       std::string digest = d.evidence.digest;
       if (digest.empty()) {
         auto ref = verifier::ImageReference::parse_normalized(c.container.image);
         if (auto* parsed = std::get_if<verifier::ImageReference>(&ref); parsed != nullptr) digest = parsed->digest();
       }
-      if (digest.empty()) continue;
+      if (digest.empty()) {
+        every_digest_known = false;
+        continue;
+      }
       const bool seen = std::any_of(admitted.images.begin(), admitted.images.end(), [&](const AdmittedImage& a) {
         return a.image == d.normalized && a.digest == digest;
       });
       if (!seen) admitted.images.push_back({d.normalized, std::move(digest)});
     }
+    // An UPDATE replaces the workload's inventory only when it names everything the workload now runs.
+    admitted.replaces = request.operation == "UPDATE" && every_digest_known;
     if (!admitted.images.empty()) out.admitted = std::move(admitted);
   }
   auto& annotations = out.response.audit_annotations;
@@ -556,6 +565,12 @@ asio::awaitable<HttpAnswer> PolicyAdmissionService::validate(std::string body, s
                    std::move(outcome.images), seconds);
     // A dry run changes nothing in the cluster, so it changes nothing in the inventory either.
     if (observer_ != nullptr && outcome.admitted && !request->dry_run) observer_->admitted(std::move(*outcome.admitted));
+    // A deletion leaves the inventory (whatever the policy: DELETE is always allowed). Cluster-scoped or
+    // unnamed objects are not in the inventory.
+    if (observer_ != nullptr && request->operation == "DELETE" && !request->dry_run && request->sub_resource.empty() &&
+        !request->namespace_name.empty() && !request->name.empty()) {
+      observer_->forgotten({request->namespace_name, request->kind, request->name, clock_()});
+    }
     co_return HttpAnswer{200, "application/json", std::move(answer)};
   } catch (const std::exception& e) {
     internal_failure = e.what();

@@ -2,7 +2,8 @@
 //
 // Flow per review: decode (admission_review.h) -> extract the workload's images (policy/workload.h) ->
 // plan each image -> gather evidence through the EvidenceSource within the review's budget -> evaluate ->
-// decide_workload -> encode. DELETE and CONNECT are allowed without looking; CREATE and UPDATE (including
+// decide_workload -> encode. DELETE and CONNECT are allowed without looking (a DELETE that is not a dry
+// run is reported to the observer, for the inventory); CREATE and UPDATE (including
 // the pods/ephemeralcontainers subresource) check every image of the new object, never oldObject, and
 // never skip because of fields the requester controls (metadata.deletionTimestamp, annotations).
 //
@@ -83,7 +84,10 @@ std::chrono::milliseconds review_budget(const AdmissionOptions& options, std::st
 
 // What an admitted review put into the cluster: the images of the containers that were allowed (or allowed
 // with a warning) and whose digest is known, and where they run. Reported for CREATE/UPDATE reviews that
-// were not dry runs and whose workload as a whole was admitted.
+// were not dry runs and whose workload as a whole was admitted. `replaces` is set for an UPDATE whose
+// every container's digest is known: `images` is then all the workload runs, and what it ran before and
+// no longer names is gone. (An UPDATE with a container whose digest is unknown only adds: what it
+// replaced cannot be told, and keeping a stale entry is safer than dropping a running one.)
 struct AdmittedImage {
   std::string image;   // normalised reference
   std::string digest;  // sha256:...
@@ -94,6 +98,16 @@ struct Admission {
   std::string name;  // metadata.name, else generateName
   std::vector<AdmittedImage> images;  // distinct (image, digest) pairs
   std::chrono::system_clock::time_point at{};
+  bool replaces = false;  // an UPDATE naming every image the workload now runs
+};
+
+// A workload the cluster is deleting: a DELETE review that was not a dry run (the `inventory.imagegate.dev`
+// webhook, failurePolicy Ignore). kind is request.kind.kind, name request.name.
+struct Deletion {
+  std::string namespace_name;
+  std::string kind;
+  std::string name;
+  std::chrono::system_clock::time_point at{};
 };
 
 // Receives admissions (the inventory, webhook/inventory_recorder.h). Called on an io_context thread after
@@ -102,6 +116,8 @@ class AdmissionObserver {
  public:
   virtual ~AdmissionObserver() = default;
   virtual void admitted(Admission admission) noexcept = 0;
+  // A DELETE review (not a dry run) for a named, namespaced object. Default: ignored.
+  virtual void forgotten(Deletion /*deletion*/) noexcept {}
 };
 
 class PolicyAdmissionService final : public AdmissionService {

@@ -17,8 +17,11 @@
 #include <set>
 #include <sstream>
 
+#include <boost/asio/thread_pool.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/offload.h"
+#include "policy/loader.h"
 #include "verifier/image_reference.h"
 #include "webhook/metrics.h"
 
@@ -123,17 +126,49 @@ std::optional<std::size_t> parse_limit(const std::string& text, std::size_t max)
   return std::min(n, max);
 }
 
-// GET /api/v1/inventory[/rescan|/violations]. Every route reads; a read-only token suffices.
-asio::awaitable<HttpAnswer> handle_inventory(VerdictLookup& lookup, ApiTokens& tokens, const VerdictApiOptions& options,
-                                             HttpRequest request) {
+// DELETE /api/v1/inventory?olderThan=30d: the retention backstop (a read-write token). Removes entries
+// last seen longer ago than that. No default: removing is always asked for explicitly.
+asio::awaitable<HttpAnswer> prune_inventory(VerdictLookup& lookup, asio::thread_pool& pool,
+                                            const VerdictApiOptions& options, std::string_view target) {
+  const std::string older_text = query_param(target, "olderThan");
+  if (older_text.empty()) co_return json_error(400, "give ?olderThan= (a duration: 30d, 720h, ...)");
+  const auto older = policy::parse_duration(older_text);
+  if (!older) co_return json_error(400, "bad ?olderThan= (a positive duration in s, m, h, d: 30d, 720h)");
+  const auto cutoff = options.clock() - *older;
+  std::shared_ptr<verifier::VerdictStore> store = lookup.store();
+  std::function<Result<std::size_t>()> call = [store, cutoff] { return store->prune_inventory(cutoff); };
+  // Blocking (a transaction, or Redis round trips): on a thread of the API's own, never an I/O thread.
+  Result<std::size_t> removed = co_await offload(pool, std::move(call));
+  if (!removed) {
+    co_return removed.error().code == ErrorCode::invalid_argument ? json_error(501, removed.error().message)
+                                                                 : store_error(removed.error());
+  }
+  co_return HttpAnswer{200, "application/json",
+                       dump({{"olderThan", older_text},
+                             {"cutoff", verifier::format_rfc3339(std::chrono::floor<std::chrono::seconds>(cutoff))},
+                             {"removed", *removed}})};
+}
+
+// GET /api/v1/inventory[/rescan|/violations] read (a read-only token suffices); DELETE /api/v1/inventory
+// prunes (read-write).
+asio::awaitable<HttpAnswer> handle_inventory(VerdictLookup& lookup, asio::thread_pool& pool, ApiTokens& tokens,
+                                             const VerdictApiOptions& options, HttpRequest request) {
   const std::string_view target = request.target;
   const std::string_view path = target.substr(0, target.find('?'));
   const std::string_view sub = path.substr(kInventory.size());
   if (sub != "" && sub != "/rescan" && sub != "/violations") {
     co_return json_error(404, "not found: " + std::string(path.substr(0, 200)));
   }
-  if (request.method != "GET") co_return json_error(405, "method not allowed: use GET");
-  if (tokens.check(request.authorization) == Access::none) co_return json_error(401, "a valid bearer token is required");
+  const bool prune = sub.empty() && request.method == "DELETE";
+  if (request.method != "GET" && !prune) {
+    co_return json_error(405, sub.empty() ? "method not allowed: use GET or DELETE" : "method not allowed: use GET");
+  }
+  const Access access = tokens.check(request.authorization);
+  if (access == Access::none) co_return json_error(401, "a valid bearer token is required");
+  if (prune) {
+    if (access != Access::write) co_return json_error(403, "this token is read-only");
+    co_return co_await prune_inventory(lookup, pool, options, target);
+  }
 
   verifier::InventoryQuery query;
   query.namespace_name = query_param(target, "namespace");
@@ -221,13 +256,13 @@ asio::awaitable<HttpAnswer> handle_inventory(VerdictLookup& lookup, ApiTokens& t
                              {"truncated", truncated}})};
 }
 
-asio::awaitable<HttpAnswer> handle(VerdictLookup& lookup, ApiTokens& tokens, const VerdictApiOptions& options,
-                                   HttpRequest request) {
+asio::awaitable<HttpAnswer> handle(VerdictLookup& lookup, asio::thread_pool& pool, ApiTokens& tokens,
+                                   const VerdictApiOptions& options, HttpRequest request) {
   const std::string_view target = request.target;
   const std::string_view path = target.substr(0, target.find('?'));
   if (path == "/healthz") co_return HttpAnswer{200, "text/plain; charset=utf-8", "ok\n"};
   if (path == kInventory || path.substr(0, kInventory.size() + 1) == std::string(kInventory) + "/") {
-    co_return co_await handle_inventory(lookup, tokens, options, std::move(request));
+    co_return co_await handle_inventory(lookup, pool, tokens, options, std::move(request));
   }
   if (path.substr(0, kPrefix.size()) != kPrefix ||
       (path.size() > kPrefix.size() && path[kPrefix.size()] != '/')) {
@@ -301,7 +336,7 @@ std::string_view route_of(const HttpRequest& request) {
   const std::string_view target = request.target;
   const std::string_view path = target.substr(0, target.find('?'));
   if (path == "/healthz") return "healthz";
-  if (path == kInventory) return "inventory";
+  if (path == kInventory) return request.method == "DELETE" ? "inventory_prune" : "inventory";
   if (path == std::string(kInventory) + "/rescan") return "inventory_rescan";
   if (path == std::string(kInventory) + "/violations") return "inventory_violations";
   if (path == kPrefix || path.substr(0, kPrefix.size() + 1) == std::string(kPrefix) + "/") {
@@ -433,12 +468,13 @@ Result<Verdicts> open_verdicts(const ServerConfig& config) {
 }
 
 // A plain coroutine, not a capturing coroutine lambda (GCC 12 miscompiles those, see verdict_lookup.cc).
-asio::awaitable<HttpAnswer> guarded_handle(VerdictLookup* lookup, std::shared_ptr<ApiTokens> tokens,
+asio::awaitable<HttpAnswer> guarded_handle(VerdictLookup* lookup, std::shared_ptr<asio::thread_pool> pool,
+                                           std::shared_ptr<ApiTokens> tokens,
                                            std::shared_ptr<const VerdictApiOptions> options, HttpRequest request) {
   const std::string_view route = route_of(request);
   HttpAnswer answer;
   try {
-    answer = co_await handle(*lookup, *tokens, *options, std::move(request));
+    answer = co_await handle(*lookup, *pool, *tokens, *options, std::move(request));
   } catch (const std::exception& e) {
     answer = json_error(500, std::string("internal error: ") + e.what());
   }
@@ -448,8 +484,11 @@ asio::awaitable<HttpAnswer> guarded_handle(VerdictLookup* lookup, std::shared_pt
 
 RequestHandler make_verdict_api(VerdictLookup& lookup, std::shared_ptr<ApiTokens> tokens, VerdictApiOptions options) {
   auto shared_options = std::make_shared<const VerdictApiOptions>(std::move(options));
-  return [lookup = &lookup, tokens = std::move(tokens), shared_options](HttpRequest request) {
-    return guarded_handle(lookup, tokens, shared_options, std::move(request));
+  // One thread for the rare blocking calls VerdictLookup does not offer (prune); the handler (and every
+  // copy of it) holds it, and it joins when the last copy goes.
+  auto pool = std::make_shared<asio::thread_pool>(1);
+  return [lookup = &lookup, pool, tokens = std::move(tokens), shared_options](HttpRequest request) {
+    return guarded_handle(lookup, pool, tokens, shared_options, std::move(request));
   };
 }
 

@@ -8,11 +8,12 @@
 //   GET /api/v1/inventory[?namespace=NS][&image=REF][&digest=D][&limit=N]   what runs where (read token)
 //   GET /api/v1/inventory/rescan[?olderThan=24h][&namespace=NS]  digests whose verdict is missing or older
 //   GET /api/v1/inventory/violations[?namespace=NS]  workloads the current policy would now deny
+//   DELETE /api/v1/inventory?olderThan=30d      removes entries last seen before then (read-write token)
 //   GET /healthz                                no token
 //
 // Tokens (ApiTokens): a file with one token per line, `rw:TOKEN` or `ro:TOKEN`; blank lines and `#`
 // comments are ignored. `Authorization: Bearer TOKEN` is compared with every known token in constant time
-// (SHA-256 of both, CRYPTO_memcmp). No token or an unknown one: 401; a read-only token on PUT: 403. The
+// (SHA-256 of both, CRYPTO_memcmp). No token or an unknown one: 401; a read-only token on PUT or DELETE: 403. The
 // file is re-read when its modification time changes (a rotated Kubernetes Secret).
 //
 // A report is parsed and validated completely before it is stored: a rejected report changes nothing.

@@ -1,4 +1,4 @@
-// `imagegate verdict push` / `imagegate verdict get` and `imagegate inventory list|rescan|violations`: the
+// `imagegate verdict push` / `imagegate verdict get` and `imagegate inventory list|rescan|violations|prune`: the
 // verdict API's client (docs/cli.md). One HTTPS
 // request with a deadline; the token is read from a file (never a flag, which `ps` would show); the server
 // certificate is verified against --cacert or the system store, with its host name.
@@ -210,6 +210,10 @@ std::string inventory_target(const InventoryFlags& flags, std::string_view route
     add("limit", flags.limit);
   }
   if (route == "/rescan") add("olderThan", flags.older_than);
+  if (route == "prune") {
+    // DELETE /api/v1/inventory?olderThan=: the only filter it takes.
+    return "/api/v1/inventory?olderThan=" + url_encode(flags.older_than);
+  }
   return "/api/v1/inventory" + std::string(route) + query;
 }
 
@@ -289,7 +293,9 @@ int run_inventory(std::string_view route, const InventoryFlags& flags) {
     std::cerr << "imagegate: error: -o takes table or json\n";
     return 2;
   }
-  const Reply reply = request(flags.connection, http::verb::get, inventory_target(flags, route), "", "");
+  const bool prune = route == "prune";
+  const Reply reply = request(flags.connection, prune ? http::verb::delete_ : http::verb::get,
+                              inventory_target(flags, route), "", "");
   if (reply.status / 100 != 2) {
     // Exit 2, not finish()'s 1: for `violations`, 1 means "found some".
     finish(reply);
@@ -299,6 +305,15 @@ int run_inventory(std::string_view route, const InventoryFlags& flags) {
   if (body.is_discarded() || !body.is_object()) {
     std::cerr << "imagegate: error: the server's answer is not JSON\n";
     return 2;
+  }
+  if (prune) {
+    if (flags.output == "json") {
+      std::cout << body.dump(2) << "\n";
+    } else {
+      std::cout << "removed " << text(body, "removed") << " inventory entries last seen before " << text(body, "cutoff")
+                << "\n";
+    }
+    return 0;
   }
   if (flags.output == "json") {
     std::cout << body.dump(2) << "\n";
@@ -339,6 +354,16 @@ void add_inventory_commands(CLI::App& app, CliContext& context) {
       inventory->add_subcommand("violations", "running workloads the current policy would deny now (exit 1 if any)");
   common(violations);
   violations->callback([flags, &context] { context.exit_code = guarded_inventory("/violations", *flags); });
+  CLI::App* prune = inventory->add_subcommand(
+      "prune", "remove entries last seen before --older-than (an rw: token). last_seen moves only on admission: "
+               "a pod running unchanged for longer is removed too, until its next admission");
+  prune->add_option("--server", flags->connection.server, "the verdict API, https://HOST:PORT")->required();
+  prune->add_option("--token-file", flags->connection.token_file, "a file holding a read-write (rw:) token")->required();
+  prune->add_option("--cacert", flags->connection.cacert, "PEM CA bundle to verify the server (default: system store)");
+  prune->add_option("--timeout", flags->connection.timeout_seconds, "seconds (default 30)");
+  prune->add_option("-o,--output", flags->output, "table (default: one line) or json");
+  prune->add_option("--older-than", flags->older_than, "a duration: 30d, 720h, ...")->required();
+  prune->callback([flags, &context] { context.exit_code = guarded_inventory("prune", *flags); });
 }
 
 void add_verdict_commands(CLI::App& app, CliContext& context) {

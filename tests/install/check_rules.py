@@ -2,7 +2,7 @@
 """Checks rendered imagegate install objects (kustomize output or the chart's) against the rules of the
 install issue, beyond what the OpenAPI schemas can say.
 
-Usage: check_rules.py [--replicas N] [--failure-policy Fail|Ignore] [--timeout N] [--mutating]
+Usage: check_rules.py [--replicas N] [--failure-policy Fail|Ignore] [--timeout N] [--mutating] [--no-inventory-webhook]
                       [--tls secret|cert-manager] FILE|-
 
 What it checks (each failure is printed; exit 1 if any):
@@ -20,6 +20,10 @@ What it checks (each failure is printed; exit 1 if any):
   timeoutSeconds (<= 30), path /validate on the Service (name, namespace, port), CREATE and UPDATE on pods,
   pods/ephemeralcontainers and every pod-template kind, a namespaceSelector leaving out the own namespace and
   kube-system by kubernetes.io/metadata.name plus the imagegate.dev/ignore opt-out label;
+- the inventory webhook `inventory.imagegate.dev` (unless --no-inventory-webhook; then none): DELETE only,
+  on pods, replicationcontrollers, podtemplates and every workload kind, failurePolicy Ignore (a deletion is
+  never blocked), timeoutSeconds at most 5, sideEffects NoneOnDryRun, /validate on the Service, the same
+  namespace exclusions;
 - with --mutating: a MutatingWebhookConfiguration on /mutate with reinvocationPolicy IfNeeded (same rules);
   without it, none;
 - files: every Secret/ConfigMap volume is mounted read-only; every file the server config names (policy,
@@ -99,8 +103,66 @@ def openssl(*args, stdin=None):
     return subprocess.run(["openssl", *args], input=stdin, capture_output=True, text=True)
 
 
+INVENTORY_WEBHOOK = "inventory.imagegate.dev"
+DELETE_RULES = {r for r in REQUIRED_RULES if r != ("", "pods/ephemeralcontainers")}
+
+
+def check_scope(h, where, ns):
+    sel = h.get("namespaceSelector") or {}
+    for excluded in (ns, "kube-system"):
+        if selects(sel, {"kubernetes.io/metadata.name": excluded}):
+            fail("%s: namespaceSelector selects namespace %s" % (where, excluded))
+    if not selects(sel, {"kubernetes.io/metadata.name": "team-a"}):
+        fail("%s: namespaceSelector does not select an ordinary namespace" % where)
+    if selects(sel, {"kubernetes.io/metadata.name": "team-a", "imagegate.dev/ignore": "true"}):
+        fail("%s: the opt-out label imagegate.dev/ignore=true does not opt out" % where)
+
+
+def check_inventory_webhook(h, svc, svc_port):
+    """The DELETE-only webhook that keeps the inventory in step with deletions."""
+    ns = svc["metadata"]["namespace"]
+    where = "ValidatingWebhookConfiguration webhook %s" % h.get("name")
+    if h.get("admissionReviewVersions") != ["v1"]:
+        fail("%s: admissionReviewVersions %r, want [v1]" % (where, h.get("admissionReviewVersions")))
+    if h.get("sideEffects") != "NoneOnDryRun":
+        fail("%s: sideEffects %r, want NoneOnDryRun" % (where, h.get("sideEffects")))
+    if h.get("failurePolicy") != "Ignore":
+        fail("%s: failurePolicy %r, want Ignore (a deletion must never be blocked)" % (where, h.get("failurePolicy")))
+    t = h.get("timeoutSeconds")
+    if not isinstance(t, int) or not 1 <= t <= 5:
+        fail("%s: timeoutSeconds %r, want 1..5" % (where, t))
+    s = (h.get("clientConfig") or {}).get("service") or {}
+    if (s.get("name"), s.get("namespace"), s.get("path"), s.get("port", 443)) != (
+            svc["metadata"]["name"], ns, "/validate", svc_port):
+        fail("%s: clientConfig.service %r does not point at %s/%s:%s/validate" % (
+            where, s, ns, svc["metadata"]["name"], svc_port))
+    covered = set()
+    for r in h.get("rules") or []:
+        ops = r.get("operations") or []
+        if ops != ["DELETE"]:
+            fail("%s: operations %r, want [DELETE] only" % (where, ops))
+            continue
+        for g in r.get("apiGroups") or []:
+            for res in r.get("resources") or []:
+                covered.add((g, res))
+    missing = DELETE_RULES - covered
+    if missing:
+        fail("%s: DELETE not covered for %s" % (where, sorted(missing)))
+    check_scope(h, where, ns)
+
+
 def check_webhooks(config, kind, path, svc, svc_port, args):
     hooks = config.get("webhooks") or []
+    if kind == "ValidatingWebhookConfiguration":
+        inventory = [h for h in hooks if h.get("name") == INVENTORY_WEBHOOK]
+        hooks = [h for h in hooks if h.get("name") != INVENTORY_WEBHOOK]
+        if args.no_inventory_webhook:
+            if inventory:
+                fail("webhook %s rendered but not expected" % INVENTORY_WEBHOOK)
+        elif len(inventory) != 1:
+            fail("want one webhook %s (DELETE, for the inventory), found %d" % (INVENTORY_WEBHOOK, len(inventory)))
+        for h in inventory:
+            check_inventory_webhook(h, svc, svc_port)
     if not hooks:
         fail("%s has no webhooks" % kind)
     ns = svc["metadata"]["namespace"]
@@ -132,14 +194,7 @@ def check_webhooks(config, kind, path, svc, svc_port, args):
         missing = REQUIRED_RULES - covered
         if missing:
             fail("%s: CREATE+UPDATE not covered for %s" % (where, sorted(missing)))
-        sel = h.get("namespaceSelector") or {}
-        for excluded in (ns, "kube-system"):
-            if selects(sel, {"kubernetes.io/metadata.name": excluded}):
-                fail("%s: namespaceSelector selects namespace %s" % (where, excluded))
-        if not selects(sel, {"kubernetes.io/metadata.name": "team-a"}):
-            fail("%s: namespaceSelector does not select an ordinary namespace" % where)
-        if selects(sel, {"kubernetes.io/metadata.name": "team-a", "imagegate.dev/ignore": "true"}):
-            fail("%s: the opt-out label imagegate.dev/ignore=true does not opt out" % where)
+        check_scope(h, where, ns)
         if kind == "MutatingWebhookConfiguration" and h.get("reinvocationPolicy") != "IfNeeded":
             fail("%s: reinvocationPolicy %r, want IfNeeded" % (where, h.get("reinvocationPolicy")))
 
@@ -317,6 +372,8 @@ def main():
     p.add_argument("--failure-policy", default="Fail")
     p.add_argument("--timeout", type=int, default=10)
     p.add_argument("--mutating", action="store_true")
+    p.add_argument("--no-inventory-webhook", action="store_true",
+                   help="inventory.trackDeletions=false: no %s webhook" % INVENTORY_WEBHOOK)
     p.add_argument("--tls", choices=["secret", "cert-manager"], default="secret")
     p.add_argument("--existing-claim", action="store_true", help="the sqlite volume's claim is not rendered")
     p.add_argument("--secret", action="append", default=[], help="a value that must not appear in a ConfigMap")

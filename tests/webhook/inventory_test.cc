@@ -10,6 +10,7 @@
 #endif
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -141,7 +142,9 @@ TEST(Reevaluate, VerdictGatesWithTheStoredVerdict) {
 
 struct RecordingObserver final : AdmissionObserver {
   std::vector<Admission> seen;
+  std::vector<Deletion> deleted;
   void admitted(Admission a) noexcept override { seen.push_back(std::move(a)); }
+  void forgotten(Deletion d) noexcept override { deleted.push_back(std::move(d)); }
 };
 
 std::string review(const nlohmann::json& images, bool dry_run, const std::string& operation = "CREATE") {
@@ -161,6 +164,24 @@ std::string review(const nlohmann::json& images, bool dry_run, const std::string
                           {"namespace", "prod"},
                           {"dryRun", dry_run},
                           {"object", object}}}}
+      .dump();
+}
+
+// A DELETE review as the API server sends it: request.name set, object null, oldObject the object.
+std::string delete_review(const std::string& kind, const std::string& name, bool dry_run,
+                          const std::string& namespace_name = "prod") {
+  return nlohmann::json{{"apiVersion", "admission.k8s.io/v1"},
+                        {"kind", "AdmissionReview"},
+                        {"request",
+                         {{"uid", "u2"},
+                          {"kind", {{"group", "apps"}, {"version", "v1"}, {"kind", kind}}},
+                          {"resource", {{"group", "apps"}, {"version", "v1"}, {"resource", "deployments"}}},
+                          {"operation", "DELETE"},
+                          {"name", name},
+                          {"namespace", namespace_name},
+                          {"dryRun", dry_run},
+                          {"object", nullptr},
+                          {"oldObject", {{"apiVersion", "apps/v1"}, {"kind", kind}, {"metadata", {{"name", name}}}}}}}}
       .dump();
 }
 
@@ -209,9 +230,41 @@ TEST(AdmissionObserver, ReportsAdmittedContainersWithKnownDigests) {
   // A denied workload (no verdict for digest b) runs nothing: not reported, not even its allowed container.
   ASSERT_FALSE(f.allowed(review({clean, "registry.example.com/app@" + digest('b')}, false)));
   EXPECT_EQ(f.observer.seen.size(), 1U);
-  // DELETE is allowed unlooked and reports nothing.
-  ASSERT_TRUE(f.allowed(review({clean}, false, "DELETE")));
+  // DELETE is allowed unlooked and reports no admission, but a deletion (not for a dry run).
+  EXPECT_TRUE(f.observer.seen[0].replaces == false);  // a CREATE adds
+  ASSERT_TRUE(f.allowed(delete_review("Deployment", "web", true)));
+  EXPECT_TRUE(f.observer.deleted.empty());
+  ASSERT_TRUE(f.allowed(delete_review("Deployment", "web", false)));
   EXPECT_EQ(f.observer.seen.size(), 1U);
+  ASSERT_EQ(f.observer.deleted.size(), 1U);
+  EXPECT_EQ(f.observer.deleted[0].namespace_name, "prod");
+  EXPECT_EQ(f.observer.deleted[0].kind, "Deployment");
+  EXPECT_EQ(f.observer.deleted[0].name, "web");
+  // Allowed even with no policy loaded; a cluster-scoped or unnamed object is not reported.
+  f.service.set_policy(nullptr);
+  ASSERT_TRUE(f.allowed(delete_review("Deployment", "api", false)));
+  ASSERT_TRUE(f.allowed(delete_review("Deployment", "", false)));
+  ASSERT_TRUE(f.allowed(delete_review("Namespace", "prod", false, "")));
+  ASSERT_EQ(f.observer.deleted.size(), 2U);
+  EXPECT_EQ(f.observer.deleted[1].name, "api");
+}
+
+TEST(AdmissionObserver, AnUpdateReplacesOnlyWhenEveryDigestIsKnown) {
+  AdmissionFixture f;
+  ASSERT_TRUE(f.store->put(verdict('a', verifier::Severity::medium, system_clock::now())).ok());
+  const std::string clean = "registry.example.com/app@" + digest('a');
+  ASSERT_TRUE(f.allowed(review({clean, "warn.example.com/tool@" + digest('e')}, false, "UPDATE")));
+  ASSERT_EQ(f.observer.seen.size(), 1U);
+  EXPECT_TRUE(f.observer.seen[0].replaces);
+  EXPECT_EQ(f.observer.seen[0].images.size(), 2U);
+  // busybox:1 has no digest here (no registry): what the UPDATE replaced cannot be told, so it only adds.
+  ASSERT_TRUE(f.allowed(review({clean, "docker.io/library/busybox:1"}, false, "UPDATE")));
+  ASSERT_EQ(f.observer.seen.size(), 2U);
+  EXPECT_FALSE(f.observer.seen[1].replaces);
+  EXPECT_EQ(f.observer.seen[1].images.size(), 1U);
+  // A dry-run UPDATE reports nothing.
+  ASSERT_TRUE(f.allowed(review({clean}, true, "UPDATE")));
+  EXPECT_EQ(f.observer.seen.size(), 2U);
 }
 
 // ---- the recorder -------------------------------------------------------------------------------------
@@ -258,12 +311,13 @@ class FaultyStore final : public verifier::VerdictStore {
   Result<std::vector<verifier::ScanVerdict>> find_by_image(const std::string&, std::size_t) override {
     return std::vector<verifier::ScanVerdict>();
   }
-  Status record_seen(const std::vector<verifier::InventoryEntry>& entries) override {
+  Status update_inventory(const std::vector<verifier::InventoryUpdate>& updates) override {
     std::unique_lock lock(mutex_);
     ++calls_;
     entered_.notify_all();
     if (block_) released_.wait(lock, [this] { return released; });
-    written_ += entries.size();
+    for (const auto& u : updates) written_ += u.entries.size();
+    batches_.push_back(updates);
     if (!block_) return Error{ErrorCode::unavailable, "disk on fire"};
     return Ok{};
   }
@@ -280,12 +334,17 @@ class FaultyStore final : public verifier::VerdictStore {
     std::lock_guard lock(mutex_);
     return written_;
   }
+  std::vector<std::vector<verifier::InventoryUpdate>> batches() {
+    std::lock_guard lock(mutex_);
+    return batches_;
+  }
 
  private:
   bool block_;
   bool released = false;
   int calls_ = 0;
   std::size_t written_ = 0;
+  std::vector<std::vector<verifier::InventoryUpdate>> batches_;
   std::mutex mutex_;
   std::condition_variable entered_, released_;
 };
@@ -320,6 +379,115 @@ TEST(InventoryRecorder, AFullQueueDropsWithoutBlockingTheCaller) {
             "imagegate_inventory_records_total{result=\"dropped\"} 2");
 }
 
+// "Kind/name=digest-char" for every entry of the store, sorted.
+std::string listing(verifier::VerdictStore& store) {
+  auto all = store.list_inventory({});
+  if (!all) return "error: " + all.error().message;
+  std::vector<std::string> items;
+  for (const auto& e : *all) items.push_back(e.kind + "/" + e.name + "=" + e.digest.substr(7, 1));
+  std::sort(items.begin(), items.end());
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : " ") + i;
+  return out;
+}
+
+Admission of(const std::string& kind, const std::string& name, std::vector<char> digests, system_clock::time_point at,
+             bool replaces = false) {
+  Admission a{"prod", kind, name, {}, at, replaces};
+  for (char d : digests) a.images.push_back({"registry.example.com/app:" + std::string(1, d), digest(d)});
+  return a;
+}
+
+TEST(InventoryRecorder, FollowsUpdatesAndDeletions) {
+  TempDir dir;
+  auto store = sqlite_store(dir);
+  Metrics metrics;
+  InventoryRecorder recorder(store, &metrics);
+  const auto t0 = std::chrono::floor<std::chrono::seconds>(system_clock::now());
+  const auto later = [t0](int s) { return t0 + std::chrono::seconds(s); };
+
+  recorder.admitted(of("Deployment", "web", {'a', 'b'}, t0));
+  recorder.admitted(of("Deployment", "api", {'c'}, t0));
+  recorder.flush();
+  EXPECT_EQ(listing(*store), "Deployment/api=c Deployment/web=a Deployment/web=b");
+  // An UPDATE naming every digest replaces: b is gone, a stays with its first_seen, d is new.
+  recorder.admitted(of("Deployment", "web", {'a', 'd'}, later(10), true));
+  recorder.flush();
+  EXPECT_EQ(listing(*store), "Deployment/api=c Deployment/web=a Deployment/web=d");
+  auto a = store->list_inventory({"prod", "registry.example.com/app:a", "", 10});
+  ASSERT_TRUE(a.ok());
+  ASSERT_EQ(a->size(), 1U);
+  EXPECT_EQ((*a)[0].first_seen, t0);
+  EXPECT_EQ((*a)[0].last_seen, later(10));
+  // An UPDATE that could not name every digest only adds.
+  recorder.admitted(of("Deployment", "web", {'e'}, later(11), false));
+  recorder.flush();
+  EXPECT_EQ(listing(*store), "Deployment/api=c Deployment/web=a Deployment/web=d Deployment/web=e");
+  // DELETE forgets the workload, only it.
+  recorder.forgotten({"prod", "Deployment", "web", later(20)});
+  recorder.flush();
+  EXPECT_EQ(listing(*store), "Deployment/api=c");
+
+  // Pods made by a controller are recorded under its generateName; deleting the controller forgets them.
+  recorder.admitted(of("ReplicaSet", "api-7d9f8", {'c'}, later(30)));
+  recorder.admitted(of("Pod", "api-7d9f8-", {'c'}, later(30)));
+  recorder.admitted(of("Pod", "api-7d9f8x-", {'c'}, later(30)));  // another owner's pods: not a match
+  recorder.admitted(of("Pod", "solo", {'f'}, later(30)));
+  recorder.flush();
+  recorder.forgotten({"prod", "Pod", "api-7d9f8-abcde", later(40)});  // one pod of several goes: entry stays
+  recorder.flush();
+  EXPECT_EQ(listing(*store),
+            "Deployment/api=c Pod/api-7d9f8-=c Pod/api-7d9f8x-=c Pod/solo=f ReplicaSet/api-7d9f8=c");
+  recorder.forgotten({"prod", "ReplicaSet", "api-7d9f8", later(41)});
+  recorder.forgotten({"prod", "Pod", "solo", later(41)});
+  recorder.forgotten({"staging", "Deployment", "api", later(41)});  // same name, other namespace
+  recorder.flush();
+  EXPECT_EQ(listing(*store), "Deployment/api=c Pod/api-7d9f8x-=c");
+  EXPECT_EQ(metrics_line(metrics, "imagegate_inventory_records_total{result=\"failed\"}"),
+            "imagegate_inventory_records_total{result=\"failed\"} 0");
+}
+
+TEST(InventoryRecorder, MergesQueuedChangesPerWorkloadInOrder) {
+  auto store = std::make_shared<FaultyStore>(true);
+  Metrics metrics;
+  const auto t0 = std::chrono::floor<std::chrono::seconds>(system_clock::now());
+  const auto later = [t0](int s) { return t0 + std::chrono::seconds(s); };
+  {
+    InventoryRecorder recorder(store, &metrics);
+    recorder.admitted(of("Deployment", "first", {'a'}, t0));
+    store->wait_for_call();  // the worker is stuck in the store: what follows queues up
+    recorder.admitted(of("Deployment", "web", {'a'}, later(1)));
+    recorder.forgotten({"prod", "Deployment", "web", later(2)});
+    recorder.admitted(of("Deployment", "web", {'b'}, later(3)));  // re-created under the same name
+    recorder.admitted(of("Deployment", "api", {'c'}, later(1)));
+    recorder.admitted(of("Deployment", "api", {'c'}, later(5)));
+    recorder.forgotten({"prod", "Deployment", "gone", later(6)});
+    recorder.admitted(of("Deployment", "gone", {'d'}, later(4)));  // re-created: still a replacement
+    store->release();
+    recorder.flush();
+  }
+  const auto batches = store->batches();
+  ASSERT_EQ(batches.size(), 2U);
+  ASSERT_EQ(batches[1].size(), 3U);  // web, api, gone: in the order first queued
+  const auto& web = batches[1][0];
+  EXPECT_EQ(web.name, "web");
+  EXPECT_TRUE(web.replace);  // forget, then create: the workload runs exactly b
+  EXPECT_EQ(web.at, later(2));
+  ASSERT_EQ(web.entries.size(), 1U);
+  EXPECT_EQ(web.entries[0].digest, digest('b'));
+  const auto& api = batches[1][1];
+  EXPECT_EQ(api.name, "api");
+  EXPECT_FALSE(api.replace);
+  ASSERT_EQ(api.entries.size(), 1U);
+  EXPECT_EQ(api.entries[0].first_seen, later(1));
+  EXPECT_EQ(api.entries[0].last_seen, later(5));
+  const auto& gone = batches[1][2];
+  EXPECT_EQ(gone.name, "gone");
+  EXPECT_TRUE(gone.replace);
+  EXPECT_EQ(gone.at, later(6));  // the latest of the two removals
+  EXPECT_EQ(gone.entries.size(), 1U);
+}
+
 // ---- the API routes -----------------------------------------------------------------------------------
 
 struct ApiFixture {
@@ -331,7 +499,7 @@ struct ApiFixture {
   RequestHandler handler;
   ApiFixture() {
     const fs::path tokens = dir.path / "tokens";
-    std::ofstream(tokens) << "ro:read-token-0123456789abcdef\n";
+    std::ofstream(tokens) << "ro:read-token-0123456789abcdef\nrw:write-token-0123456789abcdef\n";
     auto loaded = ApiTokens::load(tokens);
     EXPECT_TRUE(loaded.ok());
     VerdictApiOptions options;
@@ -341,6 +509,11 @@ struct ApiFixture {
   }
   std::pair<unsigned, nlohmann::json> get(const std::string& target, const std::string& token = "read-token-0123456789abcdef") {
     HttpRequest r{"GET", target, "", token.empty() ? "" : "Bearer " + token, ""};
+    const HttpAnswer answer = run(handler(std::move(r)));
+    return {answer.status, nlohmann::json::parse(answer.body, nullptr, false)};
+  }
+  std::pair<unsigned, nlohmann::json> del(const std::string& target, const std::string& token = "write-token-0123456789abcdef") {
+    HttpRequest r{"DELETE", target, "", token.empty() ? "" : "Bearer " + token, ""};
     const HttpAnswer answer = run(handler(std::move(r)));
     return {answer.status, nlohmann::json::parse(answer.body, nullptr, false)};
   }
@@ -418,6 +591,48 @@ TEST(InventoryApi, ListRescanAndViolations) {
   EXPECT_NE(rendered.find("imagegate_verdict_api_requests_total{route=\"inventory_violations\",code=\"503\"} 1"),
             std::string::npos);
   EXPECT_NE(rendered.find("imagegate_verdict_api_requests_total{route=\"inventory\",code=\"401\"} 2"), std::string::npos);
+}
+
+TEST(InventoryApi, PruneNeedsAWriteTokenAndADuration) {
+  ApiFixture f;
+  const auto now = std::chrono::floor<std::chrono::seconds>(system_clock::now());
+  const auto old = now - std::chrono::hours(24 * 40);
+  ASSERT_TRUE(f.store
+                  ->record_seen({{"prod", "Deployment", "web", "registry.example.com/app:1", digest('a'), old, old},
+                                 {"prod", "Deployment", "api", "registry.example.com/api:2", digest('b'), old, now}})
+                  .ok());
+  struct Refusal {
+    const char* target;
+    const char* token;
+    unsigned status;
+  };
+  const Refusal refusals[] = {
+      {"/api/v1/inventory?olderThan=30d", "", 401},
+      {"/api/v1/inventory?olderThan=30d", "read-token-0123456789abcdef", 403},
+      {"/api/v1/inventory", "write-token-0123456789abcdef", 400},
+      {"/api/v1/inventory?olderThan=soon", "write-token-0123456789abcdef", 400},
+      {"/api/v1/inventory?olderThan=0d", "write-token-0123456789abcdef", 400},
+      {"/api/v1/inventory?olderThan=-5d", "write-token-0123456789abcdef", 400},
+      {"/api/v1/inventory/rescan?olderThan=30d", "write-token-0123456789abcdef", 405},
+      {"/api/v1/inventory/violations?olderThan=30d", "write-token-0123456789abcdef", 405},
+  };
+  for (const Refusal& r : refusals) EXPECT_EQ(f.del(r.target, r.token).first, r.status) << r.target << " " << r.token;
+  // Nothing refused removed anything.
+  EXPECT_EQ(f.get("/api/v1/inventory").second["items"].size(), 2U);
+
+  auto [status, body] = f.del("/api/v1/inventory?olderThan=30d");
+  ASSERT_EQ(status, 200U) << body.dump();
+  EXPECT_EQ(body["removed"], 1);
+  EXPECT_EQ(body["olderThan"], "30d");
+  const auto cutoff = now - std::chrono::hours(24 * 30);  // the server's clock may have ticked on since
+  EXPECT_TRUE(body["cutoff"] == verifier::format_rfc3339(cutoff) ||
+              body["cutoff"] == verifier::format_rfc3339(cutoff + std::chrono::seconds(1)))
+      << body.dump();
+  std::tie(status, body) = f.get("/api/v1/inventory");
+  ASSERT_EQ(body["items"].size(), 1U);
+  EXPECT_EQ(body["items"][0]["name"], "api");
+  std::tie(status, body) = f.del("/api/v1/inventory?olderThan=30d");
+  EXPECT_EQ(body["removed"], 0);
 }
 
 }  // namespace
