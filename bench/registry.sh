@@ -10,20 +10,12 @@ reviews="${2:-200}"
 E2E_TMP="" ; source "$src/tests/e2e/lib.sh"
 make_temp_dir
 T="$E2E_TMP"
-here="$src/tests/e2e"
 
 make_ca
 make_server_cert "$T" tls
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/jwt.key" -out "$T/jwt.pem" -days 1 -subj "/CN=jwt" >/dev/null 2>&1
-
 tp="$(free_port)"; rp="$(free_port)"; sp="$(free_port)"
-: >"$T/tokens.log"
-python3 "$here/registry/token_issuer.py" "$tp" "$T/jwt.key" "$T/jwt.pem" bench-issuer bench-registry u p \
-  "$T/tokens.log" "$T/tls.crt" "$T/tls.key" >/dev/null 2>&1 &
-track_pid $!
-wait_for_port "$tp" 10 || die "token issuer did not start"
-start_registry registry "$rp" \
-  "auth: {token: {realm: \"https://127.0.0.1:$tp/token\", service: bench-registry, issuer: bench-issuer, rootcertbundle: $T/jwt.pem}}"
+start_token_issuer "$tp" u p
+start_registry registry "$rp" "$TOKEN_AUTH_YAML"
 reg="127.0.0.1:$rp"
 SSL_CERT_FILE="$T/ca.pem" push_image bench "$reg/bench/app:v1" --dest-creds u:p
 printf '{"auths":{"%s":{"username":"u","password":"p"}}}' "$reg" >"$T/config.json"
@@ -69,4 +61,4 @@ echo "cold resolve (new process: TLS, token, HEAD), median of 10: $((cold_median
 echo "first review through serve (cold cache, token + HEAD):     $(python3 -c "print(round($first*1000,1))") ms"
 echo "warm reviews ($reviews, cached digest), median / p99:         $(python3 -c "print(round($warm_median*1000,2), '/', round($warm_p99*1000,2))") ms"
 echo "registry manifest requests for $((reviews + 1)) reviews of one image: $((after - before))"
-echo "token requests: $(wc -l <"$T/tokens.log")"
+echo "token requests: $(wc -l <"$T/token-requests.log")"

@@ -198,6 +198,31 @@ YML
   wait_for_port "$port" 15 || die "docker-registry $name did not start: $(tail -5 "$E2E_TMP/$name.log")"
 }
 
+# start_token_issuer PORT USER PASSWORD [REFRESH_TOKEN]: the Docker token issuer (tests/e2e/registry/
+# token_issuer.py, the registry tests' only fake) on https://127.0.0.1:PORT/token, with the TLS certificate
+# DIR/tls.crt (DIR = $REGISTRY_CA_DIR or $E2E_TMP; made when missing), signing with $E2E_TMP/jwt.key (made
+# when missing), issuer "imagegate-test-issuer", service "test-registry"; each request appends a line to
+# $E2E_TMP/token-requests.log (emptied here). Tracked; waits for the port; sets TOKEN_ISSUER_PID and
+# TOKEN_AUTH_YAML, the `auth:` block to give start_registry.
+start_token_issuer() {
+  local port="$1" user="$2" password="$3" refresh="${4:-}" dir="${REGISTRY_CA_DIR:-$E2E_TMP}"
+  [ -f "$dir/ca.pem" ] || make_ca "$dir"
+  [ -f "$dir/tls.crt" ] || make_server_cert "$dir" tls
+  if [ ! -f "$E2E_TMP/jwt.pem" ]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$E2E_TMP/jwt.key" -out "$E2E_TMP/jwt.pem" -days 2 \
+      -subj "/CN=token signer" >/dev/null 2>&1 || die "openssl: token signer"
+  fi
+  : >"$E2E_TMP/token-requests.log"
+  python3 "$E2E_LIB_DIR/registry/token_issuer.py" "$port" "$E2E_TMP/jwt.key" "$E2E_TMP/jwt.pem" \
+    imagegate-test-issuer test-registry "$user" "$password" "$E2E_TMP/token-requests.log" "$dir/tls.crt" \
+    "$dir/tls.key" $refresh >>"$E2E_TMP/token.log" 2>&1 &
+  TOKEN_ISSUER_PID=$!
+  track_pid "$TOKEN_ISSUER_PID"
+  wait_for_port "$port" 10 || die "token issuer did not start: $(tail -5 "$E2E_TMP/token.log")"
+  TOKEN_AUTH_YAML="auth: {token: {realm: 'https://127.0.0.1:$port/token', service: test-registry, \
+issuer: imagegate-test-issuer, rootcertbundle: $E2E_TMP/jwt.pem}}"
+}
+
 # start_redis PORT: redis-server on 127.0.0.1:PORT without persistence, log appended to $E2E_TMP/redis.log.
 # Tracked; waits for the port; sets REDIS_PID; dies when it does not start.
 start_redis() {

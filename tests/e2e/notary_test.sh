@@ -11,7 +11,6 @@
 source "$(dirname "$0")/lib.sh"
 require_cmd notary notary-server notary-signer docker-registry skopeo openssl python3 curl
 bin="${IMAGEGATE_BINARY:?}"
-here="$(cd "$(dirname "$0")" && pwd)"
 make_temp_dir
 T="$E2E_TMP"
 

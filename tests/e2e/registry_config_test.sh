@@ -12,7 +12,6 @@
 source "$(dirname "$0")/lib.sh"
 require_cmd docker-registry skopeo openssl python3 curl
 bin="${IMAGEGATE_BINARY:?}"
-here="$(cd "$(dirname "$0")" && pwd)"
 make_temp_dir
 T="$E2E_TMP"
 
@@ -47,14 +46,8 @@ push "127.0.0.1:$ph/private/app:v1" seed2 a alice:s3cret
 # Registry T: token auth, CA A; the issuer accepts Basic bob:pa55 (GET) and the refresh token rt-0001 (POST).
 pt="$(free_port)"
 tp="$(free_port)"
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/jwt.key" -out "$T/jwt.pem" -days 2 -subj "/CN=token signer" \
-  >/dev/null 2>&1
-: >"$T/token-requests.log"
-python3 "$here/registry/token_issuer.py" "$tp" "$T/jwt.key" "$T/jwt.pem" imagegate-test-issuer test-registry \
-  bob pa55 "$T/token-requests.log" "$T/a/tls.crt" "$T/a/tls.key" rt-0001 >"$T/token.log" 2>&1 &
-track_pid $!
-wait_for_port "$tp" 10 || die "token issuer did not start: $(cat "$T/token.log")"
-start_ca_registry t "$pt" a "auth: {token: {realm: 'https://127.0.0.1:$tp/token', service: test-registry, issuer: imagegate-test-issuer, rootcertbundle: $T/jwt.pem}}"
+REGISTRY_CA_DIR="$T/a" start_token_issuer "$tp" bob pa55 rt-0001
+start_ca_registry t "$pt" a "$TOKEN_AUTH_YAML"
 push "127.0.0.1:$pt/secure/app:v1" seed3 a bob:pa55
 push "127.0.0.1:$pt/other/app:v1" seed4 a bob:pa55
 want_t="$(digest_with_ca "127.0.0.1:$pt/secure/app:v1" a bob:pa55)"

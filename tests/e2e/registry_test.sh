@@ -8,7 +8,6 @@
 source "$(dirname "$0")/lib.sh"
 require_cmd docker-registry skopeo openssl python3 curl
 bin="${IMAGEGATE_BINARY:?}"
-here="$(cd "$(dirname "$0")" && pwd)"
 make_temp_dir
 T="$E2E_TMP"
 
@@ -121,19 +120,8 @@ assert_rc "credentials for another path prefix are not used" 1
 # ---- token registry ----
 p3="$(free_port)"
 tp="$(free_port)"
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/jwt.key" -out "$T/jwt.pem" -days 2 -subj "/CN=token signer" \
-  >/dev/null 2>&1
-: >"$T/token-requests.log"
-python3 "$here/registry/token_issuer.py" "$tp" "$T/jwt.key" "$T/jwt.pem" imagegate-test-issuer test-registry \
-  bob pa55 "$T/token-requests.log" "$T/tls.crt" "$T/tls.key" >"$T/token.log" 2>&1 &
-track_pid $!
-wait_for_port "$tp" 10 || die "token issuer did not start: $(cat "$T/token.log")"
-start_registry token "$p3" "auth:
-  token:
-    realm: https://127.0.0.1:$tp/token
-    service: test-registry
-    issuer: imagegate-test-issuer
-    rootcertbundle: $T/jwt.pem"
+start_token_issuer "$tp" bob pa55
+start_registry token "$p3" "$TOKEN_AUTH_YAML"
 treg="127.0.0.1:$p3"
 SSL_CERT_FILE="$T/ca.pem" push_image seed5 "$treg/secure/app:v1" --dest-creds bob:pa55
 want="$(SSL_CERT_FILE="$T/ca.pem" raw_digest "$treg/secure/app:v1" --creds bob:pa55)"
