@@ -49,7 +49,9 @@ SignatureFetcher::SignatureFetcher(RegistryClient& client, SignatureFetchOptions
     : client_(client), options_(std::move(options)) {}
 
 asio::awaitable<Result<FetchedSignatures>> SignatureFetcher::fetch(const ImageReference& image, std::string digest) {
-  co_return co_await fetch(image, std::move(digest), std::string());
+  // A named awaitable, not a temporary in the co_await expression (GCC 12 destroys those twice).
+  asio::awaitable<Result<FetchedSignatures>> task = fetch(image, std::move(digest), std::string());
+  co_return co_await std::move(task);
 }
 
 asio::awaitable<Result<FetchedSignatures>> SignatureFetcher::fetch(const ImageReference& image, std::string digest,

@@ -332,7 +332,12 @@ SignatureReport unavailable_report(const std::vector<std::string>& anchors, cons
 }
 
 // The shared value: every anchor's decided answer, as JSON. Only decided answers are ever published.
-std::string encode_shared(const SignatureReport& report) {
+std::int64_t unix_ms(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+// `expires`: when the published value ends, so a replica that takes it never caches it locally for longer.
+std::string encode_shared(const SignatureReport& report, std::chrono::system_clock::time_point expires) {
   nlohmann::json anchors = nlohmann::json::array();
   for (std::size_t i = 0; i < report.anchors.size(); ++i) {
     const policy::CheckEvidence& check = report.anchors[i].check;
@@ -341,12 +346,18 @@ std::string encode_shared(const SignatureReport& report) {
                        {"detail", check.detail},
                        {"signers", i < report.signers.size() ? report.signers[i] : std::vector<std::string>{}}});
   }
-  return nlohmann::json{{"v", 1}, {"anchors", anchors}, {"signatures", report.signatures}}.dump();
+  return nlohmann::json{{"v", 1}, {"anchors", anchors}, {"signatures", report.signatures}, {"expires", unix_ms(expires)}}
+      .dump();
 }
+
+struct SharedAnswer {
+  std::vector<AnchorCheck> checks;  // in the order asked
+  std::int64_t expires_ms = 0;      // unix ms; 0: not said
+};
 
 // Another replica's value -> the answers for `anchors` (in that order). Redis is inside the trust boundary,
 // but a value that does not parse, or lacks an anchor asked for, is a miss: this replica verifies itself.
-std::optional<std::vector<AnchorCheck>> decode_shared(const std::string& value, const std::vector<std::string>& anchors) {
+std::optional<SharedAnswer> decode_shared(const std::string& value, const std::vector<std::string>& anchors) {
   if (value.size() > kMaxSharedValueBytes) return std::nullopt;
   try {
     const nlohmann::json doc = nlohmann::json::parse(value);
@@ -368,12 +379,13 @@ std::optional<std::vector<AnchorCheck>> decode_shared(const std::string& value, 
       check.signers = entry.at("signers").get<std::vector<std::string>>();
       by_name[entry.at("name").get<std::string>()] = std::move(check);
     }
-    std::vector<AnchorCheck> out;
+    SharedAnswer out;
     for (const std::string& name : anchors) {
       auto it = by_name.find(name);
       if (it == by_name.end()) return std::nullopt;
-      out.push_back(it->second);
+      out.checks.push_back(it->second);
     }
+    if (doc.contains("expires")) out.expires_ms = doc["expires"].get<std::int64_t>();
     return out;
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;
@@ -483,12 +495,16 @@ asio::awaitable<SignatureReport> SignatureVerification::verify(std::shared_ptr<c
   std::string flight_key = image.name() + ":" + image.effective_tag() + "@" + digest + "|" + signature_repository +
                            "|" + set->version() + "|" + join(missing, ",");
   bool waited = false;
-  SignatureReport fresh = co_await state_->flights.run(
-      flight_key,
-      [this, set, image, digest, missing, signature_repository, flight_key] {
-        return lead(set, image, digest, missing, signature_repository, flight_key);
-      },
-      [&missing] { return unavailable_report(missing, "signature verification was cancelled"); }, &waited);
+  // Named objects, not temporaries in the co_await expression (GCC 12 destroys those twice).
+  std::function<asio::awaitable<SignatureReport>()> work = [this, set, image, digest, missing, signature_repository,
+                                                           flight_key] {
+    return lead(set, image, digest, missing, signature_repository, flight_key);
+  };
+  std::function<SignatureReport()> cancelled = [missing] {
+    return unavailable_report(missing, "signature verification was cancelled");
+  };
+  asio::awaitable<SignatureReport> flight = state_->flights.run(flight_key, std::move(work), std::move(cancelled), &waited);
+  SignatureReport fresh = co_await std::move(flight);
   if (waited) {
     std::lock_guard lock(state_->mutex);
     ++state_->stats.shared;
@@ -519,22 +535,31 @@ asio::awaitable<SignatureReport> SignatureVerification::lead(std::shared_ptr<con
                                                              std::string signature_repository,
                                                              std::string flight_key) {
   if (!options_.shared) {
-    co_return co_await run(set, std::move(image), std::move(digest), std::move(anchors), std::move(signature_repository));
+    asio::awaitable<SignatureReport> local =
+        run(set, std::move(image), std::move(digest), std::move(anchors), std::move(signature_repository));
+    co_return co_await std::move(local);
   }
   // The flight key names the anchor set's version, trust-material hash included: replicas holding other
   // keys or roots never share an answer. Hashed: the key carries image names only, but keeps Redis keys short.
   const std::string shared_key = "signatures:" + verifier::sha256_hex(flight_key);
-  verifier::SharedLookup::Claim claim = co_await options_.shared->acquire(shared_key, kSharedLease, kSharedWait);
+  asio::awaitable<verifier::SharedLookup::Claim> acquiring = options_.shared->acquire(shared_key, kSharedLease, kSharedWait);
+  verifier::SharedLookup::Claim claim = co_await std::move(acquiring);
   if (claim.value) {
-    if (auto checks = decode_shared(*claim.value, anchors)) {
+    if (auto answer = decode_shared(*claim.value, anchors)) {
+      // Cached here no longer than the published value lives.
+      auto ttl = options_.cache_ttl;
+      if (answer->expires_ms != 0) {
+        ttl = std::min(ttl, std::chrono::milliseconds(answer->expires_ms - unix_ms(std::chrono::system_clock::now())));
+      }
       SignatureReport report;
       std::lock_guard lock(state_->mutex);
       ++state_->stats.shared_hits;
       for (std::size_t i = 0; i < anchors.size(); ++i) {
-        report.anchors.push_back({anchors[i], to_evidence((*checks)[i])});
-        report.signers.push_back((*checks)[i].signers);
+        const AnchorCheck& check = answer->checks[i];
+        report.anchors.push_back({anchors[i], to_evidence(check)});
+        report.signers.push_back(check.signers);
         state_->store(cache_key(image, digest, signature_repository, set->version(), set->find(anchors[i]), anchors[i]),
-                      (*checks)[i], options_.cache_ttl, options_.max_cache_entries);
+                      check, ttl, options_.max_cache_entries);
       }
       co_return report;
     }
@@ -542,7 +567,8 @@ asio::awaitable<SignatureReport> SignatureVerification::lead(std::shared_ptr<con
   std::optional<SignatureReport> fresh;
   std::exception_ptr failure;
   try {
-    fresh.emplace(co_await run(set, image, digest, anchors, signature_repository));
+    asio::awaitable<SignatureReport> local = run(set, image, digest, anchors, signature_repository);
+    fresh.emplace(co_await std::move(local));
   } catch (...) {
     failure = std::current_exception();
   }
@@ -554,9 +580,13 @@ asio::awaitable<SignatureReport> SignatureVerification::lead(std::shared_ptr<con
       }
     }
     if (decided) {
-      co_await options_.shared->publish(shared_key, encode_shared(*fresh), options_.cache_ttl, claim.token);
+      asio::awaitable<void> publishing = options_.shared->publish(
+          shared_key, encode_shared(*fresh, std::chrono::system_clock::now() + options_.cache_ttl), options_.cache_ttl,
+          claim.token);
+      co_await std::move(publishing);
     } else if (!failure) {
-      co_await options_.shared->abandon(shared_key, claim.token);
+      asio::awaitable<void> abandoning = options_.shared->abandon(shared_key, claim.token);
+      co_await std::move(abandoning);
     }
     // Cancelled: no await is possible any more; the lease expires on its own.
   }
@@ -582,7 +612,8 @@ asio::awaitable<SignatureReport> SignatureVerification::run(std::shared_ptr<cons
   std::optional<Result<verifier::FetchedSignatures>> fetched;
   if (need_fetch) {
     const auto start = SteadyClock::now();
-    Result<verifier::FetchedSignatures> got = co_await fetcher_.fetch(image, digest, signature_repository);
+    asio::awaitable<Result<verifier::FetchedSignatures>> fetching = fetcher_.fetch(image, digest, signature_repository);
+    Result<verifier::FetchedSignatures> got = co_await std::move(fetching);
     report.fetch_seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
     {
       std::lock_guard lock(state_->mutex);

@@ -52,6 +52,7 @@ struct VerifyFlags {
   std::vector<std::string> ca_files;
   std::vector<std::string> docker_configs;
   std::vector<std::string> insecure_registries;
+  std::string signature_repository;
   int threshold = 1;
   std::string timeout = "10s";
   std::string output = "text";
@@ -144,6 +145,7 @@ Result<policy::PolicySpec> build_spec(const VerifyFlags& flags, std::vector<std:
                             std::to_string(requirement.anchors.size()) + ")");
   }
   requirement.threshold = flags.threshold;
+  requirement.repository = flags.signature_repository;
   rule.signatures = std::move(requirement);
   spec.rules.push_back(std::move(rule));
   return spec;
@@ -289,6 +291,9 @@ void add_verify_command(CLI::App& app, CliContext& context) {
       ->allow_extra_args(false);
   verify->add_option("--insecure-registry", flags->insecure_registries, "HOST[:PORT] over plain HTTP (repeatable)")
       ->allow_extra_args(false);
+  verify->add_option("--signature-repository", flags->signature_repository,
+                     "repository holding the signatures instead of the image's (default: $COSIGN_REPOSITORY)")
+      ->envname("COSIGN_REPOSITORY");
   verify->add_option("--timeout", flags->timeout, "timeout for each network step (default 10s)");
   verify->add_option("-o,--output", flags->output, "text (default) or json")->check(CLI::IsMember({"text", "json"}));
   verify->callback([flags, &context] { context.exit_code = run_verify(*flags); });

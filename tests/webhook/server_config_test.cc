@@ -70,6 +70,35 @@ TEST(ServerConfigTest, ReadsRegistrySizeCaps) {
   EXPECT_EQ(defaults->registry.max_manifest_bytes, 4U * 1024 * 1024);
 }
 
+TEST(ServerConfigTest, ReadsSignatureSettings) {
+  auto config = parse_server_config(
+      "signatures:\n  maxSignatures: 10\n  maxPayloadBytes: 65536\n  cacheTTL: 0s\n  trustReloadInterval: 5s\n",
+      "c.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->signatures.max_signatures, 10U);
+  EXPECT_EQ(config->signatures.max_payload_bytes, 65536U);
+  EXPECT_EQ(config->signatures.cache_ttl, 0ms) << "0 disables the cache";
+  EXPECT_EQ(config->signatures.trust_reload_interval, 5s);
+  EXPECT_TRUE(validate_server_config(*config).ok());
+  auto raised = parse_server_config("signatures: {maxSignatures: 200, maxPayloadBytes: 262144}\n", "c.yaml");
+  ASSERT_TRUE(raised.ok()) << raised.error().message;
+  EXPECT_EQ(raised->signatures.max_signatures, kMaxSignaturesLimit);
+  EXPECT_EQ(raised->signatures.max_payload_bytes, 256U * 1024);
+  auto defaults = parse_server_config("threads: 2\n", "c.yaml");
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_EQ(defaults->signatures.max_signatures, 50U);
+  EXPECT_EQ(defaults->signatures.max_payload_bytes, 256U * 1024);
+  EXPECT_EQ(defaults->signatures.cache_ttl, 5min);
+  EXPECT_EQ(defaults->signatures.trust_reload_interval, 30s);
+
+  ServerConfig too_many;
+  too_many.signatures.max_signatures = kMaxSignaturesLimit + 1;
+  EXPECT_FALSE(validate_server_config(too_many).ok()) << "set programmatically, past the hard cap";
+  ServerConfig no_payload;
+  no_payload.signatures.max_payload_bytes = 0;
+  EXPECT_FALSE(validate_server_config(no_payload).ok());
+}
+
 struct BadCase {
   const char* name;
   const char* yaml;
@@ -105,7 +134,19 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"huge_blob_cap", "registry:\n  maxBlobBytes: 1073741824\n", "registry.maxBlobBytes: must be between"},
         BadCase{"huge_manifest_cap", "registry:\n  maxManifestBytes: 999999999999\n",
                 "registry.maxManifestBytes: must be between"},
-        BadCase{"text_blob_cap", "registry:\n  maxBlobBytes: 4MiB\n", "registry.maxBlobBytes"}),
+        BadCase{"text_blob_cap", "registry:\n  maxBlobBytes: 4MiB\n", "registry.maxBlobBytes"},
+        BadCase{"zero_signatures", "signatures:\n  maxSignatures: 0\n",
+                "imagegate.yaml:2:18: signatures.maxSignatures: must be between 1 and 200"},
+        BadCase{"too_many_signatures", "signatures:\n  maxSignatures: 201\n",
+                "signatures.maxSignatures: must be between 1 and 200"},
+        BadCase{"negative_signatures", "signatures: {maxSignatures: -1}\n", "signatures.maxSignatures: not a"},
+        BadCase{"huge_payload", "signatures:\n  maxPayloadBytes: 262145\n",
+                "signatures.maxPayloadBytes: must be between 1 and 262144"},
+        BadCase{"zero_payload", "signatures:\n  maxPayloadBytes: 0\n", "signatures.maxPayloadBytes: must be between"},
+        BadCase{"bad_signature_ttl", "signatures:\n  cacheTTL: 5\n", "signatures.cacheTTL: duration \"5\""},
+        BadCase{"negative_reload", "signatures:\n  trustReloadInterval: -1s\n", "signatures.trustReloadInterval: duration"},
+        BadCase{"unknown_signature_key", "signatures:\n  maxSigs: 3\n", "signatures.maxSigs: unknown key"},
+        BadCase{"signatures_not_a_map", "signatures: 50\n", "signatures: expected a mapping"}),
     [](const auto& test_case) { return std::string(test_case.param.name); });
 
 TEST(ServerConfigTest, ValidatesCombinations) {
