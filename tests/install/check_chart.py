@@ -233,7 +233,8 @@ def main():
         for m in ("imagegate_admission_reviews_total", "imagegate_admission_review_duration_seconds",
                   "imagegate_admission_stage_duration_seconds", "imagegate_admission_reviews_in_flight",
                   "imagegate_policy_reloads_total", "imagegate_tls_reloads_total", "imagegate_http_requests_total",
-                  "imagegate_verdict_api_requests_total", "imagegate_verdicts_stored_total", "imagegate_policy_loaded"):
+                  "imagegate_verdict_api_requests_total", "imagegate_verdicts_stored_total", "imagegate_policy_loaded",
+                  "imagegate_shared_cache_total"):
             if m not in used:
                 fail("dashboard does not show %s" % m)
     except (ValueError, KeyError) as e:
