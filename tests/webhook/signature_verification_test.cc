@@ -251,6 +251,23 @@ std::shared_ptr<const policy::CompiledPolicy> key_file_policy(const std::filesys
   return std::get<std::shared_ptr<const policy::CompiledPolicy>>(loaded);
 }
 
+// redis-cli against the test's redis-server; its standard output.
+std::string run_redis_cli(const testing::RedisServer& redis, const std::vector<std::string>& args) {
+  const auto out = std::filesystem::temp_directory_path() / ("imagegate-redis-cli-" + std::to_string(::getpid()));
+  std::string command = "redis-cli -h 127.0.0.1 -p " + std::to_string(redis.port());
+  for (const std::string& arg : args) {
+    std::string quoted = "'";
+    for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    command += " " + quoted + "'";
+  }
+  command += " > '" + out.string() + "' 2>&1";
+  const int rc = std::system(command.c_str());
+  std::string text = testing::read_file(out);
+  std::filesystem::remove(out);
+  if (rc != 0) throw std::runtime_error("redis-cli failed: " + text);
+  return text;
+}
+
 class RegistryVerificationTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -441,6 +458,32 @@ TEST_F(RegistryVerificationTest, ReplicasShareAnswersThroughRedis) {
   EXPECT_EQ(last_.anchors[0].check.detail, "no signatures found");
   EXPECT_EQ(two.stats().fetches, 0U);
   EXPECT_EQ(two.stats().shared_hits, 2U);
+
+  // Values a replica cannot use count as misses: it verifies itself, and never crashes or trusts them.
+  // Overwritten through redis-cli (the registry client shares digests in the same Redis: only the
+  // signature keys are touched).
+  const std::string keys = run_redis_cli(redis, {"--scan", "--pattern", "imagegate:cache:signatures:*"});
+  std::vector<std::string> signature_keys;
+  for (std::size_t start = 0, end; start < keys.size(); start = end + 1) {
+    end = keys.find('\n', start);
+    if (end == std::string::npos) end = keys.size();
+    if (end > start) signature_keys.push_back(keys.substr(start, end - start));
+  }
+  ASSERT_EQ(signature_keys.size(), 2U) << keys;  // the signed and the unsigned image
+  int fetches = 0;
+  for (const std::string& garbage :
+       {std::string("not json"), std::string(R"({"v":1,"anchors":[{"name":"release","status":"unavailable","detail":"x","signers":[]}]})"),
+        std::string(R"({"v":1,"anchors":[{"name":"other","status":"verified","detail":"x","signers":[]}]})"),
+        std::string(R"({"v":2,"anchors":[]})"), std::string(R"({"v":1,"anchors":[{"name":"release"}]})"),
+        std::string(R"([1,2,3])")}) {
+    for (const std::string& k : signature_keys) run_redis_cli(redis, {"SET", k, garbage});
+    SignatureVerification fresh_replica(*clients_.cached, config_, replica());
+    EXPECT_EQ(status(fresh_replica, policy, image, digest), policy::EvidenceStatus::verified) << garbage;
+    EXPECT_EQ(fresh_replica.stats().shared_hits, 0U) << garbage;
+    EXPECT_EQ(fresh_replica.stats().fetches, 1U) << garbage;
+    ++fetches;
+  }
+  EXPECT_EQ(fetches, 6);
 
   // A replica with other trust material (same policy, another key in the file) never uses those answers.
   const auto other = testing::SigningKey::generate();
