@@ -11,10 +11,9 @@
 #include <optional>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "common/single_flight.h"
 #include "verifier/crypto.h"
+#include "verifier/shared_answer.h"
 
 namespace imagegate::verifier {
 
@@ -24,9 +23,6 @@ using SystemClock = std::chrono::system_clock;
 
 namespace {
 
-// Answers shared through Redis are read back defensively: bounded, typed, and a digest that looks like one.
-constexpr std::size_t kMaxSharedPlatforms = 256;
-constexpr std::size_t kMaxSharedText = 1024;
 constexpr std::string_view kSharedKeyPrefix = "registry:resolve:";
 
 struct Entry {
@@ -36,84 +32,6 @@ struct Entry {
   std::optional<Error> negative;           // cached not_found
   Clock::time_point negative_until{};
 };
-
-// What another replica resolved: an answer or a not_found, with the absolute time it stops being true.
-struct SharedAnswer {
-  std::optional<ResolvedImage> good;
-  std::optional<std::string> not_found;
-  SystemClock::time_point expires_at;
-};
-
-std::int64_t to_unix_ms(SystemClock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-bool is_digest(const std::string& d) {
-  constexpr std::string_view kSha256 = "sha256:";
-  constexpr std::string_view kSha512 = "sha512:";
-  std::size_t hex = 0;
-  if (d.compare(0, kSha256.size(), kSha256) == 0) {
-    hex = 64;
-  } else if (d.compare(0, kSha512.size(), kSha512) == 0) {
-    hex = 128;
-  } else {
-    return false;
-  }
-  if (d.size() != 7 + hex) return false;
-  for (std::size_t i = 7; i < d.size(); ++i) {
-    const char c = d[i];
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
-std::string encode_shared(const Result<ResolvedImage>& r, SystemClock::time_point expires_at) {
-  nlohmann::json j;
-  if (r.ok()) {
-    j = {{"digest", r->digest}, {"mediaType", r->media_type}, {"platforms", r->platforms}, {"size", r->size}};
-  } else {
-    j = {{"notFound", r.error().message}};
-  }
-  j["expiresAt"] = to_unix_ms(expires_at);
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-// nullopt: not one of ours, malformed, or expired -- a miss.
-std::optional<SharedAnswer> decode_shared(std::string_view text, SystemClock::time_point now) {
-  const auto j = nlohmann::json::parse(text, nullptr, false);
-  if (!j.is_object()) return std::nullopt;
-  const auto expires = j.find("expiresAt");
-  if (expires == j.end() || !expires->is_number_integer()) return std::nullopt;
-  SharedAnswer out;
-  out.expires_at = SystemClock::time_point(std::chrono::milliseconds(expires->get<std::int64_t>()));
-  if (out.expires_at <= now) return std::nullopt;
-  if (const auto nf = j.find("notFound"); nf != j.end()) {
-    if (!nf->is_string() || nf->get_ref<const std::string&>().size() > kMaxSharedText) return std::nullopt;
-    out.not_found = nf->get<std::string>();
-    return out;
-  }
-  const auto digest = j.find("digest");
-  const auto media_type = j.find("mediaType");
-  const auto platforms = j.find("platforms");
-  const auto size = j.find("size");
-  if (digest == j.end() || !digest->is_string() || !is_digest(digest->get_ref<const std::string&>())) return std::nullopt;
-  if (media_type == j.end() || !media_type->is_string() ||
-      media_type->get_ref<const std::string&>().size() > kMaxSharedText) {
-    return std::nullopt;
-  }
-  if (size == j.end() || !size->is_number_unsigned()) return std::nullopt;
-  if (platforms == j.end() || !platforms->is_array() || platforms->size() > kMaxSharedPlatforms) return std::nullopt;
-  ResolvedImage image;
-  image.digest = digest->get<std::string>();
-  image.media_type = media_type->get<std::string>();
-  image.size = size->get<std::uint64_t>();
-  for (const auto& p : *platforms) {
-    if (!p.is_string() || p.get_ref<const std::string&>().size() > kMaxSharedText) return std::nullopt;
-    image.platforms.push_back(p.get<std::string>());
-  }
-  out.good = std::move(image);
-  return out;
-}
 
 }  // namespace
 
@@ -211,7 +129,7 @@ asio::awaitable<Result<ResolvedImage>> CachingRegistryClient::lead(ImageReferenc
     SharedLookup::Claim claim = co_await shared->acquire(shared_key, opts.shared_wait, opts.shared_wait);
     if (claim.value) {
       const auto sys_now = SystemClock::now();
-      if (auto answer = decode_shared(*claim.value, sys_now)) {
+      if (auto answer = decode_shared_answer(*claim.value, sys_now)) {
         // Never longer here than the publisher said, nor than this replica's own TTLs.
         const auto left = std::chrono::duration_cast<Clock::duration>(answer->expires_at - sys_now);
         const auto now = Clock::now();
@@ -263,7 +181,7 @@ asio::awaitable<Result<ResolvedImage>> CachingRegistryClient::lead(ImageReferenc
     const bool definitive = result.ok() || result.error().code == ErrorCode::not_found;
     const std::chrono::milliseconds ttl = result.ok() ? opts.tag_ttl : opts.negative_ttl;
     if (definitive) {
-      const std::string value = encode_shared(result, SystemClock::now() + ttl);
+      const std::string value = encode_shared_answer(result, SystemClock::now() + ttl);
       co_await shared->publish(shared_key, value, ttl, token);
     } else {
       co_await shared->abandon(shared_key, token);
