@@ -572,7 +572,9 @@ asio::awaitable<SignatureReport> SignatureVerification::lead(std::shared_ptr<con
   } catch (...) {
     failure = std::current_exception();
   }
-  if (!claim.token.empty()) {
+  // A value that could not be used is replaced (without a lease: there is none to hold) once this replica
+  // has a decided answer, so it does not keep costing every replica a miss until it expires.
+  if (!claim.token.empty() || claim.value) {
     bool decided = fresh.has_value() && options_.cache_ttl.count() > 0;
     if (fresh) {
       for (const policy::AnchorEvidence& a : fresh->anchors) {
@@ -584,7 +586,7 @@ asio::awaitable<SignatureReport> SignatureVerification::lead(std::shared_ptr<con
           shared_key, encode_shared(*fresh, std::chrono::system_clock::now() + options_.cache_ttl), options_.cache_ttl,
           claim.token);
       co_await std::move(publishing);
-    } else if (!failure) {
+    } else if (!failure && !claim.token.empty()) {
       asio::awaitable<void> abandoning = options_.shared->abandon(shared_key, claim.token);
       co_await std::move(abandoning);
     }

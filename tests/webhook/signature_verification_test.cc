@@ -484,6 +484,11 @@ TEST_F(RegistryVerificationTest, ReplicasShareAnswersThroughRedis) {
     ++fetches;
   }
   EXPECT_EQ(fetches, 6);
+  // The replica that could not use the value replaced it with its own answer: the next one uses that.
+  SignatureVerification healed(*clients_.cached, config_, replica());
+  EXPECT_EQ(status(healed, policy, image, digest), policy::EvidenceStatus::verified);
+  EXPECT_EQ(healed.stats().shared_hits, 1U);
+  EXPECT_EQ(healed.stats().fetches, 0U);
 
   // A replica with other trust material (same policy, another key in the file) never uses those answers.
   const auto other = testing::SigningKey::generate();
