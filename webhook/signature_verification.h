@@ -17,8 +17,10 @@
 // Results are cached per (digest, signature repository, anchor set version, anchor[, tag for Notary]) for
 // `cache_ttl`; answers that could not be decided (registry or notary-server unavailable) are never cached.
 // Concurrent misses for the same image and anchors share one flight (common/single_flight.h). With
-// `shared` (Redis, issue 7), the flight leader first asks the other replicas for the answer, and publishes
-// the decided answers it computes.
+// `shared` (Redis, issue 7), the flight leader first asks the other replicas for the answer (key: a SHA-256
+// over the flight key, which carries the anchor set version and so the trust-material hash), and publishes
+// what it computes for cache_ttl when every answer is decided (never `unavailable` ones), replacing a value
+// that could not be parsed. Only the leader talks to Redis; its waiters get its answer.
 //
 // Trust files rotate: the anchor set remembers every key/root file it read with the SHA-256 of its content
 // (content, not stat identity: a Kubernetes Secret update swaps a `..data` symlink), and its version() is
