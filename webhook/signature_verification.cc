@@ -15,14 +15,13 @@
 #include <sstream>
 #include <utility>
 
-#include <nlohmann/json.hpp>
-
 #include "common/single_flight.h"
 #include "policy/compiled_policy.h"
 #include "policy/policy.h"
 #include "verifier/cosign.h"
 #include "verifier/crypto.h"
 #include "verifier/sigstore_bundle.h"
+#include "webhook/signature_shared_answer.h"
 
 namespace imagegate::webhook {
 
@@ -315,7 +314,6 @@ namespace {
 // before verifying themselves: a cold fetch is a few registry round trips, well under these.
 constexpr std::chrono::milliseconds kSharedLease{10'000};
 constexpr std::chrono::milliseconds kSharedWait{3'000};
-constexpr std::size_t kMaxSharedValueBytes = 256 * 1024;
 
 struct CacheEntry {
   SteadyClock::time_point expires;
@@ -331,65 +329,9 @@ SignatureReport unavailable_report(const std::vector<std::string>& anchors, cons
   return report;
 }
 
-// The shared value: every anchor's decided answer, as JSON. Only decided answers are ever published.
+// Unix milliseconds: the shared answer's expiry (webhook/signature_shared_answer.h).
 std::int64_t unix_ms(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-// `expires`: when the published value ends, so a replica that takes it never caches it locally for longer.
-std::string encode_shared(const SignatureReport& report, std::chrono::system_clock::time_point expires) {
-  nlohmann::json anchors = nlohmann::json::array();
-  for (std::size_t i = 0; i < report.anchors.size(); ++i) {
-    const policy::CheckEvidence& check = report.anchors[i].check;
-    anchors.push_back({{"name", report.anchors[i].anchor},
-                       {"status", check.status == policy::EvidenceStatus::verified ? "verified" : "failed"},
-                       {"detail", check.detail},
-                       {"signers", i < report.signers.size() ? report.signers[i] : std::vector<std::string>{}}});
-  }
-  return nlohmann::json{{"v", 1}, {"anchors", anchors}, {"signatures", report.signatures}, {"expires", unix_ms(expires)}}
-      .dump();
-}
-
-struct SharedAnswer {
-  std::vector<AnchorCheck> checks;  // in the order asked
-  std::int64_t expires_ms = 0;      // unix ms; 0: not said
-};
-
-// Another replica's value -> the answers for `anchors` (in that order). Redis is inside the trust boundary,
-// but a value that does not parse, or lacks an anchor asked for, is a miss: this replica verifies itself.
-std::optional<SharedAnswer> decode_shared(const std::string& value, const std::vector<std::string>& anchors) {
-  if (value.size() > kMaxSharedValueBytes) return std::nullopt;
-  try {
-    const nlohmann::json doc = nlohmann::json::parse(value);
-    if (!doc.is_object() || doc.value("v", 0) != 1 || !doc.contains("anchors") || !doc["anchors"].is_array()) {
-      return std::nullopt;
-    }
-    std::map<std::string, AnchorCheck> by_name;
-    for (const nlohmann::json& entry : doc["anchors"]) {
-      AnchorCheck check;
-      const std::string status = entry.at("status").get<std::string>();
-      if (status == "verified") {
-        check.status = AnchorCheck::Status::verified;
-      } else if (status == "failed") {
-        check.status = AnchorCheck::Status::failed;
-      } else {
-        return std::nullopt;
-      }
-      check.detail = entry.at("detail").get<std::string>();
-      check.signers = entry.at("signers").get<std::vector<std::string>>();
-      by_name[entry.at("name").get<std::string>()] = std::move(check);
-    }
-    SharedAnswer out;
-    for (const std::string& name : anchors) {
-      auto it = by_name.find(name);
-      if (it == by_name.end()) return std::nullopt;
-      out.checks.push_back(it->second);
-    }
-    if (doc.contains("expires")) out.expires_ms = doc["expires"].get<std::int64_t>();
-    return out;
-  } catch (const nlohmann::json::exception&) {
-    return std::nullopt;
-  }
 }
 
 std::string cache_key(const verifier::ImageReference& image, const std::string& digest,
@@ -545,12 +487,10 @@ asio::awaitable<SignatureReport> SignatureVerification::lead(std::shared_ptr<con
   asio::awaitable<verifier::SharedLookup::Claim> acquiring = options_.shared->acquire(shared_key, kSharedLease, kSharedWait);
   verifier::SharedLookup::Claim claim = co_await std::move(acquiring);
   if (claim.value) {
-    if (auto answer = decode_shared(*claim.value, anchors)) {
+    if (auto answer = decode_signature_answer(*claim.value, anchors)) {
       // Cached here no longer than the published value lives.
       auto ttl = options_.cache_ttl;
-      if (answer->expires_ms != 0) {
-        ttl = std::min(ttl, std::chrono::milliseconds(answer->expires_ms - unix_ms(std::chrono::system_clock::now())));
-      }
+      ttl = std::min(ttl, std::chrono::milliseconds(answer->expires_ms - unix_ms(std::chrono::system_clock::now())));
       SignatureReport report;
       std::lock_guard lock(state_->mutex);
       ++state_->stats.shared_hits;
@@ -582,9 +522,19 @@ asio::awaitable<SignatureReport> SignatureVerification::lead(std::shared_ptr<con
       }
     }
     if (decided) {
+      std::vector<std::pair<std::string, AnchorCheck>> answers;
+      for (std::size_t i = 0; i < fresh->anchors.size(); ++i) {
+        const policy::CheckEvidence& evidence = fresh->anchors[i].check;
+        answers.push_back({fresh->anchors[i].anchor,
+                           {evidence.status == policy::EvidenceStatus::verified ? AnchorCheck::Status::verified
+                                                                                 : AnchorCheck::Status::failed,
+                            evidence.detail, i < fresh->signers.size() ? fresh->signers[i] : std::vector<std::string>{}}});
+      }
       asio::awaitable<void> publishing = options_.shared->publish(
-          shared_key, encode_shared(*fresh, std::chrono::system_clock::now() + options_.cache_ttl), options_.cache_ttl,
-          claim.token);
+          shared_key,
+          encode_signature_answer(answers, fresh->signatures,
+                                  unix_ms(std::chrono::system_clock::now() + options_.cache_ttl)),
+          options_.cache_ttl, claim.token);
       co_await std::move(publishing);
     } else if (!failure && !claim.token.empty()) {
       asio::awaitable<void> abandoning = options_.shared->abandon(shared_key, claim.token);
