@@ -22,8 +22,9 @@ constexpr std::array<double, 14> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01,
 // user-controlled text cannot create new series.
 constexpr std::array<std::string_view, 4> kOperations = {"CREATE", "UPDATE", "DELETE", "CONNECT"};
 constexpr std::array<std::string_view, 4> kDecisions = {"allowed", "warned", "denied", "error"};
-constexpr std::array<std::string_view, 8> kApiRoutes = {"verdicts_put", "verdicts_get", "verdicts_list", "inventory",
-                                                       "inventory_rescan", "inventory_violations", "healthz", "other"};
+constexpr std::array<std::string_view, 9> kApiRoutes = {"verdicts_put", "verdicts_get", "verdicts_list", "inventory",
+                                                       "inventory_rescan", "inventory_violations", "inventory_prune",
+                                                       "healthz", "other"};
 constexpr std::array<std::string_view, 3> kInventoryResults = {"written", "failed", "dropped"};
 constexpr std::array<std::string_view, 9> kStages = {"decode",   "policy", "encode", "evidence", "resolve",
                                                      "cosign",   "notary", "notation", "verdict"};

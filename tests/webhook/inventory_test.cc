@@ -633,6 +633,13 @@ TEST(InventoryApi, PruneNeedsAWriteTokenAndADuration) {
   EXPECT_EQ(body["items"][0]["name"], "api");
   std::tie(status, body) = f.del("/api/v1/inventory?olderThan=30d");
   EXPECT_EQ(body["removed"], 0);
+  // Prunes have their own route label (two answered 200, one refused 403).
+  const std::string rendered = f.metrics.render();
+  EXPECT_NE(rendered.find("imagegate_verdict_api_requests_total{route=\"inventory_prune\",code=\"200\"} 2"),
+            std::string::npos)
+      << rendered;
+  EXPECT_NE(rendered.find("imagegate_verdict_api_requests_total{route=\"inventory_prune\",code=\"403\"} 1"),
+            std::string::npos);
 }
 
 }  // namespace
