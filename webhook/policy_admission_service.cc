@@ -438,6 +438,12 @@ asio::awaitable<ReviewOutcome> review_workload(const AdmissionRequest& request,
     if (d.mode == policy::Mode::audit && d.outcome == policy::Outcome::failed) {
       audit_failures.push_back(c.container.name + ": " + (d.reasons.empty() ? d.image : join(d.reasons, "; ")));
     }
+    // Which trust anchors vouched (or failed) and how: an index signature accepting a platform digest says
+    // so here, for allowed reviews too (incident response reads this log).
+    nlohmann::json signatures = nlohmann::json::array();
+    for (const auto& a : d.evidence.signatures) {
+      signatures.push_back({{"anchor", a.anchor}, {"status", policy::to_string(a.check.status)}, {"detail", a.check.detail}});
+    }
     out.images.push_back({{"container", c.container.name},
                           {"containerKind", c.container.kind},
                           {"image", c.container.image},
@@ -447,7 +453,8 @@ asio::awaitable<ReviewOutcome> review_workload(const AdmissionRequest& request,
                           {"outcome", policy::to_string(d.outcome)},
                           {"mode", policy::to_string(d.mode)},
                           {"rule", d.rule},
-                          {"reasons", d.reasons}});
+                          {"reasons", d.reasons},
+                          {"signatures", std::move(signatures)}});
   }
   if (decided.action != policy::Action::deny) {
     // The inventory records what now runs: containers allowed (or warned) whose digest is known, either

@@ -142,6 +142,12 @@ review "$reg/team/app:1.0@$arm"
 assert_eq "serve: tag@arm64 digest allowed through the index signature" "true" "$(allowed)"
 review "$reg/team/app:1.0@$amd"
 assert_eq "serve: tag@amd64 digest allowed through the index signature" "true" "$(allowed)"
+# An allowed review says in the decision log which index vouched for the platform digest.
+assert_contains "serve: allowed through the index: the decision log's signature evidence names the index" \
+  "$(grep -F "app:1.0@$arm" "$T/decisions.log" | head -1)" \
+  "\"signatures\":[{\"anchor\":\"release\",\"detail\":\"signed by"
+assert_contains "serve: allowed through the index: ... on the index the tag resolves to" \
+  "$(grep -F "app:1.0@$arm" "$T/decisions.log" | head -1)" "on the index $index that $reg/team/app:1.0 resolves to"
 review "$reg/strict/app:1.0@$arm"
 assert_eq "serve: without acceptIndexSignatures the platform digest is denied" "false" "$(allowed)"
 assert_contains "serve: without the option: no signature on the platform digest" "$(message)" "release: no signatures found"
