@@ -16,24 +16,11 @@ src="${IMAGEGATE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
 conf="${IMAGEGATE_CONFORMANCE_DIR:?}/scan-reports"
 tmp="$E2E_TMP"
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=localhost" \
-  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$tmp/tls.key" -out "$tmp/tls.crt" >/dev/null 2>&1 ||
-  die "openssl failed"
+make_self_signed_cert "$tmp"
 printf 'rw:write-token-0123456789abcdef\nro:read-token-0123456789abcdef\n' >"$tmp/tokens"
 echo read-token-0123456789abcdef >"$tmp/ro.tok"
 echo rw:write-token-0123456789abcdef >"$tmp/rw.tok"
-cat >"$tmp/policy.yaml" <<EOF
-apiVersion: imagegate.dev/v1alpha1
-kind: ImagePolicy
-metadata: {name: inventory-lifecycle}
-spec:
-  noMatch: allow
-  failurePolicy: closed
-  rules:
-    - name: scanned
-      match: {images: ["registry.example.com/**"]}
-      vulnerabilities: {maxSeverity: HIGH, onMissing: deny}
-EOF
+write_scan_policy "$tmp/policy.yaml" inventory-lifecycle
 
 digest() { printf 'sha256:%064x' "$1"; }
 now="$(date -u +%Y-%m-%dT%H:%M:%SZ)"

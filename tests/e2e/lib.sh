@@ -155,6 +155,31 @@ make_ca() {
   cp "$dir/ca.pem" "$dir/certs.d/ca.crt"
 }
 
+# make_self_signed_cert DIR: DIR/tls.crt and DIR/tls.key, a self-signed P-256 certificate for localhost and
+# 127.0.0.1 (a server's own certificate when no test CA is needed; clients trust DIR/tls.crt).
+make_self_signed_cert() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=localhost" \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$1/tls.key" -out "$1/tls.crt" >/dev/null 2>&1 ||
+    die "openssl failed"
+}
+
+# write_scan_policy FILE NAME: an ImagePolicy NAME at FILE that allows images no rule matches and admits
+# registry.example.com/** only with a scan verdict of at most HIGH (none: denied; failures: closed).
+write_scan_policy() {
+  cat >"$1" <<EOF
+apiVersion: imagegate.dev/v1alpha1
+kind: ImagePolicy
+metadata: {name: $2}
+spec:
+  noMatch: allow
+  failurePolicy: closed
+  rules:
+    - name: scanned
+      match: {images: ["registry.example.com/**"]}
+      vulnerabilities: {maxSeverity: HIGH, onMissing: deny}
+EOF
+}
+
 # make_server_cert DIR NAME: DIR/NAME.crt and DIR/NAME.key, a server (and client) certificate for 127.0.0.1 and
 # localhost signed by the CA in DIR (make_ca DIR first).
 make_server_cert() {
@@ -282,6 +307,23 @@ start_imagegate() {
 json_get() {
   python3 -c 'import json,sys; d=json.loads(sys.argv[1]); r=eval(sys.argv[2]); print(json.dumps(r) if isinstance(r,(dict,list,bool)) or r is None else r)' "$1" "$2"
 }
+
+# pod_review IMAGE [UID] [NAMESPACE]: prints an AdmissionReview of a Pod CREATE with one container running
+# IMAGE (uid u1, namespace default unless given).
+pod_review() {
+  printf '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"%s","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"namespace":"%s","operation":"CREATE","userInfo":{"username":"t"},"object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"%s"}]}}}}' "${2:-u1}" "${3:-default}" "$1"
+}
+
+# send_review PORT CAFILE FILE: POSTs the AdmissionReview in FILE to https://127.0.0.1:PORT/validate
+# (timeout=10s), trusting CAFILE; the answer is left in $OUT (run_capture).
+send_review() {
+  run_capture curl -sS --cacert "$2" -H 'Content-Type: application/json' --data-binary @"$3" \
+    "https://127.0.0.1:$1/validate?timeout=10s"
+}
+
+# review_allowed / review_message: the last answer's ($OUT) response.allowed and response.status.message.
+review_allowed() { json_get "$OUT" 'd["response"]["allowed"]'; }
+review_message() { json_get "$OUT" 'd["response"].get("status", {}).get("message", "")'; }
 
 # finish: prints the "N passed, N failed" line and exits 0 when nothing failed, 1 otherwise.
 finish() {

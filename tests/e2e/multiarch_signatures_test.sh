@@ -123,25 +123,19 @@ sp="$(free_port)"
 start_imagegate "$bin" "$T/decisions.log" "$T/serve.log" --policy "$T/policy.yaml" --listen "127.0.0.1:$sp" \
   --tls-cert "$T/tls.crt" --tls-key "$T/tls.key" --ca-file "$T/ca.pem"
 
-review_body() {
-  printf '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"%s","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"namespace":"default","operation":"CREATE","userInfo":{"username":"t"},"object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"%s"}]}}}}' "${2:-u1}" "$1"
+review() {  # IMAGE [UID]: a Pod CREATE review, the answer in $OUT
+  pod_review "$@" >"$T/review.json"
+  send_review "$SERVER_PORT" "$T/ca.pem" "$T/review.json"
 }
-review() {
-  review_body "$@" >"$T/review.json"
-  run_capture curl -sS --cacert "$T/ca.pem" -H 'Content-Type: application/json' --data-binary @"$T/review.json" \
-    "https://127.0.0.1:$SERVER_PORT/validate?timeout=10s"
-}
-allowed() { json_get "$OUT" 'd["response"]["allowed"]'; }
-message() { json_get "$OUT" 'd["response"].get("status", {}).get("message", "")'; }
 
 review "$reg/team/app:1.0"
-assert_eq "serve: the tag (the signed index) allowed" "true" "$(allowed)"
+assert_eq "serve: the tag (the signed index) allowed" "true" "$(review_allowed)"
 review "$reg/team/app@$index"
-assert_eq "serve: the index digest allowed" "true" "$(allowed)"
+assert_eq "serve: the index digest allowed" "true" "$(review_allowed)"
 review "$reg/team/app:1.0@$arm"
-assert_eq "serve: tag@arm64 digest allowed through the index signature" "true" "$(allowed)"
+assert_eq "serve: tag@arm64 digest allowed through the index signature" "true" "$(review_allowed)"
 review "$reg/team/app:1.0@$amd"
-assert_eq "serve: tag@amd64 digest allowed through the index signature" "true" "$(allowed)"
+assert_eq "serve: tag@amd64 digest allowed through the index signature" "true" "$(review_allowed)"
 # An allowed review says in the decision log which index vouched for the platform digest.
 assert_contains "serve: allowed through the index: the decision log's signature evidence names the index" \
   "$(grep -F "app:1.0@$arm" "$T/decisions.log" | head -1)" \
@@ -149,33 +143,33 @@ assert_contains "serve: allowed through the index: the decision log's signature 
 assert_contains "serve: allowed through the index: ... on the index the tag resolves to" \
   "$(grep -F "app:1.0@$arm" "$T/decisions.log" | head -1)" "on the index $index that $reg/team/app:1.0 resolves to"
 review "$reg/strict/app:1.0@$arm"
-assert_eq "serve: without acceptIndexSignatures the platform digest is denied" "false" "$(allowed)"
-assert_contains "serve: without the option: no signature on the platform digest" "$(message)" "release: no signatures found"
-assert_not_contains "serve: without the option the index is not consulted" "$(message)" "index"
+assert_eq "serve: without acceptIndexSignatures the platform digest is denied" "false" "$(review_allowed)"
+assert_contains "serve: without the option: no signature on the platform digest" "$(review_message)" "release: no signatures found"
+assert_not_contains "serve: without the option the index is not consulted" "$(review_message)" "index"
 review "$reg/strict/app:1.0"
-assert_eq "serve: without the option the signed index itself is allowed" "true" "$(allowed)"
+assert_eq "serve: without the option the signed index itself is allowed" "true" "$(review_allowed)"
 review "$reg/team/app:1.0@$other_arm"
-assert_eq "serve: another image's platform digest denied" "false" "$(allowed)"
-assert_contains "serve: another image's platform: the message names the index" "$(message)" \
+assert_eq "serve: another image's platform digest denied" "false" "$(review_allowed)"
+assert_contains "serve: another image's platform: the message names the index" "$(review_message)" \
   "the index $index that $reg/team/app:1.0 resolves to does not"
 # The message is cut to fit kubectl; the decision log has the whole reason.
 assert_contains "serve: another image's platform: the decision log says the index does not list it" \
   "$(grep -F "$other_arm" "$T/decisions.log" | head -1)" \
   "the index $index that $reg/team/app:1.0 resolves to does not list $other_arm"
 review "$reg/team/app@$arm"
-assert_eq "serve: a platform digest without a tag denied (no index to look at)" "false" "$(allowed)"
-assert_contains "serve: no tag: no signature on the platform digest" "$(message)" "release: no signatures found"
+assert_eq "serve: a platform digest without a tag denied (no index to look at)" "false" "$(review_allowed)"
+assert_contains "serve: no tag: no signature on the platform digest" "$(review_message)" "release: no signatures found"
 review "$reg/team/nosuch:1.0@$arm"
-assert_eq "serve: a tag that does not exist: denied" "false" "$(allowed)"
-assert_contains "serve: a tag that does not exist: says the tag could not be resolved" "$(message)" \
+assert_eq "serve: a tag that does not exist: denied" "false" "$(review_allowed)"
+assert_contains "serve: a tag that does not exist: says the tag could not be resolved" "$(review_message)" \
   "could not resolve $reg/team/nosuch:1.0"
 
 # Signature repository.
 review "$reg/team/solo:1.0"
-assert_eq "serve: signatures in the rule's repository verify" "true" "$(allowed)"
+assert_eq "serve: signatures in the rule's repository verify" "true" "$(review_allowed)"
 review "$reg/plain/solo:1.0"
-assert_eq "serve: the same digest under a rule without the repository: denied" "false" "$(allowed)"
-assert_contains "serve: without the repository: no signatures found" "$(message)" "release: no signatures found"
+assert_eq "serve: the same digest under a rule without the repository: denied" "false" "$(review_allowed)"
+assert_contains "serve: without the repository: no signatures found" "$(review_message)" "release: no signatures found"
 
 decided="$(grep -c '"decision"' "$T/decisions.log" || true)"
 [ "$decided" -ge 11 ] && pass "serve: every review in the decision log" || fail "serve: decision log" "$decided lines"
@@ -201,7 +195,7 @@ assert_rc "test --online: without the option the platform digest fails" 1
 # Registry down: the index cannot be looked at -> unavailable, failurePolicy closed denies.
 stop_pid "$REGISTRY_PID"
 review "$reg/team/app:1.0@$other_arm" u9
-assert_eq "serve: registry down: denied (failurePolicy closed)" "false" "$(allowed)"
+assert_eq "serve: registry down: denied (failurePolicy closed)" "false" "$(review_allowed)"
 kill -0 "$SERVER_PID" 2>/dev/null && pass "serve survived the registry going away" || fail "serve died"
 
 finish

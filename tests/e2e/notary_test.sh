@@ -206,30 +206,27 @@ assert_rc "the serve policy lints" 0
 start_imagegate "$bin" "$T/decisions.log" "$T/serve.log" --policy "$T/policy.yaml" --listen "127.0.0.1:$(free_port)" \
   --tls-cert "$T/tls.crt" --tls-key "$T/tls.key" --ca-file "$T/ca.pem"
 review() {  # IMAGE [NAMESPACE]: a Pod CREATE review, the answer in $OUT
-  printf '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"n1","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"namespace":"%s","operation":"CREATE","userInfo":{"username":"t"},"object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"%s"}]}}}}' "${2:-default}" "$1" >"$T/review.json"
-  run_capture curl -sS --cacert "$T/ca.pem" -H 'Content-Type: application/json' --data-binary @"$T/review.json" \
-    "https://127.0.0.1:$SERVER_PORT/validate?timeout=10s"
+  pod_review "$1" n1 "${2:-default}" >"$T/review.json"
+  send_review "$SERVER_PORT" "$T/ca.pem" "$T/review.json"
 }
-allowed() { json_get "$OUT" 'd["response"]["allowed"]'; }
-message() { json_get "$OUT" 'd["response"].get("status", {}).get("message", "")'; }
 
 review "$GUN:v1"
-assert_eq "serve: Notary-signed tag allowed" "true" "$(allowed)"
+assert_eq "serve: Notary-signed tag allowed" "true" "$(review_allowed)"
 review "$GUN:v2"
-assert_eq "serve: unsigned tag denied" "false" "$(allowed)"
-assert_contains "serve: unsigned tag: the anchor and the reason" "$(message)" "tag v2 is not signed"
+assert_eq "serve: unsigned tag denied" "false" "$(review_allowed)"
+assert_contains "serve: unsigned tag: the anchor and the reason" "$(review_message)" "tag v2 is not signed"
 review "$GUN:v3"
-assert_eq "serve: tag signed for another digest denied" "false" "$(allowed)"
-assert_contains "serve: wrong digest: the reason" "$(message)" "signed digest is sha256:$d1"
+assert_eq "serve: tag signed for another digest denied" "false" "$(review_allowed)"
+assert_contains "serve: wrong digest: the reason" "$(review_message)" "signed digest is sha256:$d1"
 review "$GUN:v1" releases
-assert_eq "serve: tag signed by the required delegation allowed" "true" "$(allowed)"
+assert_eq "serve: tag signed by the required delegation allowed" "true" "$(review_allowed)"
 review "$GUN:v3" releases
-assert_eq "serve: tag the required delegation did not sign denied" "false" "$(allowed)"
-assert_contains "serve: missing delegation: the reason" "$(message)" "required delegation targets/releases did not sign tag v3"
+assert_eq "serve: tag the required delegation did not sign denied" "false" "$(review_allowed)"
+assert_contains "serve: missing delegation: the reason" "$(review_message)" "required delegation targets/releases did not sign tag v3"
 review "$REG/other:v1"
-assert_eq "serve: 1 of [notary, cosign] with neither: denied" "false" "$(allowed)"
-assert_contains "serve: m-of-n names both anchors" "$(message)" "release-key"
-assert_contains "serve: m-of-n: the Notary reason" "$(message)" "no trust data for $REG/other"
+assert_eq "serve: 1 of [notary, cosign] with neither: denied" "false" "$(review_allowed)"
+assert_contains "serve: m-of-n names both anchors" "$(review_message)" "release-key"
+assert_contains "serve: m-of-n: the Notary reason" "$(review_message)" "no trust data for $REG/other"
 stop_pid "$SERVER_PID"
 
 # ---- notary-server down: undecided ----

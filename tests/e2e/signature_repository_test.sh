@@ -85,10 +85,9 @@ assert_rc "the test policy lints" 0
 sp="$(free_port)"
 start_imagegate "$bin" "$T/decisions.log" "$T/serve.log" --policy "$T/policy.yaml" --listen "127.0.0.1:$sp" \
   --tls-cert "$T/tls.crt" --tls-key "$T/tls.key" --ca-file "$T/ca.pem"
-review() {
-  printf '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u1","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"namespace":"default","operation":"CREATE","userInfo":{"username":"t"},"object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"%s"}]}}}}' "$1" >"$T/review.json"
-  run_capture curl -sS --cacert "$T/ca.pem" -H 'Content-Type: application/json' --data-binary @"$T/review.json" \
-    "https://127.0.0.1:$SERVER_PORT/validate?timeout=10s"
+review() {  # IMAGE: a Pod CREATE review, the answer in $OUT
+  pod_review "$1" >"$T/review.json"
+  send_review "$SERVER_PORT" "$T/ca.pem" "$T/review.json"
 }
 review "$reg/team/app:v1"
 assert_eq "serve: signatures.repository -> the image is allowed" "true" \

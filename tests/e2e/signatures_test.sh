@@ -271,54 +271,48 @@ sp="$(free_port)"
 start_imagegate "$bin" "$T/decisions.log" "$T/serve.log" --policy "$T/policy.yaml" --listen "127.0.0.1:$sp" \
   --tls-cert "$T/tls.crt" --tls-key "$T/tls.key" --ca-file "$T/ca.pem" --insecure-registry "$breg"
 
-review_body() {
-  printf '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"%s","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"namespace":"default","operation":"CREATE","userInfo":{"username":"t"},"object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"%s"}]}}}}' "${2:-u1}" "$1"
+review() {  # IMAGE [UID]: a Pod CREATE review, the answer in $OUT
+  pod_review "$@" >"$T/review.json"
+  send_review "$SERVER_PORT" "$T/ca.pem" "$T/review.json"
 }
-review() {
-  review_body "$@" >"$T/review.json"
-  run_capture curl -sS --cacert "$T/ca.pem" -H 'Content-Type: application/json' --data-binary @"$T/review.json" \
-    "https://127.0.0.1:$SERVER_PORT/validate?timeout=10s"
-}
-allowed() { json_get "$OUT" 'd["response"]["allowed"]'; }
-message() { json_get "$OUT" 'd["response"].get("status", {}).get("message", "")'; }
 
 review "$reg/team/app:v1"
-assert_eq "serve: signed image allowed" "true" "$(allowed)"
+assert_eq "serve: signed image allowed" "true" "$(review_allowed)"
 review "$reg/team/app@$app"
-assert_eq "serve: signed image by digest allowed" "true" "$(allowed)"
+assert_eq "serve: signed image by digest allowed" "true" "$(review_allowed)"
 review "$reg/team/unsigned:v1"
-assert_eq "serve: unsigned image denied" "false" "$(allowed)"
-assert_contains "serve: unsigned: the message names the anchors tried" "$(message)" "ec-key, ed-key: no signatures found"
+assert_eq "serve: unsigned image denied" "false" "$(review_allowed)"
+assert_contains "serve: unsigned: the message names the anchors tried" "$(review_message)" "ec-key, ed-key: no signatures found"
 review "$reg/team/wrong:v1"
-assert_eq "serve: wrong key denied" "false" "$(allowed)"
-assert_contains "serve: wrong key: none verified" "$(message)" "none verified"
+assert_eq "serve: wrong key denied" "false" "$(review_allowed)"
+assert_contains "serve: wrong key: none verified" "$(review_message)" "none verified"
 review "$reg/team/other:v1"
-assert_eq "serve: signature of another image denied" "false" "$(allowed)"
-assert_contains "serve: another image's signature: the digest it is for" "$(message)" "$app"
+assert_eq "serve: signature of another image denied" "false" "$(review_allowed)"
+assert_contains "serve: another image's signature: the digest it is for" "$(review_message)" "$app"
 review "$reg/quorum/app:v1"
-assert_eq "serve: 2 of 3 with the required anchor among them: allowed" "true" "$(allowed)"
+assert_eq "serve: 2 of 3 with the required anchor among them: allowed" "true" "$(review_allowed)"
 review "$reg/strict/app:v1"
-assert_eq "serve: 2 of 3 but the required anchor failed: denied" "false" "$(allowed)"
-assert_contains "serve: strict: names the required anchor" "$(message)" "wrong-key"
+assert_eq "serve: 2 of 3 but the required anchor failed: denied" "false" "$(review_allowed)"
+assert_contains "serve: strict: names the required anchor" "$(review_message)" "wrong-key"
 review "$reg/team/many:v1"
-assert_eq "serve: too many signatures denied" "false" "$(allowed)"
-assert_contains "serve: too many signatures named" "$(message)" "more than 50"
+assert_eq "serve: too many signatures denied" "false" "$(review_allowed)"
+assert_contains "serve: too many signatures named" "$(review_message)" "more than 50"
 review "$breg/bundles/app:v1"
-assert_eq "serve: keyless bundle allowed" "true" "$(allowed)"
+assert_eq "serve: keyless bundle allowed" "true" "$(review_allowed)"
 review "$breg/bundles/unsigned:v1"
-assert_eq "serve: keyless anchor, unsigned image denied" "false" "$(allowed)"
-assert_contains "serve: keyless denial names the anchor" "$(message)" "ci: no signatures found"
+assert_eq "serve: keyless anchor, unsigned image denied" "false" "$(review_allowed)"
+assert_contains "serve: keyless denial names the anchor" "$(review_message)" "ci: no signatures found"
 review "$reg/team/app:v1" u2
-assert_eq "serve: a second review (cached) allowed" "true" "$(allowed)"
+assert_eq "serve: a second review (cached) allowed" "true" "$(review_allowed)"
 decided="$(grep -c '"uid"' "$T/decisions.log" || true)"
 [ "$decided" -ge 9 ] && pass "serve: every review in the decision log" || fail "serve: decision log" "$decided lines"
 
 # Registry down: signature fetches are unavailable -> failurePolicy closed denies, the server survives.
 stop_pid "$registry_pid"
 review "$reg/team/wrong@$app" u3
-assert_eq "serve: registry down, not cached: denied (failurePolicy closed)" "false" "$(allowed)"
+assert_eq "serve: registry down, not cached: denied (failurePolicy closed)" "false" "$(review_allowed)"
 review "$reg/team/app@$app" u4
-assert_eq "serve: registry down, verified result cached: allowed" "true" "$(allowed)"
+assert_eq "serve: registry down, verified result cached: allowed" "true" "$(review_allowed)"
 start_registry registry "$rp"
 registry_pid="$REGISTRY_PID"
 
