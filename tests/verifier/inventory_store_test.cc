@@ -28,6 +28,15 @@ InventoryEntry entry(std::string ns, std::string name, std::string image, char d
           at(first), at(last)};
 }
 
+// Opens (and, called again, reopens) the store at `url` under test; a test failure and null when it cannot.
+std::function<std::unique_ptr<VerdictStore>()> store_at(std::string url) {
+  return [url = std::move(url)]() -> std::unique_ptr<VerdictStore> {
+    auto s = open_verdict_store(url);
+    if (!s) ADD_FAILURE() << s.error().message;
+    return s ? std::move(s).value() : nullptr;
+  };
+}
+
 // The checks every store must pass; `reopen` gives a fresh connection to the same store.
 void check_inventory(const std::function<std::unique_ptr<VerdictStore>()>& reopen) {
   auto store = reopen();
@@ -82,11 +91,7 @@ TEST(InventoryStore, Sqlite) {
   const fs::path dir = fs::temp_directory_path() / ("imagegate-inventory-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const std::string path = (dir / "verdicts.db").string();
-  check_inventory([&path]() -> std::unique_ptr<VerdictStore> {
-    auto s = open_verdict_store("sqlite:" + path);
-    if (!s) ADD_FAILURE() << s.error().message;
-    return s ? std::move(s).value() : nullptr;
-  });
+  check_inventory(store_at("sqlite:" + path));
   fs::remove_all(dir);
 }
 
@@ -94,11 +99,7 @@ TEST(InventoryStore, Redis) {
   testing::RedisServer redis;
   ASSERT_TRUE(redis.running()) << "redis-server not found";
   const std::string url = redis.url(3);
-  check_inventory([&url]() -> std::unique_ptr<VerdictStore> {
-    auto s = open_verdict_store(url);
-    if (!s) ADD_FAILURE() << s.error().message;
-    return s ? std::move(s).value() : nullptr;
-  });
+  check_inventory(store_at(url));
   auto store = open_verdict_store(url);
   ASSERT_TRUE(store.ok());
   redis.stop();
@@ -211,11 +212,7 @@ TEST(InventoryStore, SqliteLifecycle) {
   const fs::path dir = fs::temp_directory_path() / ("imagegate-inventory-life-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const std::string path = (dir / "verdicts.db").string();
-  check_lifecycle([&path]() -> std::unique_ptr<VerdictStore> {
-    auto s = open_verdict_store("sqlite:" + path);
-    if (!s) ADD_FAILURE() << s.error().message;
-    return s ? std::move(s).value() : nullptr;
-  });
+  check_lifecycle(store_at("sqlite:" + path));
   fs::remove_all(dir);
 }
 
@@ -223,11 +220,7 @@ TEST(InventoryStore, RedisLifecycle) {
   testing::RedisServer redis;
   ASSERT_TRUE(redis.running()) << "redis-server not found";
   const std::string url = redis.url(4);
-  check_lifecycle([&url]() -> std::unique_ptr<VerdictStore> {
-    auto s = open_verdict_store(url);
-    if (!s) ADD_FAILURE() << s.error().message;
-    return s ? std::move(s).value() : nullptr;
-  });
+  check_lifecycle(store_at(url));
   auto store = open_verdict_store(url);
   ASSERT_TRUE(store.ok());
   redis.stop();
