@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/test_support.h"
@@ -29,8 +30,13 @@ struct SigningKey {
   std::shared_ptr<EVP_PKEY> key;
   std::string public_pem;
 
-  static SigningKey generate() {
-    EVP_PKEY* raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+  // kind: "ec" (P-256), "rsa" (2048 bits) or "ed25519".
+  static SigningKey generate(const std::string& kind = "ec") {
+    EVP_PKEY* raw = nullptr;
+    if (kind == "ec") raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+    if (kind == "rsa") raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(2048));
+    if (kind == "ed25519") raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+    if (raw == nullptr) throw std::runtime_error("could not generate a " + kind + " key");
     SigningKey out{std::shared_ptr<EVP_PKEY>(raw, EVP_PKEY_free), ""};
     BIO* bio = BIO_new(BIO_s_mem());
     PEM_write_bio_PUBKEY(bio, raw);
@@ -41,10 +47,11 @@ struct SigningKey {
     return out;
   }
 
-  // ECDSA P-256 over SHA-256, DER: what cosign writes.
+  // What cosign writes: SHA-256 digest-sign (ECDSA DER, RSA PKCS#1 v1.5), Ed25519 pure.
   std::string sign(const std::string& message) const {
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, key.get());
+    const bool ed = EVP_PKEY_is_a(key.get(), "ED25519") == 1;
+    EVP_DigestSignInit(ctx, nullptr, ed ? nullptr : EVP_sha256(), nullptr, key.get());
     size_t len = 0;
     EVP_DigestSign(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(message.data()), message.size());
     std::string out(len, '\0');
@@ -54,6 +61,26 @@ struct SigningKey {
     EVP_MD_CTX_free(ctx);
     return out;
   }
+};
+
+// Base of a fixture whose suite shares one LocalRegistry: started in SetUpTestSuite, where a failure is kept
+// (not thrown) and reported by every test's SetUp. Derived is the fixture itself, so each suite has its own
+// registry. A derived SetUp calls this one first and returns when HasFatalFailure(). Not thread-safe.
+template <class Derived>
+class LocalRegistryTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    try {
+      registry_ = std::make_unique<LocalRegistry>();
+    } catch (const std::exception& e) {
+      setup_error_ = e.what();
+    }
+  }
+  static void TearDownTestSuite() { registry_.reset(); }
+  void SetUp() override { ASSERT_TRUE(registry_) << "registry set-up failed: " << setup_error_; }
+
+  static inline std::unique_ptr<LocalRegistry> registry_;
+  static inline std::string setup_error_;
 };
 
 // cosign's simple-signing payload for `digest`.

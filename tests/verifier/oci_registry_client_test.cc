@@ -19,12 +19,11 @@
 #include <string>
 #include <vector>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/detached.hpp>
 #include <nlohmann/json.hpp>
 #include <openssl/sha.h>
 
+#include "tests/coroutine_support.h"
 #include "tests/test_support.h"
 
 namespace imagegate::verifier {
@@ -117,12 +116,7 @@ class Registries : public ::testing::Test {
   // One io_context per test, outliving the test's clients (their pooled connections live on it).
   template <class T>
   T run(asio::awaitable<T> task) {
-    std::optional<T> out;
-    asio::co_spawn(io_, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(task)); }, asio::detached);
-    io_.restart();
-    io_.run();
-    if (!out) throw std::runtime_error("the registry call did not finish");
-    return std::move(*out);
+    return testing::run_on(io_, std::move(task));
   }
   asio::io_context io_;
 

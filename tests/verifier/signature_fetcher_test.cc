@@ -11,11 +11,10 @@
 #include <stdexcept>
 #include <string>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
+#include "tests/coroutine_support.h"
 #include "tests/signature_registry.h"
 #include "tests/test_support.h"
 #include "verifier/oci_registry_client.h"
@@ -25,19 +24,11 @@ namespace {
 
 namespace asio = boost::asio;
 
-class SignatureFetcherTest : public ::testing::Test {
+class SignatureFetcherTest : public testing::LocalRegistryTest<SignatureFetcherTest> {
  protected:
-  static void SetUpTestSuite() {
-    try {
-      registry_ = std::make_unique<testing::LocalRegistry>();
-    } catch (const std::exception& e) {
-      setup_error_ = e.what();
-    }
-  }
-  static void TearDownTestSuite() { registry_.reset(); }
-
   void SetUp() override {
-    ASSERT_TRUE(registry_) << "registry set-up failed: " << setup_error_;
+    LocalRegistryTest::SetUp();
+    if (HasFatalFailure()) return;
     RegistryClientOptions options;
     options.ca_files.push_back(registry_->ca_file().string());
     auto made = OciRegistryClient::create(std::move(options));
@@ -48,12 +39,7 @@ class SignatureFetcherTest : public ::testing::Test {
 
   template <class T>
   T run(asio::awaitable<T> task) {
-    std::optional<T> out;
-    asio::co_spawn(io_, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(task)); }, asio::detached);
-    io_.restart();
-    io_.run();
-    if (!out) throw std::runtime_error("the fetch did not finish");
-    return std::move(*out);
+    return testing::run_on(io_, std::move(task));
   }
 
   // Pushes a fresh image to `repository` (name without host) and returns its reference and digest.
@@ -70,8 +56,6 @@ class SignatureFetcherTest : public ::testing::Test {
     return run(fetcher.fetch(image, digest, repository));
   }
 
-  static inline std::unique_ptr<testing::LocalRegistry> registry_;
-  static inline std::string setup_error_;
   // Declared before the client: its pooled connections close on it.
   asio::io_context io_;
   std::unique_ptr<OciRegistryClient> client_;

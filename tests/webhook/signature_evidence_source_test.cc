@@ -19,8 +19,6 @@
 #include <string>
 #include <variant>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -28,6 +26,7 @@
 #include "policy/compiled_policy.h"
 #include "policy/evaluate.h"
 #include "policy/policy.h"
+#include "tests/coroutine_support.h"
 #include "tests/signature_registry.h"
 #include "tests/test_support.h"
 #include "verifier/oci_index.h"
@@ -41,19 +40,11 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using policy::EvidenceStatus;
 
-class SignatureEvidenceTest : public ::testing::Test {
+class SignatureEvidenceTest : public testing::LocalRegistryTest<SignatureEvidenceTest> {
  protected:
-  static void SetUpTestSuite() {
-    try {
-      registry_ = std::make_unique<testing::LocalRegistry>();
-    } catch (const std::exception& e) {
-      setup_error_ = e.what();
-    }
-  }
-  static void TearDownTestSuite() { registry_.reset(); }
-
   void SetUp() override {
-    ASSERT_TRUE(registry_) << "registry set-up failed: " << setup_error_;
+    LocalRegistryTest::SetUp();
+    if (HasFatalFailure()) return;
     if (!registry_->running()) registry_->start();
     dir_ = std::filesystem::temp_directory_path() /
            ("imagegate-sigevidence-" + std::to_string(::getpid()) + "-" +
@@ -129,12 +120,7 @@ class SignatureEvidenceTest : public ::testing::Test {
 
   template <class T>
   T run(asio::awaitable<T> task) {
-    std::optional<T> out;
-    asio::co_spawn(io_, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(task)); }, asio::detached);
-    io_.restart();
-    io_.run();
-    if (!out) throw std::runtime_error("the coroutine did not finish");
-    return std::move(*out);
+    return testing::run_on(io_, std::move(task));
   }
 
   // The evidence for `image` under `policy`, as the server gathers it (with or without the registry client).
@@ -162,8 +148,6 @@ class SignatureEvidenceTest : public ::testing::Test {
     return kMissing;
   }
 
-  static inline std::unique_ptr<testing::LocalRegistry> registry_;
-  static inline std::string setup_error_;
   testing::SigningKey release_ = testing::SigningKey::generate();
   testing::SigningKey platform_ = testing::SigningKey::generate();
   std::filesystem::path dir_;

@@ -15,20 +15,16 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <optional>
 #include <string>
 #include <thread>
 #include <variant>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include "policy/compiled_policy.h"
 #include "policy/policy.h"
+#include "tests/coroutine_support.h"
 #include "tests/signature_registry.h"
 #include "tests/test_support.h"
 #include "verifier/shared_cache.h"
@@ -39,41 +35,6 @@ namespace {
 
 using verifier::AnchorCheck;
 
-struct KeyPair {
-  std::shared_ptr<EVP_PKEY> key;
-  std::string public_pem;
-};
-
-KeyPair generate(const std::string& kind) {
-  EVP_PKEY* raw = nullptr;
-  if (kind == "ec") raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
-  if (kind == "rsa") raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(2048));
-  if (kind == "ed25519") raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
-  KeyPair pair{std::shared_ptr<EVP_PKEY>(raw, EVP_PKEY_free), ""};
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PUBKEY(bio, raw);
-  char* data = nullptr;
-  const long n = BIO_get_mem_data(bio, &data);
-  pair.public_pem.assign(data, static_cast<std::size_t>(n));
-  BIO_free(bio);
-  return pair;
-}
-
-// cosign's signature: SHA-256 digest-sign (ECDSA DER, RSA PKCS#1 v1.5), Ed25519 pure.
-std::string sign(const KeyPair& pair, const std::string& message) {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  const bool ed = EVP_PKEY_is_a(pair.key.get(), "ED25519") == 1;
-  EVP_DigestSignInit(ctx, nullptr, ed ? nullptr : EVP_sha256(), nullptr, pair.key.get());
-  size_t len = 0;
-  EVP_DigestSign(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(message.data()), message.size());
-  std::string out(len, '\0');
-  EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(out.data()), &len,
-                 reinterpret_cast<const unsigned char*>(message.data()), message.size());
-  out.resize(len);
-  EVP_MD_CTX_free(ctx);
-  return out;
-}
-
 const std::string kDigest = "sha256:" + std::string(64, 'a');
 const std::string kOtherDigest = "sha256:" + std::string(64, 'b');
 
@@ -82,7 +43,7 @@ std::string payload_for(const std::string& digest) {
          digest + R"("},"type":"cosign container image signature"},"optional":null})";
 }
 
-LoadedAnchor key_anchor(const KeyPair& pair) {
+LoadedAnchor key_anchor(const testing::SigningKey& pair) {
   LoadedAnchor anchor;
   anchor.name = "release";
   anchor.kind = LoadedAnchor::Kind::cosign_key;
@@ -109,18 +70,18 @@ AnchorCheck check(const LoadedAnchor& anchor, const verifier::FetchedSignatures&
 class KeySignatures : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(KeySignatures, ValidSignatureVerifiesAndNamesTheSigner) {
-  const KeyPair pair = generate(GetParam());
+  const testing::SigningKey pair = testing::SigningKey::generate(GetParam());
   const std::string payload = payload_for(kDigest);
-  const AnchorCheck c = check(key_anchor(pair), fetched_with(payload, sign(pair, payload)));
+  const AnchorCheck c = check(key_anchor(pair), fetched_with(payload, pair.sign(payload)));
   EXPECT_EQ(c.status, AnchorCheck::Status::verified) << c.detail;
   ASSERT_EQ(c.signers.size(), 1U);
   EXPECT_NE(c.detail.find(c.signers[0]), std::string::npos);
 }
 
 TEST_P(KeySignatures, TamperedPayloadByteFails) {
-  const KeyPair pair = generate(GetParam());
+  const testing::SigningKey pair = testing::SigningKey::generate(GetParam());
   std::string payload = payload_for(kDigest);
-  const std::string signature = sign(pair, payload);
+  const std::string signature = pair.sign(payload);
   payload[payload.find("registry")] = 'R';
   const AnchorCheck c = check(key_anchor(pair), fetched_with(payload, signature));
   EXPECT_EQ(c.status, AnchorCheck::Status::failed);
@@ -128,24 +89,24 @@ TEST_P(KeySignatures, TamperedPayloadByteFails) {
 }
 
 TEST_P(KeySignatures, TamperedSignatureFails) {
-  const KeyPair pair = generate(GetParam());
+  const testing::SigningKey pair = testing::SigningKey::generate(GetParam());
   const std::string payload = payload_for(kDigest);
-  std::string signature = sign(pair, payload);
+  std::string signature = pair.sign(payload);
   signature[signature.size() / 2] = static_cast<char>(signature[signature.size() / 2] ^ 0x01);
   EXPECT_EQ(check(key_anchor(pair), fetched_with(payload, signature)).status, AnchorCheck::Status::failed);
 }
 
 TEST_P(KeySignatures, WrongKeyFails) {
-  const KeyPair pair = generate(GetParam());
-  const KeyPair other = generate(GetParam());
+  const testing::SigningKey pair = testing::SigningKey::generate(GetParam());
+  const testing::SigningKey other = testing::SigningKey::generate(GetParam());
   const std::string payload = payload_for(kDigest);
-  EXPECT_EQ(check(key_anchor(other), fetched_with(payload, sign(pair, payload))).status, AnchorCheck::Status::failed);
+  EXPECT_EQ(check(key_anchor(other), fetched_with(payload, pair.sign(payload))).status, AnchorCheck::Status::failed);
 }
 
 TEST_P(KeySignatures, SignatureForAnotherDigestFailsNamingIt) {
-  const KeyPair pair = generate(GetParam());
+  const testing::SigningKey pair = testing::SigningKey::generate(GetParam());
   const std::string payload = payload_for(kOtherDigest);
-  const AnchorCheck c = check(key_anchor(pair), fetched_with(payload, sign(pair, payload)));
+  const AnchorCheck c = check(key_anchor(pair), fetched_with(payload, pair.sign(payload)));
   EXPECT_EQ(c.status, AnchorCheck::Status::failed);
   EXPECT_NE(c.detail.find(kOtherDigest), std::string::npos) << c.detail;
 }
@@ -153,12 +114,12 @@ TEST_P(KeySignatures, SignatureForAnotherDigestFailsNamingIt) {
 INSTANTIATE_TEST_SUITE_P(Keys, KeySignatures, ::testing::Values("ec", "rsa", "ed25519"));
 
 TEST(AnchorCheckTest, OneGoodSignatureAmongBadOnesVerifies) {
-  const KeyPair pair = generate("ec");
+  const testing::SigningKey pair = testing::SigningKey::generate("ec");
   const std::string payload = payload_for(kDigest);
   verifier::FetchedSignatures fetched = fetched_with(payload, "garbage");
   verifier::CosignSignature good;
   good.payload = payload;
-  good.signature = sign(pair, payload);
+  good.signature = pair.sign(payload);
   fetched.cosign.push_back(good);
   EXPECT_EQ(check(key_anchor(pair), fetched).status, AnchorCheck::Status::verified);
 }
@@ -166,11 +127,12 @@ TEST(AnchorCheckTest, OneGoodSignatureAmongBadOnesVerifies) {
 TEST(AnchorCheckTest, NothingFetchedIsNoSignaturesFound) {
   verifier::FetchedSignatures fetched;
   fetched.digest = kDigest;
-  const AnchorCheck c = check(key_anchor(generate("ec")), fetched);
+  const AnchorCheck c = check(key_anchor(testing::SigningKey::generate("ec")), fetched);
   EXPECT_EQ(c.status, AnchorCheck::Status::failed);
   EXPECT_EQ(c.detail, "no signatures found");
   fetched.skipped.push_back("signature layer 1: payload of 300000 bytes exceeds 262144");
-  EXPECT_NE(check(key_anchor(generate("ec")), fetched).detail.find("exceeds 262144"), std::string::npos);
+  EXPECT_NE(check(key_anchor(testing::SigningKey::generate("ec")), fetched).detail.find("exceeds 262144"),
+            std::string::npos);
 }
 
 TEST(AnchorCheckTest, LoadErrorFailsTheAnchor) {
@@ -189,7 +151,7 @@ TEST(AnchorCheckTest, ToEvidenceKeepsStatusAndDetail) {
 }
 
 TEST(AnchorSetTest, BuildsFromPolicyAndIsolatesLoadErrors) {
-  const KeyPair pair = generate("ec");
+  const testing::SigningKey pair = testing::SigningKey::generate("ec");
   const auto dir = std::filesystem::temp_directory_path() / ("imagegate-anchors-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "key.pub") << pair.public_pem;
@@ -228,7 +190,7 @@ TEST(AnchorSetTest, BuildsFromPolicyAndIsolatesLoadErrors) {
   EXPECT_EQ(set->find("unknown"), nullptr);
   // The loaded key verifies what the file's key signed.
   const std::string payload = payload_for(kDigest);
-  EXPECT_EQ(check(*set->find("from-file"), fetched_with(payload, sign(pair, payload))).status,
+  EXPECT_EQ(check(*set->find("from-file"), fetched_with(payload, pair.sign(payload))).status,
             AnchorCheck::Status::verified);
   std::filesystem::remove_all(dir);
 }
@@ -268,19 +230,11 @@ std::string run_redis_cli(const testing::RedisServer& redis, const std::vector<s
   return text;
 }
 
-class RegistryVerificationTest : public ::testing::Test {
+class RegistryVerificationTest : public testing::LocalRegistryTest<RegistryVerificationTest> {
  protected:
-  static void SetUpTestSuite() {
-    try {
-      registry_ = std::make_unique<testing::LocalRegistry>();
-    } catch (const std::exception& e) {
-      setup_error_ = e.what();
-    }
-  }
-  static void TearDownTestSuite() { registry_.reset(); }
-
   void SetUp() override {
-    ASSERT_TRUE(registry_) << "registry set-up failed: " << setup_error_;
+    LocalRegistryTest::SetUp();
+    if (HasFatalFailure()) return;
     dir_ = std::filesystem::temp_directory_path() /
            ("imagegate-sigverify-" + std::to_string(::getpid()) + "-" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
@@ -299,12 +253,7 @@ class RegistryVerificationTest : public ::testing::Test {
 
   template <class T>
   T run(asio::awaitable<T> task) {
-    std::optional<T> out;
-    asio::co_spawn(io_, [&]() -> asio::awaitable<void> { out.emplace(co_await std::move(task)); }, asio::detached);
-    io_.restart();
-    io_.run();
-    if (!out) throw std::runtime_error("verify() did not finish");
-    return std::move(*out);
+    return testing::run_on(io_, std::move(task));
   }
 
   // A signed image: pushed to `repository`, its `.sig` (signed with `key`) in `sig_repository`.
@@ -337,8 +286,6 @@ class RegistryVerificationTest : public ::testing::Test {
     if (!std::filesystem::is_symlink(volume / "key.pub")) std::filesystem::create_symlink("..data/key.pub", volume / "key.pub");
   }
 
-  static inline std::unique_ptr<testing::LocalRegistry> registry_;
-  static inline std::string setup_error_;
   std::filesystem::path dir_;
   RegistryConfig config_;
   asio::io_context io_;  // before the clients: their pooled connections close on it
