@@ -47,18 +47,10 @@ count() { grep -cE '"(HEAD|GET) /v2/bench/app/manifests' "$T/registry.log" || tr
 before=$(count)
 first=$(curl -sS --cacert "$T/ca.pem" -o /dev/null -w '%{time_total}' --data-binary @"$T/review.json" \
   -H 'Content-Type: application/json' "https://127.0.0.1:$sp/validate?timeout=10s")
-args=()
-for i in $(seq 1 "$reviews"); do
-  args+=(--cacert "$T/ca.pem" -H 'Content-Type: application/json' --data-binary @"$T/review.json" -o /dev/null
-         -w '%{time_total}\n' "https://127.0.0.1:$sp/validate?timeout=10s")
-  [ "$i" -lt "$reviews" ] && args+=(--next)
-done
-curl -sS "${args[@]}" >"$T/warm.txt"
+timed_reviews "$sp" "$T/ca.pem" "$T/review.json" "$reviews"
 after=$(count)
-warm_median=$(sort -n "$T/warm.txt" | sed -n "$(( reviews / 2 ))p")
-warm_p99=$(sort -n "$T/warm.txt" | sed -n "$(( reviews * 99 / 100 ))p")
 echo "cold resolve (new process: TLS, token, HEAD), median of 10: $((cold_median / 1000)) ms"
 echo "first review through serve (cold cache, token + HEAD):     $(python3 -c "print(round($first*1000,1))") ms"
-echo "warm reviews ($reviews, cached digest), median / p99:         $(python3 -c "print(round($warm_median*1000,2), '/', round($warm_p99*1000,2))") ms"
+echo "warm reviews ($reviews, cached digest), median / p99:         $(python3 -c "print(round($TIMED_MEDIAN*1000,2), '/', round($TIMED_P99*1000,2))") ms"
 echo "registry manifest requests for $((reviews + 1)) reviews of one image: $((after - before))"
 echo "token requests: $(wc -l <"$T/token-requests.log")"

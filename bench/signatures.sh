@@ -69,20 +69,12 @@ first=$(curl -sS --cacert "$T/ca.pem" -o "$T/first.json" -w '%{time_total}' --da
   -H 'Content-Type: application/json' "https://127.0.0.1:$sp/validate?timeout=10s")
 grep -q '"allowed":true' "$T/first.json" || die "the signed image was not allowed: $(cat "$T/first.json")"
 after_first=$(count)
-args=()
-for i in $(seq 1 "$reviews"); do
-  args+=(--cacert "$T/ca.pem" -H 'Content-Type: application/json' --data-binary @"$T/review.json" -o /dev/null
-         -w '%{time_total}\n' "https://127.0.0.1:$sp/validate?timeout=10s")
-  [ "$i" -lt "$reviews" ] && args+=(--next)
-done
-curl -sS "${args[@]}" >"$T/warm.txt"
+timed_reviews "$sp" "$T/ca.pem" "$T/review.json" "$reviews"
 after=$(count)
-warm_median=$(sort -n "$T/warm.txt" | sed -n "$(( reviews / 2 ))p")
-warm_p99=$(sort -n "$T/warm.txt" | sed -n "$(( reviews * 99 / 100 ))p")
 echo "imagegate verify (new process, 3 signatures, 1 key anchor), median of 10: $(( $(median "${cold[@]}") / 1000 )) ms"
 echo "  of which registry round trips (.sig manifest, 3 blobs, referrers + fallback): $(( $(median "${fetch[@]}") / 1000 )) ms in $requests requests"
 echo "  of which crypto (3 signatures checked against the anchor):                 $(median "${crypto[@]}") us"
 echo "first review through serve (resolve + fetch + verify, cold cache): $(python3 -c "print(round($first*1000,1))") ms"
 echo "  registry requests for it: $((after_first - before))"
-echo "cached reviews ($reviews), median / p99: $(python3 -c "print(round($warm_median*1000,2), '/', round($warm_p99*1000,2))") ms"
+echo "cached reviews ($reviews), median / p99: $(python3 -c "print(round($TIMED_MEDIAN*1000,2), '/', round($TIMED_P99*1000,2))") ms"
 echo "registry requests for those $reviews reviews: $((after - after_first))"

@@ -321,6 +321,20 @@ send_review() {
     "https://127.0.0.1:$1/validate?timeout=10s"
 }
 
+# timed_reviews PORT CAFILE FILE N: POSTs the AdmissionReview in FILE N times over one keep-alive curl
+# connection and sets TIMED_MEDIAN and TIMED_P99 (seconds, curl's total time per review; the benchmarks).
+timed_reviews() {
+  local args=() i times
+  for i in $(seq 1 "$4"); do
+    args+=(--cacert "$2" -H 'Content-Type: application/json' --data-binary @"$3" -o /dev/null
+           -w '%{time_total}\n' "https://127.0.0.1:$1/validate?timeout=10s")
+    [ "$i" -lt "$4" ] && args+=(--next)
+  done
+  times="$(curl -sS "${args[@]}" | sort -n)"
+  TIMED_MEDIAN="$(sed -n "$(( $4 / 2 ))p" <<<"$times")"
+  TIMED_P99="$(sed -n "$(( $4 * 99 / 100 ))p" <<<"$times")"
+}
+
 # review_allowed / review_message: the last answer's ($OUT) response.allowed and response.status.message.
 review_allowed() { json_get "$OUT" 'd["response"]["allowed"]'; }
 review_message() { json_get "$OUT" 'd["response"].get("status", {}).get("message", "")'; }
