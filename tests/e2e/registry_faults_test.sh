@@ -117,6 +117,14 @@ assert_contains "401 from a redirect target: says credentials are not sent" "$ER
 assert_eq "401 from a redirect target: its realm got no request (no credentials)" 0 "$(grep -c '/token' "$T/c.log")"
 assert_eq "401 from a redirect target: the redirected request carried no Authorization" 0 \
   "$(grep -vc ' -$' "$T/c.log")"
+# An identity token is POSTed to the realm in the body: a realm that redirects the POST to another origin
+# does not get it re-sent there.
+printf '{"auths":{"%s":{"username":"fault","identitytoken":"refresh-s3cret"}}}' "$reg" >"$T/idtoken.json"
+: >"$T/c.log"
+resolve "$reg/realmvia-$pc/app:v1" --docker-config "$T/idtoken.json"
+assert_rc "token POST redirected to another origin: refused" 1
+assert_contains "token POST redirected: says why" "$ERR" "redirect of a request with credentials"
+assert_eq "token POST redirected: the other origin got no POST (no refresh token)" 0 "$(grep -c '^POST' "$T/c.log")"
 
 : >"$T/requests.log"
 resolve "169.254.169.254/latest/meta-data:v1" --timeout 2s

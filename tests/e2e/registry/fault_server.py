@@ -20,7 +20,9 @@
                             to https://169.254.169.254/... (a metadata address)
   /v2/realm-PORT[-to-PORT2]/...  401 with a Bearer challenge whose realm is https://127.0.0.1:PORT/token unless
                             the request carries "Bearer fault-token"; then ok (or a 307 to PORT2's ok repository)
-  /token                    {"token": "fault-token"} (the realm of realm-PORT when PORT is this server)
+  /v2/realmvia-PORT/...     401 with a Bearer challenge whose realm is this server's /token-to-PORT (same origin),
+                            which answers 307 to https://127.0.0.1:PORT/token (a realm moving off the origin)
+  /token                    {"token": "fault-token"} (the realm of realm-PORT when PORT is this server; GET or POST)
 A real registry serves the bytes its digests name and redirects only where it is configured to; these are
 the attacks imagegate must survive. Every request is appended to LOG as "METHOD PATH AUTH", AUTH being the
 Authorization scheme sent ("Basic", "Bearer") or "-".
@@ -55,6 +57,8 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def handle_any(self):
+        if self.command == "POST":  # read the form (an OAuth2 refresh token) so the connection stays usable
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
         auth = self.headers.get("Authorization", "")
         with lock, open(log, "a") as f:
             f.write("%s %s %s\n" % (self.command, self.path, auth.split(" ")[0] if auth else "-"))
@@ -64,6 +68,9 @@ class Handler(BaseHTTPRequestHandler):
         ctype = {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}
         if self.path == "/v2/":
             return self.send(200, b"{}")
+        if self.path.startswith("/token-to-"):
+            to = self.path[len("/token-to-"):].split("?")[0]
+            return self.send(307, b"", {"Location": "https://127.0.0.1:%s/token" % to})
         if self.path.startswith("/token"):
             return self.send(200, b'{"token": "fault-token", "expires_in": 60}', {"Content-Type": "application/json"})
         if repo == "lie":
@@ -76,6 +83,12 @@ class Handler(BaseHTTPRequestHandler):
         if m:
             host = "169.254.169.254" if m.group(1) == "meta" else "127.0.0.1:" + m.group(1)
             return self.send(307, b"", {"Location": "https://%s/v2/%s/%s" % (host, m.group(2) or "ok", rest)})
+        m = re.fullmatch(r"realmvia-(\d+)", repo)
+        if m and auth != "Bearer fault-token":
+            challenge = 'Bearer realm="https://127.0.0.1:%d/token-to-%s",service="fault"' % (port, m.group(1))
+            return self.send(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}', {"WWW-Authenticate": challenge})
+        if m:
+            return self.send(200, MANIFEST, dict(ctype, **{"Docker-Content-Digest": DIGEST}))
         m = re.fullmatch(r"realm-(\d+)(?:-to-(\d+))?", repo)
         if m:
             if auth != "Bearer fault-token":
@@ -128,6 +141,7 @@ class Handler(BaseHTTPRequestHandler):
 
     do_GET = handle_any
     do_HEAD = handle_any
+    do_POST = handle_any
 
 
 server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
