@@ -30,6 +30,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include "verifier/redirect_guard.h"
 #include "verifier/www_authenticate.h"
 
 namespace imagegate::verifier {
@@ -106,6 +107,7 @@ struct Url {
     return default_port ? h : h + ":" + port;
   }
   std::string pool_key() const { return std::string(https ? "https://" : "http://") + host + ":" + port; }
+  Origin origin() const { return {https, authority()}; }
 };
 
 // Splits "host[:port]" / "[v6]:port" into host and port.
@@ -173,6 +175,7 @@ Result<Url> parse_url(std::string_view text) {
 }
 
 struct Response {
+  Url url;  // what answered, after redirects
   unsigned status = 0;
   http::fields headers;
   std::string body;
@@ -261,6 +264,7 @@ bool is_blocked_address(std::string_view ip_text) {
 struct OciRegistryClient::State {
   RegistryClientOptions options;
   DockerCredentials credentials;
+  RedirectGuard guard;  // where redirects and token realms may lead
   std::function<void(std::string_view)> observer;
   std::function<void(std::string_view, double)> timing_observer;
 
@@ -420,6 +424,7 @@ struct OciRegistryClient::State {
       if (ec) co_return unavailable("reading from " + req.url.authority() + ": " + ec.message());
     }
     auto message = parser.release();
+    out.url = req.url;
     out.headers = message.base();
     out.body = std::move(message.body());
     out.body_read = req.method != http::verb::head;
@@ -459,9 +464,12 @@ struct OciRegistryClient::State {
     co_return unavailable("connection to " + req.url.authority() + " failed");
   }
 
-  // exchange() plus redirects (a few, https only unless the target is an insecure registry; the
-  // Authorization header is dropped when the host changes) and the observer.
-  asio::awaitable<Result<Response>> send(Request req) {
+  // exchange() plus redirects and the observer. A redirect is followed a few times, https only unless the
+  // target is an insecure registry, and only where the guard lets requests for `registry` (whose origin is
+  // `home`) go. Credentials never leave the origin they were meant for: the Authorization header is
+  // dropped when the origin changes, and a request carrying a body (an OAuth2 refresh token) is not
+  // re-sent to another origin. Every hop connects through connect(), so the SSRF guard applies to each.
+  asio::awaitable<Result<Response>> send(Request req, const std::string& registry, const Origin& home) {
     const std::string origin = req.url.authority();
     for (unsigned hops = 0;; ++hops) {
       const auto started = Clock::now();
@@ -490,8 +498,21 @@ struct OciRegistryClient::State {
       if (!next.https && options.insecure_registries.count(next.authority()) == 0) {
         co_return unavailable("redirect from " + req.url.authority() + " to plain HTTP refused");
       }
-      if (next.authority() != req.url.authority() || next.https != req.url.https) req.authorization.clear();
-      if (s == 303) req.method = http::verb::get;
+      if (auto allowed = guard.check(Hop::redirect, registry, home, next.origin()); !allowed) {
+        co_return allowed.error();
+      }
+      if (s == 301 || s == 302 || s == 303) {  // as browsers and Go's client do: the next request is a GET
+        if (req.method != http::verb::head) req.method = http::verb::get;
+        req.body.clear();
+        req.content_type.clear();
+      }
+      if (next.origin() != req.url.origin()) {
+        req.authorization.clear();
+        if (!req.body.empty()) {
+          co_return permission_denied("redirect of a request with credentials from " + req.url.authority() +
+                                      " to another origin (" + next.authority() + ") refused");
+        }
+      }
       req.url = std::move(next);
     }
   }
@@ -506,13 +527,18 @@ struct OciRegistryClient::State {
 
   asio::awaitable<Result<std::string>> fetch_token(const AuthChallenge& challenge, const std::string& scope,
                                                    const std::optional<DockerCredentials::Match>& creds,
-                                                   const std::string& registry) {
+                                                   const std::string& registry, const Origin& home) {
     const std::string realm = challenge.param("realm");
     if (realm.empty()) co_return permission_denied("Bearer challenge from " + registry + " without a realm");
     auto realm_url = parse_url(realm);
     if (!realm_url) co_return permission_denied("Bearer realm of " + registry + ": " + realm_url.error().message);
     if (!realm_url->https && options.insecure_registries.count(realm_url->authority()) == 0) {
       co_return permission_denied("Bearer realm of " + registry + " is plain HTTP; refused");
+    }
+    // The realm is the one this registry named (the 401 came from its origin: authorized_request), and the
+    // guard must let requests for the registry go there; then, and only then, its credentials go along.
+    if (auto allowed = guard.check(Hop::token_realm, registry, home, realm_url->origin()); !allowed) {
+      co_return allowed.error();
     }
     const std::string service = challenge.param("service");
     Request req;
@@ -539,12 +565,12 @@ struct OciRegistryClient::State {
       req.content_type = "application/x-www-form-urlencoded";
       req.body = "grant_type=refresh_token&client_id=imagegate&refresh_token=" +
                  url_encode(creds->credentials.identity_token) + (query.empty() ? "" : "&" + query);
-      r = co_await send(std::move(req));
+      r = co_await send(std::move(req), registry, home);
       if (r && (r->status == 400 || r->status == 401 || r->status == 404 || r->status == 405)) {
-        r = co_await send(std::move(get_req));
+        r = co_await send(std::move(get_req), registry, home);
       }
     } else {
-      r = co_await send(std::move(get_req));
+      r = co_await send(std::move(get_req), registry, home);
     }
     if (!r) co_return r.error();
     if (r->status == 401 || r->status == 403) {
@@ -607,6 +633,7 @@ struct OciRegistryClient::State {
                                                        std::string scope, http::verb method,
                                                        std::size_t body_limit, std::string accept) {
     const std::string token_key = registry + "|" + scope + "|" + (creds ? creds->key : "");
+    const Origin home = url.origin();
 
     bool retried_auth = false;
     bool retried_429 = false;
@@ -644,7 +671,7 @@ struct OciRegistryClient::State {
           req.authorization = "Basic " + base64_encode(creds->credentials.username + ":" + creds->credentials.password);
         }
       }
-      auto r = co_await send(req);
+      auto r = co_await send(req, registry, home);
       if (!r) co_return r;
       if (r->status == 429) {
         const milliseconds delay = retry_after(*r);
@@ -658,6 +685,12 @@ struct OciRegistryClient::State {
         retried_429 = true;
         continue;
       }
+      if (r->status == 401 && r->url.origin() != home) {
+        // A challenge from where a redirect led is not the registry's: its credentials do not go there, nor
+        // to a realm that host names.
+        co_return permission_denied(r->url.origin().string() + " (a redirect from " + registry +
+                                    ") answered 401; credentials for " + registry + " are not sent on its behalf");
+      }
       if (r->status != 401 || retried_auth) co_return r;
       retried_auth = true;
       auto challenges = parse_www_authenticate(r->header(http::field::www_authenticate));
@@ -670,7 +703,7 @@ struct OciRegistryClient::State {
       }
       if (bearer) {
         // The challenge's scope is the registry's to choose; we ask only for pull on this repository.
-        auto token = co_await fetch_token(*bearer, scope, creds, registry);
+        auto token = co_await fetch_token(*bearer, scope, creds, registry, home);
         if (!token) co_return token.error();
         continue;
       }
@@ -701,6 +734,26 @@ namespace {
 
 std::string manifest_target(const ImageReference& ref, std::string_view reference) {
   return "/v2/" + ref.path() + "/manifests/" + std::string(reference);
+}
+
+// A manifest's bytes in hand: its digest is the one computed from them, never a header's. A
+// Docker-Content-Digest that says anything else (another digest, another algorithm, garbage) is a registry
+// lying or broken and refused, as is a body that is not the digest the caller asked for. Only a HEAD answer
+// (no bytes) is taken at its header's word: see resolve().
+Result<FetchedManifest> checked_manifest(Response&& r, const ImageReference& ref, std::string_view wanted) {
+  FetchedManifest out;
+  out.digest = sha256_digest(r.body);
+  const auto it = r.headers.find("Docker-Content-Digest");
+  if (it != r.headers.end() && it->value() != out.digest) {
+    return permission_denied("registry sent manifest " + ref.string() + " with Docker-Content-Digest " +
+                             std::string(it->value()) + " but the body hashes to " + out.digest);
+  }
+  if (!wanted.empty() && wanted != out.digest) {
+    return permission_denied("manifest " + ref.string() + " hashes to " + out.digest);
+  }
+  out.media_type = r.header(http::field::content_type);
+  out.body = std::move(r.body);
+  return out;
 }
 
 // False when the body is not an image manifest or index (JSON object with schemaVersion 2).
@@ -755,8 +808,15 @@ Result<std::unique_ptr<OciRegistryClient>> OciRegistryClient::create(RegistryCli
     probe.load_verify_file(file, ec);
     if (ec) return invalid_argument("CA file " + file + ": " + ec.message());
   }
+  auto guard = RedirectGuard::create(options.auth_hosts, options.blob_hosts);
+  if (!guard) return guard.error();
+  state->guard = std::move(guard.value());
   state->options = std::move(options);
   return std::unique_ptr<OciRegistryClient>(new OciRegistryClient(std::move(state)));
+}
+
+void OciRegistryClient::set_allowed_hosts(std::function<bool(std::string_view authority)> allowed) {
+  state_->guard.set_allowed(std::move(allowed));
 }
 
 void OciRegistryClient::set_request_observer(std::function<void(std::string_view)> observer) {
@@ -779,6 +839,9 @@ asio::awaitable<Result<ResolvedImage>> OciRegistryClient::resolve(const ImageRef
   const std::string reference = ref.has_digest() ? ref.digest() : ref.effective_tag();
   const std::string target = manifest_target(ref, reference);
   if (!options.details) {
+    // HEAD (free of Docker Hub's pull limit) gives the digest in Docker-Content-Digest and no bytes to check
+    // it against: a registry that lies here can still serve other bytes to the runtime's GET of the tag.
+    // Only pinning (pinDigest + /mutate) closes that; docs/policy.md says so.
     auto head = co_await state_->registry_request(ref, http::verb::head, target, 0);
     if (!head) co_return head.error();
     if (head->status == 200) {
@@ -800,19 +863,12 @@ asio::awaitable<Result<ResolvedImage>> OciRegistryClient::resolve(const ImageRef
   auto get = co_await state_->registry_request(ref, http::verb::get, target, state_->options.max_manifest_bytes);
   if (!get) co_return get.error();
   if (get->status != 200) co_return State::status_error(*get, ref, "manifest");
-  const std::string computed = sha256_digest(get->body);
-  const auto it = get->headers.find("Docker-Content-Digest");
-  if (it != get->headers.end() && std::string(it->value()).rfind("sha256:", 0) == 0 && it->value() != computed) {
-    co_return permission_denied("registry sent manifest " + ref.string() + " with Docker-Content-Digest " +
-                                std::string(it->value()) + " but the body hashes to " + computed);
-  }
-  if (ref.has_digest() && ref.digest() != computed) {
-    co_return permission_denied("manifest " + ref.string() + " hashes to " + computed);
-  }
-  out.digest = computed;
-  out.size = get->body.size();
-  out.media_type = get->header(http::field::content_type);
-  if (!read_manifest_details(get->body, out)) {
+  auto checked = checked_manifest(std::move(get.value()), ref, ref.has_digest() ? ref.digest() : "");
+  if (!checked) co_return checked.error();
+  out.digest = checked->digest;
+  out.size = checked->body.size();
+  out.media_type = checked->media_type;
+  if (!read_manifest_details(checked->body, out)) {
     co_return unavailable("registry sent a body for " + ref.string() + " that is not an image manifest or index");
   }
   co_return out;
@@ -832,27 +888,6 @@ asio::awaitable<Result<std::string>> OciRegistryClient::fetch_blob(const ImageRe
   co_return std::move(r->body);
 }
 
-namespace {
-
-// The fetched body checked against the digest the registry claims and the one the caller asked for.
-Result<FetchedManifest> checked_manifest(const Response& r, const ImageReference& ref, std::string_view wanted) {
-  FetchedManifest out;
-  out.digest = sha256_digest(r.body);
-  const auto it = r.headers.find("Docker-Content-Digest");
-  if (it != r.headers.end() && std::string(it->value()).rfind("sha256:", 0) == 0 && it->value() != out.digest) {
-    return permission_denied("registry sent manifest " + ref.string() + " with Docker-Content-Digest " +
-                             std::string(it->value()) + " but the body hashes to " + out.digest);
-  }
-  if (!wanted.empty() && wanted != out.digest) {
-    return permission_denied("manifest " + ref.string() + " hashes to " + out.digest);
-  }
-  out.media_type = r.header(http::field::content_type);
-  out.body = r.body;
-  return out;
-}
-
-}  // namespace
-
 asio::awaitable<Result<FetchedManifest>> OciRegistryClient::fetch_manifest(const ImageReference& ref) {
   if (ref.domain().empty() || ref.path().empty()) co_return invalid_argument("cannot fetch " + ref.string());
   const std::string reference = ref.has_digest() ? ref.digest() : ref.effective_tag();
@@ -860,7 +895,7 @@ asio::awaitable<Result<FetchedManifest>> OciRegistryClient::fetch_manifest(const
                                              state_->options.max_manifest_bytes);
   if (!r) co_return r.error();
   if (r->status != 200) co_return State::status_error(*r, ref, "manifest");
-  co_return checked_manifest(*r, ref, ref.has_digest() ? ref.digest() : "");
+  co_return checked_manifest(std::move(r.value()), ref, ref.has_digest() ? ref.digest() : "");
 }
 
 asio::awaitable<Result<FetchedManifest>> OciRegistryClient::fetch_referrers(const ImageReference& ref,
@@ -875,7 +910,7 @@ asio::awaitable<Result<FetchedManifest>> OciRegistryClient::fetch_referrers(cons
     co_return not_found("registry has no referrers API for " + ref.name());
   }
   if (r->status != 200) co_return State::status_error(*r, ref, "referrers of");
-  co_return checked_manifest(*r, ref, "");
+  co_return checked_manifest(std::move(r.value()), ref, "");
 }
 
 asio::awaitable<Result<std::string>> OciRegistryClient::get(std::string base_url, std::string path, std::string scope,

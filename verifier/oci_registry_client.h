@@ -8,8 +8,12 @@
 //   until it expires; Basic -> the configured credentials. Credentials come from Docker config files.
 // - Limits: a timeout on each step (DNS, connect, handshake, write, read), manifests capped at 4 MiB and
 //   blobs at max_blob_bytes (both configurable),
-//   at most `max_redirects` redirects, only to https (or http for an insecure registry), and the
-//   Authorization header never follows a redirect to another host.
+//   at most `max_redirects` redirects, only to https (or http for an insecure registry).
+// - Where a registry may send us (verifier/redirect_guard.h): a redirect or token realm is followed only to
+//   the registry's origin, a host the policy allows (set_allowed_hosts) or one listed for the registry
+//   (auth_hosts, blob_hosts; Docker Hub's built in). Credentials never cross origins: the Authorization
+//   header (Basic or Bearer) is dropped when a redirect changes the origin, a token POST is not re-sent
+//   elsewhere, and a 401 from where a redirect led is refused rather than answered with credentials.
 // - 429: the registry is left alone until its Retry-After passes (shared by every caller); a caller waits
 //   for it when it is at most max_retry_after and gives up as soon as it is cancelled (a review's budget
 //   bounds the wait that way, without the client knowing budgets).
@@ -56,6 +60,10 @@ class OciRegistryClient final : public RegistryClient {
   // Which credentials serve `ref` ("" for anonymous): part of cache keys, so two credential sets never
   // share an answer.
   std::string credentials_key(const ImageReference& ref) const;
+
+  // The hosts (host[:port]) the policy allows, so a redirect or token realm may lead there too; unset: any
+  // host (no allowlist). Called on io threads, so it must be thread-safe. Set before the first request.
+  void set_allowed_hosts(std::function<bool(std::string_view authority)> allowed);
 
   // Called once per HTTP exchange with the registry (and token realm) with a result label: "ok",
   // "not_found", "unauthorized", "rate_limited", "server_error", "error". For metrics; may be empty.

@@ -82,6 +82,11 @@ struct RegistryClientOptions {
   std::vector<std::string> docker_config_files;             // credentials; the first file wins per key
   std::set<std::string> insecure_registries;                // host[:port] reached over plain HTTP
   std::set<std::string> allowed_private_addresses;          // link-local / metadata IPs the config permits
+  // Hosts a registry (host[:port]) may send us to besides its own origin and the policy's allowlist
+  // (verifier/redirect_guard.h): token realms and the redirects of token requests (auth_hosts), blob and
+  // manifest redirects (blob_hosts and auth_hosts). Docker Hub's are built in.
+  std::map<std::string, std::vector<std::string>> auth_hosts;
+  std::map<std::string, std::vector<std::string>> blob_hosts;
   std::chrono::milliseconds connect_timeout{5'000};
   std::chrono::milliseconds step_timeout{10'000};           // each TLS handshake, write and read
   std::size_t max_manifest_bytes = kMaxManifestBytes;

@@ -21,6 +21,8 @@ Result<RegistryClients> make_registry_clients(const RegistryConfig& config, cons
   options.insecure_registries.insert(config.insecure_registries.begin(), config.insecure_registries.end());
   options.allowed_private_addresses.insert(config.allowed_private_addresses.begin(),
                                            config.allowed_private_addresses.end());
+  options.auth_hosts = config.auth_hosts;
+  options.blob_hosts = config.blob_hosts;
   options.step_timeout = config.timeout;
   options.connect_timeout = std::min(config.timeout, options.connect_timeout);
   options.max_blob_bytes = config.max_blob_bytes;
@@ -47,6 +49,15 @@ Result<RegistryClients> make_registry_clients(const RegistryConfig& config, cons
   out.cached = std::make_unique<verifier::CachingRegistryClient>(
       *raw, cache, [raw](const verifier::ImageReference& ref) { return raw->credentials_key(ref); }, out.shared);
   return out;
+}
+
+void follow_policy_allowlist(verifier::OciRegistryClient& client,
+                             std::function<std::shared_ptr<const policy::CompiledPolicy>()> policy) {
+  client.set_allowed_hosts([policy = std::move(policy)](std::string_view authority) {
+    const auto compiled = policy();
+    // No policy yet: nothing is reviewed, and nothing is followed off a registry's origin either.
+    return compiled != nullptr && compiled->registry_allowed(authority);
+  });
 }
 
 }  // namespace imagegate::webhook

@@ -6,9 +6,11 @@
 // either is used.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "common/result.h"
+#include "policy/compiled_policy.h"
 #include "verifier/caching_registry_client.h"
 #include "verifier/oci_registry_client.h"
 #include "verifier/shared_cache.h"
@@ -28,5 +30,12 @@ struct RegistryClients {
 // verdict store spec (ServerConfig::store): "redis://..." makes `shared`; unavailable when Redis cannot be
 // reached at start.
 Result<RegistryClients> make_registry_clients(const RegistryConfig& config, const std::string& store = {});
+
+// Redirects and token realms of `client` may lead to the hosts the current policy allows (its
+// registries.allow; any host when it has none), besides each registry's origin and listed hosts. `policy`
+// returns the snapshot in force (nullptr before one is loaded: nothing off-origin is followed); it is
+// called on io threads. Call before the first request.
+void follow_policy_allowlist(verifier::OciRegistryClient& client,
+                             std::function<std::shared_ptr<const policy::CompiledPolicy>()> policy);
 
 }  // namespace imagegate::webhook

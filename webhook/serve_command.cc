@@ -177,6 +177,10 @@ int run_serve(const ServeFlags& flags) {
   signature_options.shared = registry->shared;  // Redis: answers shared with the other replicas
   SignatureVerification signature_verification(*registry->cached, config.registry, signature_options);
   PolicyAdmissionService* service_for_policy = nullptr;  // set once the service exists, before any review
+  // Redirects and token realms may lead where the policy in force allows (issue 13: not off the allowlist).
+  follow_policy_allowlist(*registry->network, [&service_for_policy] {
+    return service_for_policy != nullptr ? service_for_policy->policy() : std::shared_ptr<const policy::CompiledPolicy>();
+  });
   SignatureEvidenceSource signature_evidence(
       registry_evidence, signature_verification, *registry->cached,  // the registry: index signatures
       [&service_for_policy] {

@@ -106,20 +106,12 @@ class ConfigReader {
                {"caFiles", [&](const YAML::Node& v, const std::string& p) { return strings(v, p, r.ca_files); }},
                {"registryCAFiles",
                 [&](const YAML::Node& v, const std::string& p) {
-                  if (!v.IsMap()) return fail(v, p, "expected a mapping of registry host to CA files");
-                  for (const auto& entry : v) {
-                    if (!entry.first.IsScalar()) return fail(entry.first, p, "keys must be strings");
-                    auto& files = r.registry_ca_files[entry.first.Scalar()];
-                    if (entry.second.IsScalar()) {
-                      std::string one;
-                      if (auto s2 = string(entry.second, p + "." + entry.first.Scalar(), one); !s2) return s2;
-                      files.push_back(one);
-                    } else if (auto s2 = strings(entry.second, p + "." + entry.first.Scalar(), files); !s2) {
-                      return s2;
-                    }
-                  }
-                  return Status(Ok{});
+                  return per_registry(v, p, "CA files", r.registry_ca_files);
                 }},
+               {"authHosts",
+                [&](const YAML::Node& v, const std::string& p) { return per_registry(v, p, "hosts", r.auth_hosts); }},
+               {"blobHosts",
+                [&](const YAML::Node& v, const std::string& p) { return per_registry(v, p, "hosts", r.blob_hosts); }},
                {"dockerConfigFiles",
                 [&](const YAML::Node& v, const std::string& p) { return strings(v, p, r.docker_config_files); }},
                {"insecureRegistries",
@@ -184,6 +176,24 @@ class ConfigReader {
 
   Status fail(const YAML::Node& node, const std::string& key, const std::string& message) const {
     return invalid_argument(where(file_, node) + ": " + (key.empty() ? "" : key + ": ") + message);
+  }
+
+  // A mapping of registry host to one string or a list of them (registryCAFiles, authHosts, blobHosts).
+  Status per_registry(const YAML::Node& v, const std::string& p, const std::string& what,
+                      std::map<std::string, std::vector<std::string>>& into) {
+    if (!v.IsMap()) return fail(v, p, "expected a mapping of registry host to " + what);
+    for (const auto& entry : v) {
+      if (!entry.first.IsScalar()) return fail(entry.first, p, "keys must be strings");
+      auto& values = into[entry.first.Scalar()];
+      if (entry.second.IsScalar()) {
+        std::string one;
+        if (auto s = string(entry.second, p + "." + entry.first.Scalar(), one); !s) return s;
+        values.push_back(one);
+      } else if (auto s = strings(entry.second, p + "." + entry.first.Scalar(), values); !s) {
+        return s;
+      }
+    }
+    return Status(Ok{});
   }
 
   Status read_map(const YAML::Node& node, const std::string& prefix, const std::map<std::string, Handler>& keys) {

@@ -20,6 +20,8 @@
 //     registryCAFiles: { "registry.internal:5000": [/etc/imagegate/internal-ca.pem] }
 //     dockerConfigFiles: [/etc/imagegate/docker/config.json]
 //     insecureRegistries: ["registry.local:5000"]        # plain HTTP
+//     authHosts: { "registry.gitlab.example.com": [gitlab.example.com] }  # token realms off the registry's origin
+//     blobHosts: { "registry.internal:5000": ["*.s3.eu-west-1.amazonaws.com"] }  # redirect targets (blobs)
 //     allowedPrivateAddresses: []                         # link-local / metadata IPs allowed anyway
 //     timeout: 10s                                        # each connect/handshake/read/write step
 //     tagCacheTTL: 60s
@@ -67,6 +69,9 @@ struct RegistryConfig {
   std::vector<std::string> docker_config_files;
   std::vector<std::string> insecure_registries;
   std::vector<std::string> allowed_private_addresses;
+  // Where a registry may send imagegate besides its origin and the policy's allowlist (verifier/redirect_guard.h).
+  std::map<std::string, std::vector<std::string>> auth_hosts;  // host[:port] -> token realm hosts
+  std::map<std::string, std::vector<std::string>> blob_hosts;  // host[:port] -> redirect target hosts
   std::chrono::milliseconds timeout{10'000};
   std::chrono::milliseconds tag_cache_ttl{60'000};
   std::chrono::milliseconds digest_cache_ttl{3'600'000};

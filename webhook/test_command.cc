@@ -159,6 +159,7 @@ int run_test(const TestOptions& options) {
       return kExitError;
     }
     clients.emplace(std::move(made.value()));
+    follow_policy_allowlist(*clients->network, [compiled] { return compiled; });
     // Signatures too, with the server's verification code (anchors loaded once for this policy).
     signatures.emplace(*clients->cached, options.registry);
     evidence = [&clients, &signatures, &compiled, &io](const policy::ImageUnderReview& image,

@@ -46,7 +46,16 @@ assert_rc "default objects valid against Kubernetes 1.33 OpenAPI" 0
 run_capture "$py" "$tools/check_rules.py" --tls secret "$T/default.yaml"
 assert_rc "default objects follow the install rules (webhook, selectors, security, TLS SAN + caBundle)" 0
 [ "$RC" -eq 0 ] || echo "$OUT"
-assert_not_contains "no MutatingWebhookConfiguration by default" "$(cat "$T/default.yaml")" "kind: MutatingWebhookConfiguration"
+assert_contains "digest pinning on by default: a MutatingWebhookConfiguration" "$(cat "$T/default.yaml")" \
+  "kind: MutatingWebhookConfiguration"
+assert_contains "digest pinning on by default: the default policy pins" "$(cat "$T/default.yaml")" "pinDigest: true"
+run_capture render --set mutatingWebhook.enabled=false
+echo "$OUT" > "$T/nomutate.yaml"
+assert_not_contains "mutatingWebhook.enabled=false: no MutatingWebhookConfiguration" "$OUT" "kind: MutatingWebhookConfiguration"
+run_capture "$py" "$tools/check_rules.py" --no-mutating "$T/nomutate.yaml"
+assert_rc "mutatingWebhook.enabled=false follows the install rules (--no-mutating)" 0
+run_capture "$py" "$tools/check_rules.py" "$T/nomutate.yaml"
+assert_rc "the rules expect the mutating webhook by default (its absence is caught)" 1
 
 # Variants.
 run_capture render --name ig --namespace security \

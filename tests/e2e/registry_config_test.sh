@@ -87,6 +87,8 @@ tls: {certFile: $T/a/tls.crt, keyFile: $T/a/tls.key}
 registry:
   caFiles: [$T/a/ca.pem]
   registryCAFiles: {"127.0.0.1:$pb": [$T/b/ca.pem]}
+  # The token issuer is another origin the allowlist does not name: listed as the registry's auth host.
+  authHosts: {"127.0.0.1:$pt": ["127.0.0.1:$tp"]}
   dockerConfigFiles: [$T/docker-config.json]
   tagCacheTTL: 1s
   staleIfError: 60s

@@ -4,6 +4,9 @@
 # Docker-Content-Digest that does not match the body, a missing digest header, 429 with Retry-After,
 # endless redirects, a redirect to plain HTTP, an oversized manifest, 503. And the SSRF guard: a
 # metadata address is refused before any connection.
+# Issue 13: a registry advertising one digest on HEAD and serving other bytes on GET (weak spot 5), and
+# redirects and token realms leading off the allowlist, with credentials following them (weak spot 6). Two
+# more fault servers play the other origins: B is listed as the registry's auth and blob host, C is not.
 source "$(dirname "$0")/lib.sh"
 require_cmd openssl python3
 bin="${IMAGEGATE_BINARY:?}"
@@ -19,14 +22,28 @@ python3 "$here/registry/fault_server.py" "$port" "$T/cert.pem" "$T/key.pem" "$T/
 track_pid $!
 wait_for_port "$port" 10 || die "fault server did not start: $(cat "$T/server.log")"
 reg="127.0.0.1:$port"
-want="$(python3 - <<'PY'
-import hashlib, json
+# The other origins (same address, other ports: another origin all the same).
+pb="$(free_port)"
+pc="$(free_port)"
+: >"$T/b.log"
+: >"$T/c.log"
+python3 "$here/registry/fault_server.py" "$pb" "$T/cert.pem" "$T/key.pem" "$T/b.log" >>"$T/server.log" 2>&1 &
+track_pid $!
+python3 "$here/registry/fault_server.py" "$pc" "$T/cert.pem" "$T/key.pem" "$T/c.log" >>"$T/server.log" 2>&1 &
+track_pid $!
+wait_for_port "$pb" 10 && wait_for_port "$pc" 10 || die "fault servers B/C did not start: $(cat "$T/server.log")"
+digest_of() {  # digest_of CONFIG_HEX_CHAR: the fault server's manifest (a) or the one it lies about (b)
+  python3 - "$1" <<'PY'
+import hashlib, json, sys
 m = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
                 "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                           "digest": "sha256:" + "a" * 64, "size": 2}, "layers": []}).encode()
+                           "digest": "sha256:" + sys.argv[1] * 64, "size": 2}, "layers": []}).encode()
 print("sha256:" + hashlib.sha256(m).hexdigest())
 PY
-)"
+}
+want="$(digest_of a)"
+signed="$(digest_of b)"
+printf '{"auths":{"%s":{"username":"fault","password":"s3cret"}}}' "$reg" >"$T/creds.json"
 resolve() { run_capture "$bin" resolve "$@" --ca-file "$T/cert.pem"; }
 
 resolve "$reg/ok/app:v1" -o json
@@ -77,6 +94,38 @@ assert_contains "503: says unavailable" "$ERR" "unavailable"
 resolve "$reg/missing/app:v1"
 assert_rc "404: exit 1 (definitive)" 1
 
+# ---- weak spot 5: a digest taken from a header. Whenever bytes are fetched, their digest is the one used
+# and a header saying otherwise is refused (resolve GETs the manifest; so do the signature paths).
+resolve "$reg/lie/app:v1" -o json
+assert_rc "HEAD says A, GET serves B with header A: refused" 1
+assert_contains "lying registry: the body's digest named" "$ERR" "but the body hashes to $want"
+assert_not_contains "lying registry: the advertised digest is not reported as resolved" "$OUT" "$signed"
+resolve "$reg/lie512/app:v1"
+assert_rc "GET with a sha512 Docker-Content-Digest that is not the body's: refused" 1
+assert_contains "sha512 header: says so" "$ERR" "Docker-Content-Digest sha512:"
+
+# ---- weak spot 6 without an allowlist (the CLI): every hop passes the SSRF guard, and a 401 from where a
+# redirect led gets no credentials of the registry (nor does the realm it names).
+resolve "$reg/to-meta/app:v1" --timeout 2s
+assert_rc "redirect to a metadata address: refused" 2
+assert_contains "redirect to a metadata address: the SSRF guard says why" "$ERR" "link-local or metadata address"
+: >"$T/c.log"
+resolve "$reg/to-$pc-realm-$pc/app:v1" --docker-config "$T/creds.json"
+assert_rc "401 from a redirect target: refused" 1
+assert_contains "401 from a redirect target: says credentials are not sent" "$ERR" \
+  "credentials for $reg are not sent on its behalf"
+assert_eq "401 from a redirect target: its realm got no request (no credentials)" 0 "$(grep -c '/token' "$T/c.log")"
+assert_eq "401 from a redirect target: the redirected request carried no Authorization" 0 \
+  "$(grep -vc ' -$' "$T/c.log")"
+# An identity token is POSTed to the realm in the body: a realm that redirects the POST to another origin
+# does not get it re-sent there.
+printf '{"auths":{"%s":{"username":"fault","identitytoken":"refresh-s3cret"}}}' "$reg" >"$T/idtoken.json"
+: >"$T/c.log"
+resolve "$reg/realmvia-$pc/app:v1" --docker-config "$T/idtoken.json"
+assert_rc "token POST redirected to another origin: refused" 1
+assert_contains "token POST redirected: says why" "$ERR" "redirect of a request with credentials"
+assert_eq "token POST redirected: the other origin got no POST (no refresh token)" 0 "$(grep -c '^POST' "$T/c.log")"
+
 : >"$T/requests.log"
 resolve "169.254.169.254/latest/meta-data:v1" --timeout 2s
 assert_rc "metadata address: refused" 2
@@ -104,6 +153,9 @@ tls: {certFile: $T/cert.pem, keyFile: $T/key.pem}
 registry:
   caFiles: [$T/cert.pem]
   timeout: 30s
+  dockerConfigFiles: [$T/creds.json]
+  authHosts: {"$reg": ["127.0.0.1:$pb"]}
+  blobHosts: {"$reg": "127.0.0.1:$pb"}
 YML
 start_imagegate "$bin" "$T/decisions.log" "$T/serve.log" --config "$T/serve.yaml"
 sp="$SERVER_PORT"
@@ -120,6 +172,36 @@ post() {
   t1=$(date +%s.%N)
   ELAPSED="$(python3 -c "print(round($t1 - $t0, 1))")"
 }
+
+# ---- weak spot 6 with registries.allow: [$reg] (B listed as auth and blob host, C not) ----
+: >"$T/b.log"
+: >"$T/c.log"
+post validate "$reg/to-$pc/app:v1" 10s
+assert_eq "redirect to another origin, not allowed nor listed: denied" "false" "$(json_get "$OUT" 'd["response"]["allowed"]')"
+assert_contains "redirect off the allowlist: says why" "$OUT" "not allowed by the policy's registries.allow"
+post validate "$reg/realm-$pc/app:v1" 10s
+assert_eq "token realm on another origin, not allowed nor listed: denied" "false" \
+  "$(json_get "$OUT" 'd["response"]["allowed"]')"
+assert_contains "token realm off the allowlist: says why" "$OUT" "token realm https://127.0.0.1:$pc of $reg refused"
+assert_eq "C (off the allowlist) was never contacted: no redirect followed, no credentials sent" 0 \
+  "$(wc -l <"$T/c.log" | tr -d ' ')"
+post validate "$reg/to-$port/app:v1" 10s
+assert_eq "control: a redirect within the registry's origin is followed" "true" "$(json_get "$OUT" 'd["response"]["allowed"]')"
+post validate "$reg/to-$pb/app:v1" 10s
+assert_eq "control: a redirect to a listed blob host is followed" "true" "$(json_get "$OUT" 'd["response"]["allowed"]')"
+: >"$T/b.log"
+post validate "$reg/realm-$pb-to-$pb/app:v1" 10s
+assert_eq "control: a token realm on a listed auth host works" "true" "$(json_get "$OUT" 'd["response"]["allowed"]')"
+assert_match "the listed auth host got the registry's credentials" "$(cat "$T/b.log")" 'GET /token\?service=fault&scope=repository%3Arealm-[0-9]+-to-[0-9]+%2Fapp%3Apull Basic'
+assert_contains "the registry got the token" "$(cat "$T/requests.log")" "/v2/realm-$pb-to-$pb/app/manifests/v1 Bearer"
+assert_contains "the blob host got the redirected request without the Bearer token" "$(cat "$T/b.log")" \
+  "HEAD /v2/ok/app/manifests/v1 -"
+
+# Weak spot 5 with pinning: /mutate pins the tag to what HEAD advertised, so the runtime pulls by digest and
+# checks the bytes itself; a registry serving B under A's digest fails the pull instead of running B.
+post mutate "$reg/lie/app:v1" 10s
+assert_contains "mutate pins a lying registry's tag to the advertised digest (the runtime verifies it)" \
+  "$(json_get "$OUT" '__import__("base64").b64decode(d["response"]["patch"]).decode()' 2>/dev/null || true)" "@$signed"
 
 post validate "$reg/ratelimit3/app:v1" 10s
 assert_eq "429 with Retry-After 3 (over the old 2 s cap): waited within the 9 s budget, allowed" "true" \

@@ -160,6 +160,8 @@ listen: 127.0.0.1:$sp
 tls: {certFile: $T/tls.crt, keyFile: $T/tls.key}
 registry:
   caFiles: [$T/ca.pem]
+  # The token issuer is another origin the allowlist does not name: listed as the registry's auth host.
+  authHosts: {"$treg": ["127.0.0.1:$tp"]}
   dockerConfigFiles: [$T/token-config.json]
   tagCacheTTL: 60s
   negativeCacheTTL: 1s

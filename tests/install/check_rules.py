@@ -2,7 +2,8 @@
 """Checks rendered imagegate install objects (kustomize output or the chart's) against the rules of the
 install issue, beyond what the OpenAPI schemas can say.
 
-Usage: check_rules.py [--replicas N] [--failure-policy Fail|Ignore] [--timeout N] [--mutating] [--no-inventory-webhook]
+Usage: check_rules.py [--replicas N] [--failure-policy Fail|Ignore] [--timeout N] [--no-mutating]
+                      [--mutating-failure-policy Fail|Ignore] [--mutating-timeout N] [--no-inventory-webhook]
                       [--tls secret|cert-manager] FILE|-
 
 What it checks (each failure is printed; exit 1 if any):
@@ -24,8 +25,9 @@ What it checks (each failure is printed; exit 1 if any):
   on pods, replicationcontrollers, podtemplates and every workload kind, failurePolicy Ignore (a deletion is
   never blocked), timeoutSeconds at most 5, sideEffects NoneOnDryRun, /validate on the Service, the same
   namespace exclusions;
-- with --mutating: a MutatingWebhookConfiguration on /mutate with reinvocationPolicy IfNeeded (same rules);
-  without it, none;
+- a MutatingWebhookConfiguration on /mutate with reinvocationPolicy IfNeeded (same rules; its own
+  failurePolicy and timeoutSeconds, --mutating-failure-policy / --mutating-timeout): digest pinning is on by
+  default in both installs; with --no-mutating, none (--mutating is accepted and is the default);
 - files: every Secret/ConfigMap volume is mounted read-only; every file the server config names (policy,
   certificate, key, client CA, registry CA bundles and Docker config files, the API token file) and every file
   the policy's trust anchors name (keyFile, trustedRoot, fulcioRoots, rekorKey, rootKeyFiles, caFile,
@@ -173,11 +175,14 @@ def check_webhooks(config, kind, path, svc, svc_port, args):
             fail("%s: admissionReviewVersions %r, want [v1]" % (where, h.get("admissionReviewVersions")))
         if h.get("sideEffects") != "NoneOnDryRun":
             fail("%s: sideEffects %r, want NoneOnDryRun" % (where, h.get("sideEffects")))
-        if h.get("failurePolicy") != args.failure_policy:
-            fail("%s: failurePolicy %r, want %s" % (where, h.get("failurePolicy"), args.failure_policy))
+        mutating = kind == "MutatingWebhookConfiguration"
+        want_policy = args.mutating_failure_policy if mutating else args.failure_policy
+        want_timeout = args.mutating_timeout if mutating else args.timeout
+        if h.get("failurePolicy") != want_policy:
+            fail("%s: failurePolicy %r, want %s" % (where, h.get("failurePolicy"), want_policy))
         t = h.get("timeoutSeconds")
-        if t != args.timeout or not isinstance(t, int) or not 1 <= t <= 30:
-            fail("%s: timeoutSeconds %r, want %d (1..30)" % (where, t, args.timeout))
+        if t != want_timeout or not isinstance(t, int) or not 1 <= t <= 30:
+            fail("%s: timeoutSeconds %r, want %d (1..30)" % (where, t, want_timeout))
         s = (h.get("clientConfig") or {}).get("service") or {}
         if (s.get("name"), s.get("namespace"), s.get("path"), s.get("port", 443)) != (
                 svc["metadata"]["name"], ns, path, svc_port):
@@ -371,7 +376,10 @@ def main():
     p.add_argument("--replicas", type=int, default=3)
     p.add_argument("--failure-policy", default="Fail")
     p.add_argument("--timeout", type=int, default=10)
-    p.add_argument("--mutating", action="store_true")
+    p.add_argument("--mutating", action="store_true", help="the default: one MutatingWebhookConfiguration")
+    p.add_argument("--no-mutating", action="store_true", help="mutatingWebhook.enabled=false: none")
+    p.add_argument("--mutating-failure-policy", default="Fail")
+    p.add_argument("--mutating-timeout", type=int, default=10)
     p.add_argument("--no-inventory-webhook", action="store_true",
                    help="inventory.trackDeletions=false: no %s webhook" % INVENTORY_WEBHOOK)
     p.add_argument("--tls", choices=["secret", "cert-manager"], default="secret")
@@ -535,7 +543,7 @@ def main():
         fail("Service: want %d port(s), found %d" % (expected_ports, len(svc_ports)))
 
     check_webhooks(vwc, "ValidatingWebhookConfiguration", "/validate", svc, svc_port, args)
-    if args.mutating:
+    if not args.no_mutating:
         if len(mwcs) != 1:
             fail("expected one MutatingWebhookConfiguration, found %d" % len(mwcs))
         else:

@@ -11,8 +11,9 @@ as the server applies them (check_rules.apply_flags), and the args themselves ar
 Compared exactly (after removing what legitimately differs: caBundle, labels and label selectors -- the
 chart adds helm/instance labels --, generated names with a kustomize hash suffix, the chart's checksum
 annotation):
-- the ValidatingWebhookConfiguration's webhooks (name, rules, namespaceSelector, failurePolicy,
-  timeoutSeconds, sideEffects, admissionReviewVersions, matchPolicy, clientConfig.service);
+- the ValidatingWebhookConfiguration's and the MutatingWebhookConfiguration's webhooks (name, rules,
+  namespaceSelector, failurePolicy, timeoutSeconds, sideEffects, admissionReviewVersions, matchPolicy,
+  reinvocationPolicy, clientConfig.service): digest pinning is on by default in both;
 - the Deployment's replicas, strategy, pod security context, grace period, affinity/topology keys, and the
   container's image name (repository), args, ports, probes, lifecycle, resources, security context and
   volume mounts;
@@ -70,6 +71,8 @@ def main():
 
     vc, vk = one(chart, "ValidatingWebhookConfiguration"), one(kust, "ValidatingWebhookConfiguration")
     same("ValidatingWebhookConfiguration webhooks", strip(vc["webhooks"]), strip(vk["webhooks"]))
+    mc, mk = one(chart, "MutatingWebhookConfiguration"), one(kust, "MutatingWebhookConfiguration")
+    same("MutatingWebhookConfiguration webhooks", strip(mc["webhooks"]), strip(mk["webhooks"]))
 
     dc, dk = one(chart, "Deployment")["spec"], one(kust, "Deployment")["spec"]
     for key in ("replicas", "strategy"):

@@ -4,6 +4,9 @@
 // tests/e2e/registry/token_issuer.py, is the only fake), one over plain HTTP. Images are pushed with skopeo
 // from OCI layouts written by tests/e2e/registry/make_layout.py; digests are checked against the sha256 of
 // `skopeo inspect --raw`.
+//
+// LyingRegistry runs tests/e2e/registry/fault_server.py, the project's scripted fake, for what a real
+// registry cannot do: advertise one digest and serve other bytes.
 #include "verifier/oci_registry_client.h"
 
 #include <gtest/gtest.h>
@@ -73,7 +76,8 @@ class Registries : public ::testing::Test {
                              dir_ / "openssl.log") != 0) {
       throw std::runtime_error("openssl (token signer): " + testing::read_file(dir_ / "openssl.log"));
     }
-    const int issuer_port = testing::free_port();
+    issuer_port_ = testing::free_port();
+    const int issuer_port = issuer_port_;
     open_ = std::make_unique<testing::LocalRegistry>();
     token_ = std::make_unique<testing::LocalRegistry>(testing::LocalRegistryOptions{
         .tls = true,
@@ -139,6 +143,7 @@ class Registries : public ::testing::Test {
   static inline std::unique_ptr<testing::LocalRegistry> token_;
   static inline std::unique_ptr<testing::LocalRegistry> plain_;
   static inline std::unique_ptr<testing::Process> issuer_;
+  static inline int issuer_port_ = 0;
   static inline bool setup_ok_ = false;
   static inline std::string setup_error_;
 };
@@ -243,6 +248,148 @@ TEST_F(Registries, GetOverPlainHttpOnlyForInsecureHosts) {
   auto manifest_over_http = run(client(insecure)->fetch_manifest(image_ref(http_registry() + "/plain/app:v1")));
   ASSERT_TRUE(manifest_over_http.ok()) << manifest_over_http.error().message;
   EXPECT_EQ(manifest_over_http->digest, sha256_hex(manifest()));
+}
+
+// Issue 13, weak spot 6, with the real token registry: its realm (the issuer) is another origin. With an
+// allowlist that names only the registry, the realm is refused before any request reaches it (so the Basic
+// credentials never leave); listed as the registry's auth host, the same flow works.
+TEST_F(Registries, TokenRealmOffTheAllowlistOnlyWhenListed) {
+  const std::string registry = token_registry();
+  const auto only_the_registry = [registry](std::string_view authority) { return authority == registry; };
+  const ImageReference image = image_ref(registry + "/secure/app:v1");
+  const fs::path issued = dir_ / "token-requests.log";
+  const std::string before = testing::read_file(issued);
+
+  auto unlisted = client();
+  unlisted->set_allowed_hosts(only_the_registry);
+  auto refused = run(unlisted->fetch_manifest(image));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::invalid_argument) << refused.error().message;
+  EXPECT_NE(refused.error().message.find("token realm https://127.0.0.1:" + std::to_string(issuer_port_) + " of " +
+                                         registry + " refused"),
+            std::string::npos)
+      << refused.error().message;
+  EXPECT_EQ(testing::read_file(issued), before) << "the realm was contacted";
+
+  RegistryClientOptions listed;
+  listed.auth_hosts[registry] = {"127.0.0.1:" + std::to_string(issuer_port_)};
+  auto with_auth_host = client(listed);
+  with_auth_host->set_allowed_hosts(only_the_registry);
+  auto fetched = run(with_auth_host->fetch_manifest(image));
+  ASSERT_TRUE(fetched.ok()) << fetched.error().message;
+  EXPECT_NE(testing::read_file(issued), before) << "the listed realm issued the token";
+}
+
+// Issue 13, weak spot 5: whenever a manifest's bytes are fetched, the digest is computed from them and a
+// Docker-Content-Digest that disagrees is refused. The fake registry lies (a real one cannot): HEAD of
+// /v2/lie/... advertises digest A, GET serves manifest B with header A; /v2/lie512/... sends a sha512 header.
+class LyingRegistry : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / ("imagegate-lying-registry-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+    const std::string d = dir_.string();
+    if (testing::run_command({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", d + "/key.pem",
+                              "-out", d + "/cert.pem", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+                              "subjectAltName=IP:127.0.0.1"},
+                             dir_ / "openssl.log") != 0) {
+      setup_error_ = "openssl: " + testing::read_file(dir_ / "openssl.log");
+      return;
+    }
+    port_ = testing::free_port();
+    server_ = std::make_unique<testing::Process>(
+        std::vector<std::string>{"python3",
+                                 (testing::source_dir() / "tests" / "e2e" / "registry" / "fault_server.py").string(),
+                                 std::to_string(port_), d + "/cert.pem", d + "/key.pem", d + "/requests.log"},
+        dir_ / "server.log");
+    if (!testing::wait_for_port(port_)) setup_error_ = "fault server: " + testing::read_file(dir_ / "server.log");
+  }
+  static void TearDownTestSuite() {
+    server_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << setup_error_; }
+
+  std::unique_ptr<OciRegistryClient> client() {
+    RegistryClientOptions options;
+    options.ca_files = {(dir_ / "cert.pem").string()};
+    auto made = OciRegistryClient::create(std::move(options));
+    if (!made) throw std::runtime_error(made.error().message);
+    return std::move(made.value());
+  }
+  static ImageReference at(const std::string& path) { return image_ref("127.0.0.1:" + std::to_string(port_) + "/" + path); }
+  template <class T>
+  T run(asio::awaitable<T> task) {
+    return testing::run_on(io_, std::move(task));
+  }
+  // The fault server's manifests (Python's json.dumps of them): the one it serves (config digest a...) and the
+  // one it advertises (b...).
+  static std::string manifest(char config) {
+    return R"({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": )"
+           R"({"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:)" +
+           std::string(64, config) + R"(", "size": 2}, "layers": []})";
+  }
+
+  asio::io_context io_;
+  static inline fs::path dir_;
+  static inline int port_ = 0;
+  static inline std::unique_ptr<testing::Process> server_;
+  static inline std::string setup_error_;
+};
+
+TEST_F(LyingRegistry, EveryPathThatFetchesBytesHashesThem) {
+  auto c = client();
+  const std::string served = sha256_hex(manifest('a'));
+  const std::string advertised = sha256_hex(manifest('b'));
+  ASSERT_NE(served, advertised);
+  const auto expect_refused = [&](const auto& r, std::string_view header) {
+    ASSERT_FALSE(r.ok()) << "the lie was accepted";
+    EXPECT_EQ(r.error().code, ErrorCode::permission_denied) << r.error().message;
+    EXPECT_NE(r.error().message.find(std::string("Docker-Content-Digest ") + std::string(header) +
+                                     " but the body hashes to " + served),
+              std::string::npos)
+        << r.error().message;
+  };
+  ResolveOptions details;
+  details.details = true;
+  {
+    SCOPED_TRACE("resolve with details (GET)");
+    expect_refused(run(c->resolve(at("lie/app:v1"), details)), advertised);
+  }
+  {
+    SCOPED_TRACE("fetch_manifest by tag (signature tags, the referrers fallback index)");
+    expect_refused(run(c->fetch_manifest(at("lie/app:sha256-" + std::string(64, '1') + ".sig"))), advertised);
+  }
+  {
+    SCOPED_TRACE("fetch_referrers");
+    expect_refused(run(c->fetch_referrers(at("lie/app:v1"), served)), advertised);
+  }
+  {
+    SCOPED_TRACE("a header in another algorithm is not skipped");
+    expect_refused(run(c->fetch_manifest(at("lie512/app:v1"))), "sha512:" + std::string(128, 'c'));
+  }
+  // By digest: the bytes must be the digest asked for, whatever a header says.
+  auto by_digest = run(c->fetch_manifest(at("lie/app@" + advertised)));
+  ASSERT_FALSE(by_digest.ok());
+  EXPECT_EQ(by_digest.error().code, ErrorCode::permission_denied) << by_digest.error().message;
+
+  // HEAD alone carries no bytes: the advertised digest is all there is. That is the threat docs/policy.md
+  // describes and pinning closes (the runtime then pulls by digest and checks the bytes itself).
+  auto head = run(c->resolve(at("lie/app:v1")));
+  ASSERT_TRUE(head.ok()) << head.error().message;
+  EXPECT_EQ(head->digest, advertised);
+
+  // Control: an honest registry resolves, with and without the manifest.
+  auto honest = run(c->resolve(at("ok/app:v1"), details));
+  ASSERT_TRUE(honest.ok()) << honest.error().message;
+  EXPECT_EQ(honest->digest, served);
+  auto honest_head = run(c->resolve(at("ok/app:v1")));
+  ASSERT_TRUE(honest_head.ok()) << honest_head.error().message;
+  EXPECT_EQ(honest_head->digest, served);
+  auto honest_fetch = run(c->fetch_manifest(at("ok/app:v1")));
+  ASSERT_TRUE(honest_fetch.ok()) << honest_fetch.error().message;
+  EXPECT_EQ(honest_fetch->digest, served);
 }
 
 }  // namespace

@@ -70,6 +70,19 @@ TEST(ServerConfigTest, ReadsRegistrySizeCaps) {
   EXPECT_EQ(defaults->registry.max_manifest_bytes, 4U * 1024 * 1024);
 }
 
+TEST(ServerConfigTest, ReadsRegistryHostLists) {
+  auto config = parse_server_config(
+      "registry:\n  authHosts: {\"registry.gitlab.example.com\": [gitlab.example.com]}\n"
+      "  blobHosts: {\"registry.internal:5000\": \"*.s3.eu-west-1.amazonaws.com\"}\n"
+      "  registryCAFiles: {\"registry.internal:5000\": /ca.pem}\n",
+      "c.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  using Lists = std::map<std::string, std::vector<std::string>>;
+  EXPECT_EQ(config->registry.auth_hosts, (Lists{{"registry.gitlab.example.com", {"gitlab.example.com"}}}));
+  EXPECT_EQ(config->registry.blob_hosts, (Lists{{"registry.internal:5000", {"*.s3.eu-west-1.amazonaws.com"}}}));
+  EXPECT_EQ(config->registry.registry_ca_files, (Lists{{"registry.internal:5000", {"/ca.pem"}}}));
+}
+
 TEST(ServerConfigTest, ReadsSignatureSettings) {
   auto config = parse_server_config(
       "signatures:\n  maxSignatures: 10\n  maxPayloadBytes: 65536\n  cacheTTL: 0s\n  trustReloadInterval: 5s\n",
@@ -135,6 +148,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"huge_manifest_cap", "registry:\n  maxManifestBytes: 999999999999\n",
                 "registry.maxManifestBytes: must be between"},
         BadCase{"text_blob_cap", "registry:\n  maxBlobBytes: 4MiB\n", "registry.maxBlobBytes"},
+        BadCase{"auth_hosts_list", "registry:\n  authHosts: [auth.example.com]\n",
+                "registry.authHosts: expected a mapping of registry host to hosts"},
+        BadCase{"blob_hosts_nested", "registry:\n  blobHosts: {r: {a: b}}\n", "registry.blobHosts.r"},
         BadCase{"zero_signatures", "signatures:\n  maxSignatures: 0\n",
                 "imagegate.yaml:2:18: signatures.maxSignatures: must be between 1 and 200"},
         BadCase{"too_many_signatures", "signatures:\n  maxSignatures: 201\n",

@@ -139,6 +139,8 @@ registry:
   ]
   insecureRegistries: {{ toJson .insecureRegistries }}
   allowedPrivateAddresses: {{ toJson .allowedPrivateAddresses }}
+  authHosts: {{ toJson .authHosts }}
+  blobHosts: {{ toJson .blobHosts }}
   timeout: {{ .timeout }}
   tagCacheTTL: {{ .tagCacheTTL }}
   digestCacheTTL: {{ .digestCacheTTL }}

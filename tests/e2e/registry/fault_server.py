@@ -13,9 +13,21 @@
   /v2/tohttp/manifests/*    302 to a plain-HTTP URL
   /v2/huge/manifests/*      Content-Length of 5 MiB
   /v2/error/manifests/*     503
-Every request is appended to LOG as "METHOD PATH".
+  /v2/lie/...               a registry lying about digests: HEAD advertises Docker-Content-Digest A (the
+                            digest of another manifest, the "signed" one), GET serves manifest B with header A
+  /v2/lie512/...            GET serves the manifest with a sha512 Docker-Content-Digest that is not its digest
+  /v2/to-PORT[-REPO]/REST   307 to https://127.0.0.1:PORT/v2/REPO/REST (REPO defaults to ok); to-meta-...:
+                            to https://169.254.169.254/... (a metadata address)
+  /v2/realm-PORT[-to-PORT2]/...  401 with a Bearer challenge whose realm is https://127.0.0.1:PORT/token unless
+                            the request carries "Bearer fault-token"; then ok (or a 307 to PORT2's ok repository)
+  /v2/realmvia-PORT/...     401 with a Bearer challenge whose realm is this server's /token-to-PORT (same origin),
+                            which answers 307 to https://127.0.0.1:PORT/token (a realm moving off the origin)
+  /token                    {"token": "fault-token"} (the realm of realm-PORT when PORT is this server; GET or POST)
+A real registry serves the bytes its digests name and redirects only where it is configured to; these are
+the attacks imagegate must survive. Every request is appended to LOG as "METHOD PATH AUTH", AUTH being the
+Authorization scheme sent ("Basic", "Bearer") or "-".
 """
-import hashlib, json, ssl, sys, threading, time
+import hashlib, json, re, ssl, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 port, cert, key, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
@@ -23,6 +35,8 @@ MANIFEST = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.ima
                        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
                                   "digest": "sha256:" + "a" * 64, "size": 2}, "layers": []}).encode()
 DIGEST = "sha256:" + hashlib.sha256(MANIFEST).hexdigest()
+SIGNED = MANIFEST.replace(b"a" * 64, b"b" * 64)  # the manifest a lying registry advertises on HEAD
+SIGNED_DIGEST = "sha256:" + hashlib.sha256(SIGNED).hexdigest()
 lock = threading.Lock()
 seen429 = set()
 
@@ -43,13 +57,46 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def handle_any(self):
+        if self.command == "POST":  # read the form (an OAuth2 refresh token) so the connection stays usable
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        auth = self.headers.get("Authorization", "")
         with lock, open(log, "a") as f:
-            f.write("%s %s\n" % (self.command, self.path))
+            f.write("%s %s %s\n" % (self.command, self.path, auth.split(" ")[0] if auth else "-"))
         parts = self.path.split("/")
         repo = parts[2] if len(parts) > 2 else ""
+        rest = "/".join(parts[3:])
         ctype = {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}
         if self.path == "/v2/":
             return self.send(200, b"{}")
+        if self.path.startswith("/token-to-"):
+            to = self.path[len("/token-to-"):].split("?")[0]
+            return self.send(307, b"", {"Location": "https://127.0.0.1:%s/token" % to})
+        if self.path.startswith("/token"):
+            return self.send(200, b'{"token": "fault-token", "expires_in": 60}', {"Content-Type": "application/json"})
+        if repo == "lie":
+            if self.command == "HEAD":
+                return self.send(200, SIGNED, dict(ctype, **{"Docker-Content-Digest": SIGNED_DIGEST}))
+            return self.send(200, MANIFEST, dict(ctype, **{"Docker-Content-Digest": SIGNED_DIGEST}))
+        if repo == "lie512":
+            return self.send(200, MANIFEST, dict(ctype, **{"Docker-Content-Digest": "sha512:" + "c" * 128}))
+        m = re.fullmatch(r"to-(\d+|meta)(?:-(.+))?", repo)
+        if m:
+            host = "169.254.169.254" if m.group(1) == "meta" else "127.0.0.1:" + m.group(1)
+            return self.send(307, b"", {"Location": "https://%s/v2/%s/%s" % (host, m.group(2) or "ok", rest)})
+        m = re.fullmatch(r"realmvia-(\d+)", repo)
+        if m and auth != "Bearer fault-token":
+            challenge = 'Bearer realm="https://127.0.0.1:%d/token-to-%s",service="fault"' % (port, m.group(1))
+            return self.send(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}', {"WWW-Authenticate": challenge})
+        if m:
+            return self.send(200, MANIFEST, dict(ctype, **{"Docker-Content-Digest": DIGEST}))
+        m = re.fullmatch(r"realm-(\d+)(?:-to-(\d+))?", repo)
+        if m:
+            if auth != "Bearer fault-token":
+                challenge = 'Bearer realm="https://127.0.0.1:%s/token",service="fault"' % m.group(1)
+                return self.send(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}', {"WWW-Authenticate": challenge})
+            if m.group(2):
+                return self.send(307, b"", {"Location": "https://127.0.0.1:%s/v2/ok/%s" % (m.group(2), rest)})
+            return self.send(200, MANIFEST, dict(ctype, **{"Docker-Content-Digest": DIGEST}))
         if repo == "ok":
             return self.send(200, MANIFEST, dict(ctype, **{"Docker-Content-Digest": DIGEST}))
         if repo == "nodigest":
@@ -94,6 +141,7 @@ class Handler(BaseHTTPRequestHandler):
 
     do_GET = handle_any
     do_HEAD = handle_any
+    do_POST = handle_any
 
 
 server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
