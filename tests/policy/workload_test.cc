@@ -265,7 +265,9 @@ TEST(ExtractWorkload, MalformedPodSpecsAreErrors) {
        },
        ErrorCode::invalid_argument, "spec.template.spec.volumes[1].image.reference: required"},
       {"image_volume_reference_null",
-       [](json& o) { o["spec"]["template"]["spec"]["volumes"] = {{{"name", "d"}, {"image", {{"reference", nullptr}}}}}; },
+       [](json& o) {
+         o["spec"]["template"]["spec"]["volumes"] = {{{"name", "d"}, {"image", {{"reference", nullptr}}}}};
+       },
        ErrorCode::invalid_argument, "spec.template.spec.volumes[0].image.reference: required"},
       {"image_volume_reference_empty",
        [](json& o) { o["spec"]["template"]["spec"]["volumes"] = {{{"name", "d"}, {"image", {{"reference", ""}}}}}; },

@@ -270,8 +270,9 @@ spec:
   for (const Case& c : cases) {
     SCOPED_TRACE(c.volume_image);
     nlohmann::json object = pod({"my.reg/allow-me/app:1"});
+    const nlohmann::json source = {{"reference", c.volume_image}, {"pullPolicy", "Always"}};
     object["spec"]["volumes"] = {{{"name", "cache"}, {"emptyDir", nlohmann::json::object()}},
-                                 {{"name", "data"}, {"image", {{"reference", c.volume_image}, {"pullPolicy", "Always"}}}}};
+                                 {{"name", "data"}, {"image", source}}};
     const auto answer = run(f.service, review("admission.k8s.io/v1", "vol", "CREATE", object).dump());
     ASSERT_EQ(answer.http.status, 200u) << answer.http.body;
     EXPECT_EQ(answer.review["response"]["allowed"], c.allowed) << answer.http.body;
