@@ -409,7 +409,7 @@ namespace {
 
 std::string container_label(const ContainerDecision& c) {
   const std::string& image = c.decision.normalized.empty() ? c.container.image : c.decision.normalized;
-  return (c.container.name.empty() ? std::string("container") : c.container.name) + " (" + image + ")";
+  return owner_label(c.container, "container") + " (" + image + ")";
 }
 
 std::string join_reasons(const std::vector<std::string>& reasons) {
@@ -426,8 +426,11 @@ std::string WorkloadDecision::denial_message() const {
     if (c.decision.action == Action::deny) denied.push_back(&c);
   }
   if (denied.empty()) return "";
+  // "containers" unless image volumes are among them: then they are "images" (a volume is no container).
+  const bool volumes = std::any_of(containers.begin(), containers.end(),
+                                   [](const ContainerDecision& c) { return c.container.is_volume(); });
   std::string out = "imagegate denied " + std::to_string(denied.size()) + " of " + std::to_string(containers.size()) +
-                    (containers.size() == 1 ? " container: " : " containers: ");
+                    (volumes ? " image" : " container") + (containers.size() == 1 ? ": " : "s: ");
   for (std::size_t i = 0; i < denied.size(); ++i) {
     std::string part = truncate(container_label(*denied[i]) + ": " + join_reasons(denied[i]->decision.reasons),
                                 kMaxContainerPart);

@@ -99,7 +99,7 @@ Evidence unevaluated_evidence(const Requirements& needs, const std::string& deta
 Decision evaluate(const CompiledPolicy& policy, const ImageUnderReview& image, const Evidence& evidence,
                   std::chrono::system_clock::time_point now);
 
-// ---- Workload level: one decision per container, and the answer for the whole object. ----------------
+// ---- Workload level: one decision per container or image volume, and the answer for the object. -----
 
 struct ContainerDecision {
   ContainerImage container;
@@ -110,7 +110,8 @@ struct WorkloadDecision {
   Action action = Action::allow;  // deny if any container is denied, warn if any warns, else allow
   std::vector<ContainerDecision> containers;
 
-  // One message naming every denied container, its image and why; short enough for kubectl output.
+  // One message naming every denied container (or `volume "NAME"`), its image and why; short enough for
+  // kubectl output.
   std::string denial_message() const;
   // One warning per warned container (and per failure-open allow), each at most 120 characters.
   std::vector<std::string> warnings() const;

@@ -55,9 +55,35 @@ std::string string_member(const nlohmann::json& object, const char* key) {
   return it->get<std::string>();
 }
 
+// The bound on images per object, checked before each one is added.
+Status check_room(const Workload& out, const std::string& entry_path, const char* counted) {
+  if (out.images.size() < kMaxContainersPerObject) return Ok{};
+  return resource_exhausted(entry_path + ": more than " + std::to_string(kMaxContainersPerObject) + " " + counted +
+                            " in one object");
+}
+
+// The optional `name` of a container or volume, and the image string `holder[key]` (at image.json_path),
+// which must be present, a string and not empty: skipping it would admit an image nobody checked.
+Status read_entry(const nlohmann::json& entry, const std::string& entry_path, const nlohmann::json& holder,
+                  const char* key, const char* missing, ContainerImage& image) {
+  auto name = entry.find("name");
+  if (name != entry.end() && !name->is_null()) {
+    if (!name->is_string()) return invalid_argument(entry_path + ".name: must be a string");
+    image.name = name->get<std::string>();
+  }
+  auto value = holder.find(key);
+  if (value == holder.end() || value->is_null()) {
+    return invalid_argument(image.json_path + ": required (" + missing + ")");
+  }
+  if (!value->is_string()) return invalid_argument(image.json_path + ": must be a string");
+  image.image = value->get<std::string>();
+  if (image.image.empty()) return invalid_argument(image.json_path + ": must not be empty");
+  return Ok{};
+}
+
 // Reads one of containers / initContainers / ephemeralContainers. Absent or null is an empty list
 // (only `containers` is required, checked by the caller); anything else that is not a list of objects
-// with a string `image` is an error: skipping it would admit an image nobody checked.
+// with a string `image` is an error.
 Status read_containers(const nlohmann::json& pod_spec, const std::string& spec_path, const char* list_name,
                        Workload& out) {
   if (!pod_spec.contains(list_name)) return Ok{};
@@ -68,26 +94,45 @@ Status read_containers(const nlohmann::json& pod_spec, const std::string& spec_p
   for (std::size_t index = 0; index < list.size(); ++index) {
     const nlohmann::json& container = list[index];
     const std::string container_path = list_path + "[" + std::to_string(index) + "]";
-    if (out.images.size() >= kMaxContainersPerObject) {
-      return resource_exhausted(container_path + ": more than " + std::to_string(kMaxContainersPerObject) +
-                                " containers in one object");
-    }
+    if (Status s = check_room(out, container_path, "containers"); !s) return s;
     if (!container.is_object()) return invalid_argument(container_path + ": must be a container object");
     ContainerImage image;
     image.kind = list_name;
     image.json_path = container_path + ".image";
-    auto name = container.find("name");
-    if (name != container.end() && !name->is_null()) {
-      if (!name->is_string()) return invalid_argument(container_path + ".name: must be a string");
-      image.name = name->get<std::string>();
+    if (Status s = read_entry(container, container_path, container, "image", "a container without an image", image);
+        !s) {
+      return s;
     }
-    auto value = container.find("image");
-    if (value == container.end() || value->is_null()) {
-      return invalid_argument(image.json_path + ": required (a container without an image)");
+    out.images.push_back(std::move(image));
+  }
+  return Ok{};
+}
+
+// Reads the image volumes (`volumes[].image.reference`,
+// https://kubernetes.io/docs/concepts/storage/volumes/#image): the kubelet pulls the reference exactly like
+// a container image, so it is checked like one. Volumes of other types are skipped. An `image` volume
+// without a string `reference` is an error: the API server refuses it in a Pod (it lets a pod template
+// leave it for later tooling to fill in, but an unnamed image is not one we can vouch for).
+Status read_image_volumes(const nlohmann::json& pod_spec, const std::string& spec_path, Workload& out) {
+  auto list = pod_spec.find(std::string(kImageVolumes));
+  if (list == pod_spec.end() || list->is_null()) return Ok{};
+  const std::string list_path = spec_path + "." + std::string(kImageVolumes);
+  if (!list->is_array()) return invalid_argument(list_path + ": must be a list of volumes");
+  for (std::size_t index = 0; index < list->size(); ++index) {
+    const nlohmann::json& volume = (*list)[index];
+    const std::string volume_path = list_path + "[" + std::to_string(index) + "]";
+    if (!volume.is_object()) return invalid_argument(volume_path + ": must be a volume object");
+    auto source = volume.find("image");
+    if (source == volume.end() || source->is_null()) continue;  // not an image volume
+    if (Status s = check_room(out, volume_path, "containers and image volumes"); !s) return s;
+    if (!source->is_object()) return invalid_argument(volume_path + ".image: must be an object");
+    ContainerImage image;
+    image.kind = kImageVolumes;
+    image.json_path = volume_path + ".image.reference";
+    if (Status s = read_entry(volume, volume_path, *source, "reference", "an image volume without a reference", image);
+        !s) {
+      return s;
     }
-    if (!value->is_string()) return invalid_argument(image.json_path + ": must be a string");
-    image.image = value->get<std::string>();
-    if (image.image.empty()) return invalid_argument(image.json_path + ": must not be empty");
     out.images.push_back(std::move(image));
   }
   return Ok{};
@@ -145,7 +190,13 @@ Result<Workload> extract_workload(const nlohmann::json& object, std::string_view
   for (const char* list : {"containers", "initContainers", "ephemeralContainers"}) {
     if (Status s = read_containers(*node, path, list, out); !s) return s.error();
   }
+  if (Status s = read_image_volumes(*node, path, out); !s) return s.error();
   return out;
+}
+
+std::string owner_label(const ContainerImage& image, std::string_view fallback) {
+  if (image.is_volume()) return "volume \"" + image.name + "\"";
+  return image.name.empty() ? std::string(fallback) : image.name;
 }
 
 std::string to_json_pointer(const std::string& json_path) {

@@ -3,8 +3,9 @@
 //
 // Kinds: Pod (spec), Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, ReplicationController
 // (spec.template.spec), CronJob (spec.jobTemplate.spec.template.spec), PodTemplate (template.spec).
-// In each pod spec: containers, initContainers, ephemeralContainers. Other kinds carry no images: they
-// yield a Workload with has_pod_spec == false, and are allowed.
+// In each pod spec: containers, initContainers, ephemeralContainers, and image volumes
+// (volumes[].image.reference, Kubernetes 1.31+): every image the kubelet pulls for the pod. Other kinds
+// carry no images: they yield a Workload with has_pod_spec == false, and are allowed.
 #pragma once
 
 #include <cstddef>
@@ -18,14 +19,25 @@
 
 namespace imagegate::policy {
 
+// Images per object: containers of every list and image volumes together.
 inline constexpr std::size_t kMaxContainersPerObject = 1024;
 
+// ContainerImage::kind of an image volume: the pod spec list it comes from, as for containers.
+inline constexpr std::string_view kImageVolumes = "volumes";
+
+// One image the kubelet pulls for a pod: a container's `image`, or an image volume's `image.reference`.
 struct ContainerImage {
-  std::string name;       // container name
-  std::string kind;       // "containers", "initContainers" or "ephemeralContainers"
-  std::string json_path;  // spec.template.spec.initContainers[0].image
+  std::string name;       // container name, or volume name
+  std::string kind;       // "containers", "initContainers", "ephemeralContainers" or "volumes"
+  std::string json_path;  // spec.template.spec.initContainers[0].image, spec.volumes[0].image.reference
   std::string image;      // as written
+
+  bool is_volume() const noexcept { return kind == kImageVolumes; }
 };
+
+// How answers and logs name the image's owner: the container's name (`fallback` when it has none), or
+// `volume "NAME"` for an image volume, so that a message never calls a volume a container.
+std::string owner_label(const ContainerImage& image, std::string_view fallback);
 
 struct Workload {
   std::string api_version;
@@ -37,7 +49,8 @@ struct Workload {
 };
 
 // Errors: invalid_argument for a known workload kind whose pod spec is malformed (a container without a
-// string `image`, containers not a list); resource_exhausted beyond kMaxContainersPerObject.
+// string `image`, containers not a list, an image volume without a string `reference`);
+// resource_exhausted beyond kMaxContainersPerObject images.
 //
 // Kinds are recognised by the object's `kind`, and only in their Kubernetes API groups (Pod in "v1",
 // Deployment in apps/v1, extensions/v1beta1, ...): a custom resource that happens to be called `Job` in

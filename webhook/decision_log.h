@@ -1,6 +1,7 @@
 // The decision log: one JSON line per review, for audit and incident response. Fields: time, uid,
 // namespace, kind, name, operation, user, dryRun, policy version, decision, and per image: container,
-// image, digest, decision, rule, reasons; durations. Never request bodies, never secrets.
+// image, digest, decision, rule, reasons; durations. Never request bodies, never secrets. An image volume
+// is an image like a container's: `container` holds the volume's name, `containerKind` is "volumes".
 //
 // Thread-safe: lines are written whole under a mutex.
 #pragma once

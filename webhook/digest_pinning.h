@@ -5,6 +5,7 @@
 // resolved is never patched (a warning says why); /validate then decides about it on its own.
 // The answer always allows: denying is /validate's job. DELETE/CONNECT get no patch. Dry-run requests get
 // the same patch (the API server applies it to the dry-run object only) and an audit annotation.
+// Image volumes are pinned like containers: the patch replaces `/spec/.../volumes/N/image/reference`.
 //
 // Budget: the resolutions run concurrently through gather_within_budget (the same race as /validate), so a
 // hung registry cannot hold the answer past the API server's timeout: images still resolving when the

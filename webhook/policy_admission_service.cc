@@ -434,9 +434,10 @@ asio::awaitable<ReviewOutcome> review_workload(const AdmissionRequest& request,
   for (const auto& c : decided.containers) {
     const auto& d = c.decision;
     if (!d.rule.empty() && std::find(rules.begin(), rules.end(), d.rule) == rules.end()) rules.push_back(d.rule);
-    if (!d.evidence.digest.empty()) digests.push_back(c.container.name + "=" + d.evidence.digest);
+    if (!d.evidence.digest.empty()) digests.push_back(policy::owner_label(c.container, "") + "=" + d.evidence.digest);
     if (d.mode == policy::Mode::audit && d.outcome == policy::Outcome::failed) {
-      audit_failures.push_back(c.container.name + ": " + (d.reasons.empty() ? d.image : join(d.reasons, "; ")));
+      audit_failures.push_back(policy::owner_label(c.container, "") + ": " +
+                               (d.reasons.empty() ? d.image : join(d.reasons, "; ")));
     }
     // Which trust anchors vouched (or failed) and how: an index signature accepting a platform digest says
     // so here, for allowed reviews too (incident response reads this log).

@@ -82,12 +82,12 @@ std::optional<std::chrono::milliseconds> parse_review_timeout(std::string_view t
 // The review's budget: min(timeout - margin, max_budget) (default_budget without a timeout), at least 100 ms.
 std::chrono::milliseconds review_budget(const AdmissionOptions& options, std::string_view target);
 
-// What an admitted review put into the cluster: the images of the containers that were allowed (or allowed
-// with a warning) and whose digest is known, and where they run. Reported for CREATE/UPDATE reviews that
-// were not dry runs and whose workload as a whole was admitted. `replaces` is set for an UPDATE whose
-// every container's digest is known: `images` is then all the workload runs, and what it ran before and
-// no longer names is gone. (An UPDATE with a container whose digest is unknown only adds: what it
-// replaced cannot be told, and keeping a stale entry is safer than dropping a running one.)
+// What an admitted review put into the cluster: the images of the containers and image volumes that were
+// allowed (or allowed with a warning) and whose digest is known, and where they run. Reported for
+// CREATE/UPDATE reviews that were not dry runs and whose workload as a whole was admitted. `replaces` is
+// set for an UPDATE whose every image's digest is known: `images` is then all the workload runs, and what
+// it ran before and no longer names is gone. (An UPDATE with a container whose digest is unknown only adds:
+// what it replaced cannot be told, and keeping a stale entry is safer than dropping a running one.)
 struct AdmittedImage {
   std::string image;   // normalised reference
   std::string digest;  // sha256:...

@@ -118,7 +118,7 @@ Result<Suite> parse_suite_json(const json& doc, const std::string& file) {
     const std::string path = "cases[" + std::to_string(i) + "]";
     const json& c = (*cases)[i];
     if (!c.is_object()) return invalid_argument(path + ": must be a mapping");
-    if (Status s = only_keys(c, {"name", "workload", "container", "expect", "rule", "reason"}, path); !s) {
+    if (Status s = only_keys(c, {"name", "workload", "container", "volume", "expect", "rule", "reason"}, path); !s) {
       return s.error();
     }
     SuiteCase test;
@@ -140,10 +140,13 @@ Result<Suite> parse_suite_json(const json& doc, const std::string& file) {
       return invalid_argument(path + ".expect: must be allow, warn or deny (got \"" + *expect + "\")");
     }
     for (auto [key, target] : {std::pair{"name", &test.name}, std::pair{"container", &test.container},
-                               std::pair{"reason", &test.reason}}) {
+                               std::pair{"volume", &test.volume}, std::pair{"reason", &test.reason}}) {
       auto value = optional_string(c, key, path);
       if (!value.ok()) return value.error();
       *target = value->value_or("");
+    }
+    if (!test.container.empty() && !test.volume.empty()) {
+      return invalid_argument(path + ": name a container or a volume, not both");
     }
     auto rule = optional_string(c, "rule", path);
     if (!rule.ok()) return rule.error();
@@ -178,21 +181,27 @@ std::vector<CaseResult> check_suite(const Suite& suite, const std::vector<Worklo
       out.push_back(std::move(result));
       continue;
     }
-    if (test.container.empty()) {
+    if (test.container.empty() && test.volume.empty()) {
       // The workload's overall answer; `rule` does not apply, `reason` searches the messages.
       std::string text = w->decision.denial_message() + "\n" + join(w->decision.warnings(), "\n");
       for (const policy::ContainerDecision& c : w->decision.containers) text += "\n" + join(c.decision.reasons, "\n");
       result.actual = std::string(policy::to_string(w->decision.action));
       result.passed = w->decision.action == test.expect && !test.rule.has_value() &&
                       (test.reason.empty() || text.find(test.reason) != std::string::npos);
-      if (test.rule.has_value()) result.actual += " (rule: applies to containers only; name a container)";
+      if (test.rule.has_value()) result.actual += " (rule: applies to one container or image volume; name one)";
       out.push_back(std::move(result));
       continue;
     }
+    // A container and an image volume may share a name: each key looks only at its own kind.
+    const bool volume = !test.volume.empty();
     auto c = std::find_if(w->decision.containers.begin(), w->decision.containers.end(),
-                          [&](const policy::ContainerDecision& candidate) { return candidate.container.name == test.container; });
+                          [&](const policy::ContainerDecision& candidate) {
+                            return candidate.container.is_volume() == volume &&
+                                   candidate.container.name == (volume ? test.volume : test.container);
+                          });
     if (c == w->decision.containers.end()) {
-      result.actual = "no container named \"" + test.container + "\" in " + test.workload;
+      result.actual = volume ? "no image volume named \"" + test.volume + "\" in " + test.workload
+                             : "no container named \"" + test.container + "\" in " + test.workload;
       out.push_back(std::move(result));
       continue;
     }

@@ -1,5 +1,6 @@
 // Policy test suites (`imagegate test --suite suite.yaml`): a policy, the resources to evaluate and the
-// decision expected for each container, like `kyverno test`. The format is documented in docs/cli.md:
+// decision expected for each container or image volume, like `kyverno test`. The format is documented in
+// docs/cli.md:
 //
 //   apiVersion: imagegate.dev/v1alpha1
 //   kind: PolicyTest
@@ -8,6 +9,7 @@
 //   namespace: default              # optional: for objects without metadata.namespace
 //   cases:
 //     - {workload: Deployment/default/web, container: nginx, expect: deny, rule: pinned, reason: digest}
+//     - {workload: Deployment/default/web, volume: models, expect: allow}   # an image volume
 //
 // Plain values and pure functions; thread-compatible.
 #pragma once
@@ -26,7 +28,8 @@ namespace imagegate::webhook {
 struct SuiteCase {
   std::string name;                 // optional description
   std::string workload;             // Kind/namespace/name
-  std::string container;            // container name; "" = the workload's overall decision
+  std::string container;            // container name; "" (and no volume) = the workload's overall decision
+  std::string volume;               // image volume name, instead of a container
   policy::Action expect = policy::Action::deny;
   std::optional<std::string> rule;  // exact rule name ("" = no rule matched)
   std::string reason;               // substring of the reasons (or the denial message)
@@ -51,8 +54,8 @@ struct CaseResult {
   std::string actual;   // what happened: "deny (rule r: reason)" or "no such workload"
 };
 
-// Checks every case against evaluated workloads. A case naming a workload or container that does not
-// exist fails.
+// Checks every case against evaluated workloads. A case naming a workload, container or image volume
+// that does not exist fails.
 std::vector<CaseResult> check_suite(const Suite& suite, const std::vector<WorkloadResult>& workloads);
 
 }  // namespace imagegate::webhook

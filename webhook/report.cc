@@ -102,9 +102,11 @@ Result<std::vector<WorkloadResult>> evaluate_offline(const policy::CompiledPolic
 
 namespace {
 
-// How many containers of the report got each decision: the table's footer and the JSON summary.
+// How many images of the report got each decision: the table's footer and the JSON summary. Image
+// volumes are counted apart from containers; allowed/warned/denied cover both.
 struct DecisionCounts {
   std::size_t containers = 0;
+  std::size_t image_volumes = 0;
   std::size_t allowed = 0;
   std::size_t warned = 0;
   std::size_t denied = 0;
@@ -114,7 +116,7 @@ DecisionCounts count_decisions(const TestReport& report) {
   DecisionCounts n;
   for (const WorkloadResult& w : report.workloads) {
     for (const policy::ContainerDecision& c : w.decision.containers) {
-      ++n.containers;
+      ++(c.container.is_volume() ? n.image_volumes : n.containers);
       switch (c.decision.action) {
         case policy::Action::allow: ++n.allowed; break;
         case policy::Action::warn: ++n.warned; break;
@@ -143,6 +145,7 @@ std::string render_table(const TestReport& report) {
       std::string name = c.container.name.empty() ? std::string("-") : c.container.name;
       if (c.container.kind == "initContainers") name += " (init)";
       if (c.container.kind == "ephemeralContainers") name += " (ephemeral)";
+      if (c.container.is_volume()) name += " (image volume)";
       rows.push_back({w.id, name, c.container.image, std::string(policy::to_string(d.action)),
                       d.rule.empty() ? std::string("-") : d.rule, reason});
     }
@@ -161,7 +164,8 @@ std::string render_table(const TestReport& report) {
   }
   const DecisionCounts n = count_decisions(report);
   out << "\n"
-      << plural(report.workloads.size(), "workload") << ", " << plural(n.containers, "container") << ": "
+      << plural(report.workloads.size(), "workload") << ", " << plural(n.containers, "container")
+      << (n.image_volumes > 0 ? ", " + plural(n.image_volumes, "image volume") : std::string()) << ": "
       << n.allowed << " allowed, " << n.warned << " warned, " << n.denied << " denied";
   out << " (policy " << report.policy_file
       << (report.online ? "; digests resolved online" : "; network checks not evaluated offline") << ")\n";
@@ -207,6 +211,7 @@ json report_to_json(const TestReport& report) {
           {"summary",
            {{"workloads", report.workloads.size()},
             {"containers", n.containers},
+            {"imageVolumes", n.image_volumes},
             {"allowed", n.allowed},
             {"warned", n.warned},
             {"denied", n.denied}}},

@@ -63,8 +63,9 @@ Result<std::vector<WorkloadResult>> evaluate_offline(const policy::CompiledPolic
                                                      std::chrono::system_clock::time_point now,
                                                      const EvidenceFunction& evidence);
 
-// WORKLOAD CONTAINER IMAGE DECISION RULE REASON, one row per container (objects without a pod spec get
-// one row with "-" and "no pod spec"), columns aligned, followed by a summary line.
+// WORKLOAD CONTAINER IMAGE DECISION RULE REASON, one row per container or image volume ("NAME (image
+// volume)"; objects without a pod spec get one row with "-" and "no pod spec"), columns aligned, followed
+// by a summary line.
 std::string render_table(const TestReport& report);
 // The full structured result: decision, outcome, mode, rule, reasons, evidence and JSON paths.
 nlohmann::json report_to_json(const TestReport& report);

@@ -101,7 +101,9 @@ int run_suite(const TestOptions& options) {
   std::size_t failed = 0;
   for (const CaseResult& r : results) {
     const SuiteCase& t = r.test;
-    std::string subject = t.workload + (t.container.empty() ? std::string() : " " + t.container);
+    std::string subject = t.workload + (!t.volume.empty()      ? " volume " + t.volume
+                                        : !t.container.empty() ? " " + t.container
+                                                               : std::string());
     if (!t.name.empty()) subject += " [" + t.name + "]";
     std::string expected(policy::to_string(t.expect));
     if (t.rule) expected += ", rule " + (t.rule->empty() ? std::string("-") : *t.rule);

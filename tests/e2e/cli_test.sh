@@ -42,7 +42,7 @@ assert_eq "multi-document: 3 objects" "3" "$(json_get "$OUT" 'len(d["workloads"]
 assert_eq "multi-document: ConfigMap has no pod spec" "false" "$(json_get "$OUT" 'd["workloads"][1]["hasPodSpec"]')"
 assert_eq "multi-document: sources name the document" '["'"$T"'/multi.yaml#1", "'"$T"'/multi.yaml#3", "'"$T"'/multi.yaml#4"]' \
   "$(json_get "$OUT" '[w["source"] for w in d["workloads"]]')"
-assert_eq "multi-document: summary" '{"allowed": 1, "containers": 3, "denied": 2, "warned": 0, "workloads": 3}' \
+assert_eq "multi-document: summary" '{"allowed": 1, "containers": 3, "denied": 2, "imageVolumes": 0, "warned": 0, "workloads": 3}' \
   "$(json_get "$OUT" 'd["summary"]')"
 
 # kind: List, as JSON, with a CronJob and a Job.

@@ -314,6 +314,30 @@ pod_review() {
   printf '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"%s","kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},"namespace":"%s","operation":"CREATE","userInfo":{"username":"t"},"object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":"%s"}]}}}}' "${2:-u1}" "${3:-default}" "$1"
 }
 
+# pod_volume_review IMAGE VOLUME_IMAGE [UID] [NAMESPACE]: as pod_review, the Pod also mounting VOLUME_IMAGE as
+# the image volume "data" (spec.volumes[1].image.reference, after an emptyDir "scratch").
+pod_volume_review() {
+  pod_review "$1" "${3:-u1}" "${4:-default}" | python3 -c 'import json,sys; d=json.load(sys.stdin); d["request"]["object"]["spec"]["volumes"]=[{"name":"scratch","emptyDir":{}},{"name":"data","image":{"reference":sys.argv[1]}}]; print(json.dumps(d))' "$2"
+}
+
+# object_review FILE [UID] [OPERATION]: prints an AdmissionReview (admission.k8s.io/v1, CREATE unless given)
+# of the object in FILE (JSON, e.g. kubectl's -o json): request.kind from its apiVersion and kind, the
+# resource its lower-case plural (Pod -> pods), name and namespace from its metadata (namespace "default"
+# when it has none).
+object_review() {
+  python3 - "$1" "${2:-u1}" "${3:-CREATE}" <<'PY'
+import json, sys
+o = json.load(open(sys.argv[1]))
+group, _, version = o["apiVersion"].rpartition("/")
+meta = o.get("metadata") or {}
+print(json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+    "uid": sys.argv[2], "kind": {"group": group, "version": version, "kind": o["kind"]},
+    "resource": {"group": group, "version": version, "resource": o["kind"].lower() + "s"},
+    "name": meta.get("name", ""), "namespace": meta.get("namespace", "default"), "operation": sys.argv[3],
+    "userInfo": {"username": "e2e"}, "object": o}}))
+PY
+}
+
 # send_review PORT CAFILE FILE: POSTs the AdmissionReview in FILE to https://127.0.0.1:PORT/validate
 # (timeout=10s), trusting CAFILE; the answer is left in $OUT (run_capture).
 send_review() {

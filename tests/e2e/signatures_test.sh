@@ -302,6 +302,16 @@ assert_eq "serve: keyless bundle allowed" "true" "$(review_allowed)"
 review "$breg/bundles/unsigned:v1"
 assert_eq "serve: keyless anchor, unsigned image denied" "false" "$(review_allowed)"
 assert_contains "serve: keyless denial names the anchor" "$(review_message)" "ci: no signatures found"
+# Image volumes are pulled like container images: a signed container with an unsigned image volume is
+# denied naming the volume; with a signed image as the volume, allowed.
+pod_volume_review "$reg/team/app:v1" "$reg/team/unsigned:v1" uv1 >"$T/review.json"
+send_review "$SERVER_PORT" "$T/ca.pem" "$T/review.json"
+assert_eq "serve: signed container, unsigned image volume: denied" "false" "$(review_allowed)"
+assert_contains "serve: the denial names the volume" "$(review_message)" "volume \"data\" ($reg/team/unsigned:v1)"
+assert_contains "serve: the volume's reason names the anchors tried" "$(review_message)" "ec-key, ed-key: no signatures found"
+pod_volume_review "$reg/team/app:v1" "$reg/quorum/app:v1" uv2 >"$T/review.json"
+send_review "$SERVER_PORT" "$T/ca.pem" "$T/review.json"
+assert_eq "serve: signed container, signed image volume: allowed" "true" "$(review_allowed)"
 review "$reg/team/app:v1" u2
 assert_eq "serve: a second review (cached) allowed" "true" "$(review_allowed)"
 decided="$(grep -c '"uid"' "$T/decisions.log" || true)"

@@ -544,6 +544,24 @@ TEST(Workload, DenialMessageNamesEveryDeniedContainer) {
             "\"prod\"");
 }
 
+// An image volume is named as a volume, never as a container, in the denial message and the warnings.
+TEST(Workload, DenialMessageAndWarningsNameImageVolumes) {
+  const auto policy = load(kWorkloadPolicy);
+  ASSERT_NE(policy, nullptr);
+  ContainerDecision data = container(*policy, "data", "nginx:latest");
+  data.container.kind = std::string(kImageVolumes);
+  ContainerDecision old = container(*policy, "models", "registry.example.com/legacy/models:2");
+  old.container.kind = std::string(kImageVolumes);
+  const WorkloadDecision w = decide_workload({container(*policy, "app", "nginx:1.25"), data, old});
+  EXPECT_EQ(w.action, Action::deny);
+  EXPECT_EQ(w.denial_message(),
+            "imagegate denied 1 of 3 images: volume \"data\" (docker.io/library/nginx:latest): tag \"latest\" is "
+            "denied by rule \"prod\"");
+  ASSERT_EQ(w.warnings().size(), 1u);
+  EXPECT_THAT(w.warnings()[0], ::testing::StartsWith("volume \"models\" (registry.example.com/legacy/models:2): "));
+  EXPECT_EQ(decide_workload({data}).denial_message().rfind("imagegate denied 1 of 1 image: volume \"data\"", 0), 0u);
+}
+
 TEST(Workload, DenialMessageIsCapped) {
   const auto policy = load(kWorkloadPolicy);
   ASSERT_NE(policy, nullptr);

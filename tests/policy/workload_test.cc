@@ -111,6 +111,70 @@ TEST(ExtractWorkload, PodWithInitAndEphemeralContainers) {
   EXPECT_EQ(w->images[2].image, "debug:3");
 }
 
+// Image volumes (spec.volumes[].image.reference): the kubelet pulls them like container images, so each
+// is an image of the workload, after the containers, with its own path. Volumes of other types are not.
+json image_volume(const std::string& name, const std::string& reference) {
+  return {{"name", name}, {"image", {{"reference", reference}, {"pullPolicy", "IfNotPresent"}}}};
+}
+
+TEST(ExtractWorkload, ImageVolumesOfAPod) {
+  json pod = kubectl_pod("--image=app:1", "dev");
+  pod["spec"]["volumes"] = {{{"name", "cache"}, {"emptyDir", json::object()}},
+                            image_volume("data", "registry.example/data:v1"),
+                            {{"name", "settings"}, {"configMap", {{"name", "s"}}}},
+                            image_volume("models", "registry.example/models@sha256:" + std::string(64, 'a'))};
+  auto w = extract_workload(pod);
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  ASSERT_EQ(w->images.size(), 3u);
+  EXPECT_FALSE(w->images[0].is_volume());
+  const ContainerImage& data = w->images[1];
+  EXPECT_TRUE(data.is_volume());
+  EXPECT_EQ(data.kind, "volumes");
+  EXPECT_EQ(data.name, "data");
+  EXPECT_EQ(data.image, "registry.example/data:v1");
+  EXPECT_EQ(data.json_path, "spec.volumes[1].image.reference");
+  EXPECT_EQ(to_json_pointer(data.json_path), "/spec/volumes/1/image/reference");
+  EXPECT_EQ(w->images[2].name, "models");
+  EXPECT_EQ(w->images[2].json_path, "spec.volumes[3].image.reference");
+  for (const ContainerImage& image : w->images) {
+    EXPECT_EQ(pod.at(json::json_pointer(to_json_pointer(image.json_path))), image.image) << image.json_path;
+  }
+  EXPECT_EQ(owner_label(data, "container"), "volume \"data\"");
+  EXPECT_EQ(owner_label(w->images[0], "container"), "app");
+}
+
+TEST(ExtractWorkload, ImageVolumesInPodTemplates) {
+  json deployment = kubectl_json("create deployment web --image=nginx");
+  deployment["spec"]["template"]["spec"]["volumes"] = {image_volume("data", "registry.example/data:v1")};
+  auto d = extract_workload(deployment);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(images_of(*d, "volumes"), std::vector<std::string>{"registry.example/data:v1"});
+  EXPECT_EQ(d->images.back().json_path, "spec.template.spec.volumes[0].image.reference");
+
+  json cron = kubectl_json("create cronjob nightly --image=busybox --schedule='0 3 * * *'");
+  cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["volumes"] = {
+      {{"name", "scratch"}, {"emptyDir", json::object()}}, image_volume("tools", "registry.example/tools:2")};
+  auto c = extract_workload(cron);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_EQ(c->images.size(), 2u);
+  EXPECT_EQ(c->images[1].json_path, "spec.jobTemplate.spec.template.spec.volumes[1].image.reference");
+  EXPECT_EQ(to_json_pointer(c->images[1].json_path), "/spec/jobTemplate/spec/template/spec/volumes/1/image/reference");
+  EXPECT_EQ(cron.at(json::json_pointer(to_json_pointer(c->images[1].json_path))), "registry.example/tools:2");
+}
+
+TEST(ExtractWorkload, VolumesWithoutAnImageAreNotImages) {
+  json pod = kubectl_pod("--image=app:1");
+  pod["spec"]["volumes"] = {{{"name", "cache"}, {"emptyDir", json::object()}},
+                            {{"name", "token"}, {"image", nullptr}, {"projected", {{"sources", json::array()}}}}};
+  auto w = extract_workload(pod);
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  EXPECT_EQ(w->images.size(), 1u);
+  pod["spec"]["volumes"] = nullptr;
+  w = extract_workload(pod);
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  EXPECT_EQ(w->images.size(), 1u);
+}
+
 TEST(ExtractWorkload, OtherControllersAndPodTemplate) {
   const json deployment = kubectl_json("create deployment d --image=nginx");
   for (const auto& [kind, api] : std::vector<std::pair<std::string, std::string>>{
@@ -187,12 +251,47 @@ TEST(ExtractWorkload, MalformedPodSpecsAreErrors) {
       {"kind_not_string", [](json& o) { o["kind"] = 7; }, ErrorCode::invalid_argument, "kind: must be a string"},
       {"metadata_not_object", [](json& o) { o["metadata"] = "web"; }, ErrorCode::invalid_argument,
        "metadata: must be an object"},
+      {"volumes_not_list", [](json& o) { o["spec"]["template"]["spec"]["volumes"] = json::object(); },
+       ErrorCode::invalid_argument, "spec.template.spec.volumes: must be a list of volumes"},
+      {"volume_not_object", [](json& o) { o["spec"]["template"]["spec"]["volumes"] = {"data"}; },
+       ErrorCode::invalid_argument, "spec.template.spec.volumes[0]: must be a volume object"},
+      {"image_volume_not_object",
+       [](json& o) { o["spec"]["template"]["spec"]["volumes"] = {{{"name", "d"}, {"image", "registry.example/d:1"}}}; },
+       ErrorCode::invalid_argument, "spec.template.spec.volumes[0].image: must be an object"},
+      {"image_volume_reference_missing",
+       [](json& o) {
+         o["spec"]["template"]["spec"]["volumes"] = {{{"name", "e"}, {"emptyDir", json::object()}},
+                                                     {{"name", "d"}, {"image", {{"pullPolicy", "Always"}}}}};
+       },
+       ErrorCode::invalid_argument, "spec.template.spec.volumes[1].image.reference: required"},
+      {"image_volume_reference_null",
+       [](json& o) {
+         o["spec"]["template"]["spec"]["volumes"] = {{{"name", "d"}, {"image", {{"reference", nullptr}}}}};
+       },
+       ErrorCode::invalid_argument, "spec.template.spec.volumes[0].image.reference: required"},
+      {"image_volume_reference_empty",
+       [](json& o) { o["spec"]["template"]["spec"]["volumes"] = {{{"name", "d"}, {"image", {{"reference", ""}}}}}; },
+       ErrorCode::invalid_argument, "spec.template.spec.volumes[0].image.reference: must not be empty"},
+      {"image_volume_reference_not_string",
+       [](json& o) { o["spec"]["template"]["spec"]["volumes"] = {{{"name", "d"}, {"image", {{"reference", 7}}}}}; },
+       ErrorCode::invalid_argument, "spec.template.spec.volumes[0].image.reference: must be a string"},
+      {"image_volume_name_not_string",
+       [](json& o) { o["spec"]["template"]["spec"]["volumes"] = {{{"name", 1}, {"image", {{"reference", "x"}}}}}; },
+       ErrorCode::invalid_argument, "spec.template.spec.volumes[0].name: must be a string"},
       {"too_many_containers",
        [](json& o) {
          json& list = o["spec"]["template"]["spec"]["initContainers"];
          for (std::size_t i = 0; i < kMaxContainersPerObject; ++i) list.push_back({{"name", "c"}, {"image", "x"}});
        },
        ErrorCode::resource_exhausted, "spec.template.spec.initContainers[1022]: more than 1024 containers"},
+      // Image volumes count toward the same bound: 2 containers + 1022 init containers + 1 image volume.
+      {"too_many_images_with_a_volume",
+       [](json& o) {
+         json& list = o["spec"]["template"]["spec"]["initContainers"];
+         for (std::size_t i = 2; i < kMaxContainersPerObject; ++i) list.push_back({{"name", "c"}, {"image", "x"}});
+         o["spec"]["template"]["spec"]["volumes"] = {image_volume("d", "registry.example/d:1")};
+       },
+       ErrorCode::resource_exhausted, "spec.template.spec.volumes[0]: more than 1024 containers and image volumes"},
   };
   for (const Case& c : cases) {
     json object = base;
@@ -211,6 +310,14 @@ TEST(ExtractWorkload, MalformedPodSpecsAreErrors) {
   auto w = extract_workload(object);
   ASSERT_TRUE(w.ok()) << w.error().message;
   EXPECT_EQ(w->images.size(), kMaxContainersPerObject);
+  // At the bound with an image volume, and volumes of other types past it: fine.
+  object["spec"]["template"]["spec"]["initContainers"].erase(0);
+  object["spec"]["template"]["spec"]["volumes"] = {image_volume("d", "registry.example/d:1"),
+                                                   {{"name", "e"}, {"emptyDir", json::object()}}};
+  w = extract_workload(object);
+  ASSERT_TRUE(w.ok()) << w.error().message;
+  EXPECT_EQ(w->images.size(), kMaxContainersPerObject);
+  EXPECT_TRUE(w->images.back().is_volume());
   EXPECT_FALSE(extract_workload(json::array()).ok());
   EXPECT_FALSE(extract_workload(json("Deployment")).ok());
 }
@@ -239,6 +346,8 @@ TEST(ToJsonPointer, Paths) {
   EXPECT_EQ(to_json_pointer("a/b.c~d"), "/a~1b/c~0d");
   EXPECT_EQ(to_json_pointer(""), "");
   EXPECT_EQ(to_json_pointer("x[1][2]"), "/x/1/2");
+  EXPECT_EQ(to_json_pointer("spec.template.spec.volumes[4].image.reference"),
+            "/spec/template/spec/volumes/4/image/reference");
 }
 
 // ---- Conformance: every AdmissionReview sample, against admission/cases.json. ----------------------

@@ -147,13 +147,19 @@ struct RecordingObserver final : AdmissionObserver {
   void forgotten(Deletion d) noexcept override { deleted.push_back(std::move(d)); }
 };
 
-std::string review(const nlohmann::json& images, bool dry_run, const std::string& operation = "CREATE") {
+// A Deployment "web" in prod running `images`, with `volume_images` as image volumes v0, v1, ...
+std::string review(const nlohmann::json& images, bool dry_run, const std::string& operation = "CREATE",
+                   const nlohmann::json& volume_images = nlohmann::json::array()) {
   nlohmann::json containers = nlohmann::json::array();
   for (std::size_t i = 0; i < images.size(); ++i) containers.push_back({{"name", "c" + std::to_string(i)}, {"image", images[i]}});
   nlohmann::json object = {{"apiVersion", "apps/v1"},
                            {"kind", "Deployment"},
                            {"metadata", {{"name", "web"}}},
                            {"spec", {{"template", {{"spec", {{"containers", containers}}}}}}}};
+  for (std::size_t i = 0; i < volume_images.size(); ++i) {
+    object["spec"]["template"]["spec"]["volumes"].push_back(
+        {{"name", "v" + std::to_string(i)}, {"image", {{"reference", volume_images[i]}}}});
+  }
   return nlohmann::json{{"apiVersion", "admission.k8s.io/v1"},
                         {"kind", "AdmissionReview"},
                         {"request",
@@ -265,6 +271,29 @@ TEST(AdmissionObserver, AnUpdateReplacesOnlyWhenEveryDigestIsKnown) {
   // A dry-run UPDATE reports nothing.
   ASSERT_TRUE(f.allowed(review({clean}, true, "UPDATE")));
   EXPECT_EQ(f.observer.seen.size(), 2U);
+}
+
+// Image volumes run in the workload like its containers: their digests are recorded, a volume whose
+// verdict is missing denies the workload, and one without a known digest keeps an UPDATE from replacing.
+TEST(AdmissionObserver, ImageVolumesAreRecordedAndGated) {
+  AdmissionFixture f;
+  ASSERT_TRUE(f.store->put(verdict('a', verifier::Severity::medium, system_clock::now())).ok());
+  ASSERT_TRUE(f.store->put(verdict('c', verifier::Severity::low, system_clock::now())).ok());
+  const std::string clean = "registry.example.com/app@" + digest('a');
+  const std::string data = "registry.example.com/data@" + digest('c');
+  ASSERT_TRUE(f.allowed(review({clean}, false, "UPDATE", {data})));
+  ASSERT_EQ(f.observer.seen.size(), 1U);
+  EXPECT_TRUE(f.observer.seen[0].replaces);
+  ASSERT_EQ(f.observer.seen[0].images.size(), 2U);
+  EXPECT_EQ(f.observer.seen[0].images[1].image, data);
+  EXPECT_EQ(f.observer.seen[0].images[1].digest, digest('c'));
+  // No verdict for the volume's digest b: the workload is denied (onMissing: deny) and not recorded.
+  ASSERT_FALSE(f.allowed(review({clean}, false, "CREATE", {"registry.example.com/data@" + digest('b')})));
+  EXPECT_EQ(f.observer.seen.size(), 1U);
+  // A volume whose digest is unknown: the UPDATE only adds.
+  ASSERT_TRUE(f.allowed(review({clean}, false, "UPDATE", {"docker.io/library/busybox:1"})));
+  ASSERT_EQ(f.observer.seen.size(), 2U);
+  EXPECT_FALSE(f.observer.seen[1].replaces);
 }
 
 // ---- the recorder -------------------------------------------------------------------------------------

@@ -231,6 +231,66 @@ TEST(PolicyAdmissionService, DenialNamesTheInitAndEphemeralContainers) {
   }
 }
 
+// Image volumes (spec.volumes[].image.reference) are pulled by the kubelet like container images: a Pod
+// whose containers pass but whose volume image fails any check is denied, naming the volume.
+TEST(PolicyAdmissionService, ImageVolumesAreCheckedLikeContainers) {
+  Fixture f;
+  auto loaded = policy::load_policy(R"(apiVersion: imagegate.dev/v1alpha1
+kind: ImagePolicy
+metadata: {name: volumes}
+spec:
+  mode: enforce
+  failurePolicy: closed
+  noMatch: deny
+  registries: {allow: [my.reg, docker.io]}
+  trustAnchors: [{name: release-key, cosign: {keyFile: /etc/imagegate/keys/release.pub}}]
+  rules:
+    - {name: static-allow, match: {images: ["my.reg/allow-me/**"]}}
+    - {name: pinned, match: {images: ["my.reg/pinned/**"]}, requireDigest: true}
+    - {name: signed, match: {images: ["my.reg/signed/**"]}, signatures: {anchors: [release-key]}}
+    - {name: hub, match: {images: ["docker.io/**"]}, deniedTags: [latest]}
+)", "volumes.yaml");
+  ASSERT_TRUE(std::holds_alternative<std::shared_ptr<const policy::CompiledPolicy>>(loaded));
+  f.service.set_policy(std::get<std::shared_ptr<const policy::CompiledPolicy>>(std::move(loaded)));
+  const std::string digest = "sha256:" + std::string(64, 'b');
+  struct Case {
+    std::string volume_image;
+    bool allowed;
+    std::string reason;  // in the denial message
+  };
+  const std::vector<Case> cases = {
+      {"evil.example/data:1", false, "registry \"evil.example\" is not in the allowed registries"},
+      {"my.reg/pinned/data:1", false, "rule \"pinned\" requires a digest"},
+      {"my.reg/signed/data:1", false, "signatures: 0 of 1"},  // no verifier here: not evaluated, fail closed
+      {"busybox:latest", false, "tag \"latest\" is denied by rule \"hub\""},
+      {"my.reg/unmatched/data:1", false, "no rule matches"},
+      {"my.reg/allow-me/data:1", true, ""},
+      {"my.reg/pinned/data@" + digest, true, ""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.volume_image);
+    nlohmann::json object = pod({"my.reg/allow-me/app:1"});
+    const nlohmann::json source = {{"reference", c.volume_image}, {"pullPolicy", "Always"}};
+    object["spec"]["volumes"] = {{{"name", "cache"}, {"emptyDir", nlohmann::json::object()}},
+                                 {{"name", "data"}, {"image", source}}};
+    const auto answer = run(f.service, review("admission.k8s.io/v1", "vol", "CREATE", object).dump());
+    ASSERT_EQ(answer.http.status, 200u) << answer.http.body;
+    EXPECT_EQ(answer.review["response"]["allowed"], c.allowed) << answer.http.body;
+    const auto line = log_lines(f.log_text).back();
+    ASSERT_EQ(line["images"].size(), 2u) << line.dump();
+    EXPECT_EQ(line["images"][1]["container"], "data");
+    EXPECT_EQ(line["images"][1]["containerKind"], "volumes");
+    EXPECT_EQ(line["images"][1]["image"], c.volume_image);
+    EXPECT_EQ(line["images"][1]["decision"], c.allowed ? "allowed" : "denied");
+    if (c.allowed) continue;
+    const std::string message = answer.review["response"]["status"]["message"];
+    EXPECT_EQ(message.rfind("imagegate denied 1 of 2 images: volume \"data\" (", 0), 0u) << message;
+    EXPECT_NE(message.find(c.reason), std::string::npos) << message;
+    EXPECT_EQ(message.find("container"), std::string::npos) << message;
+    EXPECT_EQ(line["message"], message);
+  }
+}
+
 TEST(PolicyAdmissionService, EphemeralContainersSubresourceChecksEveryContainer) {
   Fixture f;
   f.service.set_policy(load("conformance.yaml"));

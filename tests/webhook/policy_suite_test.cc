@@ -145,6 +145,65 @@ cases:
   EXPECT_NE(results[9].actual.find("no container named \"nope\""), std::string::npos);
 }
 
+// Image volumes in `imagegate test`: evaluated like containers, marked in the table, typed "volumes" in
+// the JSON with their own JSON pointer, counted apart in the summary, and addressed by `volume:` in a suite
+// (a container and a volume may share a name).
+TEST_F(SuiteTest, ImageVolumes) {
+  auto objects = read_manifests(R"(kind: Deployment
+apiVersion: apps/v1
+metadata: {name: models, namespace: dev}
+spec: {template: {spec: {containers: [{name: data, image: "localhost:5000/app:1"}], volumes: [
+  {name: scratch, emptyDir: {}},
+  {name: data, image: {reference: "localhost:5000/weights:latest", pullPolicy: IfNotPresent}}]}}}
+)",
+                                "v.yaml");
+  ASSERT_TRUE(objects.ok()) << objects.error().message;
+  auto results = evaluate_offline(*policy_, *objects, "default", std::chrono::system_clock::now());
+  ASSERT_TRUE(results.ok()) << results.error().message;
+  const WorkloadResult& w = results->at(0);
+  ASSERT_EQ(w.decision.containers.size(), 2u);
+  EXPECT_EQ(w.decision.containers[1].decision.action, policy::Action::deny);
+  EXPECT_EQ(w.decision.denial_message(),
+            "imagegate denied 1 of 2 images: volume \"data\" (localhost:5000/weights:latest): tag \"latest\" is "
+            "denied by rule \"local\"");
+
+  TestReport report;
+  report.policy_file = "p.yaml";
+  report.workloads = *results;
+  const std::string table = render_table(report);
+  EXPECT_NE(table.find("data (image volume)  localhost:5000/weights:latest"), std::string::npos) << table;
+  EXPECT_NE(table.find("1 workload, 1 container, 1 image volume: 1 allowed, 0 warned, 1 denied"), std::string::npos)
+      << table;
+  const nlohmann::json j = report_to_json(report);
+  const nlohmann::json& volume = j["workloads"][0]["containers"][1];
+  EXPECT_EQ(volume["type"], "volumes");
+  EXPECT_EQ(volume["name"], "data");
+  EXPECT_EQ(volume["jsonPath"], "spec.template.spec.volumes[1].image.reference");
+  EXPECT_EQ(volume["jsonPointer"], "/spec/template/spec/volumes/1/image/reference");
+  EXPECT_EQ(volume["decision"], "deny");
+  EXPECT_EQ(j["summary"]["containers"], 1);
+  EXPECT_EQ(j["summary"]["imageVolumes"], 1);
+  EXPECT_EQ(j["summary"]["denied"], 1);
+
+  auto suite = parse_suite(R"(apiVersion: imagegate.dev/v1alpha1
+kind: PolicyTest
+policy: p.yaml
+resources: [v.yaml]
+cases:
+  - {workload: Deployment/dev/models, volume: data, expect: deny, rule: local, reason: latest}
+  - {workload: Deployment/dev/models, container: data, expect: allow, rule: local}
+  - {workload: Deployment/dev/models, volume: scratch, expect: allow}
+)",
+                           "suite.yaml");
+  ASSERT_TRUE(suite.ok()) << suite.error().message;
+  const auto checked = check_suite(*suite, *results);
+  ASSERT_EQ(checked.size(), 3u);
+  EXPECT_TRUE(checked[0].passed) << checked[0].actual;
+  EXPECT_TRUE(checked[1].passed) << checked[1].actual;
+  EXPECT_FALSE(checked[2].passed);
+  EXPECT_EQ(checked[2].actual, "no image volume named \"scratch\" in Deployment/dev/models");
+}
+
 TEST(ParseSuite, Errors) {
   const std::string head = "apiVersion: imagegate.dev/v1alpha1\nkind: PolicyTest\npolicy: p.yaml\nresources: [w.yaml]\n";
   struct Case {
@@ -156,6 +215,9 @@ TEST(ParseSuite, Errors) {
       {head + "cases: [{workload: A/b/c, expcet: deny}]\n", "cases[0].expcet: unknown key"},
       {head + "cases: [{workload: A/c, expect: deny}]\n", "cases[0].workload: must be Kind/namespace/name"},
       {head + "cases: []\n", "cases: required"},
+      {head + "cases: [{workload: A/b/c, container: x, volume: x, expect: deny}]\n",
+       "cases[0]: name a container or a volume, not both"},
+      {head + "cases: [{workload: A/b/c, volume: 3, expect: deny}]\n", "cases[0].volume: must be a string"},
       {head + "cases: [{workload: A/b/c, expect: deny, rule: 3}]\n", "cases[0].rule: must be a string"},
       {head + "colour: blue\ncases: [{workload: A/b/c, expect: deny}]\n", "colour: unknown key"},
       {"apiVersion: v1\nkind: PolicyTest\n", "apiVersion: must be imagegate.dev/v1alpha1"},
