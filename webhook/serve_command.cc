@@ -238,6 +238,8 @@ int run_serve(const ServeFlags& flags) {
     VerdictApiOptions verdict_api_options;
     verdict_api_options.metrics = &metrics;
     verdict_api_options.policy = [&service] { return service.policy(); };
+    // Tokens are checked on the header: an unauthenticated body is never read (issue 13).
+    api_options.head_check = make_verdict_api_head_check(verdicts->tokens, verdict_api_options);
     api_options.handler = make_verdict_api(*verdicts->lookup, verdicts->tokens, std::move(verdict_api_options));
     api_server = std::make_unique<HttpsServer>(io, api_options, *tls_provider, service, nullptr, std::cerr);
     auto api_bound = api_server->listen();
