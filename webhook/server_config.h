@@ -20,6 +20,7 @@
 //     registryCAFiles: { "registry.internal:5000": [/etc/imagegate/internal-ca.pem] }
 //     dockerConfigFiles: [/etc/imagegate/docker/config.json]
 //     insecureRegistries: ["registry.local:5000"]        # plain HTTP
+//     legacyTLSRegistries: ["old.internal:5000"]          # CBC / static-RSA TLS 1.2 ciphers allowed
 //     allowedPrivateAddresses: []                         # link-local / metadata IPs allowed anyway
 //     timeout: 10s                                        # each connect/handshake/read/write step
 //     tagCacheTTL: 60s
@@ -66,6 +67,7 @@ struct RegistryConfig {
   std::map<std::string, std::vector<std::string>> registry_ca_files;  // host[:port] -> CA bundles
   std::vector<std::string> docker_config_files;
   std::vector<std::string> insecure_registries;
+  std::vector<std::string> legacy_tls_registries;  // host[:port] allowed OpenSSL's default TLS 1.2 ciphers
   std::vector<std::string> allowed_private_addresses;
   std::chrono::milliseconds timeout{10'000};
   std::chrono::milliseconds tag_cache_ttl{60'000};
