@@ -113,10 +113,6 @@ run_capture "$bin" policy lint "$T/policy.yaml"
 assert_rc "the test policy lints" 0
 start_imagegate "$bin" "$T/decisions.log" "$T/serve.log" --policy "$T/policy.yaml" --listen 127.0.0.1:0 \
   --tls-cert "$T/tls.crt" --tls-key "$T/tls.key" --insecure-registry "$breg"
-review() {  # IMAGE [UID]: a Pod CREATE review, the answer in $OUT
-  pod_review "$@" >"$T/review.json"
-  send_review "$SERVER_PORT" "$T/ca.pem" "$T/review.json"
-}
 review "$breg/bundles/signed:v1"
 assert_eq "serve: signed image allowed" "true" "$(review_allowed)"
 review "$breg/bundles/attested:v1" u2

@@ -42,17 +42,9 @@
 namespace imagegate::webhook {
 namespace {
 
-using testing::Answer;
-using testing::Client;
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace ssl = asio::ssl;
+// Answer, Client, and the asio, beast, http, ssl, tcp, error_code names and chrono literals.
+using namespace testing;
 namespace fs = std::filesystem;
-using tcp = asio::ip::tcp;
-using boost::system::error_code;
-using namespace std::chrono_literals;
 
 // Answers every review with 200 and the body's size; `?delay_ms=N` makes it take N ms (a review in flight).
 class ScriptedService final : public AdmissionService {

@@ -42,6 +42,29 @@ function serve(base, handler) {
     });
 }
 
+// Attaches a bundle to IMAGE@DIGEST; `predicateType` set: a DSSE attestation, else a message signature.
+function attachBundle(bundle, imageName, imageDigest, predicateType) {
+  return attachArtifactToImage({
+    artifact: Buffer.from(JSON.stringify(bundle)),
+    mediaType: BUNDLE_MEDIA_TYPE,
+    imageName,
+    imageDigest,
+    annotations: predicateType
+      ? { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': predicateType }
+      : { 'dev.sigstore.bundle.content': 'message-signature' },
+  });
+}
+
+// An in-toto statement about IMAGE's DIGEST with an empty predicate of PREDICATE_TYPE.
+function intotoStatement(imageName, digest, predicateType) {
+  return Buffer.from(JSON.stringify({
+    _type: 'https://in-toto.io/Statement/v1',
+    subject: [{ name: imageName, digest: { sha256: digest.replace(/^sha256:/, '') } }],
+    predicateType,
+    predicate: {},
+  }));
+}
+
 function b64url(object) {
   return Buffer.from(JSON.stringify(object)).toString('base64url');
 }
@@ -122,22 +145,11 @@ async function main() {
   fs.writeFileSync(path.join(outDir, 'trusted_root.json'), JSON.stringify(trustedRoot, null, 2));
 
   for (const [n, a] of attestations.entries()) {
-    const statement = {
-      _type: 'https://in-toto.io/Statement/v1',
-      subject: [{ name: `${registry}/${a.repository}`, digest: { sha256: a.digest.replace(/^sha256:/, '') } }],
-      predicateType: a.predicateType,
-      predicate: {},
-    };
-    const attestation = await attest(Buffer.from(JSON.stringify(statement)), 'application/vnd.in-toto+json', options);
+    const statement = intotoStatement(`${registry}/${a.repository}`, a.digest, a.predicateType);
+    const attestation = await attest(statement, 'application/vnd.in-toto+json', options);
     fs.writeFileSync(path.join(outDir, `attestation-${n + 1}.json`), JSON.stringify(attestation));
     if (attach) {
-      await attachArtifactToImage({
-        artifact: Buffer.from(JSON.stringify(attestation)),
-        mediaType: BUNDLE_MEDIA_TYPE,
-        imageName: `${registry}/${a.repository}`,
-        imageDigest: a.digest,
-        annotations: { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': a.predicateType },
-      });
+      await attachBundle(attestation, `${registry}/${a.repository}`, a.digest, a.predicateType);
     }
   }
 
@@ -145,12 +157,7 @@ async function main() {
     const key = crypto.createPrivateKey(fs.readFileSync(k.key));
     let keyBundle;
     if (k.attest) {
-      const statement = Buffer.from(JSON.stringify({
-        _type: 'https://in-toto.io/Statement/v1',
-        subject: [{ name: `${registry}/${k.repository}`, digest: { sha256: k.digest.replace(/^sha256:/, '') } }],
-        predicateType: k.extra,
-        predicate: {},
-      }));
+      const statement = intotoStatement(`${registry}/${k.repository}`, k.digest, k.extra);
       const type = 'application/vnd.in-toto+json';
       const pae = Buffer.concat([Buffer.from(`DSSEv1 ${type.length} ${type} ${statement.length} `), statement]);
       keyBundle = {
@@ -171,26 +178,12 @@ async function main() {
       };
     }
     if (attach) {
-      await attachArtifactToImage({
-        artifact: Buffer.from(JSON.stringify(keyBundle)),
-        mediaType: BUNDLE_MEDIA_TYPE,
-        imageName: `${registry}/${k.repository}`,
-        imageDigest: k.digest,
-        annotations: k.attest
-          ? { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': k.extra }
-          : { 'dev.sigstore.bundle.content': 'message-signature' },
-      });
+      await attachBundle(keyBundle, `${registry}/${k.repository}`, k.digest, k.attest ? k.extra : null);
     }
   }
 
   if (attach) {
-    await attachArtifactToImage({
-      artifact: Buffer.from(JSON.stringify(bundle)),
-      mediaType: BUNDLE_MEDIA_TYPE,
-      imageName: `${registry}/${repository}`,
-      imageDigest: digest,
-      annotations: { 'dev.sigstore.bundle.content': 'message-signature' },
-    });
+    await attachBundle(bundle, `${registry}/${repository}`, digest, null);
   }
 }
 
