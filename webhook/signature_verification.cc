@@ -494,9 +494,9 @@ asio::awaitable<SignatureReport> SignatureVerification::lead(std::shared_ptr<con
   }
   // The flight key names the anchor set's version, trust-material hash included: replicas holding other
   // keys or roots never share an answer. Hashed: the key carries image names only, but keeps Redis keys short.
-  // "v2": answers published by older replicas, which counted attestations as signatures (issue 13), are
+  // "v2:": answers published by older replicas, which counted attestations as signatures (issue 13), are
   // never read during a rolling upgrade.
-  const std::string shared_key = "signatures/v2:" + verifier::sha256_hex(flight_key);
+  const std::string shared_key = "signatures:v2:" + verifier::sha256_hex(flight_key);
   asio::awaitable<verifier::SharedLookup::Claim> acquiring = options_.shared->acquire(shared_key, kSharedLease, kSharedWait);
   verifier::SharedLookup::Claim claim = co_await std::move(acquiring);
   if (claim.value) {
