@@ -27,10 +27,12 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <nlohmann/json.hpp>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
 #include "verifier/redirect_guard.h"
+#include "verifier/tls_policy.h"
 #include "verifier/www_authenticate.h"
 
 namespace imagegate::verifier {
@@ -285,8 +287,13 @@ struct OciRegistryClient::State {
     if (auto it = tls_contexts.find(registry); it != tls_contexts.end()) return it->second;
     auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
     boost::system::error_code ec;
-    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                     ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    ctx->set_options(ssl::context::default_workarounds);
+    // The server's TLS policy (TLS 1.2+, ECDHE + AEAD); OpenSSL's default ciphers only for a registry the
+    // configuration names as legacy. A registry offering nothing else fails the handshake ("no shared cipher").
+    const bool legacy = options.legacy_tls_registries.count(registry) > 0;
+    if (auto s = legacy ? apply_legacy_tls_policy(ctx->native_handle()) : apply_tls_policy(ctx->native_handle()); !s) {
+      return s.error();
+    }
     ctx->set_default_verify_paths(ec);
     std::vector<std::string> files = options.ca_files;
     if (auto it = options.registry_ca_files.find(registry); it != options.registry_ca_files.end()) {
@@ -370,6 +377,12 @@ struct OciRegistryClient::State {
       if (ec.category() == asio::error::get_ssl_category()) {
         const long verify = SSL_get_verify_result(c->tls->native_handle());
         if (verify != X509_V_OK) why = std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify);
+        // The peer's handshake_failure alert: most often no cipher suite in common (verifier/tls_policy.h).
+        if (ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE &&
+            options.legacy_tls_registries.count(url.authority()) == 0) {
+          why += " (imagegate offers TLS 1.2+ with ECDHE and AEAD ciphers only; a legacy registry that cannot "
+                 "be upgraded may be listed in registry.legacyTLSRegistries)";
+        }
       }
       co_return unavailable("TLS handshake with " + url.authority() + ": " + why);
     }

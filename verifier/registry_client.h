@@ -81,6 +81,9 @@ struct RegistryClientOptions {
   std::map<std::string, std::vector<std::string>> registry_ca_files;  // host[:port] -> extra CA bundles
   std::vector<std::string> docker_config_files;             // credentials; the first file wins per key
   std::set<std::string> insecure_registries;                // host[:port] reached over plain HTTP
+  // host[:port] whose TLS may use OpenSSL's default ciphers (CBC, static RSA): a legacy private registry.
+  // Every other registry gets verifier/tls_policy.h's TLS 1.2+ ECDHE + AEAD only.
+  std::set<std::string> legacy_tls_registries;
   std::set<std::string> allowed_private_addresses;          // link-local / metadata IPs the config permits
   // Hosts a registry (host[:port]) may send us to besides its own origin and the policy's allowlist
   // (verifier/redirect_guard.h): token realms and the redirects of token requests (auth_hosts), blob and

@@ -445,15 +445,21 @@ Status check_entry_body(const BundleTlogEntry& entry, const ContentFacts& facts,
   return denied("unsupported log entry kind " + printable(entry.kind) + " " + printable(entry.version));
 }
 
-// The in-toto statement in a DSSE payload must name the artifact among its subjects.
-Status check_intoto_subject(const DsseEnvelope& env, const Artifact& artifact) {
+// The in-toto statement a DSSE envelope carries (https://github.com/in-toto/attestation, spec/v1/statement.md).
+Result<json> parse_statement(const DsseEnvelope& env) {
   if (env.payload_type != kInTotoPayloadType) return denied("DSSE payload type is not in-toto: " + printable(env.payload_type));
-  json statement;
   try {
-    statement = json::parse(env.payload, [](int depth, json::parse_event_t, json&) { return depth <= kMaxBundleJsonDepth; });
+    return json::parse(env.payload, [](int depth, json::parse_event_t, json&) { return depth <= kMaxBundleJsonDepth; });
   } catch (const json::exception& e) {
     return denied("DSSE payload is not an in-toto statement: " + printable(e.what()));
   }
+}
+
+// The in-toto statement in a DSSE payload must name the artifact among its subjects.
+Status check_intoto_subject(const DsseEnvelope& env, const Artifact& artifact) {
+  auto parsed = parse_statement(env);
+  if (!parsed) return parsed.error();
+  const json& statement = *parsed;
   const json* subjects = member(statement, "subject");
   if (subjects == nullptr || !subjects->is_array()) return denied("DSSE subject list is missing");
   const std::string want = hex_encode(artifact.digest);
@@ -555,12 +561,39 @@ Result<SigstoreBundle> parse_sigstore_bundle(std::string_view bundle_json) {
   return bundle;
 }
 
+std::string intoto_predicate_type(const DsseEnvelope& envelope) {
+  auto statement = parse_statement(envelope);
+  if (!statement) return "";
+  return string_member(*statement, "predicateType").value_or("");
+}
+
+std::string describe_attestation(const DsseEnvelope& envelope) {
+  if (envelope.payload_type != kInTotoPayloadType) return "DSSE payloadType \"" + printable(envelope.payload_type) + "\"";
+  const std::string predicate = intoto_predicate_type(envelope);
+  if (predicate.empty()) return "in-toto statement without a predicateType";
+  return "in-toto predicateType \"" + printable(predicate) + "\"";
+}
+
+Result<VerifiedSignature> verify_sigstore_image_signature(const SigstoreBundle& bundle, const Artifact& artifact,
+                                                          const TrustedRoot& root, const BundleTrust& trust) {
+  // Whoever signed it, an attestation says something about the image (what it contains, how it was built,
+  // what a scanner found); it does not say the signer vouches for running it. Not verified: it counts for
+  // nothing here either way.
+  if (is_attestation(bundle)) {
+    return denied("Sigstore bundle is an attestation (" + describe_attestation(*bundle.dsse) + "), not a signature");
+  }
+  return verify_sigstore_bundle(bundle, artifact, root, trust);
+}
+
 Result<VerifiedSignature> verify_sigstore_bundle(std::string_view bundle_json, const Artifact& artifact,
                                                  const TrustedRoot& root, const BundleTrust& trust) {
   auto parsed = parse_sigstore_bundle(bundle_json);
   if (!parsed) return parsed.error();
-  const SigstoreBundle& bundle = *parsed;
+  return verify_sigstore_bundle(*parsed, artifact, root, trust);
+}
 
+Result<VerifiedSignature> verify_sigstore_bundle(const SigstoreBundle& bundle, const Artifact& artifact,
+                                                 const TrustedRoot& root, const BundleTrust& trust) {
   // The artifact: its digest is what everything binds to; when the caller has the bytes they must hash to it.
   if (artifact.digest.empty()) return invalid_argument("artifact digest is empty");
   if (artifact.bytes && sha_digest(artifact.hash, *artifact.bytes) != artifact.digest) {

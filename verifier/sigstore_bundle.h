@@ -11,8 +11,12 @@
 // none, and then no SCT is required). RFC 3161 timestamps that do not verify are ignored (sigstore-go's
 // rule); they count toward nothing.
 //
-// For images: the artifact digest is the image manifest digest (cosign's bundle format signs the image
-// with a DSSE in-toto statement whose subject is that digest, or a message signature over the manifest).
+// For images: the artifact digest is the image manifest digest. A message signature over the manifest is a
+// signature of the image; a DSSE envelope is an attestation (an in-toto statement about the image: an SBOM,
+// provenance, a vulnerability scan, ...), whatever its predicate type, and is never a signature of it
+// (the policy-controller CVE-2022-35930 pattern): verify_sigstore_image_signature refuses it, while
+// verify_sigstore_bundle still verifies it cryptographically (the conformance suite, later attestation
+// checks by predicate type).
 //
 // Thread-safe: free functions over values.
 #pragma once
@@ -109,7 +113,25 @@ std::string dsse_pae(std::string_view payload_type, std::string_view payload);
 // Parses and verifies. invalid_argument for a bundle that does not parse (or exceeds kMaxBundleBytes);
 // permission_denied naming the failed step ("inclusion proof does not verify", "checkpoint signature ...",
 // "certificate ... identity mismatch", "artifact digest does not match", "DSSE subject ...").
+// Either content verifies: a message signature, or a DSSE envelope whose in-toto subject names the artifact.
 Result<VerifiedSignature> verify_sigstore_bundle(std::string_view bundle_json, const Artifact& artifact,
                                                  const TrustedRoot& root, const BundleTrust& trust);
+// The same over a bundle parse_sigstore_bundle already read.
+Result<VerifiedSignature> verify_sigstore_bundle(const SigstoreBundle& bundle, const Artifact& artifact,
+                                                 const TrustedRoot& root, const BundleTrust& trust);
+
+// A DSSE bundle is an attestation: a signed statement about the artifact, not a signature of it.
+inline bool is_attestation(const SigstoreBundle& bundle) noexcept { return bundle.dsse.has_value(); }
+// What an attestation states, for messages: `in-toto predicateType "https://spdx.dev/Document"`, or the
+// envelope's payload type when it is not an in-toto statement. Printable ASCII, bounded.
+std::string describe_attestation(const DsseEnvelope& envelope);
+// The in-toto statement's predicateType ("" when the payload is not an in-toto statement or names none).
+std::string intoto_predicate_type(const DsseEnvelope& envelope);
+
+// A signature of an image (`artifact` = its manifest digest): only a message signature counts. A DSSE
+// envelope is refused without being verified: permission_denied "Sigstore bundle is an attestation
+// (in-toto predicateType \"...\"), not a signature".
+Result<VerifiedSignature> verify_sigstore_image_signature(const SigstoreBundle& bundle, const Artifact& artifact,
+                                                          const TrustedRoot& root, const BundleTrust& trust);
 
 }  // namespace imagegate::verifier

@@ -8,6 +8,7 @@
 
 #include "webhook/https_server.h"
 
+#include <algorithm>
 #include <array>
 #include <exception>
 #include <unordered_map>
@@ -270,7 +271,23 @@ asio::awaitable<void> HttpsServer::State::serve(std::shared_ptr<Connection> conn
       lowest.expires_after(options.read_timeout);
       co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     }
-    if (!ec && !parser.is_done()) {
+    // The header decides whether the body is wanted at all: a refused request never has its body read
+    // (nor a 100 Continue sent), so unauthenticated clients cannot make the server buffer bodies.
+    std::size_t body_limit = options.body_limit;
+    std::optional<HttpAnswer> refused;
+    if (!ec && !parser.is_done() && options.head_check) {
+      const auto& head = parser.get();
+      HeadDecision decision = options.head_check(
+          HttpRequest{std::string(head.method_string()), std::string(head.target()),
+                      std::string(head[http::field::content_type]), std::string(head[http::field::authorization]), {}});
+      body_limit = std::min(body_limit, decision.body_limit);
+      refused = std::move(decision.refuse);
+      if (!refused && parser.content_length() && *parser.content_length() > body_limit) {
+        refused = error_answer(413, "request body larger than " + std::to_string(body_limit) + " bytes");
+      }
+      if (!refused) parser.body_limit(body_limit);  // no body octet has been parsed yet
+    }
+    if (!ec && !parser.is_done() && !refused) {
       // curl sends `Expect: 100-continue` for large bodies and waits for our go-ahead (RFC 9110 10.1.1).
       if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
         http::response<http::empty_body> go_ahead{http::status::continue_, 11};
@@ -281,13 +298,14 @@ asio::awaitable<void> HttpsServer::State::serve(std::shared_ptr<Connection> conn
     deadline.cancel();
     if (ec && !lowest.socket().is_open()) break;  // the deadline passed: nothing more to say
 
-    if (ec) {
-      std::optional<HttpAnswer> answer;
-      if (ec == http::error::body_limit) {
-        answer = error_answer(413, "request body larger than " + std::to_string(options.body_limit) + " bytes");
-      } else if (ec == http::error::header_limit) {
+    if (ec || refused) {
+      std::optional<HttpAnswer> answer = std::move(refused);  // refused on its header, or a read error:
+      if (!answer && ec == http::error::body_limit) {
+        answer = error_answer(413, "request body larger than " + std::to_string(body_limit) + " bytes");
+      } else if (!answer && ec == http::error::header_limit) {
         answer = error_answer(431, "request header larger than " + std::to_string(options.header_limit) + " bytes");
-      } else if (ec != http::error::end_of_stream && ec != http::error::partial_message && is_http_parse_error(ec)) {
+      } else if (!answer && ec != http::error::end_of_stream && ec != http::error::partial_message &&
+                 is_http_parse_error(ec)) {
         answer = error_answer(400, "malformed HTTP request: " + ec.message());
       }
       if (!answer) {

@@ -24,6 +24,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -54,6 +55,15 @@ struct HttpRequest {
 // one connection loop (TLS, limits, timeouts, graceful stop) for both listeners. Must not throw.
 using RequestHandler = std::function<boost::asio::awaitable<HttpAnswer>(HttpRequest)>;
 
+// What a listener decides from a request's header alone, before a byte of its body is read.
+struct HeadDecision {
+  std::optional<HttpAnswer> refuse;  // set: answered with it (`Connection: close`); the body is never read
+  std::size_t body_limit = 0;        // otherwise: the most body this request may carry (a Content-Length
+                                     // over it is refused with 413 before the body is read)
+};
+// Sees a request that carries a body (Content-Length > 0 or chunked) with `body` empty. Must not throw.
+using RequestHeadCheck = std::function<HeadDecision(const HttpRequest& head)>;
+
 struct HttpsServerOptions {
   std::string host = "127.0.0.1";  // numeric address
   unsigned short port = 8443;      // 0: any free port (listen() returns it)
@@ -66,6 +76,10 @@ struct HttpsServerOptions {
   std::chrono::milliseconds write_timeout{10'000};
   std::chrono::milliseconds shutdown_timeout{2'000};  // TLS close_notify exchange
   RequestHandler handler;  // empty: the admission routes above
+  // Consulted once a request's header is read, before `Expect: 100-continue` is answered and before its
+  // body is read (the verdict API authenticates here, so an unauthenticated body is never buffered).
+  // Its body_limit is capped by `body_limit` above. Empty: every route may carry `body_limit`.
+  RequestHeadCheck head_check;
   RequestHandler mutate;   // set: POST /mutate is answered by it (webhook/digest_pinning.h); else 404
 };
 

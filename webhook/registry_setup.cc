@@ -19,6 +19,7 @@ Result<RegistryClients> make_registry_clients(const RegistryConfig& config, cons
   options.registry_ca_files = config.registry_ca_files;
   options.docker_config_files = config.docker_config_files;
   options.insecure_registries.insert(config.insecure_registries.begin(), config.insecure_registries.end());
+  options.legacy_tls_registries.insert(config.legacy_tls_registries.begin(), config.legacy_tls_registries.end());
   options.allowed_private_addresses.insert(config.allowed_private_addresses.begin(),
                                            config.allowed_private_addresses.end());
   options.auth_hosts = config.auth_hosts;

@@ -31,6 +31,7 @@ struct ResolveFlags {
   std::vector<std::string> ca_files;
   std::vector<std::string> docker_configs;
   std::vector<std::string> insecure_registries;
+  std::vector<std::string> legacy_tls_registries;
   std::string timeout = "10s";
   std::string output = "text";
 };
@@ -48,6 +49,7 @@ int run_resolve(const ResolveFlags& flags) {
   config.ca_files = flags.ca_files;
   config.docker_config_files = flags.docker_configs;
   config.insecure_registries = flags.insecure_registries;
+  config.legacy_tls_registries = flags.legacy_tls_registries;
   config.timeout = *timeout;
   // Declared before the clients: their pooled connections close on it when they are destroyed.
   boost::asio::io_context io;
@@ -104,6 +106,9 @@ void add_resolve_command(CLI::App& app, CliContext& context) {
   resolve->add_option("--docker-config", flags->docker_configs, "Docker config.json with credentials (repeatable)")
       ->allow_extra_args(false);
   resolve->add_option("--insecure-registry", flags->insecure_registries, "HOST[:PORT] over plain HTTP (repeatable)")
+      ->allow_extra_args(false);
+  resolve->add_option("--legacy-tls-registry", flags->legacy_tls_registries,
+                      "HOST[:PORT] whose TLS may use CBC / static-RSA ciphers (repeatable; a legacy registry only)")
       ->allow_extra_args(false);
   resolve->add_option("--timeout", flags->timeout, "timeout for each network step (default 10s)");
   resolve->add_option("-o,--output", flags->output, "text (default) or json")->check(CLI::IsMember({"text", "json"}));

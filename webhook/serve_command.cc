@@ -60,6 +60,7 @@ struct ServeFlags {
   std::vector<std::string> registry_ca_files;
   std::vector<std::string> docker_configs;
   std::vector<std::string> insecure_registries;
+  std::vector<std::string> legacy_tls_registries;
   std::string api_listen;
   std::string api_token_file;
   std::string store;
@@ -100,7 +101,8 @@ Result<ServerConfig> build_config(const ServeFlags& flags) {
   if (flags.max_connections_option->count() > 0) config.max_connections = flags.max_connections;
   for (const auto& [from, to] : {std::pair{&flags.registry_ca_files, &config.registry.ca_files},
                                  std::pair{&flags.docker_configs, &config.registry.docker_config_files},
-                                 std::pair{&flags.insecure_registries, &config.registry.insecure_registries}}) {
+                                 std::pair{&flags.insecure_registries, &config.registry.insecure_registries},
+                                 std::pair{&flags.legacy_tls_registries, &config.registry.legacy_tls_registries}}) {
     to->insert(to->end(), from->begin(), from->end());
   }
   for (const auto& [text, target, name] :
@@ -242,6 +244,8 @@ int run_serve(const ServeFlags& flags) {
     VerdictApiOptions verdict_api_options;
     verdict_api_options.metrics = &metrics;
     verdict_api_options.policy = [&service] { return service.policy(); };
+    // Tokens are checked on the header: an unauthenticated body is never read (issue 13).
+    api_options.head_check = make_verdict_api_head_check(verdicts->tokens, verdict_api_options);
     api_options.handler = make_verdict_api(*verdicts->lookup, verdicts->tokens, std::move(verdict_api_options));
     api_server = std::make_unique<HttpsServer>(io, api_options, *tls_provider, service, nullptr, std::cerr);
     auto api_bound = api_server->listen();
@@ -351,6 +355,8 @@ void add_serve_command(CLI::App& app, CliContext& context) {
                     "Docker config.json with registry credentials (repeatable; the first file wins)");
   serve->add_option("--insecure-registry", flags->insecure_registries,
                     "HOST[:PORT] reached over plain HTTP (repeatable)");
+  serve->add_option("--legacy-tls-registry", flags->legacy_tls_registries,
+                    "HOST[:PORT] whose TLS may use CBC / static-RSA ciphers (repeatable; a legacy registry only)");
   serve->callback([flags, &context] { context.exit_code = run_serve(*flags); });
 }
 

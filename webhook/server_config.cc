@@ -116,6 +116,8 @@ class ConfigReader {
                 [&](const YAML::Node& v, const std::string& p) { return strings(v, p, r.docker_config_files); }},
                {"insecureRegistries",
                 [&](const YAML::Node& v, const std::string& p) { return strings(v, p, r.insecure_registries); }},
+               {"legacyTLSRegistries",
+                [&](const YAML::Node& v, const std::string& p) { return strings(v, p, r.legacy_tls_registries); }},
                {"allowedPrivateAddresses",
                 [&](const YAML::Node& v, const std::string& p) {
                   return strings(v, p, r.allowed_private_addresses);

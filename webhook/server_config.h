@@ -22,6 +22,7 @@
 //     insecureRegistries: ["registry.local:5000"]        # plain HTTP
 //     authHosts: { "registry.gitlab.example.com": [gitlab.example.com] }  # token realms off the registry's origin
 //     blobHosts: { "registry.internal:5000": ["*.s3.eu-west-1.amazonaws.com"] }  # redirect targets (blobs)
+//     legacyTLSRegistries: ["old.internal:5000"]          # CBC / static-RSA TLS 1.2 ciphers allowed
 //     allowedPrivateAddresses: []                         # link-local / metadata IPs allowed anyway
 //     timeout: 10s                                        # each connect/handshake/read/write step
 //     tagCacheTTL: 60s
@@ -68,6 +69,7 @@ struct RegistryConfig {
   std::map<std::string, std::vector<std::string>> registry_ca_files;  // host[:port] -> CA bundles
   std::vector<std::string> docker_config_files;
   std::vector<std::string> insecure_registries;
+  std::vector<std::string> legacy_tls_registries;  // host[:port] allowed OpenSSL's default TLS 1.2 ciphers
   std::vector<std::string> allowed_private_addresses;
   // Where a registry may send imagegate besides its origin and the policy's allowlist (verifier/redirect_guard.h).
   std::map<std::string, std::vector<std::string>> auth_hosts;  // host[:port] -> token realm hosts

@@ -173,9 +173,11 @@ LoadedAnchor load_anchor(const policy::CompiledPolicy& policy, const policy::Tru
   return out;
 }
 
-// The reasons signatures did not verify, shortened for a decision message.
+// The reasons signatures did not verify, shortened for a decision message. `count` signatures were read
+// (attestations are not counted: with none, the message says so and why).
 std::string summarize_failures(std::size_t count, const std::vector<std::string>& reasons) {
-  std::string text = std::to_string(count) + (count == 1 ? " signature" : " signatures") + ", none verified";
+  std::string text = count == 0 ? std::string("no signatures found")
+                                : std::to_string(count) + (count == 1 ? " signature" : " signatures") + ", none verified";
   if (reasons.empty()) return text;
   std::vector<std::string> shown(reasons.begin(), reasons.begin() + static_cast<std::ptrdiff_t>(
                                                                         std::min(kMaxReasons, reasons.size())));
@@ -252,6 +254,7 @@ AnchorCheck AnchorSet::check_fetched(const LoadedAnchor& anchor, const verifier:
     return check;
   }
   std::vector<std::string> reasons;
+  std::size_t attestations = 0;
   const auto record = [&](const Result<verifier::VerifiedSignature>& r) {
     if (r) {
       add_unique(check.signers, r->signer);
@@ -294,7 +297,15 @@ AnchorCheck AnchorSet::check_fetched(const LoadedAnchor& anchor, const verifier:
         add_unique(reasons, "digest is not hex");
         break;
       }
-      record(verifier::verify_sigstore_bundle(bundle, artifact, root, trust));
+      auto parsed = verifier::parse_sigstore_bundle(bundle);
+      if (!parsed) {
+        add_unique(reasons, parsed.error().message);
+        continue;
+      }
+      // Attestations (DSSE in-toto statements: SBOMs, provenance, scan results) are refused here, by the
+      // verifier's rule of what signs an image, and are not counted as signatures in the message.
+      if (verifier::is_attestation(*parsed)) ++attestations;
+      record(verifier::verify_sigstore_image_signature(*parsed, artifact, root, trust));
     }
   }
   if (!check.signers.empty()) {
@@ -302,7 +313,7 @@ AnchorCheck AnchorSet::check_fetched(const LoadedAnchor& anchor, const verifier:
     check.detail = "signed by " + join(check.signers, ", ");
     return check;
   }
-  check.detail = summarize_failures(fetched.cosign.size() + fetched.bundles.size(), reasons);
+  check.detail = summarize_failures(fetched.cosign.size() + fetched.bundles.size() - attestations, reasons);
   return check;
 }
 
@@ -483,7 +494,9 @@ asio::awaitable<SignatureReport> SignatureVerification::lead(std::shared_ptr<con
   }
   // The flight key names the anchor set's version, trust-material hash included: replicas holding other
   // keys or roots never share an answer. Hashed: the key carries image names only, but keeps Redis keys short.
-  const std::string shared_key = "signatures:" + verifier::sha256_hex(flight_key);
+  // "v2:": answers published by older replicas, which counted attestations as signatures (issue 13), are
+  // never read during a rolling upgrade.
+  const std::string shared_key = "signatures:v2:" + verifier::sha256_hex(flight_key);
   asio::awaitable<verifier::SharedLookup::Claim> acquiring = options_.shared->acquire(shared_key, kSharedLease, kSharedWait);
   verifier::SharedLookup::Claim claim = co_await std::move(acquiring);
   if (claim.value) {

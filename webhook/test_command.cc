@@ -262,6 +262,8 @@ void add_test_commands(CLI::App& app, CliContext& context) {
                    "With --online: Docker config.json with registry credentials (repeatable)");
   test->add_option("--insecure-registry", options->registry.insecure_registries,
                    "With --online: HOST[:PORT] reached over plain HTTP (repeatable)");
+  test->add_option("--legacy-tls-registry", options->registry.legacy_tls_registries,
+                   "With --online: HOST[:PORT] whose TLS may use CBC / static-RSA ciphers (repeatable)");
   test->callback([options, &context] { context.exit_code = guarded([&] { return run_test(*options); }); });
 
   CLI::App* policy_command = app.add_subcommand("policy", "Policy file tools");

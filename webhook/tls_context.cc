@@ -11,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
+#include "verifier/tls_policy.h"
 #include "webhook/metrics.h"
 
 namespace imagegate::webhook {
@@ -53,20 +54,9 @@ Result<std::shared_ptr<ssl::context>> make_server_tls_context(const TlsFiles& fi
   SSL_CTX* ctx = context->native_handle();
   ERR_clear_error();
 
-  // TLS 1.0/1.1 are refused by the minimum version; SSLv2/3 are gone from OpenSSL 3 altogether.
-  if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
-      SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1) {
-    return internal_error("tls: cannot set protocol versions");
-  }
-  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-                               SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION);
-  // Only ECDHE with AEAD for TLS 1.2. No static RSA, no CBC, no DHE.
-  if (SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1) {
-    return internal_error("tls: cannot set the TLS 1.2 cipher list");
-  }
-  if (SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384") != 1) {
-    return internal_error("tls: cannot set the key exchange groups");
-  }
+  // TLS 1.2/1.3, ECDHE + AEAD only (verifier/tls_policy.h, the same for the outbound clients).
+  if (auto s = verifier::apply_tls_policy(ctx); !s) return s.error();
+  SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION);
   SSL_CTX_set_alpn_select_cb(ctx, select_alpn, nullptr);
 
   boost::system::error_code ec;

@@ -36,10 +36,8 @@ struct TlsFiles {
   std::filesystem::path client_ca_file;  // empty: no client certificates asked for
 };
 
-// The TLS 1.2 cipher list: ECDHE + AEAD only. TLS 1.3 suites are all AEAD (OpenSSL's defaults).
-inline constexpr const char* kTls12Ciphers =
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
-    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+// The protocol versions, TLS 1.2 ciphers and groups are verifier/tls_policy.h's, shared with every
+// outbound client (registries, notary-server, the verdict CLI).
 
 // Loads the files into a new server context. Errors name the file and OpenSSL's reason.
 Result<std::shared_ptr<boost::asio::ssl::context>> make_server_tls_context(const TlsFiles& files);

@@ -34,6 +34,8 @@ namespace {
 constexpr std::string_view kPrefix = "/api/v1/verdicts";
 constexpr std::string_view kInventory = "/api/v1/inventory";
 constexpr std::size_t kDefaultInventoryLimit = 1000;
+// Every route but a verdict PUT reads no body; what a client sends anyway is bounded by this.
+constexpr std::size_t kMaxBodilessRouteBytes = 16 * 1024;
 
 std::array<unsigned char, 32> sha256(std::string_view s) {
   std::array<unsigned char, 32> out{};
@@ -151,24 +153,13 @@ asio::awaitable<HttpAnswer> prune_inventory(VerdictLookup& lookup, asio::thread_
 
 // GET /api/v1/inventory[/rescan|/violations] read (a read-only token suffices); DELETE /api/v1/inventory
 // prunes (read-write).
-asio::awaitable<HttpAnswer> handle_inventory(VerdictLookup& lookup, asio::thread_pool& pool, ApiTokens& tokens,
+asio::awaitable<HttpAnswer> handle_inventory(VerdictLookup& lookup, asio::thread_pool& pool,
                                              const VerdictApiOptions& options, HttpRequest request) {
+  // Route, method and token were checked by refuse_on_header.
   const std::string_view target = request.target;
   const std::string_view path = target.substr(0, target.find('?'));
   const std::string_view sub = path.substr(kInventory.size());
-  if (sub != "" && sub != "/rescan" && sub != "/violations") {
-    co_return json_error(404, "not found: " + std::string(path.substr(0, 200)));
-  }
-  const bool prune = sub.empty() && request.method == "DELETE";
-  if (request.method != "GET" && !prune) {
-    co_return json_error(405, sub.empty() ? "method not allowed: use GET or DELETE" : "method not allowed: use GET");
-  }
-  const Access access = tokens.check(request.authorization);
-  if (access == Access::none) co_return json_error(401, "a valid bearer token is required");
-  if (prune) {
-    if (access != Access::write) co_return json_error(403, "this token is read-only");
-    co_return co_await prune_inventory(lookup, pool, options, target);
-  }
+  if (sub.empty() && request.method == "DELETE") co_return co_await prune_inventory(lookup, pool, options, target);
 
   verifier::InventoryQuery query;
   query.namespace_name = query_param(target, "namespace");
@@ -256,25 +247,49 @@ asio::awaitable<HttpAnswer> handle_inventory(VerdictLookup& lookup, asio::thread
                              {"truncated", truncated}})};
 }
 
+bool is_inventory_path(std::string_view path) {
+  return path == kInventory || path.substr(0, kInventory.size() + 1) == std::string(kInventory) + "/";
+}
+
+// What a request is refused on its header alone -- unknown route 404, method 405, no or unknown token 401,
+// a read-only token where writing 403 -- or nullopt when it goes on. The head check asks it before a body
+// is read and handle() asks it again, so the answer is the same whether a request carried a body or not.
+std::optional<HttpAnswer> refuse_on_header(ApiTokens& tokens, const HttpRequest& request) {
+  const std::string_view target = request.target;
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (path == "/healthz") return std::nullopt;
+  bool writes = false;
+  if (is_inventory_path(path)) {
+    const std::string_view sub = path.substr(kInventory.size());
+    if (sub != "" && sub != "/rescan" && sub != "/violations") {
+      return json_error(404, "not found: " + std::string(path.substr(0, 200)));
+    }
+    writes = sub.empty() && request.method == "DELETE";
+    if (request.method != "GET" && !writes) {
+      return json_error(405, sub.empty() ? "method not allowed: use GET or DELETE" : "method not allowed: use GET");
+    }
+  } else {
+    if (path.substr(0, kPrefix.size()) != kPrefix || (path.size() > kPrefix.size() && path[kPrefix.size()] != '/')) {
+      return json_error(404, "not found: " + std::string(path.substr(0, 200)));
+    }
+    writes = request.method == "PUT";
+    if (!writes && request.method != "GET") return json_error(405, "method not allowed: use GET or PUT");
+  }
+  const Access access = tokens.check(request.authorization);
+  if (access == Access::none) return json_error(401, "a valid bearer token is required");
+  if (writes && access != Access::write) return json_error(403, "this token is read-only");
+  return std::nullopt;
+}
+
 asio::awaitable<HttpAnswer> handle(VerdictLookup& lookup, asio::thread_pool& pool, ApiTokens& tokens,
                                    const VerdictApiOptions& options, HttpRequest request) {
   const std::string_view target = request.target;
   const std::string_view path = target.substr(0, target.find('?'));
   if (path == "/healthz") co_return HttpAnswer{200, "text/plain; charset=utf-8", "ok\n"};
-  if (path == kInventory || path.substr(0, kInventory.size() + 1) == std::string(kInventory) + "/") {
-    co_return co_await handle_inventory(lookup, pool, tokens, options, std::move(request));
-  }
-  if (path.substr(0, kPrefix.size()) != kPrefix ||
-      (path.size() > kPrefix.size() && path[kPrefix.size()] != '/')) {
-    co_return json_error(404, "not found: " + std::string(path.substr(0, 200)));
-  }
+  if (std::optional<HttpAnswer> refused = refuse_on_header(tokens, request)) co_return std::move(*refused);
+  if (is_inventory_path(path)) co_return co_await handle_inventory(lookup, pool, options, std::move(request));
   std::string digest(path.size() > kPrefix.size() ? path.substr(kPrefix.size() + 1) : std::string_view());
   const bool put = request.method == "PUT";
-  if (!put && request.method != "GET") co_return json_error(405, "method not allowed: use GET or PUT");
-
-  const Access access = tokens.check(request.authorization);
-  if (access == Access::none) co_return json_error(401, "a valid bearer token is required");
-  if (put && access != Access::write) co_return json_error(403, "this token is read-only");
   if (!digest.empty() && !verifier::is_valid_digest(digest)) {
     co_return json_error(400, "bad digest in the path (want sha256:<64 lowercase hex>)");
   }
@@ -480,6 +495,20 @@ asio::awaitable<HttpAnswer> guarded_handle(VerdictLookup* lookup, std::shared_pt
   }
   if (options->metrics != nullptr) options->metrics->verdict_api_request(route, answer.status);
   co_return answer;
+}
+
+RequestHeadCheck make_verdict_api_head_check(std::shared_ptr<ApiTokens> tokens, const VerdictApiOptions& options) {
+  const std::size_t put_limit = options.limits.max_bytes;
+  Metrics* metrics = options.metrics;
+  return [tokens = std::move(tokens), put_limit, metrics](const HttpRequest& head) {
+    HeadDecision decision;
+    decision.refuse = refuse_on_header(*tokens, head);
+    const std::string_view route = route_of(head);
+    decision.body_limit = route == "verdicts_put" ? put_limit : kMaxBodilessRouteBytes;
+    // Counted like every other answer of the API (the handler, which counts those, never runs).
+    if (decision.refuse && metrics != nullptr) metrics->verdict_api_request(route, decision.refuse->status);
+    return decision;
+  };
 }
 
 RequestHandler make_verdict_api(VerdictLookup& lookup, std::shared_ptr<ApiTokens> tokens, VerdictApiOptions options) {

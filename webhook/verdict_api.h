@@ -11,6 +11,9 @@
 //   DELETE /api/v1/inventory?olderThan=30d      removes entries last seen before then (read-write token)
 //   GET /healthz                                no token
 //
+// Authentication happens on the request header (make_verdict_api_head_check): a request that is refused
+// (401, 403, 404, 405, or a Content-Length over its route's limit: 413) never has its body read.
+//
 // Tokens (ApiTokens): a file with one token per line, `rw:TOKEN` or `ro:TOKEN`; blank lines and `#`
 // comments are ignored. `Authorization: Bearer TOKEN` is compared with every known token in constant time
 // (SHA-256 of both, CRYPTO_memcmp). No token or an unknown one: 401; a read-only token on PUT or DELETE: 403. The
@@ -85,6 +88,10 @@ policy::Decision reevaluate(const policy::CompiledPolicy& policy, const verifier
 
 // The RequestHandler for the API listener. `lookup` and `tokens` must outlive it.
 RequestHandler make_verdict_api(VerdictLookup& lookup, std::shared_ptr<ApiTokens> tokens, VerdictApiOptions options);
+// Its HttpsServerOptions::head_check: a request carrying a body is refused on its header (404, 405, 401,
+// 403: the answers the handler gives) before the body is read; a verdict PUT may carry options.limits.max_bytes,
+// any other route 16 KiB. Refusals are counted in options.metrics like the handler's answers.
+RequestHeadCheck make_verdict_api_head_check(std::shared_ptr<ApiTokens> tokens, const VerdictApiOptions& options);
 
 // What `imagegate serve` runs for verdicts. All empty when neither a store nor an API listener is
 // configured (verdict checks then stay not_evaluated and the failurePolicy settles them).

@@ -28,6 +28,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "verifier/tls_policy.h"
 #include "webhook/cli.h"
 
 namespace imagegate::webhook {
@@ -102,6 +103,8 @@ Reply request(const VerdictFlags& flags, http::verb method, const std::string& t
 
   asio::io_context io;
   asio::ssl::context ctx(asio::ssl::context::tls_client);
+  // The server's own TLS policy (TLS 1.2+, ECDHE + AEAD): imagegate's API listener speaks exactly that.
+  if (auto s = verifier::apply_tls_policy(ctx.native_handle()); !s) throw std::runtime_error(s.error().message);
   ctx.set_verify_mode(asio::ssl::verify_peer);
   if (!flags.cacert.empty()) {
     ctx.load_verify_file(flags.cacert);

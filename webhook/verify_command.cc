@@ -52,6 +52,7 @@ struct VerifyFlags {
   std::vector<std::string> ca_files;
   std::vector<std::string> docker_configs;
   std::vector<std::string> insecure_registries;
+  std::vector<std::string> legacy_tls_registries;
   std::string signature_repository;
   int threshold = 1;
   std::string timeout = "10s";
@@ -167,6 +168,7 @@ int run_verify(const VerifyFlags& flags) {
   config.ca_files = flags.ca_files;
   config.docker_config_files = flags.docker_configs;
   config.insecure_registries = flags.insecure_registries;
+  config.legacy_tls_registries = flags.legacy_tls_registries;
   config.timeout = *timeout;
   // Declared before the clients: their pooled connections close on it when they are destroyed.
   boost::asio::io_context io;
@@ -290,6 +292,9 @@ void add_verify_command(CLI::App& app, CliContext& context) {
   verify->add_option("--docker-config", flags->docker_configs, "Docker config.json with credentials (repeatable)")
       ->allow_extra_args(false);
   verify->add_option("--insecure-registry", flags->insecure_registries, "HOST[:PORT] over plain HTTP (repeatable)")
+      ->allow_extra_args(false);
+  verify->add_option("--legacy-tls-registry", flags->legacy_tls_registries,
+                     "HOST[:PORT] whose TLS may use CBC / static-RSA ciphers (repeatable; a legacy registry only)")
       ->allow_extra_args(false);
   verify->add_option("--signature-repository", flags->signature_repository,
                      "repository holding the signatures instead of the image's (default: $COSIGN_REPOSITORY)")

@@ -359,6 +359,13 @@ timed_reviews() {
   TIMED_P99="$(sed -n "$(( $4 * 99 / 100 ))p" <<<"$times")"
 }
 
+# review IMAGE [UID] [NAMESPACE]: a Pod CREATE review of IMAGE (pod_review) sent to the server start_imagegate
+# started ($SERVER_PORT), trusting the test CA $E2E_TMP/ca.pem (make_ca); the answer in $OUT.
+review() {
+  pod_review "$@" >"$E2E_TMP/review.json"
+  send_review "$SERVER_PORT" "$E2E_TMP/ca.pem" "$E2E_TMP/review.json"
+}
+
 # review_allowed / review_message: the last answer's ($OUT) response.allowed and response.status.message.
 review_allowed() { json_get "$OUT" 'd["response"]["allowed"]'; }
 review_message() { json_get "$OUT" 'd["response"].get("status", {}).get("message", "")'; }

@@ -123,11 +123,6 @@ sp="$(free_port)"
 start_imagegate "$bin" "$T/decisions.log" "$T/serve.log" --policy "$T/policy.yaml" --listen "127.0.0.1:$sp" \
   --tls-cert "$T/tls.crt" --tls-key "$T/tls.key" --ca-file "$T/ca.pem"
 
-review() {  # IMAGE [UID]: a Pod CREATE review, the answer in $OUT
-  pod_review "$@" >"$T/review.json"
-  send_review "$SERVER_PORT" "$T/ca.pem" "$T/review.json"
-}
-
 review "$reg/team/app:1.0"
 assert_eq "serve: the tag (the signed index) allowed" "true" "$(review_allowed)"
 review "$reg/team/app@$index"

@@ -112,6 +112,8 @@ def main():
         ("registry.registryCABundles", {"https://registry.internal/": [{"secret": "a", "key": "ca"}]}),
         ("registry.registryCABundles", {"registry.internal": []}),
         ("registry.insecureRegistries", ["http://registry.local"]),
+        ("registry.legacyTLSRegistries", ["https://old.internal:5000"]),
+        ("registry.legacyTLSRegistries", "old.internal:5000"),
         ("registry.allowedPrivateAddresses", ["metadata.google.internal"]),
         ("registry.authHosts", {"registry.example.com": ["https://auth.example.com"]}),
         ("registry.authHosts", {"https://registry.example.com": ["auth.example.com"]}),

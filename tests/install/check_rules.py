@@ -229,7 +229,7 @@ FLAG_KEYS = {"--policy": ("policy",), "--tls-cert": ("tls", "certFile"), "--tls-
              "--client-ca": ("tls", "clientCAFile"), "--listen": ("listen",), "--api-listen": ("apiListen",),
              "--api-token-file": ("apiTokenFile",), "--store": ("store",)}
 FLAG_LISTS = {"--ca-file": "caFiles", "--docker-config": "dockerConfigFiles",
-              "--insecure-registry": "insecureRegistries"}
+              "--insecure-registry": "insecureRegistries", "--legacy-tls-registry": "legacyTLSRegistries"}
 
 
 def apply_flags(config, cargs):

@@ -484,6 +484,28 @@ TEST_F(ImageBundleTest, DsseStatementForTheManifestDigestVerifies) {
   EXPECT_FALSE(verify_sigstore_bundle(bundle, artifact_, root_, needs_log).ok());
 }
 
+// The same verified DSSE statement is an attestation, not a signature of the image: the image-signature
+// check refuses it naming its predicate type, and takes the message signature (issue 13).
+TEST_F(ImageBundleTest, DsseStatementIsNotAnImageSignature) {
+  trust_.tlog_threshold = 0;
+  auto dsse = parse_sigstore_bundle(dsse_bundle(statement(hex_encode(artifact_.digest))));
+  ASSERT_TRUE(dsse.ok()) << dsse.error().message;
+  EXPECT_TRUE(is_attestation(*dsse));
+  EXPECT_EQ(intoto_predicate_type(*dsse->dsse), "https://slsa.dev/provenance/v1");
+  ASSERT_TRUE(verify_sigstore_bundle(*dsse, artifact_, root_, trust_).ok());
+  auto refused = verify_sigstore_image_signature(*dsse, artifact_, root_, trust_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::permission_denied);
+  EXPECT_EQ(refused.error().message,
+            "Sigstore bundle is an attestation (in-toto predicateType \"https://slsa.dev/provenance/v1\"), not a signature");
+
+  auto message = parse_sigstore_bundle(message_bundle(sign(signer_.get(), kManifest), artifact_.digest).dump());
+  ASSERT_TRUE(message.ok()) << message.error().message;
+  EXPECT_FALSE(is_attestation(*message));
+  auto r = verify_sigstore_image_signature(*message, artifact_, root_, trust_);
+  EXPECT_TRUE(r.ok()) << r.error().message;
+}
+
 TEST_F(ImageBundleTest, LoggedMessageSignatureOverTheManifestVerifies) {
   const std::string sig = sign(signer_.get(), kManifest);
   const json bundle = message_bundle(sig, artifact_.digest);

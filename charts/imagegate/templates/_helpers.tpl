@@ -138,6 +138,7 @@ registry:
     {{- if .credentials.auths }}{{ if .credentials.existingSecrets }}, {{ end }}"/etc/imagegate/registry/auth/chart/config.json"{{ end -}}
   ]
   insecureRegistries: {{ toJson .insecureRegistries }}
+  legacyTLSRegistries: {{ toJson .legacyTLSRegistries }}
   allowedPrivateAddresses: {{ toJson .allowedPrivateAddresses }}
   authHosts: {{ toJson .authHosts }}
   blobHosts: {{ toJson .blobHosts }}

@@ -3,17 +3,28 @@
 // image with @sigstore/oci (the referrers API, else the `sha256-<hex>` tag-schema fallback index).
 //
 //   node sign.js REGISTRY REPOSITORY DIGEST MANIFEST_FILE OUT_DIR SUBJECT ISSUER [--no-attach]
+//                [--attest REPOSITORY2 DIGEST2 PREDICATE_TYPE]...
+//                [--key-attest KEY_PEM REPOSITORY2 DIGEST2 PREDICATE_TYPE]...
+//                [--key-sign KEY_PEM REPOSITORY2 DIGEST2 MANIFEST_FILE2]...
 //
 // The bundle is a message signature over the image manifest bytes (its digest is the image digest).
 // Writes OUT_DIR/bundle.json and OUT_DIR/trusted_root.json (the mock CA, Rekor and CT log keys, in the
 // Sigstore trusted_root.json format imagegate reads). The CA key pair is fresh for every run.
+// Each --attest also makes, with the same CA and identity, a DSSE attestation: an in-toto statement whose
+// subject is DIGEST2 and whose predicateType is PREDICATE_TYPE (what `cosign attest` / sigstore-js
+// `attest` write), attached to REPOSITORY2@DIGEST2 (unless --no-attach) and written to
+// OUT_DIR/attestation-N.json (N from 1).
+// --key-attest and --key-sign make key-based bundles (verification material: a public key hint, no
+// certificate, no log entry; what `cosign attest --key` / `cosign sign --key` write with the new bundle
+// format and no transparency log) with the EC private key in KEY_PEM: a DSSE attestation about DIGEST2, or
+// a message signature over MANIFEST_FILE2 (whose SHA-256 must be DIGEST2); attached like the others.
 'use strict';
 const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
 const nock = require('nock');
 const { initializeCA, initializeCTLog, initializeTLog, fulcioHandler, rekorHandler } = require('@sigstore/mock');
-const { sign } = require('sigstore');
+const { attest, sign } = require('sigstore');
 const { attachArtifactToImage } = require('@sigstore/oci');
 
 const FULCIO_URL = 'https://fulcio.imagegate.test';
@@ -31,6 +42,29 @@ function serve(base, handler) {
     });
 }
 
+// Attaches a bundle to IMAGE@DIGEST; `predicateType` set: a DSSE attestation, else a message signature.
+function attachBundle(bundle, imageName, imageDigest, predicateType) {
+  return attachArtifactToImage({
+    artifact: Buffer.from(JSON.stringify(bundle)),
+    mediaType: BUNDLE_MEDIA_TYPE,
+    imageName,
+    imageDigest,
+    annotations: predicateType
+      ? { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': predicateType }
+      : { 'dev.sigstore.bundle.content': 'message-signature' },
+  });
+}
+
+// An in-toto statement about IMAGE's DIGEST with an empty predicate of PREDICATE_TYPE.
+function intotoStatement(imageName, digest, predicateType) {
+  return Buffer.from(JSON.stringify({
+    _type: 'https://in-toto.io/Statement/v1',
+    subject: [{ name: imageName, digest: { sha256: digest.replace(/^sha256:/, '') } }],
+    predicateType,
+    predicate: {},
+  }));
+}
+
 function b64url(object) {
   return Buffer.from(JSON.stringify(object)).toString('base64url');
 }
@@ -41,8 +75,25 @@ function spki(publicKey) {
 }
 
 async function main() {
-  const [registry, repository, digest, manifestFile, outDir, subject, issuer, flag] = process.argv.slice(2);
+  const [registry, repository, digest, manifestFile, outDir, subject, issuer, ...rest] = process.argv.slice(2);
   if (!issuer) throw new Error('usage: node sign.js REGISTRY REPOSITORY DIGEST MANIFEST_FILE OUT_DIR SUBJECT ISSUER');
+  let attach = true;
+  const attestations = [];
+  const keyed = [];
+  for (let i = 0; i < rest.length; i++) {
+    if (rest[i] === '--no-attach') {
+      attach = false;
+    } else if (rest[i] === '--attest' && i + 3 < rest.length) {
+      attestations.push({ repository: rest[i + 1], digest: rest[i + 2], predicateType: rest[i + 3] });
+      i += 3;
+    } else if ((rest[i] === '--key-attest' || rest[i] === '--key-sign') && i + 4 < rest.length) {
+      keyed.push({ attest: rest[i] === '--key-attest', key: rest[i + 1], repository: rest[i + 2], digest: rest[i + 3],
+                   extra: rest[i + 4] });
+      i += 4;
+    } else {
+      throw new Error(`unknown argument ${rest[i]}`);
+    }
+  }
   const manifest = fs.readFileSync(manifestFile);
   const actual = 'sha256:' + crypto.createHash('sha256').update(manifest).digest('hex');
   if (actual !== digest) throw new Error(`manifest digest ${actual} is not ${digest}`);
@@ -60,7 +111,8 @@ async function main() {
   const token = `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({
     iss: issuer, sub: subject, email: subject, email_verified: true, aud: 'sigstore', iat: now, exp: now + 600,
   })}.`;
-  const bundle = await sign(manifest, { fulcioURL: FULCIO_URL, rekorURL: REKOR_URL, identityToken: token });
+  const options = { fulcioURL: FULCIO_URL, rekorURL: REKOR_URL, identityToken: token };
+  const bundle = await sign(manifest, options);
   // The mock log is a fresh one-entry tree per entry, so the inclusion proof's logIndex is 0, which proto3
   // JSON omits: the bundle is written as sigstore-js made it, and imagegate must read the absence as 0.
   fs.writeFileSync(path.join(outDir, 'bundle.json'), JSON.stringify(bundle));
@@ -92,14 +144,46 @@ async function main() {
   };
   fs.writeFileSync(path.join(outDir, 'trusted_root.json'), JSON.stringify(trustedRoot, null, 2));
 
-  if (flag !== '--no-attach') {
-    await attachArtifactToImage({
-      artifact: Buffer.from(JSON.stringify(bundle)),
-      mediaType: BUNDLE_MEDIA_TYPE,
-      imageName: `${registry}/${repository}`,
-      imageDigest: digest,
-      annotations: { 'dev.sigstore.bundle.content': 'message-signature' },
-    });
+  for (const [n, a] of attestations.entries()) {
+    const statement = intotoStatement(`${registry}/${a.repository}`, a.digest, a.predicateType);
+    const attestation = await attest(statement, 'application/vnd.in-toto+json', options);
+    fs.writeFileSync(path.join(outDir, `attestation-${n + 1}.json`), JSON.stringify(attestation));
+    if (attach) {
+      await attachBundle(attestation, `${registry}/${a.repository}`, a.digest, a.predicateType);
+    }
+  }
+
+  for (const k of keyed) {
+    const key = crypto.createPrivateKey(fs.readFileSync(k.key));
+    let keyBundle;
+    if (k.attest) {
+      const statement = intotoStatement(`${registry}/${k.repository}`, k.digest, k.extra);
+      const type = 'application/vnd.in-toto+json';
+      const pae = Buffer.concat([Buffer.from(`DSSEv1 ${type.length} ${type} ${statement.length} `), statement]);
+      keyBundle = {
+        mediaType: BUNDLE_MEDIA_TYPE,
+        verificationMaterial: { publicKey: { hint: 'release' }, tlogEntries: [], timestampVerificationData: {} },
+        dsseEnvelope: { payload: statement.toString('base64'), payloadType: type,
+                        signatures: [{ sig: crypto.sign('sha256', pae, key).toString('base64'), keyid: '' }] },
+      };
+    } else {
+      const manifest2 = fs.readFileSync(k.extra);
+      const hash = crypto.createHash('sha256').update(manifest2).digest();
+      if ('sha256:' + hash.toString('hex') !== k.digest) throw new Error(`${k.extra} is not ${k.digest}`);
+      keyBundle = {
+        mediaType: BUNDLE_MEDIA_TYPE,
+        verificationMaterial: { publicKey: { hint: 'release' }, tlogEntries: [], timestampVerificationData: {} },
+        messageSignature: { messageDigest: { algorithm: 'SHA2_256', digest: hash.toString('base64') },
+                            signature: crypto.sign('sha256', manifest2, key).toString('base64') },
+      };
+    }
+    if (attach) {
+      await attachBundle(keyBundle, `${registry}/${k.repository}`, k.digest, k.attest ? k.extra : null);
+    }
+  }
+
+  if (attach) {
+    await attachBundle(bundle, `${registry}/${repository}`, digest, null);
   }
 }
 
