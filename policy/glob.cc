@@ -192,6 +192,12 @@ Result<std::string> normalize_image_pattern(std::string_view pattern) {
     auto canonical = canonical_registry_pattern(domain);
     if (!canonical) return canonical.error();
     host = std::move(canonical).value();
+    // As for references: a first segment that is a registry only for its capitals ("MyOrg/app") means no
+    // host once lowercased (references naming one are refused), and no lowercase repository either.
+    if (host.find_first_of(".:[") == std::string::npos && host != "localhost") {
+      return invalid_argument("registry \"" + std::string(domain) +
+                              "\" needs a '.' or a port, and repository paths are lowercase");
+    }
   }
   std::string out = host + '/';
   // Docker Hub official images live under library/: a single path segment gets it, as in references.

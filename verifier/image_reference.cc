@@ -553,6 +553,15 @@ Result<ImageReference> ImageReference::from_container_image(std::string_view inp
   auto domain = canonical_registry_host(ref.domain_);
   if (!domain) return make_error(ReferenceError::invalid_format, input, domain.error().message).error;
   ref.domain_ = std::move(domain).value();
+  // "Foo/app": upstream takes "Foo" for a host only because of its capitals; lowercased, "foo/app" would name
+  // Docker Hub's foo/app. No spelling of that host survives a round trip (a pinned reference, a log line),
+  // so refuse it rather than print a name that means another registry.
+  if (ref.domain_.find_first_of(".:[") == std::string::npos && ref.domain_ != kLocalhost) {
+    return make_error(ReferenceError::invalid_format, input,
+                      "registry host " + quote(ref.domain_) + " needs a '.' or a port (without capitals it would "
+                      "name a Docker Hub repository)")
+        .error;
+  }
   // Docker Hub official images live under library/, whichever of its names the input used.
   if (ref.domain_ == kDefaultDomain && ref.path_.find('/') == std::string::npos) {
     ref.path_ = std::string(kOfficialRepoPrefix) + ref.path_;

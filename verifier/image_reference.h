@@ -73,7 +73,8 @@ class ImageReference {
   // rejected, since the runtime would pull it from a host policy never saw. The domain is the canonical
   // registry host (canonical_registry_host): `LOCALHOST:5000/app` -> `localhost:5000/app`,
   // `registry-1.docker.io/library/nginx` -> `docker.io/library/nginx`; a host that has no canonical form is
-  // an error. Every caller that evaluates, caches, credentials or logs an image uses this.
+  // an error, and so is a host that is one only for its capitals (`Foo/app`: lowercased it would be Docker
+  // Hub's `foo/app`), so that string() always names the registry the runtime pulls from. Every caller that evaluates, caches, credentials or logs an image uses this.
   static Result<ImageReference> from_container_image(std::string_view input);
 
   const std::string& domain() const noexcept { return domain_; }  // "" when parse() found none

@@ -161,6 +161,8 @@ TEST(GlobCompile, RejectsBadPatterns) {
       {GlobKind::registry, "localhost:0", "port out of range"},
       {GlobKind::registry, "2130706433", "must be written as 127.0.0.1"},
       {GlobKind::registry, "*.example.org:99999", "port out of range"},
+      {GlobKind::image, "MyOrg/app", "needs a '.' or a port"},  // not a host (references refuse it), not a path
+      {GlobKind::image, "Foo*/**", "needs a '.' or a port"},
   };
   for (const Case& c : cases) {
     Result<Glob> glob = Glob::compile(c.pattern, c.kind);

@@ -172,7 +172,8 @@ TEST(RegistryHost, HostsWithoutACanonicalFormAreInvalid) {
   ASSERT_NE(policy, nullptr);
   // The resolver reads these as 127.0.0.1 or cannot dial them at all: refused rather than treated as new hosts.
   for (const std::string image : {"127.1:5000/app:v1", "2130706433:5000/app:v1", "0x7f.0.0.1:5000/app:v1",
-                                  "localhost:0/app:v1", "localhost:65536/app:v1", "[1::2::3]:5000/app:v1"}) {
+                                  "localhost:0/app:v1", "localhost:65536/app:v1", "[1::2::3]:5000/app:v1",
+                                  "Foo/app:v1"}) {
     const Decision d = decide(*policy, image);
     EXPECT_EQ(d.outcome, Outcome::invalid) << image;
     EXPECT_EQ(d.action, Action::deny) << image;

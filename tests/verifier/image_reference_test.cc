@@ -529,6 +529,12 @@ TEST(CanonicalRegistryHost, FromContainerImageCarriesTheCanonicalDomain) {
   }
   // Upstream's parser (the conformance table) keeps the spelling; only what imagegate evaluates is canonical.
   EXPECT_EQ(expect_ok(ImageReference::parse_normalized("LOCALHOST:5000/app")).domain(), "LOCALHOST:5000");
+  // A host only for its capitals has no spelling that stays a host once lowercased: refused.
+  EXPECT_EQ(expect_ok(ImageReference::parse_normalized("Foo/app")).domain(), "Foo");
+  const auto capitals = ImageReference::from_container_image("Foo/app");
+  ASSERT_FALSE(capitals.ok());
+  EXPECT_NE(capitals.error().message.find("needs a '.' or a port"), std::string::npos) << capitals.error().message;
+  EXPECT_EQ(ImageReference::from_container_image("LOCALHOST/app:1").value().string(), "localhost/app:1");
   const auto bad = ImageReference::from_container_image("127.1:5000/app");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().message.find("invalid image reference \"127.1:5000/app\""), std::string::npos)
