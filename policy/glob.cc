@@ -2,7 +2,10 @@
 
 #include <re2/re2.h>
 
+#include <algorithm>
 #include <vector>
+
+#include "verifier/image_reference.h"
 
 namespace imagegate::policy {
 namespace {
@@ -24,12 +27,14 @@ std::vector<std::string_view> split_segments(std::string_view text) {
 bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 bool is_alnum(char c) { return is_lower_alnum(c) || (c >= 'A' && c <= 'Z'); }
 
-// A first segment is a registry when it looks like one to the Docker normaliser (a `.` or `:`, or
-// `localhost`). A segment that is only a wildcard (`*`, `**`) may match any registry, so it is left
-// alone; any other wildcard segment follows the Docker rule (`nginx*` -> docker.io/library/nginx*).
+// A first segment is a registry when it looks like one to the Docker normaliser (a `.` or `:`, `localhost`,
+// or an uppercase letter, which a namespace cannot have). A segment that is only a wildcard (`*`, `**`) may
+// match any registry, so it is left alone; any other wildcard segment follows the Docker rule (`nginx*` ->
+// docker.io/library/nginx*).
 bool first_segment_is_domain(std::string_view segment) {
-  return segment.find_first_of(".:") != std::string_view::npos || segment == "localhost" || segment == "*" ||
-         segment == "**";
+  const bool upper = std::any_of(segment.begin(), segment.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+  return segment.find_first_of(".:") != std::string_view::npos || segment == "localhost" || upper ||
+         segment == "*" || segment == "**";
 }
 
 Error bad(std::string_view pattern, std::string_view why) {
@@ -150,7 +155,26 @@ Result<std::string> registry_regex(std::string_view pattern) {
 
 }  // namespace
 
-std::string normalize_image_pattern(std::string_view pattern) {
+// A literal host goes through verifier::canonical_registry_host, the one place that decides; a host with
+// wildcards is lowercased and its literal port (if any) canonicalised by the same function, so `*.EXAMPLE.com:0443`
+// matches exactly what `*.example.com` matches.
+Result<std::string> canonical_registry_pattern(std::string_view pattern) {
+  if (pattern.find('*') == std::string_view::npos) return verifier::canonical_registry_host(pattern);
+  std::string out(pattern);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
+  const std::size_t colon = out.rfind(':');
+  if (out.front() == '[' || colon == std::string::npos) return out;
+  const std::string port = out.substr(colon + 1);
+  if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos) return out;
+  // "h:<port>" comes back as "h" (the default port) or "h:<port without leading zeros>".
+  auto canonical_port = verifier::canonical_registry_host("h:" + port);
+  if (!canonical_port) return canonical_port.error();
+  out.resize(colon);
+  return out + canonical_port->substr(1);
+}
+
+Result<std::string> normalize_image_pattern(std::string_view pattern) {
   std::string_view domain;
   std::string_view rest;
   const std::size_t slash = pattern.find('/');
@@ -163,11 +187,21 @@ std::string normalize_image_pattern(std::string_view pattern) {
     domain = "docker.io";
     rest = pattern;
   }
-  if (domain == "index.docker.io") domain = "docker.io";
-  std::string out(domain);
-  out += '/';
-  // Docker Hub's official images live under library/: a single path segment gets it, as in references.
-  if (domain == "docker.io" && rest.find('/') == std::string_view::npos && rest != "**") out += "library/";
+  std::string host(domain);
+  if (domain != "*" && domain != "**") {
+    auto canonical = canonical_registry_pattern(domain);
+    if (!canonical) return canonical.error();
+    host = std::move(canonical).value();
+    // As for references: a first segment that is a registry only for its capitals ("MyOrg/app") means no
+    // host once lowercased (references naming one are refused), and no lowercase repository either.
+    if (host.find_first_of(".:[") == std::string::npos && host != "localhost") {
+      return invalid_argument("registry \"" + std::string(domain) +
+                              "\" needs a '.' or a port, and repository paths are lowercase");
+    }
+  }
+  std::string out = host + '/';
+  // Docker Hub official images live under library/: a single path segment gets it, as in references.
+  if (host == "docker.io" && rest.find('/') == std::string_view::npos && rest != "**") out += "library/";
   out += rest;
   return out;
 }
@@ -182,18 +216,26 @@ Result<Glob> Glob::compile(std::string_view pattern, GlobKind kind) {
   glob.kind_ = kind;
   Result<std::string> re = invalid_argument("");
   switch (kind) {
-    case GlobKind::image:
-      glob.normalized_ = normalize_image_pattern(pattern);
+    case GlobKind::image: {
+      auto normalized = normalize_image_pattern(pattern);
+      if (!normalized) return bad(pattern, normalized.error().message);
+      glob.normalized_ = std::move(normalized).value();
       re = image_regex(pattern, glob.normalized_);
       break;
+    }
     case GlobKind::namespace_name:
       glob.normalized_ = glob.pattern_;
       re = namespace_regex(pattern);
       break;
-    case GlobKind::registry:
-      glob.normalized_ = pattern == "index.docker.io" ? std::string("docker.io") : glob.pattern_;
+    case GlobKind::registry: {
+      re = registry_regex(pattern);  // the pattern's own errors first, then its canonical form
+      if (!re.ok()) break;
+      auto canonical = canonical_registry_pattern(pattern);
+      if (!canonical) return bad(pattern, canonical.error().message);
+      glob.normalized_ = std::move(canonical).value();
       re = registry_regex(glob.normalized_);
       break;
+    }
   }
   if (!re.ok()) return re.error();
   const std::string& n = glob.normalized_;
@@ -209,7 +251,9 @@ Result<Glob> Glob::compile(std::string_view pattern, GlobKind kind) {
   }
   RE2::Options options;
   options.set_log_errors(false);
-  options.set_case_sensitive(kind != GlobKind::registry);
+  // Case-sensitive for every kind: registry hosts on both sides are canonical (lowercase), so a pattern and a
+  // reference compare in one form, the same way in the allowlist, rules and exemptions.
+  options.set_case_sensitive(true);
   auto compiled = std::make_shared<const RE2>(*re, options);
   if (!compiled->ok()) return bad(pattern, compiled->error());
   glob.re_ = std::move(compiled);

@@ -3,10 +3,12 @@
 //   image      patterns match a normalised image name (domain/path, no tag or digest). `*` matches within
 //              one path segment (never `/`), `**` is a whole segment matching any number of segments.
 //              Patterns are normalised like references: `nginx` -> `docker.io/library/nginx`,
-//              `myorg/app` -> `docker.io/myorg/app`, `index.docker.io/x` -> `docker.io/x`.
+//              `myorg/app` -> `docker.io/myorg/app`, `index.docker.io/x` -> `docker.io/x`; the registry
+//              segment is put in canonical form (canonical_registry_pattern below), like references.
 //   namespace  patterns match a Kubernetes namespace name; `*` only.
-//   registry   patterns match an image's domain (host[:port]), case-insensitively. `*` matches within one
-//              DNS label (no `.` or `:`), `**` anything within the domain.
+//   registry   patterns match an image's domain (host[:port]), both in canonical form (lowercase, no :443,
+//              Docker Hub as docker.io). `*` matches within one DNS label (no `.` or `:`), `**` anything
+//              within the domain.
 //
 // Internal to policy/. A Glob is an immutable value (its RE2 is shared); thread-safe to match from any
 // number of threads.
@@ -54,7 +56,13 @@ class Glob {
   int single_stars_ = 0;
 };
 
-// The normalisation image patterns get (see above); the pattern is not validated.
-std::string normalize_image_pattern(std::string_view pattern);
+// The normalisation image patterns get (see above); the pattern is not validated beyond its registry host,
+// which is put in canonical form (an error when a literal host has none, e.g. `localhost:99999`).
+Result<std::string> normalize_image_pattern(std::string_view pattern);
+
+// A registry host pattern in the canonical form verifier::canonical_registry_host gives references:
+// `LOCALHOST:5000` -> `localhost:5000`, `host:443` -> `host`, `registry-1.docker.io` -> `docker.io`,
+// `*.EXAMPLE.com:0443` -> `*.example.com`. Literal hosts that have no canonical form are errors.
+Result<std::string> canonical_registry_pattern(std::string_view pattern);
 
 }  // namespace imagegate::policy

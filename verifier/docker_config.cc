@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 
+#include "verifier/image_reference.h"
+
 namespace imagegate::verifier {
 namespace {
 
@@ -40,9 +42,13 @@ std::string normalize_docker_config_key(std::string_view key) {
   while (!k.empty() && k.back() == '/') k.remove_suffix(1);
   std::string host(k.substr(0, k.find('/')));
   std::string rest = k.find('/') == std::string_view::npos ? std::string() : std::string(k.substr(k.find('/')));
-  for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (host == "index.docker.io" || host == "registry-1.docker.io" || host == "registry.hub.docker.com") {
-    host = "docker.io";
+  // The registry's canonical host, as references carry it (LOCALHOST:5000 and localhost:5000, host:443 and
+  // host, registry-1.docker.io and docker.io are one key). A key that is no host[:port] can never match a
+  // reference; it is kept lowercased so the file still loads.
+  if (auto canonical = canonical_registry_host(host)) {
+    host = std::move(canonical).value();
+  } else {
+    for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
   // The legacy "/v1" (and "/v2") suffix names the API version, not a repository prefix.
   if (rest == "/v1" || rest == "/v2") rest.clear();

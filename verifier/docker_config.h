@@ -58,7 +58,8 @@ class DockerCredentials {
   std::map<std::string, RegistryCredentials> entries_;  // normalised key -> credentials
 };
 
-// "https://index.docker.io/v1/" -> "docker.io"; "Registry.Example.com:5000/team/" -> "registry.example.com:5000/team".
+// "https://index.docker.io/v1/" -> "docker.io"; "Registry.Example.com:5000/team/" -> "registry.example.com:5000/team";
+// "host:443" -> "host". The host part is canonical_registry_host's, the form references carry.
 std::string normalize_docker_config_key(std::string_view key);
 
 }  // namespace imagegate::verifier

@@ -13,6 +13,8 @@
 //     prefix is a valid host[:port] and the rest is a valid remote name, else the whole name is the path.
 #include "verifier/image_reference.h"
 
+#include <arpa/inet.h>
+
 #include <array>
 #include <cstdint>
 
@@ -318,7 +320,97 @@ std::pair<std::string, std::string> split_docker_domain(std::string_view name) {
   return {std::move(domain), std::move(remainder)};
 }
 
+// RFC 5952 text of an IPv6 address: lowercase hex groups without leading zeros, the longest run (the first
+// of equal runs) of two or more zero groups as "::". Never dotted (IPv4-mapped stays hex), so the result is
+// still in the reference grammar. nullopt when inet_pton rejects the text.
+std::optional<std::string> canonical_ipv6(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const std::string input(text);
+  std::array<unsigned char, 16> bytes{};
+  if (inet_pton(AF_INET6, input.c_str(), bytes.data()) != 1) return std::nullopt;
+  std::array<unsigned, 8> groups{};
+  for (std::size_t i = 0; i < groups.size(); ++i) groups[i] = (unsigned{bytes[2 * i]} << 8) | bytes[2 * i + 1];
+  std::size_t best_start = groups.size();
+  std::size_t best_len = 1;  // a single zero group is not compressed
+  for (std::size_t i = 0; i < groups.size();) {
+    if (groups[i] != 0) {
+      ++i;
+      continue;
+    }
+    std::size_t j = i;
+    while (j < groups.size() && groups[j] == 0) ++j;
+    if (j - i > best_len) best_start = i, best_len = j - i;
+    i = j;
+  }
+  std::string out;
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    if (i == best_start) {
+      out += "::";
+      i += best_len - 1;
+      continue;
+    }
+    if (!out.empty() && out.back() != ':') out += ':';
+    bool started = false;
+    for (int shift = 12; shift >= 0; shift -= 4) {
+      const unsigned nibble = (groups[i] >> shift) & 0xF;
+      if (nibble != 0 || started || shift == 0) {
+        out += kHex[nibble];
+        started = true;
+      }
+    }
+  }
+  return out;
+}
+
+Error bad_registry_host(std::string_view domain, std::string_view why) {
+  return invalid_argument("invalid registry host " + quote(domain) + ": " + std::string(why));
+}
+
 }  // namespace
+
+Result<std::string> canonical_registry_host(std::string_view domain) {
+  if (domain.size() > kMaxReferenceLength || !match_domain_and_port(domain)) {
+    return bad_registry_host(domain, "not a host[:port]");
+  }
+  const std::string lower = ascii_lower(domain);
+  std::string_view host = lower;
+  std::string_view port;
+  // The grammar matched: an IPv6 host is bracketed, and any other ':' starts the port.
+  const std::size_t port_colon = lower.front() == '[' ? lower.find(':', lower.find(']')) : lower.find(':');
+  if (port_colon != std::string::npos) {
+    host = std::string_view(lower).substr(0, port_colon);
+    port = std::string_view(lower).substr(port_colon + 1);
+  }
+  std::string out;
+  if (host.front() == '[') {
+    const auto v6 = canonical_ipv6(host.substr(1, host.size() - 2));
+    if (!v6) return bad_registry_host(domain, "not an IPv6 address");
+    out = "[" + *v6 + "]";
+  } else {
+    out = std::string(host);
+    const std::string host_text(host);
+    in_addr v4{};
+    if (inet_aton(host_text.c_str(), &v4) != 0) {
+      std::array<char, INET_ADDRSTRLEN> dotted{};
+      inet_ntop(AF_INET, &v4, dotted.data(), dotted.size());
+      if (host_text != dotted.data()) {
+        return bad_registry_host(domain, "an IPv4 address must be written as " + std::string(dotted.data()));
+      }
+    }
+  }
+  // Ports as numbers: Go's dialer (and so the runtime) reads "0443" as 443.
+  while (port.size() > 1 && port.front() == '0') port.remove_prefix(1);
+  if (!port.empty()) {
+    if (port.size() > 5 || port == "0" || std::stoul(std::string(port)) > 65535) {
+      return bad_registry_host(domain, "port out of range");
+    }
+    if (port != "443") out += ":" + std::string(port);
+  }
+  if (out == kLegacyDefaultDomain || out == "registry-1.docker.io" || out == "registry.hub.docker.com") {
+    out = kDefaultDomain;
+  }
+  return out;
+}
 
 std::string_view reference_error_name(ReferenceError e) noexcept {
   switch (e) {
@@ -457,6 +549,23 @@ Result<ImageReference> ImageReference::from_container_image(std::string_view inp
   auto ref = std::get<ImageReference>(std::move(parsed));
   if (ref.domain_.empty()) {
     return make_error(ReferenceError::invalid_format, input, "first element is not a valid registry host").error;
+  }
+  auto domain = canonical_registry_host(ref.domain_);
+  if (!domain) return make_error(ReferenceError::invalid_format, input, domain.error().message).error;
+  ref.domain_ = std::move(domain).value();
+  // "Foo/app": upstream takes "Foo" for a host only because of its capitals; lowercased, "foo/app" would name
+  // Docker Hub's foo/app. No spelling of that host survives a round trip (a pinned reference, a log line),
+  // so refuse it rather than print a name that means another registry.
+  if (ref.domain_.find_first_of(".:[") == std::string::npos && ref.domain_ != kLocalhost) {
+    return make_error(ReferenceError::invalid_format, input,
+                      "registry host " + quote(ref.domain_) + " needs a '.' or a port (without capitals it would "
+                      "name a Docker Hub repository)")
+        .error;
+  }
+  // Docker Hub official images live under library/, whichever of its names the input used.
+  if (ref.domain_ == kDefaultDomain && ref.path_.find('/') == std::string::npos) {
+    ref.path_ = std::string(kOfficialRepoPrefix) + ref.path_;
+    if (ref.path_.size() > kMaxNameLength) return make_error(ReferenceError::name_too_long, input).error;
   }
   return ref;
 }

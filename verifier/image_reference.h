@@ -70,7 +70,11 @@ class ImageReference {
   // What Kubernetes does with a container's `image`: parse_normalized, and the convenience wrapper the
   // rest of imagegate uses. Error carries the upstream message. Stricter than parse_normalized in one case:
   // a reference left without a domain ("a_b.c/d": the first element is neither a host nor a namespace) is
-  // rejected, since the runtime would pull it from a host policy never saw.
+  // rejected, since the runtime would pull it from a host policy never saw. The domain is the canonical
+  // registry host (canonical_registry_host): `LOCALHOST:5000/app` -> `localhost:5000/app`,
+  // `registry-1.docker.io/library/nginx` -> `docker.io/library/nginx`; a host that has no canonical form is
+  // an error, and so is a host that is one only for its capitals (`Foo/app`: lowercased it would be Docker
+  // Hub's `foo/app`), so that string() always names the registry the runtime pulls from. Every caller that evaluates, caches, credentials or logs an image uses this.
   static Result<ImageReference> from_container_image(std::string_view input);
 
   const std::string& domain() const noexcept { return domain_; }  // "" when parse() found none
@@ -104,6 +108,20 @@ class ImageReference {
   std::string tag_;
   std::string digest_;
 };
+
+// The one canonical spelling of a registry host ("domain" of a reference), so that every spelling the
+// runtime treats as the same registry is compared, cached, credentialed and logged as one:
+//   - ASCII lowercase (DNS names and IPv6 hex are case-insensitive): `LOCALHOST:5000` -> `localhost:5000`;
+//   - the port as a number without leading zeros, and none for HTTPS's default: `host:443`, `host:0443`
+//     -> `host`; `host:05000` -> `host:5000`; port 0 or above 65535 is an error;
+//   - Docker Hub's other names, `index.docker.io`, `registry-1.docker.io` and `registry.hub.docker.com`
+//     (without a port, or :443) -> `docker.io` (registry_api_host maps it back for the connection);
+//   - an IPv6 literal in RFC 5952 form: `[0:0::01]:5000` -> `[::1]:5000`; one that does not parse is an error;
+//   - a host the resolver reads as an IPv4 number (inet_aton: `127.1`, `2130706433`, `0177.0.0.1`,
+//     `0x7f.0.0.1` are all 127.0.0.1) must be written in dotted-quad form (`127.0.0.1`), else it is an error.
+// A trailing dot (`localhost.:5000`) is not in the reference grammar, so it never gets here; an input that is
+// not a host[:port] of the grammar is an error (invalid_argument naming it).
+Result<std::string> canonical_registry_host(std::string_view domain);
 
 // Validates a digest string ("sha256:<64 hex>"). Errors: digest_invalid, digest_invalid_length,
 // digest_unsupported.

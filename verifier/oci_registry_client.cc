@@ -290,13 +290,16 @@ struct OciRegistryClient::State {
     ctx->set_options(ssl::context::default_workarounds);
     // The server's TLS policy (TLS 1.2+, ECDHE + AEAD); OpenSSL's default ciphers only for a registry the
     // configuration names as legacy. A registry offering nothing else fails the handshake ("no shared cipher").
-    const bool legacy = options.legacy_tls_registries.count(registry) > 0;
+    // Per-registry settings are keyed by the canonical host: registry-1.docker.io -> docker.io's.
+    const auto canonical = canonical_registry_host(registry);
+    const std::string& key = canonical ? *canonical : registry;
+    const bool legacy = options.legacy_tls_registries.count(key) > 0;
     if (auto s = legacy ? apply_legacy_tls_policy(ctx->native_handle()) : apply_tls_policy(ctx->native_handle()); !s) {
       return s.error();
     }
     ctx->set_default_verify_paths(ec);
     std::vector<std::string> files = options.ca_files;
-    if (auto it = options.registry_ca_files.find(registry); it != options.registry_ca_files.end()) {
+    if (auto it = options.registry_ca_files.find(key); it != options.registry_ca_files.end()) {
       files.insert(files.end(), it->second.begin(), it->second.end());
     }
     for (const std::string& file : files) {
@@ -805,6 +808,40 @@ bool read_manifest_details(const std::string& body, ResolvedImage& out) {
 OciRegistryClient::OciRegistryClient(std::unique_ptr<State> state) : state_(std::move(state)) {}
 OciRegistryClient::~OciRegistryClient() = default;
 
+Result<RegistryClientOptions> canonical_registry_keys(RegistryClientOptions options) {
+  std::set<std::string> insecure;
+  for (const std::string& host : options.insecure_registries) {
+    auto canonical = canonical_registry_host(host);
+    if (!canonical) return invalid_argument("insecure registry: " + canonical.error().message);
+    // `host:443` is `host` (HTTPS's default port), which plain HTTP reaches on port 80: refuse the ambiguity.
+    const auto has_port = [](std::string_view h) {
+      const std::size_t bracket = h.rfind(']');
+      return h.substr(bracket == std::string_view::npos ? 0 : bracket).find(':') != std::string_view::npos;
+    };
+    if (has_port(host) && !has_port(*canonical)) {
+      return invalid_argument("insecure registry \"" + host + "\": port 443 is HTTPS's; plain HTTP there is not supported");
+    }
+    insecure.insert(std::move(canonical).value());
+  }
+  options.insecure_registries = std::move(insecure);
+  std::set<std::string> legacy;
+  for (const std::string& host : options.legacy_tls_registries) {
+    auto canonical = canonical_registry_host(host);
+    if (!canonical) return invalid_argument("legacy TLS registry: " + canonical.error().message);
+    legacy.insert(std::move(canonical).value());
+  }
+  options.legacy_tls_registries = std::move(legacy);
+  std::map<std::string, std::vector<std::string>> ca_files;
+  for (auto& [host, files] : options.registry_ca_files) {
+    auto canonical = canonical_registry_host(host);
+    if (!canonical) return invalid_argument("registry CA files: " + canonical.error().message);
+    auto& merged = ca_files[std::move(canonical).value()];
+    merged.insert(merged.end(), files.begin(), files.end());
+  }
+  options.registry_ca_files = std::move(ca_files);
+  return options;
+}
+
 Result<std::unique_ptr<OciRegistryClient>> OciRegistryClient::create(RegistryClientOptions options) {
   auto state = std::make_unique<State>();
   for (const std::string& file : options.docker_config_files) {
@@ -821,10 +858,12 @@ Result<std::unique_ptr<OciRegistryClient>> OciRegistryClient::create(RegistryCli
     probe.load_verify_file(file, ec);
     if (ec) return invalid_argument("CA file " + file + ": " + ec.message());
   }
-  auto guard = RedirectGuard::create(options.auth_hosts, options.blob_hosts);
+  auto canonical = canonical_registry_keys(std::move(options));
+  if (!canonical) return canonical.error();
+  state->options = std::move(canonical).value();
+  auto guard = RedirectGuard::create(state->options.auth_hosts, state->options.blob_hosts);
   if (!guard) return guard.error();
   state->guard = std::move(guard.value());
-  state->options = std::move(options);
   return std::unique_ptr<OciRegistryClient>(new OciRegistryClient(std::move(state)));
 }
 

@@ -1,7 +1,9 @@
 #include "verifier/redirect_guard.h"
 
 #include <cctype>
+#include <optional>
 
+#include "verifier/image_reference.h"
 #include "verifier/registry_client.h"
 
 namespace imagegate::verifier {
@@ -42,10 +44,12 @@ std::string normalize_entry(std::string_view text) {
   return out;
 }
 
-std::string normalize_registry(std::string_view key) {
-  std::string out = registry_api_host(lower(key));
-  if (out.size() > 4 && out.ends_with(":443")) out.resize(out.size() - 4);
-  return out;
+// The registry a list belongs to, as the client connects to it: the canonical host (image_reference.h), then
+// Docker Hub's API host. nullopt when the key is no registry host.
+std::optional<std::string> normalize_registry(std::string_view key) {
+  auto canonical = canonical_registry_host(key);
+  if (!canonical) return std::nullopt;
+  return registry_api_host(*canonical);
 }
 
 bool entry_matches(std::string_view entry, std::string_view authority) {
@@ -62,7 +66,9 @@ bool entry_matches(std::string_view entry, std::string_view authority) {
 Result<RedirectGuard::HostLists> normalize(const RedirectGuard::HostLists& lists, std::string_view key) {
   RedirectGuard::HostLists out;
   for (const auto& [registry, entries] : lists) {
-    auto& into = out[normalize_registry(registry)];
+    const std::optional<std::string> name = normalize_registry(registry);
+    if (!name) return invalid_argument(std::string(key) + ": \"" + registry + "\" is not a registry host[:port]");
+    auto& into = out[*name];
     for (const std::string& entry : entries) {
       std::string e = normalize_entry(entry);
       if (e.empty()) {
@@ -93,7 +99,9 @@ Result<RedirectGuard> RedirectGuard::create(const HostLists& auth_hosts, const H
 }
 
 bool RedirectGuard::listed(const HostLists& lists, std::string_view registry, std::string_view authority) const {
-  const auto it = lists.find(normalize_registry(registry));
+  const std::optional<std::string> name = normalize_registry(registry);
+  if (!name) return false;
+  const auto it = lists.find(*name);
   if (it == lists.end()) return false;
   for (const std::string& entry : it->second) {
     if (entry_matches(entry, authority)) return true;

@@ -101,6 +101,12 @@ struct RegistryClientOptions {
   std::chrono::milliseconds max_retry_after{25'000};
 };
 
+// The options with every registry key (insecure_registries, registry_ca_files) in canonical_registry_host
+// form, so `LOCALHOST:5000` or `host:443` in the configuration names the registry references name as
+// `localhost:5000` or `host`; CA files of two spellings of one registry are merged. A key that is no
+// host[:port] is an error. OciRegistryClient::create applies it.
+Result<RegistryClientOptions> canonical_registry_keys(RegistryClientOptions options);
+
 // Registry host used for the API: docker.io -> registry-1.docker.io; anything else unchanged.
 std::string registry_api_host(std::string_view domain);
 

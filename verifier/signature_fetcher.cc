@@ -61,11 +61,11 @@ asio::awaitable<Result<FetchedSignatures>> SignatureFetcher::fetch(const ImageRe
   std::string repository = image.name();
   if (!signature_repository.empty()) {
     // A repository name, not a reference: a tag or digest in it would be silently ignored, so refuse it.
-    auto configured = ImageReference::parse_normalized(signature_repository);
-    if (auto* err = std::get_if<ReferenceParseError>(&configured)) {
-      co_return invalid_argument("signature repository \"" + signature_repository + "\": " + err->error.message);
+    auto configured = ImageReference::from_container_image(signature_repository);  // canonical registry host
+    if (!configured) {
+      co_return invalid_argument("signature repository \"" + signature_repository + "\": " + configured.error().message);
     }
-    const ImageReference& ref = std::get<ImageReference>(configured);
+    const ImageReference& ref = *configured;
     if (ref.has_tag() || ref.has_digest()) {
       co_return invalid_argument("signature repository \"" + signature_repository +
                                  "\" must be a repository name without tag or digest");

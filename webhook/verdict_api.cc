@@ -83,12 +83,12 @@ std::string query_param(std::string_view target, std::string_view name) {
   return "";
 }
 
-// The normalised form of a reference (docker.io/library/nginx:1.25), or the text as given when it does not
-// parse, so pushes and queries agree on spelling.
+// The normalised form of a reference (docker.io/library/nginx:1.25, registry host canonical), or the text as
+// given when it does not parse, so pushes and queries agree on spelling.
 std::string normalized_image(const std::string& image) {
   if (image.empty()) return image;
-  auto ref = verifier::ImageReference::parse_normalized(image);
-  if (auto* parsed = std::get_if<verifier::ImageReference>(&ref)) return parsed->string();
+  auto ref = verifier::ImageReference::from_container_image(image);
+  if (ref) return ref->string();
   return image;
 }
 

@@ -84,9 +84,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (d == nullptr || d->string() != ref->docker_ref()) fail("parse_docker_ref differs from docker_ref()", input);
     expect_same(ImageReference::parse(d->string()), *d, "docker_ref() does not re-parse", input);
     if (!ref->has_digest() && ref->effective_tag().empty()) fail("no effective tag", input);
+    // from_container_image: parse_normalized with a domain, in canonical_registry_host form, and stable.
     const auto from_pod = ImageReference::from_container_image(input);
-    if (from_pod.ok() != !ref->domain().empty()) fail("from_container_image: wrong domain check", input);
-    if (from_pod.ok() && !(*from_pod == *ref)) fail("from_container_image differs from parse_normalized", input);
+    if (from_pod.ok() && ref->domain().empty()) fail("from_container_image: accepted no domain", input);
+    if (!ref->domain().empty()) {
+      const auto host = imagegate::verifier::canonical_registry_host(ref->domain());
+      if (!host.ok() && from_pod.ok()) fail("from_container_image: accepted a host without a canonical form", input);
+      if (host.ok()) {
+        const auto again = imagegate::verifier::canonical_registry_host(*host);
+        if (!again.ok() || *again != *host) fail("canonical_registry_host is not idempotent", input);
+      }
+    }
+    if (from_pod.ok()) {
+      if (from_pod->domain() != imagegate::verifier::canonical_registry_host(ref->domain()).value() ||
+          from_pod->tag() != ref->tag() || from_pod->digest() != ref->digest()) {
+        fail("from_container_image differs from parse_normalized beyond the host", input);
+      }
+      const auto again = ImageReference::from_container_image(from_pod->string());
+      if (!again.ok() || !(*again == *from_pod)) fail("from_container_image: string() not stable", input);
+      check_components(*from_pod, input);
+    }
     check_components(*ref, input);
   } else if (ImageReference::from_container_image(input).ok()) {
     fail("from_container_image accepted what parse_normalized rejected", input);

@@ -11,6 +11,7 @@
 
 #include "policy/compiled_policy.h"
 #include "policy/policy.h"
+#include "tests/policy/policy_loading.h"
 
 namespace imagegate::policy {
 namespace {
@@ -21,18 +22,7 @@ using ::testing::HasSubstr;
 const std::string kDigest = "sha256:" + std::string(64, 'a');
 const auto kNow = std::chrono::system_clock::time_point(std::chrono::hours(24 * 365 * 55));
 
-std::shared_ptr<const CompiledPolicy> load(const std::string& spec_yaml) {
-  const std::string text =
-      "apiVersion: imagegate.dev/v1alpha1\nkind: ImagePolicy\nmetadata: {name: test}\nspec:\n" + spec_yaml;
-  PolicyResult result = load_policy(text, "test.yaml");
-  if (auto* errors = std::get_if<std::vector<Diagnostic>>(&result)) {
-    std::string all;
-    for (const Diagnostic& d : *errors) all += d.to_string() + "\n";
-    ADD_FAILURE() << "policy does not load:\n" << all << text;
-    return nullptr;
-  }
-  return std::get<std::shared_ptr<const CompiledPolicy>>(result);
-}
+std::shared_ptr<const CompiledPolicy> load(const std::string& spec_yaml) { return testing::load_spec(spec_yaml); }
 
 Decision decide(const CompiledPolicy& policy, const std::string& ns, const std::string& image,
                 const Evidence& evidence = {}) {

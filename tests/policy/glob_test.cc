@@ -25,6 +25,15 @@ TEST(NormalizeImagePattern, Table) {
       {"docker.io/*", "docker.io/library/*"},
       {"docker.io/**", "docker.io/**"},
       {"index.docker.io/myorg/app", "docker.io/myorg/app"},
+      // The registry segment in canonical form (issue 13), like references.
+      {"registry-1.docker.io/nginx", "docker.io/library/nginx"},
+      {"Registry-1.Docker.IO:443/myorg/**", "docker.io/myorg/**"},
+      {"LOCALHOST:5000/app", "localhost:5000/app"},
+      {"LOCALHOST/app", "localhost/app"},
+      {"MyReg.Example.com:0443/**", "myreg.example.com/**"},
+      {"*.EXAMPLE.org:443/**", "*.example.org/**"},
+      {"*.example.org:05000/**", "*.example.org:5000/**"},
+      {"[0::1]:5000/**", "[::1]:5000/**"},
       {"registry.example.com/prod/**", "registry.example.com/prod/**"},
       {"localhost/app", "localhost/app"},
       {"localhost:5000/app", "localhost:5000/app"},
@@ -34,7 +43,7 @@ TEST(NormalizeImagePattern, Table) {
       {"**", "**"},
       {"*", "*"},
   };
-  for (const Case& c : cases) EXPECT_EQ(normalize_image_pattern(c.pattern), c.normalized) << c.pattern;
+  for (const Case& c : cases) EXPECT_EQ(normalize_image_pattern(c.pattern).value(), c.normalized) << c.pattern;
 }
 
 struct MatchCase {
@@ -96,7 +105,15 @@ const MatchCase kMatchCases[] = {
     {"namespace_not_substring", GlobKind::namespace_name, "prod", "prod-eu", false},
     // Registries: `*` is one DNS label, `**` any part of the host.
     {"registry_exact", GlobKind::registry, "registry.example.com", "registry.example.com", true},
-    {"registry_case_insensitive", GlobKind::registry, "registry.example.com", "Registry.Example.COM", true},
+    // Both sides are canonical: references carry lowercase hosts (ImageReference::from_container_image), and
+    // patterns are lowercased when compiled, so a pattern in capitals means the same registry.
+    {"registry_pattern_capitals", GlobKind::registry, "Registry.Example.COM", "registry.example.com", true},
+    {"registry_default_port", GlobKind::registry, "registry.example.com:443", "registry.example.com", true},
+    {"registry_docker_hub_api_host", GlobKind::registry, "registry-1.docker.io", "docker.io", true},
+    {"registry_other_port", GlobKind::registry, "registry.example.com:443", "registry.example.com:8443", false},
+    {"registry_wildcard_capitals", GlobKind::registry, "*.EXAMPLE.org:0443", "eu.example.org", true},
+    {"image_host_capitals", GlobKind::image, "LOCALHOST:5000/**", "localhost:5000/app", true},
+    {"image_host_default_port", GlobKind::image, "myreg.example.com:443/**", "myreg.example.com/app", true},
     {"registry_label", GlobKind::registry, "*.example.org", "eu.example.org", true},
     {"registry_label_not_two", GlobKind::registry, "*.example.org", "a.eu.example.org", false},
     {"registry_label_not_bare", GlobKind::registry, "*.example.org", "example.org", false},
@@ -138,6 +155,14 @@ TEST(GlobCompile, RejectsBadPatterns) {
       {GlobKind::registry, "ghcr.io/org", "host[:port] only"},
       {GlobKind::registry, "***.io", "not a wildcard"},
       {GlobKind::registry, "a_b.io", "character '_'"},
+      // A literal host with no canonical form (verifier::canonical_registry_host) never loads.
+      {GlobKind::image, "localhost:99999/**", "port out of range"},
+      {GlobKind::image, "127.1:5000/**", "must be written as 127.0.0.1"},
+      {GlobKind::registry, "localhost:0", "port out of range"},
+      {GlobKind::registry, "2130706433", "must be written as 127.0.0.1"},
+      {GlobKind::registry, "*.example.org:99999", "port out of range"},
+      {GlobKind::image, "MyOrg/app", "needs a '.' or a port"},  // not a host (references refuse it), not a path
+      {GlobKind::image, "Foo*/**", "needs a '.' or a port"},
   };
   for (const Case& c : cases) {
     Result<Glob> glob = Glob::compile(c.pattern, c.kind);

@@ -10,6 +10,7 @@
 #include "policy/compiled_policy.h"
 #include "policy/evaluate.h"
 #include "policy/policy.h"
+#include "tests/policy/policy_loading.h"
 
 namespace imagegate::policy {
 namespace {
@@ -27,14 +28,7 @@ std::shared_ptr<const CompiledPolicy> load(const std::string& vulnerabilities, c
       "apiVersion: imagegate.dev/v1alpha1\nkind: ImagePolicy\nmetadata: {name: test}\nspec:\n" + extra +
       "  rules:\n    - name: scanned\n      match: {images: [\"registry.example.com/**\"]}\n"
       "      vulnerabilities:\n" + vulnerabilities;
-  PolicyResult result = load_policy(text, "test.yaml");
-  if (auto* errors = std::get_if<std::vector<Diagnostic>>(&result)) {
-    std::string all;
-    for (const Diagnostic& d : *errors) all += d.to_string() + "\n";
-    ADD_FAILURE() << "policy does not load:\n" << all << text;
-    return nullptr;
-  }
-  return std::get<std::shared_ptr<const CompiledPolicy>>(result);
+  return testing::load_or_fail(text);
 }
 
 verifier::Vulnerability vuln(std::string id, Severity s, std::string fixed = "", std::string pkg = "pkg") {

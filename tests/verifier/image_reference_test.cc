@@ -453,6 +453,94 @@ TEST(ImageReferenceNormalisation, FromContainerImage) {
   EXPECT_EQ(bad.error().message, "invalid image reference \"nginx:lat est\": invalid reference format");
 }
 
+// ---- canonical registry hosts (issue 13: one spelling per registry) ------------------------------------
+
+TEST(CanonicalRegistryHost, OneSpellingPerRegistry) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"localhost:5000", "localhost:5000"},
+      {"LOCALHOST:5000", "localhost:5000"},
+      {"Localhost:05000", "localhost:5000"},
+      {"Registry.Example.COM", "registry.example.com"},
+      {"registry.example.com:443", "registry.example.com"},
+      {"registry.example.com:0443", "registry.example.com"},
+      {"localhost:000000000443", "localhost"},  // Go's dialer reads any number of leading zeros
+      {"registry.example.com:8443", "registry.example.com:8443"},
+      {"registry.example.com:80", "registry.example.com:80"},
+      {"docker.io", "docker.io"},
+      {"index.docker.io", "docker.io"},
+      {"registry-1.docker.io", "docker.io"},
+      {"REGISTRY-1.DOCKER.IO:443", "docker.io"},
+      {"registry.hub.docker.com", "docker.io"},
+      {"registry-1.docker.io:5000", "registry-1.docker.io:5000"},  // another port is another server
+      {"127.0.0.1:5000", "127.0.0.1:5000"},
+      {"[::1]:5000", "[::1]:5000"},
+      {"[0:0:0:0:0:0:0:1]:5000", "[::1]:5000"},
+      {"[0000::0001]", "[::1]"},
+      {"[FE80::A:0:0:0:B]:443", "[fe80:0:0:a::b]"},  // RFC 5952: the longest zero run, not the first
+      {"[2001:DB8:0:0:1:0:0:1]", "[2001:db8::1:0:0:1]"},  // equal runs: the first
+      {"[::ffff:7f00:1]", "[::ffff:7f00:1]"},  // mapped addresses stay hex (the grammar has no dots there)
+  };
+  for (const auto& [input, expected] : cases) {
+    const auto got = canonical_registry_host(input);
+    ASSERT_TRUE(got.ok()) << input << ": " << got.error().message;
+    EXPECT_EQ(*got, expected) << input;
+    // Canonical is a fixed point.
+    EXPECT_EQ(canonical_registry_host(*got).value(), *got) << input;
+  }
+}
+
+TEST(CanonicalRegistryHost, HostsWithoutOneAreErrors) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"localhost:0", "port out of range"},
+      {"localhost:65536", "port out of range"},
+      {"127.1:5000", "must be written as 127.0.0.1"},
+      {"2130706433", "must be written as 127.0.0.1"},
+      {"0177.0.0.1", "must be written as 127.0.0.1"},
+      {"0x7f.0.0.1", "must be written as 127.0.0.1"},
+      {"127.000.000.001", "must be written as 127.0.0.1"},
+      {"[1::2::3]", "not an IPv6 address"},
+      {"localhost.:5000", "not a host[:port]"},  // a trailing dot is not in the reference grammar
+      {"", "not a host[:port]"},
+      {"a_b.c", "not a host[:port]"},
+      {"host/path", "not a host[:port]"},
+  };
+  for (const auto& [input, why] : cases) {
+    const auto got = canonical_registry_host(input);
+    ASSERT_FALSE(got.ok()) << input << " -> " << got.value();
+    EXPECT_EQ(got.error().code, ErrorCode::invalid_argument) << input;
+    EXPECT_NE(got.error().message.find(why), std::string::npos) << input << ": " << got.error().message;
+  }
+}
+
+TEST(CanonicalRegistryHost, FromContainerImageCarriesTheCanonicalDomain) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"LOCALHOST:5000/app:v1", "localhost:5000/app:v1"},
+      {"Localhost:5000/app", "localhost:5000/app"},
+      {"myreg.example.com:443/team/app:1", "myreg.example.com/team/app:1"},
+      {"registry-1.docker.io/library/nginx:1.27", "docker.io/library/nginx:1.27"},
+      {"registry-1.docker.io/nginx:1.27", "docker.io/library/nginx:1.27"},
+      {"index.docker.io/nginx", "docker.io/library/nginx"},
+      {"[0::1]:5000/app@sha256:" + std::string(64, 'a'), "[::1]:5000/app@sha256:" + std::string(64, 'a')},
+  };
+  for (const auto& [input, expected] : cases) {
+    const auto r = ImageReference::from_container_image(input);
+    ASSERT_TRUE(r.ok()) << input << ": " << r.error().message;
+    EXPECT_EQ(r->string(), expected) << input;
+  }
+  // Upstream's parser (the conformance table) keeps the spelling; only what imagegate evaluates is canonical.
+  EXPECT_EQ(expect_ok(ImageReference::parse_normalized("LOCALHOST:5000/app")).domain(), "LOCALHOST:5000");
+  // A host only for its capitals has no spelling that stays a host once lowercased: refused.
+  EXPECT_EQ(expect_ok(ImageReference::parse_normalized("Foo/app")).domain(), "Foo");
+  const auto capitals = ImageReference::from_container_image("Foo/app");
+  ASSERT_FALSE(capitals.ok());
+  EXPECT_NE(capitals.error().message.find("needs a '.' or a port"), std::string::npos) << capitals.error().message;
+  EXPECT_EQ(ImageReference::from_container_image("LOCALHOST/app:1").value().string(), "localhost/app:1");
+  const auto bad = ImageReference::from_container_image("127.1:5000/app");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("invalid image reference \"127.1:5000/app\""), std::string::npos)
+      << bad.error().message;
+}
+
 // ---- path.Match ----------------------------------------------------------------------------------------
 
 TEST(PathMatch, GoSemantics) {

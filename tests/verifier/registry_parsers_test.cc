@@ -90,6 +90,63 @@ TEST(DockerConfig, LongestPrefixWins) {
   EXPECT_EQ(r->find("r.io", "other/app")->credentials.username, "all");
 }
 
+// Keys and lookups both go through canonical_registry_host (issue 13): every spelling of one registry finds
+// the entry, and a spelling of another registry does not.
+TEST(DockerConfig, KeysAndLookupsUseTheCanonicalHost) {
+  auto r = DockerCredentials::parse(R"({"auths":{
+      "LOCALHOST:5000": {"username": "local", "password": "1"},
+      "https://MyReg.Example.com:443/v2/": {"username": "myreg", "password": "2"},
+      "registry-1.docker.io": {"username": "hub", "password": "3"}
+    }})",
+                                    "config.json");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  for (const char* host : {"localhost:5000", "LOCALHOST:5000", "localhost:05000"}) {
+    const auto m = r->find(host, "app");
+    ASSERT_TRUE(m) << host;
+    EXPECT_EQ(m->credentials.username, "local") << host;
+  }
+  for (const char* host : {"myreg.example.com", "myreg.example.com:443", "MYREG.EXAMPLE.COM:0443"}) {
+    const auto m = r->find(host, "app");
+    ASSERT_TRUE(m) << host;
+    EXPECT_EQ(m->credentials.username, "myreg") << host;
+  }
+  for (const char* host : {"docker.io", "index.docker.io", "registry-1.docker.io"}) {
+    const auto m = r->find(host, "library/nginx");
+    ASSERT_TRUE(m) << host;
+    EXPECT_EQ(m->credentials.username, "hub") << host;
+  }
+  EXPECT_FALSE(r->find("localhost:5001", "app"));
+  EXPECT_FALSE(r->find("myreg.example.com:8443", "app"));
+  EXPECT_EQ(normalize_docker_config_key("https://Reg.Example.com:0443/team/"), "reg.example.com/team");
+}
+
+TEST(RegistryClientOptions, InsecureAndCaKeysAreCanonical) {
+  RegistryClientOptions options;
+  options.insecure_registries = {"LOCALHOST:5000", "Reg.Example.com", "[0::1]:5000"};
+  options.registry_ca_files = {{"MyReg.example.com:443", {"a.pem"}}, {"myreg.example.com", {"b.pem"}},
+                               {"Registry-1.Docker.IO", {"hub.pem"}}};
+  auto canonical = canonical_registry_keys(options);
+  ASSERT_TRUE(canonical.ok()) << canonical.error().message;
+  EXPECT_EQ(canonical->insecure_registries, (std::set<std::string>{"[::1]:5000", "localhost:5000", "reg.example.com"}));
+  EXPECT_EQ(canonical->registry_ca_files.size(), 2u);
+  EXPECT_EQ(canonical->registry_ca_files.at("myreg.example.com"), (std::vector<std::string>{"a.pem", "b.pem"}));
+  EXPECT_EQ(canonical->registry_ca_files.at("docker.io"), std::vector<std::string>{"hub.pem"});
+  options.insecure_registries = {"localhost:0"};
+  EXPECT_FALSE(canonical_registry_keys(options).ok());
+  // `host:443` is `host`, which plain HTTP reaches on port 80: an insecure registry there is ambiguous.
+  for (const char* host : {"registry.local:443", "[::1]:0443"}) {
+    options.insecure_registries = {host};
+    const auto refused = canonical_registry_keys(options);
+    ASSERT_FALSE(refused.ok()) << host;
+    EXPECT_NE(refused.error().message.find("port 443"), std::string::npos) << refused.error().message;
+  }
+  options.insecure_registries.clear();
+  options.registry_ca_files = {{"127.1:5000", {"a.pem"}}};
+  const auto bad = canonical_registry_keys(options);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("127.1:5000"), std::string::npos) << bad.error().message;
+}
+
 TEST(DockerConfig, Negatives) {
   for (const char* bad : {"", "[]", "{\"auths\": []}", "{\"auths\": {\"r\": \"x\"}}",
                           "{\"auths\": {\"r\": {\"auth\": \"not base64!\"}}}",
