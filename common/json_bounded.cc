@@ -73,6 +73,12 @@ Result<nlohmann::json> parse_json_bounded(std::string_view text, const JsonLimit
                                   std::to_string(v->offset) + ")");
     }
   }
+  // nlohmann's lexer takes a NUL byte for the end of the input and ignores what follows ("4\0[[[" parses as
+  // 4), where any other JSON reader refuses the document. No JSON text holds a NUL (in a string it must be
+  // escaped), so it is refused here: the document imagegate judges is the one every reader sees.
+  if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    return invalid_argument("invalid JSON at byte " + std::to_string(nul + 1) + ": a NUL byte");
+  }
   try {
     return nlohmann::json::parse(text, callback);
   } catch (const nlohmann::json::parse_error& e) {

@@ -64,7 +64,7 @@ std::optional<JsonLimitViolation> json_limit_violation(std::string_view text, co
 // 100000 values (at byte 812345)"), invalid_argument for text that is not JSON ("invalid JSON at byte N:
 // ..."). Callers prefix what the document is. `callback` (optional) is nlohmann's parser callback, for a
 // caller that needs to see keys as they are read (duplicate-key checks); it runs only after the pre-scan
-// passed. No exception escapes.
+// passed. A NUL byte anywhere is invalid JSON (nlohmann alone would stop reading at it). No exception escapes.
 Result<nlohmann::json> parse_json_bounded(std::string_view text, const JsonLimits& limits,
                                           const nlohmann::json::parser_callback_t& callback = nullptr);
 

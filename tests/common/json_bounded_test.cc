@@ -109,6 +109,11 @@ TEST(JsonBounded, ErrorsNameTheLimit) {
   EXPECT_NE(bad.error().message.find("invalid JSON at byte 4"), std::string::npos) << bad.error().message;
 
   EXPECT_FALSE(parse_json_bounded("", values(10)).ok());
+  // nlohmann alone parses "4\0[[[" as 4; no other reader does.
+  auto nul = parse_json_bounded(std::string_view("4\0[[[", 5), values(10));
+  ASSERT_FALSE(nul.ok());
+  EXPECT_EQ(nul.error().message, "invalid JSON at byte 2: a NUL byte");
+  EXPECT_FALSE(parse_json_bounded(std::string_view("[\"a\0\"]", 6), values(10)).ok());
   EXPECT_FALSE(parse_json_bounded("[1] [2]", values(10)).ok());
 }
 
