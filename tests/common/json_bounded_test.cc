@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/test_support.h"
+
 #include <functional>
 #include <optional>
 #include <string>
@@ -65,15 +67,6 @@ TEST(JsonBounded, PreScanTable) {
   }
 }
 
-// Counts every value of a parsed document the way the pre-scan does.
-std::size_t count_values(const nlohmann::json& j) {
-  std::size_t n = 1;
-  if (j.is_structured()) {
-    for (const auto& child : j) n += count_values(child);
-  }
-  return n;
-}
-
 TEST(JsonBounded, CountMatchesTheParsedDocumentExactly) {
   const std::string docs[] = {
       R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","labels":{"a":"b"}},"spec":{"containers":[{"name":"c","image":"x","args":["1","2",[],{}]}]}})",
@@ -81,7 +74,7 @@ TEST(JsonBounded, CountMatchesTheParsedDocumentExactly) {
       R"("just a string, with commas, [and] {brackets}")",
   };
   for (const std::string& text : docs) {
-    const std::size_t n = count_values(nlohmann::json::parse(text));
+    const std::size_t n = testing::json_values(nlohmann::json::parse(text));
     EXPECT_TRUE(parse_json_bounded(text, values(n)).ok()) << text;
     const auto over = parse_json_bounded(text, values(n - 1));
     ASSERT_FALSE(over.ok()) << text;

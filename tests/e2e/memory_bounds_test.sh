@@ -14,21 +14,14 @@
 source "$(dirname "$0")/lib.sh"
 require_cmd openssl python3 curl /usr/bin/time
 bin="${IMAGEGATE_BINARY:?}"
-here="$(cd "$(dirname "$0")" && pwd)"
 make_temp_dir
 T="$E2E_TMP"
 BOUND_KIB=$((64 * 1024))
 
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 2 -subj "/CN=127.0.0.1" \
-  -addext "subjectAltName=IP:127.0.0.1" >/dev/null 2>&1 || die "openssl"
 openssl ecparam -name prime256v1 -genkey -noout -out "$T/ec.key" 2>/dev/null || die "openssl ecparam"
 openssl ec -in "$T/ec.key" -pubout -out "$T/ec.pub" 2>/dev/null || die "openssl ec"
-port="$(free_port)"
-: >"$T/requests.log"
-python3 "$here/registry/fault_server.py" "$port" "$T/cert.pem" "$T/key.pem" "$T/requests.log" >"$T/fault.log" 2>&1 &
-track_pid $!
-wait_for_port "$port" 20 || die "fault server did not start: $(cat "$T/fault.log")"
-reg="127.0.0.1:$port"
+start_fault_server
+reg="$FAULT_REGISTRY"
 
 # ---- (c) imagegate resolve: peak RSS of the whole process against resolving a normal manifest ----
 # resolve_rss IMAGE: runs `imagegate resolve IMAGE`; $RC, $OUT, $ERR as run_capture, $RSS_KIB its peak RSS.

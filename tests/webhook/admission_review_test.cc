@@ -211,14 +211,6 @@ TEST(AdmissionReviewDecode, OverJsonLimitsIsResourceExhausted) {
   }
 }
 
-std::size_t values_of(const nlohmann::json& j) {
-  std::size_t n = 1;
-  if (j.is_structured()) {
-    for (const auto& child : j) n += values_of(child);
-  }
-  return n;
-}
-
 // The control: a review of exactly kMaxReviewJsonValues values decodes, its object intact; one more does not.
 TEST(AdmissionReviewDecode, ReviewAtTheValueBoundDecodes) {
   auto with_extra = [](std::size_t n) {
@@ -226,7 +218,7 @@ TEST(AdmissionReviewDecode, ReviewAtTheValueBoundDecodes) {
       r["request"]["object"]["spec"]["extra"] = std::vector<nlohmann::json>(n, nlohmann::json::object());
     });
   };
-  const std::size_t room = kMaxReviewJsonValues - values_of(nlohmann::json::parse(with_extra(0)));
+  const std::size_t room = kMaxReviewJsonValues - imagegate::testing::json_values(nlohmann::json::parse(with_extra(0)));
   const auto decoded = decode_admission_review(with_extra(room));
   ASSERT_TRUE(decoded.ok()) << decoded.error().message;
   EXPECT_EQ(decoded->object["spec"]["extra"].size(), room);
