@@ -705,7 +705,8 @@ std::string manifest_target(const ImageReference& ref, std::string_view referenc
 // kManifestJsonLimits.
 Status read_manifest_details(const std::string& body, ResolvedImage& out) {
   auto parsed = parse_json_bounded(body, kManifestJsonLimits);
-  if (!parsed) return parsed.error();
+  if (!parsed && parsed.error().code == ErrorCode::resource_exhausted) return parsed.error();
+  if (!parsed) return unavailable("not an image manifest or index (" + parsed.error().message + ")");
   const nlohmann::json& doc = *parsed;
   const Error not_manifest = unavailable("not an image manifest or index");
   if (!doc.is_object()) return not_manifest;
