@@ -1,5 +1,7 @@
 #include "tests/test_support.h"
 
+#include <nlohmann/json.hpp>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -23,6 +25,15 @@
 extern char** environ;
 
 namespace imagegate::testing {
+
+std::size_t json_values(const nlohmann::json& document) {
+  std::size_t n = 1;
+  if (document.is_structured()) {
+    for (const auto& child : document) n += json_values(child);
+  }
+  return n;
+}
+
 namespace {
 
 std::filesystem::path from_env(const char* name, const std::filesystem::path& fallback) {

@@ -9,7 +9,13 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace imagegate::testing {
+
+// The values of a parsed JSON document (the root, every array element and object member): what
+// common/json_bounded.h's pre-scan counts in its text.
+std::size_t json_values(const nlohmann::json& document);
 
 // ../shared/conformance, or $IMAGEGATE_CONFORMANCE_DIR. Tests read vectors there in place.
 std::filesystem::path conformance_dir();

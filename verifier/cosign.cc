@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_bounded.h"
+#include "verifier/registry_client.h"
 #include "verifier/rekor.h"
 
 namespace imagegate::verifier {
@@ -15,19 +17,20 @@ namespace {
 using json = nlohmann::json;
 
 // A signature manifest lists one small descriptor per signature; 4 MiB is the OCI distribution spec's
-// suggested manifest limit.
-constexpr std::size_t kMaxManifestBytes = 4 * 1024 * 1024;
+// suggested manifest limit (kMaxManifestBytes), and its values are bounded as every manifest's.
+constexpr JsonLimits kSignatureManifestJsonLimits{kMaxManifestBytes, kManifestJsonLimits.max_depth,
+                                                  kManifestJsonLimits.max_values};
+// A simple signing payload is a few members (critical, optional): kMaxSignaturePayloadBytes (256 KiB) and
+// 10,000 values bound its DOM to 2 MB + 512 KiB.
+constexpr JsonLimits kSimpleSigningJsonLimits{kMaxSignaturePayloadBytes, 16, 10'000};
 constexpr std::string_view kSimpleSigningType = "cosign container image signature";
 
 Error permission_denied(std::string message) { return {ErrorCode::permission_denied, std::move(message)}; }
 
-Result<json> parse_json(std::string_view text, std::size_t limit, const char* what) {
-  if (text.size() > limit) return resource_exhausted(std::string(what) + " of " + std::to_string(text.size()) + " bytes exceeds the limit of " + std::to_string(limit));
-  try {
-    return json::parse(text);
-  } catch (const json::exception& e) {
-    return invalid_argument(std::string(what) + " is not JSON: " + e.what());
-  }
+Result<json> parse_json(std::string_view text, const JsonLimits& limits, const char* what) {
+  auto doc = parse_json_bounded(text, limits);
+  if (!doc) return Error{doc.error().code, std::string(what) + ": " + doc.error().message};
+  return doc;
 }
 
 Result<LayerDescriptor> parse_descriptor(const json& d, const std::string& where) {
@@ -65,6 +68,7 @@ Status parse_descriptors(const json& doc, const char* key, std::size_t max_entri
   if (it == doc.end() || it->is_null()) return Ok{};
   if (!it->is_array()) return invalid_argument(std::string(key) + " must be a list");
   if (it->size() > max_entries) {
+    // signature_fetcher.cc's is_entry_limit tells this refusal from the JSON limits by its first words.
     return resource_exhausted(std::string("manifest lists ") + std::to_string(it->size()) + " " + key +
                               ", more than the limit of " + std::to_string(max_entries));
   }
@@ -117,7 +121,7 @@ std::string cosign_signature_tag(std::string_view digest) {
 }
 
 Result<ParsedManifest> parse_manifest(std::string_view text, std::size_t max_entries) {
-  auto doc = parse_json(text, kMaxManifestBytes, "manifest");
+  auto doc = parse_json(text, kSignatureManifestJsonLimits, "manifest");
   if (!doc) return doc.error();
   if (!doc->is_object()) return invalid_argument("manifest is not a JSON object");
   ParsedManifest out;
@@ -180,7 +184,7 @@ Result<CosignSignature> cosign_signature_from_layer(const LayerDescriptor& layer
 }
 
 Result<SimpleSigningPayload> parse_simple_signing(std::string_view text) {
-  auto doc = parse_json(text, kMaxSignaturePayloadBytes, "simple signing payload");
+  auto doc = parse_json(text, kSimpleSigningJsonLimits, "simple signing payload");
   if (!doc) return doc.error();
   if (!doc->is_object()) return invalid_argument("simple signing payload is not a JSON object");
   const auto critical = doc->find("critical");

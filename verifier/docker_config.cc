@@ -1,5 +1,7 @@
 #include "verifier/docker_config.h"
 
+#include "common/json_bounded.h"
+
 #include <cctype>
 #include <fstream>
 #include <sstream>
@@ -60,12 +62,11 @@ Result<DockerCredentials> DockerCredentials::parse(std::string_view json_text, s
   if (json_text.size() > kMaxDockerConfigBytes) {
     return resource_exhausted(where + ": larger than " + std::to_string(kMaxDockerConfigBytes) + " bytes");
   }
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(json_text);
-  } catch (const nlohmann::json::exception& e) {
-    return invalid_argument(where + ": not valid JSON (" + e.what() + ")");
-  }
+  // A config of a few hundred registries is a few thousand values; 50,000 bound the DOM to 200 B * 50,000
+  // + 2 * 1 MiB = 12 MiB (common/json_bounded.h).
+  auto parsed = parse_json_bounded(json_text, JsonLimits{kMaxDockerConfigBytes, 32, 50'000});
+  if (!parsed) return Error{parsed.error().code, where + ": " + parsed.error().message};
+  const nlohmann::json& doc = *parsed;
   if (!doc.is_object()) return invalid_argument(where + ": expected a JSON object");
   DockerCredentials out;
   const auto auths = doc.find("auths");

@@ -5,7 +5,9 @@
 #include <set>
 #include <vector>
 
+#include "common/json_bounded.h"
 #include "verifier/image_reference.h"
+#include "verifier/registry_client.h"
 
 namespace imagegate::verifier {
 namespace {
@@ -47,16 +49,14 @@ bool is_media_type(std::string_view t) {
   return slash != std::string_view::npos && restricted_name(t.substr(0, slash)) && restricted_name(t.substr(slash + 1));
 }
 
-// Parses with bounds the default parser does not have: nesting depth, and duplicate keys refused (a
-// document whose `manifests` appears twice could read differently to the runtime than to us).
-struct BoundedParse {
-  bool too_deep = false;
+// Duplicate keys refused (a document whose `manifests` appears twice could read differently to the
+// runtime than to us); bytes, depth and values are bounded before, by parse_json_bounded.
+struct DuplicateKeys {
   bool duplicate = false;
   std::string duplicate_key;
   std::vector<std::set<std::string>> keys;  // per open object
 
-  bool operator()(int depth, json::parse_event_t event, json& parsed) {
-    if (depth > kMaxIndexJsonDepth) too_deep = true;
+  bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {
     switch (event) {
       case json::parse_event_t::object_start: keys.emplace_back(); break;
       case json::parse_event_t::object_end:
@@ -70,8 +70,7 @@ struct BoundedParse {
         break;
       default: break;
     }
-    // Past the depth limit nothing is kept; the caller refuses the document anyway.
-    return !too_deep;
+    return true;
   }
 };
 
@@ -150,16 +149,11 @@ Result<ImageIndex> parse_image_index(std::string_view body, std::string_view con
     return resource_exhausted("the index is " + std::to_string(body.size()) + " bytes, over the limit of " +
                               std::to_string(kMaxIndexBytes));
   }
-  BoundedParse bounds;
-  json doc;
-  try {
-    doc = json::parse(body.begin(), body.end(), std::ref(bounds));
-  } catch (const json::exception& e) {
-    return invalid_argument(std::string("the index is not JSON: ") + e.what());
-  }
-  if (bounds.too_deep) {
-    return resource_exhausted("the index nests deeper than " + std::to_string(kMaxIndexJsonDepth) + " levels");
-  }
+  DuplicateKeys bounds;
+  auto document = parse_json_bounded(body, JsonLimits{kMaxIndexBytes, kMaxIndexJsonDepth, kMaxManifestJsonValues},
+                                     std::ref(bounds));
+  if (!document) return Error{document.error().code, "the index: " + document.error().message};
+  const json& doc = *document;
   if (bounds.duplicate) return invalid_argument("the index repeats the key " + shown(bounds.duplicate_key));
   if (!doc.is_object()) return invalid_argument("the index is not a JSON object");
 

@@ -596,12 +596,10 @@ struct OciRegistryClient::State {
     if (r->status != 200) {
       co_return unavailable("token request to " + realm_url->authority() + ": HTTP " + std::to_string(r->status));
     }
-    nlohmann::json doc;
-    try {
-      doc = nlohmann::json::parse(r->body);
-    } catch (const nlohmann::json::exception&) {
-      co_return unavailable("token response from " + realm_url->authority() + " is not JSON");
-    }
+    // A token response is a handful of members; 1,000 values bound its DOM to 200 KB + 2 MiB.
+    auto parsed = parse_json_bounded(r->body, JsonLimits{.max_depth = 8, .max_values = 1'000});
+    if (!parsed) co_return unavailable("token response from " + realm_url->authority() + ": " + parsed.error().message);
+    const nlohmann::json& doc = *parsed;
     std::string token;
     long long expires_in = 60;
     if (doc.is_object()) {
@@ -772,23 +770,23 @@ Result<FetchedManifest> checked_manifest(Response&& r, const ImageReference& ref
   return out;
 }
 
-// False when the body is not an image manifest or index (JSON object with schemaVersion 2).
-bool read_manifest_details(const std::string& body, ResolvedImage& out) {
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(body);
-  } catch (const nlohmann::json::exception&) {
-    return false;
-  }
-  if (!doc.is_object()) return false;
+// An error when the body is not an image manifest or index (JSON object with schemaVersion 2) within
+// kManifestJsonLimits.
+Status read_manifest_details(const std::string& body, ResolvedImage& out) {
+  auto parsed = parse_json_bounded(body, kManifestJsonLimits);
+  if (!parsed && parsed.error().code == ErrorCode::resource_exhausted) return parsed.error();
+  if (!parsed) return unavailable("not an image manifest or index (" + parsed.error().message + ")");
+  const nlohmann::json& doc = *parsed;
+  const Error not_manifest = unavailable("not an image manifest or index");
+  if (!doc.is_object()) return not_manifest;
   if (auto v = doc.find("schemaVersion"); v == doc.end() || !v->is_number_integer() || v->get<int>() != 2) {
-    return false;
+    return not_manifest;
   }
   if (auto it = doc.find("mediaType"); it != doc.end() && it->is_string() && out.media_type.empty()) {
     out.media_type = it->get<std::string>();
   }
   const auto manifests = doc.find("manifests");
-  if (manifests == doc.end() || !manifests->is_array()) return true;
+  if (manifests == doc.end() || !manifests->is_array()) return Ok{};
   for (const auto& m : *manifests) {
     if (!m.is_object()) continue;
     const auto p = m.find("platform");
@@ -800,7 +798,7 @@ bool read_manifest_details(const std::string& body, ResolvedImage& out) {
     if (auto v = p->find("variant"); v != p->end() && v->is_string()) platform += "/" + v->get<std::string>();
     out.platforms.push_back(std::move(platform));
   }
-  return true;
+  return Ok{};
 }
 
 }  // namespace
@@ -920,8 +918,10 @@ asio::awaitable<Result<ResolvedImage>> OciRegistryClient::resolve(const ImageRef
   out.digest = checked->digest;
   out.size = checked->body.size();
   out.media_type = checked->media_type;
-  if (!read_manifest_details(checked->body, out)) {
-    co_return unavailable("registry sent a body for " + ref.string() + " that is not an image manifest or index");
+  if (Status read = read_manifest_details(checked->body, out); !read) {
+    co_return Error{read.error().code, "registry sent a body for " + ref.string() + " that is " +
+                                           (read.error().code == ErrorCode::resource_exhausted ? "refused: " : "") +
+                                           read.error().message};
   }
   co_return out;
 }

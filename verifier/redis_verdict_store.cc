@@ -25,6 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_bounded.h"
 #include "verifier/redis_connection.h"
 #include "verifier/scan_report.h"
 #include "verifier/verdict_store.h"
@@ -112,7 +113,10 @@ void append_argv(redisContext* ctx, const std::vector<std::string>& args) {
 
 // The key back into an entry; false when the member is not one of ours.
 bool parse_member(std::string_view member, InventoryEntry& e) {
-  const auto j = nlohmann::json::parse(member, nullptr, false);
+  // Five strings: anything with more values is not ours, and is refused before it is built.
+  const auto parsed = parse_json_bounded(member, JsonLimits{.max_depth = 1, .max_values = 6});
+  if (!parsed) return false;
+  const nlohmann::json& j = *parsed;
   if (!j.is_array() || j.size() != 5) return false;
   for (const auto& part : j) {
     if (!part.is_string()) return false;

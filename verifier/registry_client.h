@@ -19,12 +19,21 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "common/json_bounded.h"
 #include "common/result.h"
 #include "verifier/image_reference.h"
 
 namespace imagegate::verifier {
 
 inline constexpr std::size_t kMaxManifestBytes = 4 * 1024 * 1024;
+// JSON values in one manifest, index, referrers list or signature manifest: an index of 1,024 platform
+// manifests (oci_index.h's limit) is ~15,000, a manifest of 128 layers ~1,000. The DOM of one parse is at
+// most 200 B * 50,000 + 2 * 4 MiB = 18 MiB (common/json_bounded.h); issue 13's 4 MiB `[[[[` and `[],[],`
+// manifests (329 MB in `imagegate resolve`) are refused before anything is built. Bytes are bounded where
+// the body is read (RegistryClientOptions::max_manifest_bytes); the parsers that have their own byte limit
+// (cosign.cc, oci_index.cc) add it.
+inline constexpr std::size_t kMaxManifestJsonValues = 50'000;
+inline constexpr JsonLimits kManifestJsonLimits{.max_depth = 32, .max_values = kMaxManifestJsonValues};
 inline constexpr std::size_t kDefaultMaxBlobBytes = 4 * 1024 * 1024;
 
 // The media types a resolution accepts, so a multi-arch tag resolves to its index digest.

@@ -5,13 +5,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_bounded.h"
+
 namespace imagegate::verifier {
 
 namespace {
 
 using json = nlohmann::json;
-
-struct DepthExceeded {};
 
 // A field's string value, "" when absent or not a string: scanners omit empty fields.
 std::string str(const json& j, const char* key) {
@@ -333,18 +333,9 @@ Result<ScanVerdict> parse_scan_report(const ReportInput& input, const ReportLimi
   if (input.body.size() > limits.max_bytes) {
     return resource_exhausted("the report is larger than " + std::to_string(limits.max_bytes) + " bytes");
   }
-  json doc;
-  try {
-    const int max_depth = limits.max_depth;
-    doc = json::parse(input.body, [max_depth](int depth, json::parse_event_t, json&) {
-      if (depth > max_depth) throw DepthExceeded{};
-      return true;
-    });
-  } catch (const DepthExceeded&) {
-    return resource_exhausted("the report nests deeper than " + std::to_string(limits.max_depth) + " levels");
-  } catch (const json::exception& e) {
-    return invalid_argument(std::string("the report is not JSON: ") + e.what());
-  }
+  auto report_json = parse_json_bounded(input.body, JsonLimits{limits.max_bytes, limits.max_depth, limits.max_values});
+  if (!report_json) return Error{report_json.error().code, "the report: " + report_json.error().message};
+  const json& doc = *report_json;
   if (!doc.is_object()) return invalid_argument("the report is not a JSON object");
   const std::optional<ReportFormat> format = input.format ? input.format : detect(doc);
   if (!format) return invalid_argument("unknown report format (expected Trivy, Grype, SARIF or native JSON)");

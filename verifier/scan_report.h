@@ -30,6 +30,10 @@ std::optional<ReportFormat> parse_report_format(std::string_view name) noexcept;
 struct ReportLimits {
   std::size_t max_bytes = 16 * 1024 * 1024;
   int max_depth = 64;
+  // JSON values (common/json_bounded.h): a 16 MiB Trivy report of real findings is ~250,000 (~60 bytes a
+  // value, descriptions being long). The DOM is at most 200 B * 300,000 + 2 * 16 MiB = 92 MiB for one PUT,
+  // which needs a write token; 8 MiB of `[],` (~2.8M values, ~190 MB of DOM) is refused before parsing.
+  std::size_t max_values = 300'000;
   std::size_t max_findings = 50'000;  // vulnerabilities + secrets + compliance results
 };
 

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_bounded.h"
 #include "common/result.h"
 #include "verifier/registry_client.h"
 
@@ -78,8 +79,10 @@ inline std::string encode_shared_answer(const Result<ResolvedImage>& r,
 // nullopt: not one of ours, malformed, or expired at `now` -- a miss.
 inline std::optional<SharedAnswer> decode_shared_answer(std::string_view text,
                                                         std::chrono::system_clock::time_point now) {
-  if (text.size() > kMaxSharedValueBytes) return std::nullopt;
-  const auto j = nlohmann::json::parse(text, nullptr, false);
+  // Six members and the platforms: 64 KiB and 2 * kMaxSharedPlatforms values bound the DOM to under 1 MB.
+  const auto parsed = parse_json_bounded(text, JsonLimits{kMaxSharedValueBytes, 2, 2 * kMaxSharedPlatforms + 16});
+  if (!parsed) return std::nullopt;
+  const nlohmann::json& j = *parsed;
   if (!j.is_object()) return std::nullopt;
   const auto expires = j.find("expiresAt");
   if (expires == j.end() || !expires->is_number_integer()) return std::nullopt;

@@ -37,6 +37,13 @@ Result<ImageReference> with_name(const std::string& name, std::string_view tag, 
   return std::get<ImageReference>(std::move(out));
 }
 
+// parse_manifest's refusal of more entries than asked for ("manifest lists N layers, more than the limit
+// of M"), as opposed to its other resource_exhausted refusals (bytes, JSON depth or values), which keep
+// their own message.
+bool is_entry_limit(const Error& e) {
+  return e.code == ErrorCode::resource_exhausted && starts_with(e.message, "manifest lists ");
+}
+
 }  // namespace
 
 std::string referrers_fallback_tag(std::string_view digest) {
@@ -95,7 +102,7 @@ asio::awaitable<Status> SignatureFetcher::fetch_cosign(const std::string& reposi
   }
   Result<ParsedManifest> parsed = parse_manifest(manifest->body, options_.max_signatures);
   if (!parsed) {
-    if (parsed.error().code == ErrorCode::resource_exhausted) {
+    if (is_entry_limit(parsed.error())) {
       co_return resource_exhausted("more than " + std::to_string(options_.max_signatures) + " signatures in " +
                                    sig_ref->string());
     }
@@ -154,7 +161,7 @@ asio::awaitable<Status> SignatureFetcher::fetch_bundles(const std::string& repos
   // bound the bundles by what is left of max_signatures.
   Result<ParsedManifest> parsed = parse_manifest(index->body, 4 * options_.max_signatures);
   if (!parsed) {
-    if (parsed.error().code == ErrorCode::resource_exhausted) {
+    if (is_entry_limit(parsed.error())) {
       co_return resource_exhausted("more than " + std::to_string(4 * options_.max_signatures) + " entries in the " +
                                    source);
     }

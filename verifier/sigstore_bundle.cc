@@ -325,11 +325,9 @@ struct ContentFacts {
 };
 
 Result<json> parse_body(std::string_view body) {
-  try {
-    return json::parse(body, [](int depth, json::parse_event_t, json&) { return depth <= kMaxBundleJsonDepth; });
-  } catch (const json::exception& e) {
-    return invalid_argument("log entry body is not JSON: " + printable(e.what()));
-  }
+  auto doc = parse_json_bounded(body, kBundleJsonLimits);
+  if (!doc) return Error{doc.error().code, "log entry body: " + printable(doc.error().message)};
+  return doc;
 }
 
 const json* path(const json& root, std::initializer_list<const char*> keys) {
@@ -448,11 +446,9 @@ Status check_entry_body(const BundleTlogEntry& entry, const ContentFacts& facts,
 // The in-toto statement a DSSE envelope carries (https://github.com/in-toto/attestation, spec/v1/statement.md).
 Result<json> parse_statement(const DsseEnvelope& env) {
   if (env.payload_type != kInTotoPayloadType) return denied("DSSE payload type is not in-toto: " + printable(env.payload_type));
-  try {
-    return json::parse(env.payload, [](int depth, json::parse_event_t, json&) { return depth <= kMaxBundleJsonDepth; });
-  } catch (const json::exception& e) {
-    return denied("DSSE payload is not an in-toto statement: " + printable(e.what()));
-  }
+  auto parsed = parse_json_bounded(env.payload, kBundleJsonLimits);
+  if (!parsed) return denied("DSSE payload is not an in-toto statement: " + printable(parsed.error().message));
+  return std::move(parsed).value();
 }
 
 // The in-toto statement in a DSSE payload must name the artifact among its subjects.
@@ -541,12 +537,9 @@ std::string dsse_pae(std::string_view payload_type, std::string_view payload) {
 
 Result<SigstoreBundle> parse_sigstore_bundle(std::string_view bundle_json) {
   if (bundle_json.size() > kMaxBundleBytes) return resource_exhausted("Sigstore bundle larger than 1 MiB");
-  json doc;
-  try {
-    doc = json::parse(bundle_json, [](int depth, json::parse_event_t, json&) { return depth <= kMaxBundleJsonDepth; });
-  } catch (const json::exception& e) {
-    return invalid_argument("Sigstore bundle is not JSON: " + printable(e.what()));
-  }
+  auto parsed = parse_json_bounded(bundle_json, kBundleJsonLimits);
+  if (!parsed) return Error{parsed.error().code, "Sigstore bundle: " + printable(parsed.error().message)};
+  const json& doc = *parsed;
   if (!doc.is_object()) return invalid_argument("Sigstore bundle is not a JSON object");
   SigstoreBundle bundle;
   auto media_type = string_member(doc, "mediaType");

@@ -31,6 +31,7 @@
 
 #include "common/result.h"
 #include "verifier/cosign.h"
+#include "common/json_bounded.h"
 #include "verifier/crypto.h"
 #include "verifier/transparency_log.h"
 #include "verifier/trusted_root.h"
@@ -62,6 +63,9 @@ inline constexpr std::size_t kMaxBundleTlogEntries = 16;
 inline constexpr std::size_t kMaxBundleTimestamps = 16;
 inline constexpr std::size_t kMaxBundleCertificates = 10;
 inline constexpr int kMaxBundleJsonDepth = 32;
+// A bundle is a few hundred values (16 tlog entries with their proofs, 10 certificates); its in-toto
+// statement fewer. 20,000 bound each parse's DOM to 200 B * 20,000 + 2 * 1 MiB = 6 MiB (common/json_bounded.h).
+inline constexpr JsonLimits kBundleJsonLimits{kMaxBundleBytes, kMaxBundleJsonDepth, 20'000};
 
 // A bundle as parsed, before anything is verified (exposed for tests and the fuzz target). Binary fields
 // are decoded (base64 -> raw bytes); nothing here is trusted yet.

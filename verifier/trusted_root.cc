@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_bounded.h"
+
 namespace imagegate::verifier {
 
 namespace {
@@ -167,12 +169,11 @@ bool TimeRange::contains(system_clock::time_point t) const noexcept {
 }
 
 Result<TrustedRoot> TrustedRoot::from_json(std::string_view text) {
-  json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::exception& e) {
-    return invalid_argument(std::string("trusted root is not JSON: ") + e.what());
-  }
+  // The public-good root is ~200 values in 10 KB; a private one with many CAs and logs stays far below
+  // 4 MiB and 50,000 values, which bound the DOM to 200 B * 50,000 + 2 * 4 MiB = 18 MiB (common/json_bounded.h).
+  auto parsed = parse_json_bounded(text, JsonLimits{4 * 1024 * 1024, 32, 50'000});
+  if (!parsed) return Error{parsed.error().code, "trusted root: " + parsed.error().message};
+  const json& doc = *parsed;
   if (!doc.is_object()) return invalid_argument("trusted root must be a JSON object");
   const auto media = doc.find("mediaType");
   if (media == doc.end() || !media->is_string()) return invalid_argument("trusted root has no mediaType");

@@ -3,7 +3,7 @@
 // notary writes (https://github.com/notaryproject/notary/blob/master/docs/resources/tuf_structure.md).
 #include "verifier/tuf.h"
 #include "verifier/scan_verdict.h"
-#include "common/json_depth.h"
+#include "common/json_bounded.h"
 
 #include <algorithm>
 #include <array>
@@ -24,12 +24,9 @@ Result<json> parse_json(std::string_view text) {
     return resource_exhausted("metadata is " + std::to_string(text.size()) + " bytes, more than the limit of " +
                               std::to_string(kMaxMetadataBytes));
   }
-  if (!json_depth_within(text, kMaxJsonDepth)) return invalid_argument("metadata JSON is nested too deeply");
-  try {
-    return json::parse(text.begin(), text.end());
-  } catch (const json::exception& e) {
-    return invalid_argument(std::string("metadata is not JSON: ") + e.what());
-  }
+  auto doc = parse_json_bounded(text, JsonLimits{kMaxMetadataBytes, kMaxJsonDepth, kMaxJsonValues});
+  if (!doc) return Error{doc.error().code, "metadata: " + doc.error().message};
+  return doc;
 }
 
 // OLPC canonical JSON: only '"' and '\' are escaped; every other byte is written as is.

@@ -38,6 +38,10 @@ namespace imagegate::verifier::tuf {
 
 inline constexpr std::size_t kMaxMetadataBytes = 8 * 1024 * 1024;
 inline constexpr int kMaxJsonDepth = 32;
+// Values in one metadata file: a targets role of ~10,000 targets (each ~8 values with its hashes and custom
+// fields); Sigstore's repository has a few dozen. The DOM is at most 200 B * 100,000 + 2 * 8 MiB = 36 MiB
+// (common/json_bounded.h), once per update, not per review.
+inline constexpr std::size_t kMaxJsonValues = 100'000;
 inline constexpr std::size_t kMaxSignatures = 64;
 inline constexpr std::size_t kMaxKeys = 1024;
 inline constexpr std::size_t kMaxDelegations = 64;      // roles fetched for one lookup

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "common/json_depth.h"
+#include "common/json_bounded.h"
 
 namespace imagegate::webhook {
 namespace {
@@ -57,22 +57,6 @@ std::string base64_encode(std::string_view in) {
 
 }  // namespace
 
-Result<nlohmann::json> parse_bounded_json(std::string_view text, int max_depth) {
-  if (const auto at = json_depth_violation(text, max_depth)) {
-    return invalid_argument("JSON nested deeper than " + std::to_string(max_depth) + " levels at byte " +
-                            std::to_string(*at));
-  }
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    // e.what() already says "parse error at line L, column C: ..."; the byte offset is what a log reader
-    // can seek to in a captured body.
-    return invalid_argument("invalid JSON at byte " + std::to_string(e.byte) + ": " + e.what());
-  } catch (const std::exception& e) {
-    return invalid_argument(std::string("invalid JSON: ") + e.what());
-  }
-}
-
 // The fields follow admission.k8s.io/v1 AdmissionReview
 // (https://github.com/kubernetes/api/blob/master/admission/v1/types.go); v1beta1 has the same schema.
 Result<AdmissionRequest> decode_admission_review(std::string_view body) {
@@ -80,9 +64,10 @@ Result<AdmissionRequest> decode_admission_review(std::string_view body) {
     return resource_exhausted("AdmissionReview body of " + std::to_string(body.size()) + " bytes exceeds the limit of " +
                               std::to_string(kMaxReviewBytes));
   }
-  auto parsed = parse_bounded_json(body);
-  if (!parsed) return invalid_argument("AdmissionReview: " + parsed.error().message);
-  const nlohmann::json& review = *parsed;
+  auto parsed = parse_json_bounded(body, kReviewJsonLimits);
+  // Over a limit (depth, values) -> resource_exhausted (413, as a body over kMaxReviewBytes); not JSON -> 400.
+  if (!parsed) return Error{parsed.error().code, "AdmissionReview: " + parsed.error().message};
+  nlohmann::json& review = *parsed;
   if (!review.is_object()) {
     return invalid_argument(std::string("AdmissionReview must be a JSON object, not ") + review.type_name());
   }
@@ -110,7 +95,7 @@ Result<AdmissionRequest> decode_admission_review(std::string_view body) {
   if (req_it == review.end() || !req_it->is_object()) {
     return invalid_argument("AdmissionReview: request must be an object");
   }
-  const nlohmann::json& req = *req_it;
+  nlohmann::json& req = *req_it;
 
   const auto uid = req.find("uid");
   if (uid == req.end() || !uid->is_string() || uid->get_ref<const std::string&>().empty()) {
@@ -165,7 +150,8 @@ Result<AdmissionRequest> decode_admission_review(std::string_view body) {
     request.dry_run = dry_run->get<bool>();
   }
 
-  if (const auto object = req.find("object"); object != req.end()) request.object = *object;
+  // Moved, not copied: the review's DOM is at most kReviewJsonLimits.memory_bound(), and a copy would double it.
+  if (const auto object = req.find("object"); object != req.end()) request.object = std::move(*object);
   // CREATE and UPDATE always carry the object being admitted; without it the review is malformed (there is
   // nothing to check, and answering "allowed" would let a broken client through).
   if ((request.operation == "CREATE" || request.operation == "UPDATE") && !request.object.is_object()) {

@@ -3,7 +3,8 @@
 // https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/
 //
 // Decoding validates what imagegate relies on (apiVersion, kind, request.uid, operation) and bounds the
-// input (size, JSON depth); a body that fails is an invalid_argument Error, answered with HTTP 400.
+// input (kReviewJsonLimits: bytes, JSON depth, JSON values): a body over a bound is a resource_exhausted
+// Error (HTTP 413), one that is not an AdmissionReview an invalid_argument Error (HTTP 400).
 #pragma once
 
 #include <cstddef>
@@ -15,12 +16,24 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_bounded.h"
 #include "common/result.h"
 
 namespace imagegate::webhook {
 
 inline constexpr std::size_t kMaxReviewBytes = 8 * 1024 * 1024;  // UPDATE carries two 3 MiB objects
 inline constexpr int kMaxJsonDepth = 128;
+// JSON values in one review (every array element and object member counts; see common/json_bounded.h).
+// A large Pod with managedFields is a few thousand; 1 MiB of dense compact Deployment JSON (~9 bytes a
+// value) ~110,000, so a busy workload's UPDATE (object and oldObject) fits well below. A review over it is
+// refused with 413, like a body over kMaxReviewBytes (issue 13: 8 MiB of `[],` is ~2.8M values, and took
+// the server from 13 MB to 357 MB).
+inline constexpr std::size_t kMaxReviewJsonValues = 100'000;
+// The DOM of one review: at most kJsonBytesPerValue (200 B) * 100,000 + 2 * 8 MiB = 36 MiB (the worst
+// shape of values, plus string contents and the parser's token buffer), next to the 8 MiB body it came
+// in: 44 MiB, inside the 64 MiB over idle docs/install.md promises for one review. tests/e2e/
+// memory_bounds_test.sh measures it (VmHWM) with the worst shapes at and over the limit.
+inline constexpr JsonLimits kReviewJsonLimits{kMaxReviewBytes, kMaxJsonDepth, kMaxReviewJsonValues};
 
 enum class ReviewVersion { v1, v1beta1 };
 
@@ -55,8 +68,5 @@ Result<AdmissionRequest> decode_admission_review(std::string_view body);
 
 // The AdmissionReview answer, in `version`, as compact JSON.
 std::string encode_admission_review(ReviewVersion version, const AdmissionResponse& response);
-
-// Parses JSON with the depth bound above; errors name the byte offset. Used for every JSON body we read.
-Result<nlohmann::json> parse_bounded_json(std::string_view text, int max_depth = kMaxJsonDepth);
 
 }  // namespace imagegate::webhook

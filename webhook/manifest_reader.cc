@@ -320,34 +320,16 @@ std::pair<int, int> line_column(std::string_view text, std::size_t offset) {
   return {line, static_cast<int>(offset - line_start) + 1};
 }
 
-// JSON nesting depth, counted outside strings, so nlohmann never sees a document deeper than the bound.
-std::optional<std::size_t> json_too_deep(std::string_view text) {
-  int depth = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > kMaxManifestDepth) return i;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return std::nullopt;
-}
-
 Result<std::vector<Document>> parse_json_document(std::string_view text, std::string_view source) {
-  if (auto at = json_too_deep(text)) {
-    auto [line, column] = line_column(text, *at);
-    return resource_exhausted(std::string(source) + ":" + std::to_string(line) + ":" + std::to_string(column) +
-                              ": JSON nesting deeper than " + std::to_string(kMaxManifestDepth) + " levels");
+  // The bounds of common/json_bounded.h, checked here rather than through parse_json_bounded so both its
+  // refusals and nlohmann's parse errors can name the line and column.
+  if (auto v = json_limit_violation(text, kManifestFileJsonLimits)) {
+    auto [line, column] = line_column(text, v->offset);
+    const std::string where = std::string(source) + ":" + std::to_string(line) + ":" + std::to_string(column);
+    if (v->limit == JsonLimit::values) {
+      return resource_exhausted(where + ": JSON holds more than " + std::to_string(kMaxManifestNodes) + " values");
+    }
+    return resource_exhausted(where + ": JSON nesting deeper than " + std::to_string(kMaxManifestDepth) + " levels");
   }
   try {
     std::vector<Document> out;

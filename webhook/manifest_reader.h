@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_bounded.h"
 #include "common/result.h"
 
 namespace imagegate::webhook {
@@ -25,6 +26,9 @@ namespace imagegate::webhook {
 inline constexpr std::size_t kMaxManifestBytes = 16 * 1024 * 1024;
 inline constexpr int kMaxManifestDepth = 128;              // nesting of mappings/sequences
 inline constexpr std::size_t kMaxManifestNodes = 2'000'000;  // per file, after alias expansion
+// A JSON file: the same nodes, as JSON values (common/json_bounded.h): `kubectl get pods -A -o json` of
+// ~4,000 Pods. A local file of the CLI's user, so the bound is generous: 200 B * 2,000,000 + 2 * 16 MiB.
+inline constexpr JsonLimits kManifestFileJsonLimits{kMaxManifestBytes, kMaxManifestDepth, kMaxManifestNodes};
 inline constexpr std::size_t kMaxListItems = 10'000;         // items of one `kind: List`
 
 // One Kubernetes object found in the input.

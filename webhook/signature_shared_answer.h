@@ -22,7 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/json_depth.h"
+#include "common/json_bounded.h"
 #include "verifier/signature_check.h"
 
 namespace imagegate::webhook {
@@ -55,8 +55,11 @@ inline std::string encode_signature_answer(const std::vector<std::pair<std::stri
 // The answers for `anchors` (in that order), or nullopt: not ours, malformed, over a bound, or missing one.
 inline std::optional<SignatureSharedAnswer> decode_signature_answer(std::string_view value,
                                                                     const std::vector<std::string>& anchors) {
-  if (value.size() > kMaxSignatureAnswerBytes || !json_depth_within(value, 4)) return std::nullopt;
-  nlohmann::json doc = nlohmann::json::parse(value, nullptr, /*allow_exceptions=*/false);
+  // At most 256 anchors of 4 members and 256 signers: 256 KiB and 100,000 values bound the DOM to 20 MB +
+  // 512 KiB (common/json_bounded.h); the counts are checked again below.
+  auto parsed = parse_json_bounded(value, JsonLimits{kMaxSignatureAnswerBytes, 4, 100'000});
+  if (!parsed) return std::nullopt;
+  const nlohmann::json& doc = *parsed;
   if (!doc.is_object()) return std::nullopt;
   const auto version = doc.find("v");
   if (version == doc.end() || !version->is_number_integer() || version->get<std::int64_t>() != 1) return std::nullopt;

@@ -28,6 +28,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/json_bounded.h"
 #include "verifier/tls_policy.h"
 #include "webhook/cli.h"
 
@@ -304,8 +305,11 @@ int run_inventory(std::string_view route, const InventoryFlags& flags) {
     finish(reply);
     return 2;
   }
-  const auto body = nlohmann::json::parse(reply.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) {
+  // The server's inventory answer (at most 64 MiB, the body limit of request()): its listing of up to
+  // maxInventory entries is ~10 values each. A CLI's own process: 2,000,000 values, 200 B * 2M + 128 MiB.
+  auto parsed = parse_json_bounded(reply.body, JsonLimits{.max_depth = 16, .max_values = 2'000'000});
+  const nlohmann::json body = parsed ? std::move(parsed.value()) : nlohmann::json();
+  if (!parsed || !body.is_object()) {
     std::cerr << "imagegate: error: the server's answer is not JSON\n";
     return 2;
   }

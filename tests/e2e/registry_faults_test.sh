@@ -10,18 +10,11 @@
 source "$(dirname "$0")/lib.sh"
 require_cmd openssl python3
 bin="${IMAGEGATE_BINARY:?}"
-here="$(cd "$(dirname "$0")" && pwd)"
 make_temp_dir
 T="$E2E_TMP"
 
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" -days 2 -subj "/CN=127.0.0.1" \
-  -addext "subjectAltName=IP:127.0.0.1" >/dev/null 2>&1 || die "openssl"
-port="$(free_port)"
-: >"$T/requests.log"
-python3 "$here/registry/fault_server.py" "$port" "$T/cert.pem" "$T/key.pem" "$T/requests.log" >"$T/server.log" 2>&1 &
-track_pid $!
-wait_for_port "$port" 10 || die "fault server did not start: $(cat "$T/server.log")"
-reg="127.0.0.1:$port"
+start_fault_server
+reg="$FAULT_REGISTRY"
 # The other origins (same address, other ports: another origin all the same).
 pb="$(free_port)"
 pc="$(free_port)"

@@ -128,7 +128,7 @@ TEST(OciIndex, Refuses) {
   std::string big = index_with(descriptor(kDigestA), R"("annotations":{"x":")" + std::string(kMaxIndexBytes, 'x') + R"("},)");
 
   const std::vector<Negative> cases = {
-      {"not json", "{", "", ErrorCode::invalid_argument, "not JSON"},
+      {"not json", "{", "", ErrorCode::invalid_argument, "invalid JSON"},
       {"not an object", "[1,2]", "", ErrorCode::invalid_argument, "not a JSON object"},
       {"an image manifest", manifest, "application/vnd.oci.image.manifest.v1+json", ErrorCode::invalid_argument,
        "not an image index: mediaType"},
@@ -182,7 +182,7 @@ TEST(OciIndex, Refuses) {
        index_with(R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","size":1,"digest":")" + kDigestA +
                   R"(","digest":")" + kDigestB + R"("})"),
        "", ErrorCode::invalid_argument, "repeats the key \"digest\""},
-      {"too deep", deep, "", ErrorCode::resource_exhausted, "nests deeper"},
+      {"too deep", deep, "", ErrorCode::resource_exhausted, "nested deeper than 16 levels"},
       {"too many manifests", index_with(many), "", ErrorCode::resource_exhausted, "manifests, over the limit"},
       {"oversize", big, "", ErrorCode::resource_exhausted, "bytes, over the limit"},
   };

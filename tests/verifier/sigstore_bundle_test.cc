@@ -103,7 +103,7 @@ const std::map<std::string, std::string>& expected_failures() {
       {"bundle-empty-certificate-chain_fail", "x509CertificateChain is empty"},
       {"bundle-from-wrong-instance_fail", "log not in the trusted root"},
       {"bundle-invalid-base64-signature_fail", "signature is not base64"},
-      {"bundle-malformed-json_fail", "not JSON"},
+      {"bundle-malformed-json_fail", "invalid JSON"},
       {"bundle-negative-log-index_fail", "logIndex is negative"},
       {"bundle-unknown-version_fail", "unsupported Sigstore bundle media type"},
       {"bundle-with-root-cert_fail", "contains a root certificate"},

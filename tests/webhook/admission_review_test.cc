@@ -155,14 +155,6 @@ TEST(AdmissionReviewDecode, MalformedBodiesAreInvalidArgument) {
          r["request"]["object"] = nullptr;
        }),
        "request.object"},
-      {"deep nesting", std::string(100'000, '[') + std::string(100'000, ']'), "nested deeper than 128"},
-      {"deep nesting inside the object",
-       mutate([](auto& r) {
-         nlohmann::json deep = 1;
-         for (int i = 0; i < 200; ++i) deep = nlohmann::json{{"a", std::move(deep)}};
-         r["request"]["object"]["spec"] = std::move(deep);
-       }),
-       "nested deeper"},
       {"invalid utf-8", "{\"apiVersion\":\"admission.k8s.io/v1\xff\"}", "invalid JSON"},
   };
   for (const auto& c : table) {
@@ -192,14 +184,47 @@ TEST(AdmissionReviewDecode, DeleteAndConnectNeedNoObject) {
   }
 }
 
-TEST(ParseBoundedJson, DepthBoundIsExactAndIgnoresBracketsInStrings) {
-  EXPECT_TRUE(parse_bounded_json(std::string(4, '[') + std::string(4, ']'), 4).ok());
-  EXPECT_FALSE(parse_bounded_json(std::string(5, '[') + std::string(5, ']'), 4).ok());
-  EXPECT_TRUE(parse_bounded_json(R"({"a":"[[[[[[[[\"[[[[{{{{"})", 2).ok());
-  // nlohmann counts the byte it stopped at from 1: "[1," ends at byte 4.
-  const auto error = parse_bounded_json("[1,", 8);
-  ASSERT_FALSE(error.ok());
-  EXPECT_NE(error.error().message.find("at byte 4"), std::string::npos) << error.error().message;
+// Bodies within kMaxReviewBytes but over the JSON bounds (issue 13: 8 MiB of `[],` took the server to
+// 357 MB): refused like an oversized body (resource_exhausted, HTTP 413), naming the limit.
+TEST(AdmissionReviewDecode, OverJsonLimitsIsResourceExhausted) {
+  auto with_spec = [](nlohmann::json spec) {
+    return mutate([&](auto& r) { r["request"]["object"]["spec"]["extra"] = std::move(spec); });
+  };
+  nlohmann::json deep = 1;
+  for (int i = 0; i < 200; ++i) deep = nlohmann::json{{"a", std::move(deep)}};
+  const std::vector<MalformedCase> table = {
+      {"deep nesting", std::string(100'000, '[') + std::string(100'000, ']'), "nested deeper than 128"},
+      {"deep nesting inside the object", with_spec(deep), "nested deeper than 128"},
+      {"empty arrays", with_spec(nlohmann::json(std::vector<nlohmann::json>(kMaxReviewJsonValues, nlohmann::json::array()))),
+       "more than 100000 values"},
+      {"empty objects", with_spec(nlohmann::json(std::vector<nlohmann::json>(kMaxReviewJsonValues, nlohmann::json::object()))),
+       "more than 100000 values"},
+      {"small numbers", with_spec(nlohmann::json(std::vector<int>(kMaxReviewJsonValues, 0))), "more than 100000 values"},
+  };
+  for (const auto& c : table) {
+    SCOPED_TRACE(c.name);
+    ASSERT_LE(c.body.size(), kMaxReviewBytes);
+    const auto decoded = decode_admission_review(c.body);
+    ASSERT_FALSE(decoded.ok());
+    EXPECT_EQ(decoded.error().code, ErrorCode::resource_exhausted);
+    EXPECT_NE(decoded.error().message.find(c.expected), std::string::npos) << decoded.error().message;
+  }
+}
+
+// The control: a review of exactly kMaxReviewJsonValues values decodes, its object intact; one more does not.
+TEST(AdmissionReviewDecode, ReviewAtTheValueBoundDecodes) {
+  auto with_extra = [](std::size_t n) {
+    return mutate([&](auto& r) {
+      r["request"]["object"]["spec"]["extra"] = std::vector<nlohmann::json>(n, nlohmann::json::object());
+    });
+  };
+  const std::size_t room = kMaxReviewJsonValues - imagegate::testing::json_values(nlohmann::json::parse(with_extra(0)));
+  const auto decoded = decode_admission_review(with_extra(room));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_EQ(decoded->object["spec"]["extra"].size(), room);
+  const auto over = decode_admission_review(with_extra(room + 1));
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error().code, ErrorCode::resource_exhausted);
 }
 
 nlohmann::json encoded(ReviewVersion version, const AdmissionResponse& response) {

@@ -111,6 +111,12 @@ TEST(ParseDocuments, Errors) {
     ErrorCode code;
     const char* message;
   };
+  auto repeat = [](std::string_view piece, std::size_t n) {
+    std::string out;
+    out.reserve(piece.size() * n);
+    for (std::size_t i = 0; i < n; ++i) out += piece;
+    return out;
+  };
   const std::vector<Case> cases = {
       {"malformed yaml", "a: [b\n", ErrorCode::invalid_argument, "t.yaml: document 1: malformed YAML at line"},
       {"second document", "a: 1\n---\nb: [\n", ErrorCode::invalid_argument, "document 2: malformed YAML"},
@@ -125,6 +131,10 @@ TEST(ParseDocuments, Errors) {
        "nesting deeper than 128"},
       {"deep json", std::string(200, '[') + std::string(200, ']'), ErrorCode::resource_exhausted,
        "t.yaml:1:129: JSON nesting deeper than 128"},
+      // The root and kMaxManifestNodes + 1 zeros on line 2: value 2,000,001 is made by the comma at column
+      // 1 + 2 * 1,999,999; refused there, before nlohmann builds anything.
+      {"json over the value bound", "\n[" + repeat("0,", kMaxManifestNodes) + "0]", ErrorCode::resource_exhausted,
+       "t.yaml:2:3999999: JSON holds more than 2000000 values"},
       {"bad !!int", "a: !!int twelve\n", ErrorCode::invalid_argument, "\"twelve\" is not a !!int"},
       {"too large", std::string(kMaxManifestBytes + 1, ' '), ErrorCode::resource_exhausted, "larger than"},
   };

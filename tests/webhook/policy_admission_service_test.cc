@@ -443,7 +443,7 @@ TEST(PolicyAdmissionService, EnforceWarnAuditAndDryRun) {
   EXPECT_NE(metrics.find(R"(imagegate_admission_stage_duration_seconds_count{stage="decode"} 6)"), std::string::npos);
 }
 
-TEST(PolicyAdmissionService, MalformedBodiesAreHttp400) {
+TEST(PolicyAdmissionService, MalformedBodiesAreHttp400AndOversizedOnes413) {
   Fixture f;
   f.service.set_policy(load("modes.yaml"));
   for (const std::string body : {"not json", "null", "[]", R"({"apiVersion":"v1","kind":"AdmissionReview"})",
@@ -453,14 +453,19 @@ TEST(PolicyAdmissionService, MalformedBodiesAreHttp400) {
     EXPECT_EQ(answer.http.status, 400u);
     EXPECT_TRUE(nlohmann::json::parse(answer.http.body)["error"].is_string());
   }
+  // Over a JSON bound (depth, values) is answered as over the byte bound: 413.
   const auto deep = run(f.service, std::string(5000, '[') + std::string(5000, ']'));
-  EXPECT_EQ(deep.http.status, 400u);
+  EXPECT_EQ(deep.http.status, 413u);
+  std::string many = "[0";
+  for (std::size_t i = 0; i < kMaxReviewJsonValues; ++i) many += ",0";
+  const auto bomb = run(f.service, many + "]");
+  EXPECT_EQ(bomb.http.status, 413u);
   const auto huge = run(f.service, std::string(kMaxReviewBytes + 1, ' '));
   EXPECT_EQ(huge.http.status, 413u);
   EXPECT_TRUE(log_lines(f.log_text).empty());
   const std::string metrics = f.metrics.render();
-  EXPECT_NE(metrics.find(R"(imagegate_http_requests_total{code="400"} 6)"), std::string::npos) << metrics;
-  EXPECT_NE(metrics.find(R"(imagegate_http_requests_total{code="413"} 1)"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find(R"(imagegate_http_requests_total{code="400"} 5)"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find(R"(imagegate_http_requests_total{code="413"} 3)"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find(R"(imagegate_admission_reviews_total{operation="CREATE",decision="allowed"} 0)"),
             std::string::npos);
 }

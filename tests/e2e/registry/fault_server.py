@@ -23,6 +23,15 @@
   /v2/realmvia-PORT/...     401 with a Bearer challenge whose realm is this server's /token-to-PORT (same origin),
                             which answers 307 to https://127.0.0.1:PORT/token (a realm moving off the origin)
   /token                    {"token": "fault-token"} (the realm of realm-PORT when PORT is this server; GET or POST)
+Memory bombs (tests/e2e/memory_bounds_test.sh; issue 13): documents a real registry would store but that
+docker-registry's own validation refuses to accept on push, all under the 4 MiB manifest limit, each
+served with its correct Docker-Content-Digest (HEAD without it, so a resolution GETs the body):
+  /v2/nodebomb/manifests/*  `[[],[],...]`: ~1.4M JSON values
+  /v2/deepbomb/manifests/*  `[[[[...`: 4 MiB of nesting
+  /v2/sigbomb/...           the image is `ok`'s manifest; its `.sig` a valid 3.9 MB signature manifest
+                            whose layer carries 300,000 annotations (far over any value limit)
+  /v2/sigmax/...            the same with 42,000 annotations of 80 bytes: a 3.9 MB `.sig` manifest
+                            just under the value limit, to measure the most a legal one costs
 A real registry serves the bytes its digests name and redirects only where it is configured to; these are
 the attacks imagegate must survive. Every request is appended to LOG as "METHOD PATH AUTH", AUTH being the
 Authorization scheme sent ("Basic", "Bearer") or "-".
@@ -39,6 +48,37 @@ SIGNED = MANIFEST.replace(b"a" * 64, b"b" * 64)  # the manifest a lying registry
 SIGNED_DIGEST = "sha256:" + hashlib.sha256(SIGNED).hexdigest()
 lock = threading.Lock()
 seen429 = set()
+
+
+def sig_manifest(annotations):
+    layer = {"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
+             "digest": "sha256:" + "c" * 64, "size": 200, "annotations": annotations}
+    return json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                       "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                  "digest": "sha256:" + "a" * 64, "size": 2}, "layers": [layer]},
+                      separators=(",", ":")).encode()
+
+
+LIMIT = 4 * 1024 * 1024 - 64
+BOMBS = {  # repository -> (the body its tag serves, the body of its `.sig` tag or None)
+    "nodebomb": (b"[" + b"[]," * ((LIMIT - 3) // 3) + b"[]]", None),
+    "deepbomb": (b"[" * LIMIT, None),
+    "sigbomb": (MANIFEST, sig_manifest({"a%d" % i: "" for i in range(300000)})),
+    "sigmax": (MANIFEST, sig_manifest({"a%05d" % i: "v" * 80 for i in range(42000)})),
+}
+
+
+def bomb(command, path, repo):
+    """(status, body, headers) for a memory-bomb repository (see the module's docstring)."""
+    image, sig = BOMBS[repo]
+    ref = path.rsplit("/", 1)[-1]
+    body = sig if ref.endswith(".sig") else image if ref in ("v1", DIGEST) or sig is None else None
+    if body is None or "/manifests/" not in path:
+        return 404, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}', {}
+    headers = {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}
+    if command != "HEAD":
+        headers["Docker-Content-Digest"] = "sha256:" + hashlib.sha256(body).hexdigest()
+    return 200, body, headers
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -137,6 +177,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, b"", ctype, length=5 * 1024 * 1024)
         if repo == "error":
             return self.send(503, b"unavailable")
+        if repo in BOMBS:
+            return self.send(*bomb(self.command, self.path, repo))
         return self.send(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}')
 
     do_GET = handle_any
