@@ -20,9 +20,9 @@ pb="$(free_port)"
 pc="$(free_port)"
 : >"$T/b.log"
 : >"$T/c.log"
-python3 "$here/registry/fault_server.py" "$pb" "$T/cert.pem" "$T/key.pem" "$T/b.log" >>"$T/server.log" 2>&1 &
+python3 "$E2E_LIB_DIR/registry/fault_server.py" "$pb" "$T/cert.pem" "$T/key.pem" "$T/b.log" >>"$T/server.log" 2>&1 &
 track_pid $!
-python3 "$here/registry/fault_server.py" "$pc" "$T/cert.pem" "$T/key.pem" "$T/c.log" >>"$T/server.log" 2>&1 &
+python3 "$E2E_LIB_DIR/registry/fault_server.py" "$pc" "$T/cert.pem" "$T/key.pem" "$T/c.log" >>"$T/server.log" 2>&1 &
 track_pid $!
 wait_for_port "$pb" 10 && wait_for_port "$pc" 10 || die "fault servers B/C did not start: $(cat "$T/server.log")"
 digest_of() {  # digest_of CONFIG_HEX_CHAR: the fault server's manifest (a) or the one it lies about (b)
