@@ -144,6 +144,8 @@ registry:
   digestCacheTTL: {{ .digestCacheTTL }}
   negativeCacheTTL: {{ .negativeCacheTTL }}
   staleIfError: {{ .staleIfError }}
+  maxConcurrentPerReview: {{ int .maxConcurrentPerReview }}
+  maxConcurrentPerRegistry: {{ int .maxConcurrentPerRegistry }}
 {{- end }}
 {{- with .Values.signatures }}
 signatures:
