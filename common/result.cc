@@ -15,4 +15,8 @@ std::string_view to_string(ErrorCode code) noexcept {
   return "internal";
 }
 
+std::string message_with_detail(const Error& error) {
+  return error.detail.empty() ? error.message : error.message + " (" + error.detail + ")";
+}
+
 }  // namespace imagegate

@@ -2,6 +2,12 @@
 //
 // No exception crosses a module boundary. An Error carries a code that tells the caller what to do
 // (modelled on Abseil's status codes) and a message for humans. Result<T> holds either a T or an Error.
+//
+// `message` may travel far: into the admission answer the API server shows to whoever created the Pod.
+// `detail` is what the message leaves out on purpose, for the operator only (the decision log, the CLI):
+// a registry that cannot be reached is "registry unreachable" to the requester whatever the socket said
+// (refused, reset, timed out, a TLS handshake with something that is not TLS), so admission answers cannot
+// be used to scan ports; the socket error itself is the detail.
 #pragma once
 
 #include <string>
@@ -26,6 +32,7 @@ std::string_view to_string(ErrorCode code) noexcept;
 struct Error {
   ErrorCode code = ErrorCode::internal;
   std::string message;
+  std::string detail = {};  // for logs only, never in an admission answer; "" when the message says it all
 
   friend bool operator==(const Error&, const Error&) = default;
 };
@@ -36,6 +43,9 @@ inline Error resource_exhausted(std::string message) {
   return {ErrorCode::resource_exhausted, std::move(message)};
 }
 inline Error internal_error(std::string message) { return {ErrorCode::internal, std::move(message)}; }
+
+// The message with the detail it leaves out, for the operator's eyes (logs, CLI): "msg (detail)".
+std::string message_with_detail(const Error& error);
 
 // Either a value or an Error. Accessing the wrong alternative is a programming error (std::bad_variant_access).
 template <class T>

@@ -328,6 +328,20 @@ Evidence unevaluated_evidence(const Requirements& needs, const std::string& deta
   return evidence;
 }
 
+CheckEvidence check_from_error(EvidenceStatus status, const Error& error, const std::string& prefix) {
+  return {status, prefix + error.message, error.detail.empty() ? std::string() : prefix + error.detail};
+}
+
+std::vector<std::string> diagnostics(const Evidence& evidence) {
+  std::vector<std::string> out;
+  if (!evidence.digest_resolution.diagnostic.empty()) out.push_back("digest: " + evidence.digest_resolution.diagnostic);
+  for (const AnchorEvidence& a : evidence.signatures) {
+    if (!a.check.diagnostic.empty()) out.push_back("signature " + a.anchor + ": " + a.check.diagnostic);
+  }
+  if (!evidence.verdict.diagnostic.empty()) out.push_back("verdict: " + evidence.verdict.diagnostic);
+  return out;
+}
+
 Decision evaluate(const CompiledPolicy& policy, const ImageUnderReview& image, const Evidence& evidence,
                   std::chrono::system_clock::time_point now) {
   const PolicySpec& spec = policy.spec();

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/result.h"
 #include "policy/model.h"
 #include "policy/policy.h"
 #include "policy/workload.h"
@@ -31,8 +32,14 @@ enum class EvidenceStatus { not_evaluated, verified, failed, unavailable };
 
 struct CheckEvidence {
   EvidenceStatus status = EvidenceStatus::not_evaluated;
-  std::string detail;  // why it failed / was unavailable, or what verified it
+  std::string detail;  // why it failed / was unavailable, or what verified it (reaches the answer)
+  // What `detail` leaves out on purpose (Error::detail: the socket error behind "registry unreachable"):
+  // for the decision log only, never for the answer. "" when the detail says it all.
+  std::string diagnostic = {};
 };
+
+// A check settled by `error`: its message (after `prefix`) is the detail, its detail the diagnostic.
+CheckEvidence check_from_error(EvidenceStatus status, const Error& error, const std::string& prefix = {});
 
 struct AnchorEvidence {
   std::string anchor;  // trust anchor name
@@ -96,6 +103,8 @@ Plan plan(const CompiledPolicy& policy, const ImageUnderReview& image);
 // Evidence for a plan whose network checks were not run: every needed check not_evaluated with `detail`
 // (the offline CLI passes "not evaluated offline").
 Evidence unevaluated_evidence(const Requirements& needs, const std::string& detail);
+// The evidence's diagnostics, for the decision log: "digest: ...", "signature ANCHOR: ...", "verdict: ...".
+std::vector<std::string> diagnostics(const Evidence& evidence);
 Decision evaluate(const CompiledPolicy& policy, const ImageUnderReview& image, const Evidence& evidence,
                   std::chrono::system_clock::time_point now);
 

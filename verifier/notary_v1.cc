@@ -35,7 +35,9 @@ AnchorCheck unavailable(std::string detail) { return {AnchorCheck::Status::unava
 // A fetch error: network trouble leaves the answer open; anything else is definitive.
 AnchorCheck from_fetch_error(const Error& e, std::string_view what) {
   if (e.code == ErrorCode::unavailable || e.code == ErrorCode::deadline_exceeded) {
-    return unavailable("notary server: " + e.message);
+    AnchorCheck check = unavailable("notary server: " + e.message);
+    if (!e.detail.empty()) check.diagnostic = "notary server: " + e.detail;
+    return check;
   }
   if (e.code == ErrorCode::resource_exhausted) {
     return failed(std::string(what) + " is larger than its trust data allows: " + e.message);

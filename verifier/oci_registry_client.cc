@@ -31,6 +31,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include "common/keyed_semaphore.h"
 #include "verifier/redirect_guard.h"
 #include "verifier/tls_policy.h"
 #include "verifier/www_authenticate.h"
@@ -53,6 +54,11 @@ constexpr std::uint32_t kMaxHeaderBytes = 64 * 1024;
 constexpr std::size_t kMaxIdlePerHost = 8;
 
 Error unavailable(std::string message) { return {ErrorCode::unavailable, std::move(message)}; }
+// Every transport failure (DNS, connect, TLS handshake, send, read, timeout) says only "registry
+// unreachable": the message reaches whoever created the Pod, and "refused" vs "reset" vs "not TLS" vs
+// "timed out" for an address they chose would make imagegate a port scanner. The socket error is the
+// detail, for the decision log and the CLI (common/result.h). HTTP answers keep their status.
+Error unreachable(std::string detail) { return {ErrorCode::unavailable, "registry unreachable", std::move(detail)}; }
 Error permission_denied(std::string message) { return {ErrorCode::permission_denied, std::move(message)}; }
 
 std::string lower(std::string_view s) {
@@ -276,6 +282,8 @@ struct OciRegistryClient::State {
   std::map<std::string, CachedToken> tokens;      // registry|scope|credentials key
   std::map<std::string, std::string> basic_hosts;  // registries that asked for Basic
   std::map<std::string, Clock::time_point> backoff_until;  // registry -> 429 back-off
+  // At most options.max_concurrent_per_registry exchanges per scheme://host:port at once (own lock).
+  std::unique_ptr<KeyedSemaphore> gates;
 
   void observe(std::string_view result, Clock::time_point started) {
     if (observer) observer(result);
@@ -337,9 +345,9 @@ struct OciRegistryClient::State {
     using namespace asio::experimental::awaitable_operators;
     auto raced = co_await (resolver.async_resolve(url.host, url.port, asio::as_tuple(asio::use_awaitable)) ||
                            timer.async_wait(asio::as_tuple(asio::use_awaitable)));
-    if (raced.index() == 1) co_return unavailable("resolving " + url.host + ": timed out");
+    if (raced.index() == 1) co_return unreachable("resolving " + url.host + ": timed out");
     auto [rec, results] = std::get<0>(std::move(raced));
-    if (rec) co_return unavailable("resolving " + url.host + ": " + rec.message());
+    if (rec) co_return unreachable("resolving " + url.host + ": " + rec.message());
     std::vector<tcp::endpoint> endpoints;
     std::string refused;
     for (const auto& entry : results) {
@@ -351,8 +359,11 @@ struct OciRegistryClient::State {
       endpoints.push_back(entry.endpoint());
     }
     if (endpoints.empty()) {
-      co_return invalid_argument(url.host + " resolves to " + refused +
-                                 ", a link-local or metadata address; refused (not configured as allowed)");
+      // The address stays out of the message (it would tell the requester what an internal name resolves to).
+      Error e = invalid_argument(url.host +
+                                 " resolves to a link-local or metadata address; refused (not configured as allowed)");
+      e.detail = "resolves to " + refused;
+      co_return e;
     }
     auto c = std::make_unique<Connection>();
     c->key = url.pool_key();
@@ -360,7 +371,7 @@ struct OciRegistryClient::State {
     c->tcp->expires_after(options.connect_timeout);
     boost::system::error_code ec;
     co_await c->tcp->async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return unavailable("connecting to " + url.authority() + ": " + ec.message());
+    if (ec) co_return unreachable("connecting to " + url.authority() + ": " + ec.message());
     if (!url.https) co_return c;
 
     auto ctx = tls_context(url.authority());
@@ -370,7 +381,7 @@ struct OciRegistryClient::State {
     boost::system::error_code ip_ec;
     asio::ip::make_address(url.host, ip_ec);
     if (ip_ec && !SSL_set_tlsext_host_name(c->tls->native_handle(), url.host.c_str())) {
-      co_return unavailable("TLS to " + url.authority() + ": cannot set SNI");
+      co_return unreachable("TLS to " + url.authority() + ": cannot set SNI");
     }
     c->tls->set_verify_callback(ssl::host_name_verification(url.host));
     c->lowest().expires_after(options.step_timeout);
@@ -387,7 +398,7 @@ struct OciRegistryClient::State {
                  "be upgraded may be listed in registry.legacyTLSRegistries)";
         }
       }
-      co_return unavailable("TLS handshake with " + url.authority() + ": " + why);
+      co_return unreachable("TLS handshake with " + url.authority() + ": " + why);
     }
     co_return c;
   }
@@ -408,7 +419,7 @@ struct OciRegistryClient::State {
     boost::system::error_code ec;
     c.lowest().expires_after(options.step_timeout);
     co_await http::async_write(stream, msg, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return unavailable("sending to " + req.url.authority() + ": " + ec.message());
+    if (ec) co_return unreachable("sending to " + req.url.authority() + ": " + ec.message());
 
     http::response_parser<http::string_body> parser;
     parser.header_limit(kMaxHeaderBytes);
@@ -420,7 +431,7 @@ struct OciRegistryClient::State {
       co_return resource_exhausted("response from " + req.url.authority() + " is over the limit of " +
                                    std::to_string(req.body_limit) + " bytes");
     }
-    if (ec) co_return unavailable("reading from " + req.url.authority() + ": " + ec.message());
+    if (ec) co_return unreachable("reading from " + req.url.authority() + ": " + ec.message());
     Response out;
     out.status = parser.get().result_int();
     // A body larger than the cap is refused before reading it when Content-Length says so.
@@ -437,7 +448,7 @@ struct OciRegistryClient::State {
         co_return resource_exhausted("response from " + req.url.authority() + " exceeds " +
                                      std::to_string(req.body_limit) + " bytes");
       }
-      if (ec) co_return unavailable("reading from " + req.url.authority() + ": " + ec.message());
+      if (ec) co_return unreachable("reading from " + req.url.authority() + ": " + ec.message());
     }
     auto message = parser.release();
     out.url = req.url;
@@ -451,6 +462,10 @@ struct OciRegistryClient::State {
   // One request on a pooled or new connection; a reused connection that fails is retried once fresh
   // (the server may have closed it while idle).
   asio::awaitable<Result<Response>> exchange(const Request& req) {
+    // One connection in use per permit; the rest wait their turn, and leave the queue when cancelled.
+    const std::string gate = req.url.pool_key();
+    std::optional<KeyedSemaphore::Permit> permit = co_await gates->acquire(gate);
+    if (!permit) co_return Error{ErrorCode::deadline_exceeded, "cancelled while queued for " + req.url.authority()};
     for (int attempt = 0; attempt < 2; ++attempt) {
       std::unique_ptr<Connection> c = attempt == 0 ? take_idle(req.url.pool_key()) : nullptr;
       if (!c) {
@@ -477,7 +492,7 @@ struct OciRegistryClient::State {
       }
       co_return r;
     }
-    co_return unavailable("connection to " + req.url.authority() + " failed");
+    co_return unreachable("connection to " + req.url.authority() + " failed");
   }
 
   // exchange() plus redirects and the observer. A redirect is followed a few times, https only unless the
@@ -856,6 +871,7 @@ Result<std::unique_ptr<OciRegistryClient>> OciRegistryClient::create(RegistryCli
     probe.load_verify_file(file, ec);
     if (ec) return invalid_argument("CA file " + file + ": " + ec.message());
   }
+  state->gates = std::make_unique<KeyedSemaphore>(options.max_concurrent_per_registry);
   auto canonical = canonical_registry_keys(std::move(options));
   if (!canonical) return canonical.error();
   state->options = std::move(canonical).value();

@@ -2,7 +2,9 @@
 //
 // - TLS: system CAs plus configured bundles (global and per registry), SNI, hostname verification.
 //   Plain HTTP only for registries listed in insecure_registries.
-// - Keep-alive: idle connections are pooled per scheme://host:port and reused.
+// - Keep-alive: idle connections are pooled per scheme://host:port and reused. At most
+//   max_concurrent_per_registry requests per scheme://host:port are in flight at once (common/keyed_semaphore.h);
+//   the others queue, and a cancelled caller leaves the queue at once.
 // - Auth: anonymous first (or a cached token); on 401 the WWW-Authenticate challenge decides: Bearer ->
 //   a token from the realm (service, scope=repository:NAME:pull), cached per registry+scope+credentials
 //   until it expires; Basic -> the configured credentials. Credentials come from Docker config files.

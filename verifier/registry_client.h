@@ -108,6 +108,9 @@ struct RegistryClientOptions {
   // A 429's Retry-After is waited for when it is at most this long (longer: unavailable at once). The wait
   // honours cancellation, so a caller's deadline (a review's budget cancels its gathering) ends it sooner.
   std::chrono::milliseconds max_retry_after{25'000};
+  // At most this many requests in flight to one registry (scheme://host:port) at once, over every review;
+  // more wait their turn (and give up when their caller is cancelled).
+  std::size_t max_concurrent_per_registry = 32;
 };
 
 // The options with every registry key (insecure_registries, registry_ca_files) in canonical_registry_host

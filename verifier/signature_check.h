@@ -17,6 +17,7 @@ struct AnchorCheck {
   Status status = Status::failed;
   std::string detail;                // short and human: why it failed, or what verified it
   std::vector<std::string> signers;  // verified signer identities: "key sha256:ab12..", "SUBJECT (ISSUER)", "targets/releases"
+  std::string diagnostic = {};       // what `detail` leaves out (Error::detail), for the decision log only
 };
 
 }  // namespace imagegate::verifier

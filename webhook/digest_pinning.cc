@@ -73,7 +73,8 @@ asio::awaitable<HttpAnswer> DigestPinning::mutate(std::string body, std::string 
   }
   const auto budget = review_budget(options_, target);
   const std::size_t job_count = jobs.size();
-  std::vector<GatheredEvidence> gathered = co_await gather_within_budget(source_, std::move(jobs), policy, budget);
+  std::vector<GatheredEvidence> gathered = co_await gather_within_budget(source_, std::move(jobs), policy, budget,
+                                                                           options_.max_concurrent_images);
 
   // image -> pinned reference ("" when it could not be resolved); each warning once per image.
   std::vector<std::string> pinned_ref(job_count);

@@ -18,14 +18,6 @@
 #include <utility>
 #include <vector>
 
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
@@ -120,64 +112,6 @@ policy::Evidence unavailable_evidence(const policy::Requirements& needs, const s
   for (const auto& anchor : needs.anchors) evidence.signatures.push_back({anchor, unavailable});
   if (needs.verdict) evidence.verdict = unavailable;
   return evidence;
-}
-
-// ---- Evidence gathering under a deadline. -------------------------------------------------------------
-//
-// Every image that needs network checks gets its own coroutine, all on one strand with a shared state. The
-// phase waits on a timer that either expires (the budget) or is cancelled by the last coroutine to finish.
-// On expiry the stragglers are sent a terminal cancellation and are *not* waited for: an EvidenceSource
-// that ignores cancellation must not hold the answer past the API server's timeout. Late results land in
-// the shared state (kept alive by the stragglers) and are ignored.
-
-struct GatherState {
-  std::shared_ptr<const policy::CompiledPolicy> policy;  // keeps every plan.rule alive
-  std::vector<EvidenceJob> jobs;
-  std::vector<std::optional<policy::Evidence>> results;
-  std::vector<std::string> failures;  // what() of a gather that threw
-  std::unique_ptr<asio::cancellation_signal[]> signals;
-  std::optional<asio::steady_timer> done;
-  std::size_t remaining = 0;
-  bool closed = false;  // the phase is over: later completions are ignored
-};
-
-asio::awaitable<void> gather_one(std::shared_ptr<GatherState> state, EvidenceSource& source, std::size_t i) {
-  std::optional<policy::Evidence> result;
-  std::string failure;
-  try {
-    result = co_await source.gather(state->jobs[i].image, state->jobs[i].plan);
-  } catch (const std::exception& e) {
-    failure = e.what();
-  } catch (...) {
-    failure = "unknown error";
-  }
-  if (state->closed) co_return;
-  if (result) {
-    state->results[i] = std::move(result);
-  } else {
-    state->failures[i] = failure.empty() ? std::string("unknown error") : std::move(failure);
-  }
-  if (--state->remaining == 0 && state->done) state->done->cancel();
-}
-
-asio::awaitable<void> gather_phase(std::shared_ptr<GatherState> state, EvidenceSource& source, milliseconds budget) {
-  const auto executor = co_await asio::this_coro::executor;
-  state->done.emplace(executor);
-  state->done->expires_after(budget);
-  for (std::size_t i = 0; i < state->jobs.size(); ++i) {
-    asio::co_spawn(executor, gather_one(state, source, i),
-                   asio::bind_cancellation_slot(state->signals[i].slot(), asio::detached));
-  }
-  // The gather coroutines start only after this one suspends (co_spawn posts), all on this strand, so the
-  // timer's cancel() cannot be missed.
-  if (state->remaining > 0) {
-    boost::system::error_code ec;
-    co_await state->done->async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  }
-  state->closed = true;
-  for (std::size_t i = 0; i < state->jobs.size(); ++i) {
-    if (!state->results[i] && state->failures[i].empty()) state->signals[i].emit(asio::cancellation_type::terminal);
-  }
 }
 
 // ---- The review itself. --------------------------------------------------------------------------------
@@ -294,29 +228,6 @@ PolicyAdmissionService::PolicyAdmissionService(AdmissionOptions options, Evidenc
                                                Metrics& metrics, DecisionLog& log,
                                                std::function<std::chrono::system_clock::time_point()> clock)
     : options_(options), evidence_(evidence), metrics_(metrics), log_(log), clock_(std::move(clock)) {}
-asio::awaitable<std::vector<GatheredEvidence>> gather_within_budget(
-    EvidenceSource& source, std::vector<EvidenceJob> jobs, std::shared_ptr<const policy::CompiledPolicy> keep_alive,
-    milliseconds budget) {
-  std::vector<GatheredEvidence> out(jobs.size());
-  if (jobs.empty()) co_return out;
-  auto state = std::make_shared<GatherState>();
-  state->policy = std::move(keep_alive);
-  state->jobs = std::move(jobs);
-  const std::size_t n = state->jobs.size();
-  state->results.resize(n);
-  state->failures.resize(n);
-  state->signals.reset(new asio::cancellation_signal[n]);
-  state->remaining = n;
-  auto strand = asio::make_strand(co_await asio::this_coro::executor);
-  co_await asio::co_spawn(strand, gather_phase(state, source, budget), asio::use_awaitable);
-  // The phase is closed: stragglers no longer write the state's vectors, so moving out of them is safe.
-  for (std::size_t i = 0; i < n; ++i) {
-    out[i].evidence = std::move(state->results[i]);
-    out[i].failure = std::move(state->failures[i]);
-  }
-  co_return out;
-}
-
 bool PolicyAdmissionService::ready() const { return policy() != nullptr; }
 
 void PolicyAdmissionService::set_policy(std::shared_ptr<const policy::CompiledPolicy> policy) {
@@ -335,6 +246,7 @@ namespace {
 asio::awaitable<ReviewOutcome> review_workload(const AdmissionRequest& request,
                                                std::shared_ptr<const policy::CompiledPolicy> compiled,
                                                EvidenceSource& source, Metrics& metrics, milliseconds budget,
+                                               std::size_t max_concurrent,
                                                const std::function<std::chrono::system_clock::time_point()>& clock) {
   // UPDATE: only the new object counts. oldObject is what is already running; checking it (or skipping
   // because of it, or because the new object carries a deletionTimestamp) would let a requester steer the
@@ -380,7 +292,7 @@ asio::awaitable<ReviewOutcome> review_workload(const AdmissionRequest& request,
   }
   if (!jobs.empty()) {
     const auto evidence_start = Clock::now();
-    auto gathered = co_await gather_within_budget(source, std::move(jobs), compiled, budget);
+    auto gathered = co_await gather_within_budget(source, std::move(jobs), compiled, budget, max_concurrent);
     const std::string timed_out = "timed out after " + std::to_string(budget.count()) + "ms";
     for (std::size_t i = 0; i < distinct.size(); ++i) {
       const std::size_t job = job_of_image[i];
@@ -456,6 +368,10 @@ asio::awaitable<ReviewOutcome> review_workload(const AdmissionRequest& request,
                           {"rule", d.rule},
                           {"reasons", d.reasons},
                           {"signatures", std::move(signatures)}});
+    // What the reasons leave out for the requester (the socket error behind "registry unreachable").
+    if (auto diagnostics = policy::diagnostics(d.evidence); !diagnostics.empty()) {
+      out.images.back()["diagnostics"] = std::move(diagnostics);
+    }
   }
   if (decided.action != policy::Action::deny) {
     // The inventory records what now runs: containers allowed (or warned) whose digest is known, either
@@ -561,7 +477,8 @@ asio::awaitable<HttpAnswer> PolicyAdmissionService::validate(std::string body, s
     } else if (!compiled) {
       outcome = deny(*request, "imagegate has no valid policy loaded; all images are denied until one is", "error");
     } else {
-      outcome = co_await review_workload(*request, compiled, evidence_, metrics_, budget, clock_);
+      outcome = co_await review_workload(*request, compiled, evidence_, metrics_, budget,
+                                         options_.max_concurrent_images, clock_);
     }
 
     const auto encode_start = Clock::now();

@@ -55,14 +55,17 @@ struct GatheredEvidence {
   std::string failure;                       // running when the budget ran out (failure empty)
 };
 
-// Gathers every job's evidence concurrently (one strand), within `budget`. Jobs still running when it
-// expires get a terminal cancellation and are not waited for, so a source that hangs or ignores
-// cancellation cannot hold the caller past its deadline; their late results are dropped. `source` must
-// outlive every job (stragglers included); `keep_alive` is held until the last one ends. /validate and
-// /mutate both gather this way.
+// Gathers every job's evidence concurrently (one strand), at most `max_concurrent` jobs at once (the
+// per-review cap on registry requests: a job's requests are sequential), within `budget`. Jobs still
+// running when it expires get a terminal cancellation and are not waited for, so a source that hangs or
+// ignores cancellation cannot hold the caller past its deadline; their late results are dropped; jobs not
+// started by then never start (no evidence, no failure: "timed out"). `source` must outlive every job
+// (stragglers included); `keep_alive` is held until the last one ends. /validate and /mutate both gather
+// this way (webhook/evidence_gathering.cc).
+inline constexpr std::size_t kDefaultMaxConcurrentPerReview = 16;
 boost::asio::awaitable<std::vector<GatheredEvidence>> gather_within_budget(
     EvidenceSource& source, std::vector<EvidenceJob> jobs, std::shared_ptr<const policy::CompiledPolicy> keep_alive,
-    std::chrono::milliseconds budget);
+    std::chrono::milliseconds budget, std::size_t max_concurrent = kDefaultMaxConcurrentPerReview);
 
 class NoVerifierEvidenceSource final : public EvidenceSource {
  public:
@@ -74,6 +77,7 @@ struct AdmissionOptions {
   std::chrono::milliseconds default_budget{9'000};  // when the request has no ?timeout=
   std::chrono::milliseconds max_budget{25'000};     // never more than this
   std::chrono::milliseconds margin{1'000};          // answer this long before the API server gives up
+  std::size_t max_concurrent_images = kDefaultMaxConcurrentPerReview;  // images gathered at once per review
 };
 
 // The API server's `?timeout=` query parameter in `target` ("/validate?timeout=10s"): a Go duration

@@ -31,7 +31,8 @@ asio::awaitable<CheckEvidence> resolve_digest_evidence(verifier::RegistryClient&
     // Definitive answers fail the check; anything transient is unavailable and the failurePolicy decides.
     const bool definitive = e.code == ErrorCode::not_found || e.code == ErrorCode::permission_denied ||
                             e.code == ErrorCode::invalid_argument || e.code == ErrorCode::resource_exhausted;
-    co_return CheckEvidence{definitive ? EvidenceStatus::failed : EvidenceStatus::unavailable, e.message};
+    // The message may reach the requester; the detail behind it (a socket error) goes to the decision log.
+    co_return policy::check_from_error(definitive ? EvidenceStatus::failed : EvidenceStatus::unavailable, e);
   }
   digest = resolved->digest;
   std::string detail = "resolved " + ref->effective_tag() + " to " + resolved->digest;

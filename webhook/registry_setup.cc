@@ -28,6 +28,7 @@ Result<RegistryClients> make_registry_clients(const RegistryConfig& config, cons
   options.connect_timeout = std::min(config.timeout, options.connect_timeout);
   options.max_blob_bytes = config.max_blob_bytes;
   options.max_manifest_bytes = config.max_manifest_bytes;
+  options.max_concurrent_per_registry = config.max_concurrent_per_registry;
   auto network = verifier::OciRegistryClient::create(std::move(options));
   if (!network) return network.error();
   RegistryClients out;

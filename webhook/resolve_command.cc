@@ -66,7 +66,7 @@ int run_resolve(const ResolveFlags& flags) {
   io.run();
   if (!result || !result->ok()) {
     const Error e = result ? result->error() : internal_error("resolution did not finish");
-    std::cerr << "imagegate: " << to_string(e.code) << ": " << e.message << "\n";
+    std::cerr << "imagegate: " << to_string(e.code) << ": " << message_with_detail(e) << "\n";
     return e.code == ErrorCode::not_found || e.code == ErrorCode::permission_denied ? 1 : 2;
   }
   const verifier::ResolvedImage& image = result->value();

@@ -198,6 +198,7 @@ int run_serve(const ServeFlags& flags) {
   EvidenceSource& evidence = verdict_evidence ? static_cast<EvidenceSource&>(*verdict_evidence) : signature_evidence;
   AdmissionOptions admission_options;
   admission_options.max_budget = config.max_budget;
+  admission_options.max_concurrent_images = config.registry.max_concurrent_per_review;
   if (admission_options.default_budget > config.max_budget) admission_options.default_budget = config.max_budget;
   PolicyAdmissionService service(admission_options, evidence, metrics, decisions);
   // With a store, admitted digests go into its inventory, written off the io threads.

@@ -145,6 +145,20 @@ class ConfigReader {
                   r.max_manifest_bytes = static_cast<std::size_t>(bytes);
                   return Status(Ok{});
                 }},
+               {"maxConcurrentPerReview",
+                [&](const YAML::Node& v, const std::string& p) {
+                  std::uint64_t value = 0;
+                  if (auto s2 = count(v, p, value, kMaxConcurrencyLimit); !s2) return s2;
+                  r.max_concurrent_per_review = static_cast<std::size_t>(value);
+                  return Status(Ok{});
+                }},
+               {"maxConcurrentPerRegistry",
+                [&](const YAML::Node& v, const std::string& p) {
+                  std::uint64_t value = 0;
+                  if (auto s2 = count(v, p, value, kMaxConcurrencyLimit); !s2) return s2;
+                  r.max_concurrent_per_registry = static_cast<std::size_t>(value);
+                  return Status(Ok{});
+                }},
            });
          }},
         {"signatures",
@@ -379,6 +393,13 @@ Status validate_server_config(const ServerConfig& config) {
       config.signatures.max_payload_bytes > kMaxSignaturePayloadBytesLimit) {
     return invalid_argument("signatures.maxPayloadBytes must be between 1 and " +
                             std::to_string(kMaxSignaturePayloadBytesLimit));
+  }
+  for (const auto& [name, value] : {std::pair{"registry.maxConcurrentPerReview", config.registry.max_concurrent_per_review},
+                                    std::pair{"registry.maxConcurrentPerRegistry",
+                                              config.registry.max_concurrent_per_registry}}) {
+    if (value == 0 || value > kMaxConcurrencyLimit) {
+      return invalid_argument(std::string(name) + " must be between 1 and " + std::to_string(kMaxConcurrencyLimit));
+    }
   }
   using std::chrono::milliseconds;
   for (const auto& [name, value] :

@@ -31,6 +31,8 @@
 //     staleIfError: 0s                                    # 0: off
 //     maxBlobBytes: 4194304                               # cap on any blob (signature payloads, bundles)
 //     maxManifestBytes: 4194304                           # cap on manifests, indexes, referrers
+//     maxConcurrentPerReview: 16                          # registry requests in flight for one review (1..1024)
+//     maxConcurrentPerRegistry: 32                        # ... to one registry host, over all reviews (1..1024)
 //   signatures:                     # signature verification (docs/install.md, "Signatures")
 //     maxSignatures: 50                                   # `.sig` layers + bundle referrers per image (1..200)
 //     maxPayloadBytes: 262144                             # per simple-signing payload (1..262144)
@@ -81,7 +83,10 @@ struct RegistryConfig {
   std::chrono::milliseconds stale_if_error{0};
   std::size_t max_blob_bytes = 4 * 1024 * 1024;      // every blob read: signature payloads, bundles
   std::size_t max_manifest_bytes = 4 * 1024 * 1024;  // manifests, indexes, referrers
+  std::size_t max_concurrent_per_review = 16;    // images (each its requests in turn) gathered at once per review
+  std::size_t max_concurrent_per_registry = 32;  // requests in flight to one registry host, over every review
 };
+inline constexpr std::size_t kMaxConcurrencyLimit = 1024;  // upper bound of both concurrency caps
 
 // The `signatures:` section: SignatureVerificationOptions (webhook/signature_verification.h) are built
 // from it by `imagegate serve`.

@@ -190,11 +190,11 @@ std::string summarize_failures(std::size_t count, const std::vector<std::string>
 
 policy::CheckEvidence to_evidence(const AnchorCheck& check) {
   switch (check.status) {
-    case AnchorCheck::Status::verified: return {policy::EvidenceStatus::verified, check.detail};
-    case AnchorCheck::Status::failed: return {policy::EvidenceStatus::failed, check.detail};
-    case AnchorCheck::Status::unavailable: return {policy::EvidenceStatus::unavailable, check.detail};
+    case AnchorCheck::Status::verified: return {policy::EvidenceStatus::verified, check.detail, check.diagnostic};
+    case AnchorCheck::Status::failed: return {policy::EvidenceStatus::failed, check.detail, check.diagnostic};
+    case AnchorCheck::Status::unavailable: return {policy::EvidenceStatus::unavailable, check.detail, check.diagnostic};
   }
-  return {policy::EvidenceStatus::failed, check.detail};
+  return {policy::EvidenceStatus::failed, check.detail, check.diagnostic};
 }
 
 // ---- AnchorSet ---------------------------------------------------------------------------------------
@@ -610,7 +610,7 @@ asio::awaitable<SignatureReport> SignatureVerification::run(std::shared_ptr<cons
       const bool definitive = e.code == ErrorCode::resource_exhausted || e.code == ErrorCode::invalid_argument ||
                               e.code == ErrorCode::permission_denied || e.code == ErrorCode::not_found;
       check = {definitive ? AnchorCheck::Status::failed : AnchorCheck::Status::unavailable,
-               "fetching signatures: " + e.message, {}};
+               "fetching signatures: " + e.message, {}, e.detail.empty() ? "" : "fetching signatures: " + e.detail};
     } else if (fetched) {
       const auto start = SteadyClock::now();
       check = AnchorSet::check_fetched(*anchor, fetched->value(), now);

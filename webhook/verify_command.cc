@@ -258,6 +258,8 @@ int run_verify(const VerifyFlags& flags) {
       for (const std::string& reason : decision.reasons) std::cerr << "imagegate: not verified: " << reason << "\n";
     }
   }
+  // The operator's own command: the socket errors behind "registry unreachable" too.
+  for (const std::string& d : policy::diagnostics(evidence)) std::cerr << "imagegate: detail: " << d << "\n";
   return exit_code;
 }
 

@@ -125,6 +125,7 @@ print("docker-files", len(cfg["registry"]["dockerConfigFiles"]), cfg["registry"]
 print("ca-files", len(cfg["registry"]["caFiles"]), sorted(cfg["registry"]["registryCAFiles"]))
 print("insecure", cfg["registry"]["insecureRegistries"], cfg["registry"]["staleIfError"], cfg["registry"]["timeout"])
 print("legacy-tls", cfg["registry"]["legacyTLSRegistries"])
+print("concurrency", cfg["registry"]["maxConcurrentPerReview"], cfg["registry"]["maxConcurrentPerRegistry"])
 print("signatures", cfg["signatures"]["maxSignatures"], cfg["signatures"]["maxPayloadBytes"], cfg["signatures"]["cacheTTL"], cfg["signatures"]["trustReloadInterval"])
 print("store", cfg.get("store", "-"), cfg["apiListen"], cfg["apiTokenFile"], cfg["verdictCacheTTL"])
 print("args", " ".join(c["args"]))
@@ -140,6 +141,7 @@ assert_contains "existing + chart Docker configs named in order" "$facts" "docke
 assert_contains "CA bundles named (global and per registry)" "$facts" "ca-files 2 ['other.internal', 'registry.internal:5000']"
 assert_contains "insecure registries, staleIfError, timeout reach the config" "$facts" "insecure ['registry.local:5000'] 5m 5s"
 assert_contains "legacy TLS registries reach the config" "$facts" "legacy-tls ['old.internal:5000']"
+assert_contains "registry concurrency caps reach the config (set, and the default)" "$facts" "concurrency 8 32"
 assert_contains "signatures limits, cache TTL and trust reload interval reach the config" "$facts" "signatures 20 262144 10m 15s"
 assert_contains "Redis URL from a Secret stays out of the config; API and cache TTL in it" "$facts" "store - 0.0.0.0:9443 /etc/imagegate/api/tokens 15s"
 assert_contains "... and reaches the server as a flag from env" "$facts" "args serve --config /etc/imagegate/config/config.yaml --store=\$(IMAGEGATE_STORE)"

@@ -110,7 +110,10 @@ assert_contains "registryCAFiles: resolved to skopeo's digest" "$OUT" "$want_b"
 review "localhost:$pb/team/app:v1"
 assert_eq "registryCAFiles: the same registry by another name does not trust CA B: denied" "false" \
   "$(json_get "$OUT" 'd["response"]["allowed"]')"
-assert_contains "registryCAFiles: another host fails the certificate check" "$OUT" "certificate verify failed"
+# The answer says only "registry unreachable" (issue 13 item 7); the decision log says why.
+assert_contains "registryCAFiles: another host: the answer says registry unreachable" "$OUT" "registry unreachable"
+assert_contains "registryCAFiles: another host fails the certificate check (decision log)" \
+  "$(tail -1 "$T/decisions.log")" "certificate verify failed"
 
 # ---- identitytoken ----
 : >"$T/token-requests.log"

@@ -392,5 +392,37 @@ TEST_F(LyingRegistry, EveryPathThatFetchesBytesHashesThem) {
   EXPECT_EQ(honest_fetch->digest, served);
 }
 
+// Transport failures reach admission answers: they say only "registry unreachable" (no port scanning
+// through denial messages, issue 13 item 7); the socket or TLS error is the detail, for the operator.
+TEST_F(Registries, TransportFailuresSayOnlyRegistryUnreachable) {
+  const std::string closed = "127.0.0.1:" + std::to_string(testing::free_port());
+  auto made = OciRegistryClient::create({});  // no test CA: the TLS registry's certificate is untrusted
+  ASSERT_TRUE(made.ok()) << made.error().message;
+  struct Case {
+    const char* name;
+    OciRegistryClient& client;
+    std::string image;
+    const char* detail;
+  };
+  auto trusting = client();
+  const std::vector<Case> cases = {
+      {"closed port", *trusting, closed + "/app:v1", "Connection refused"},
+      {"plain HTTP where TLS is expected", *trusting, http_registry() + "/plain/app:v1", "TLS handshake with"},
+      {"untrusted certificate", **made, tls_registry() + "/team/app:v1", "certificate verify failed"},
+  };
+  for (const Case& c : cases) {
+    auto r = run(c.client.resolve(image_ref(c.image)));
+    ASSERT_FALSE(r.ok()) << c.name;
+    EXPECT_EQ(r.error().code, ErrorCode::unavailable) << c.name;
+    EXPECT_EQ(r.error().message, "registry unreachable") << c.name << ": " << r.error().message;
+    EXPECT_NE(r.error().detail.find(c.detail), std::string::npos) << c.name << ": " << r.error().detail;
+  }
+  // Control: an HTTP answer keeps its meaning.
+  auto missing = run(trusting->resolve(image_ref(tls_registry() + "/team/app:missing")));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::not_found);
+  EXPECT_NE(missing.error().message.find("manifest unknown"), std::string::npos) << missing.error().message;
+}
+
 }  // namespace
 }  // namespace imagegate::verifier

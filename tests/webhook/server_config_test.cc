@@ -83,6 +83,24 @@ TEST(ServerConfigTest, ReadsRegistryHostLists) {
   EXPECT_EQ(config->registry.registry_ca_files, (Lists{{"registry.internal:5000", {"/ca.pem"}}}));
 }
 
+TEST(ServerConfigTest, ReadsRegistryConcurrencyCaps) {
+  auto config = parse_server_config("registry:\n  maxConcurrentPerReview: 4\n  maxConcurrentPerRegistry: 8\n", "c.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->registry.max_concurrent_per_review, 4U);
+  EXPECT_EQ(config->registry.max_concurrent_per_registry, 8U);
+  EXPECT_TRUE(validate_server_config(*config).ok());
+  auto defaults = parse_server_config("registry: {timeout: 5s}\n", "c.yaml");
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_EQ(defaults->registry.max_concurrent_per_review, 16U);
+  EXPECT_EQ(defaults->registry.max_concurrent_per_registry, 32U);
+  ServerConfig unbounded;
+  unbounded.registry.max_concurrent_per_registry = 0;
+  EXPECT_FALSE(validate_server_config(unbounded).ok()) << "set programmatically to 0";
+  unbounded.registry.max_concurrent_per_registry = 32;
+  unbounded.registry.max_concurrent_per_review = kMaxConcurrencyLimit + 1;
+  EXPECT_FALSE(validate_server_config(unbounded).ok()) << "set programmatically past the hard cap";
+}
+
 TEST(ServerConfigTest, ReadsSignatureSettings) {
   auto config = parse_server_config(
       "signatures:\n  maxSignatures: 10\n  maxPayloadBytes: 65536\n  cacheTTL: 0s\n  trustReloadInterval: 5s\n",
@@ -151,6 +169,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"auth_hosts_list", "registry:\n  authHosts: [auth.example.com]\n",
                 "registry.authHosts: expected a mapping of registry host to hosts"},
         BadCase{"blob_hosts_nested", "registry:\n  blobHosts: {r: {a: b}}\n", "registry.blobHosts.r"},
+        BadCase{"zero_review_concurrency", "registry:\n  maxConcurrentPerReview: 0\n",
+                "imagegate.yaml:2:27: registry.maxConcurrentPerReview: must be between 1 and 1024"},
+        BadCase{"huge_registry_concurrency", "registry:\n  maxConcurrentPerRegistry: 1025\n",
+                "registry.maxConcurrentPerRegistry: must be between 1 and 1024"},
+        BadCase{"negative_registry_concurrency", "registry: {maxConcurrentPerRegistry: -1}\n",
+                "registry.maxConcurrentPerRegistry: not a"},
         BadCase{"zero_signatures", "signatures:\n  maxSignatures: 0\n",
                 "imagegate.yaml:2:18: signatures.maxSignatures: must be between 1 and 200"},
         BadCase{"too_many_signatures", "signatures:\n  maxSignatures: 201\n",

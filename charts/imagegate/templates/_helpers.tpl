@@ -147,6 +147,8 @@ registry:
   digestCacheTTL: {{ .digestCacheTTL }}
   negativeCacheTTL: {{ .negativeCacheTTL }}
   staleIfError: {{ .staleIfError }}
+  maxConcurrentPerReview: {{ int .maxConcurrentPerReview }}
+  maxConcurrentPerRegistry: {{ int .maxConcurrentPerRegistry }}
 {{- end }}
 {{- with .Values.signatures }}
 signatures:

@@ -23,6 +23,11 @@
   /v2/realmvia-PORT/...     401 with a Bearer challenge whose realm is this server's /token-to-PORT (same origin),
                             which answers 307 to https://127.0.0.1:PORT/token (a realm moving off the origin)
   /token                    {"token": "fault-token"} (the realm of realm-PORT when PORT is this server; GET or POST)
+  /v2/slow/*/manifests/*    ok after 50 ms (slow/app1, slow/app2, ...: distinct images for the fan-out test)
+  /v2/slower/*/manifests/*  ok after 3 s
+  /_stats                   {"requests": N, "connections": N}: the most requests (other than /_stats) and
+                            TLS connections in flight at once so far -- what a real registry cannot report
+  /_reset                   sets both maxima to what is in flight now
 Memory bombs (tests/e2e/memory_bounds_test.sh; issue 13): documents a real registry would store but that
 docker-registry's own validation refuses to accept on push, all under the 4 MiB manifest limit, each
 served with its correct Docker-Content-Digest (HEAD without it, so a resolution GETs the body):
@@ -35,9 +40,44 @@ served with its correct Docker-Content-Digest (HEAD without it, so a resolution 
 A real registry serves the bytes its digests name and redirects only where it is configured to; these are
 the attacks imagegate must survive. Every request is appended to LOG as "METHOD PATH AUTH", AUTH being the
 Authorization scheme sent ("Basic", "Bearer") or "-".
+
+`fault_server.py listener KIND PORT`: not a registry but the raw-socket faults the unreachable-registry test
+needs, on 127.0.0.1:PORT: `reset` accepts and resets each connection (RST), `silent` accepts and never
+answers, `plain` answers plain HTTP (404) where TLS is expected.
 """
-import hashlib, json, re, ssl, sys, threading, time
+import hashlib, json, re, socket, ssl, struct, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def raw_listener(kind, port):
+    if kind == "plain":
+        class Plain(BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            do_HEAD = do_GET
+
+            def log_message(self, *args):
+                pass
+        ThreadingHTTPServer(("127.0.0.1", port), Plain).serve_forever()
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen(64)
+    held = []
+    while True:
+        conn, _ = listener.accept()
+        if kind == "reset":
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()  # linger 0: the close sends RST
+        else:
+            held.append(conn)  # silent: accepted, never read, never answered
+
+
+if sys.argv[1] == "listener":
+    raw_listener(sys.argv[2], int(sys.argv[3]))
+    sys.exit(0)
 
 port, cert, key, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 MANIFEST = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -48,6 +88,14 @@ SIGNED = MANIFEST.replace(b"a" * 64, b"b" * 64)  # the manifest a lying registry
 SIGNED_DIGEST = "sha256:" + hashlib.sha256(SIGNED).hexdigest()
 lock = threading.Lock()
 seen429 = set()
+# In flight now and the most at once: requests being answered and TLS connections open.
+stats = {"requests": 0, "connections": 0, "max_requests": 0, "max_connections": 0}
+
+
+def count(what, delta):
+    with lock:
+        stats[what] += delta
+        stats["max_" + what] = max(stats["max_" + what], stats[what])
 
 
 def sig_manifest(annotations):
@@ -87,6 +135,16 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def setup(self):
+        super().setup()
+        count("connections", 1)
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            count("connections", -1)
+
     def send(self, status, body=b"", headers=None, length=None):
         self.send_response(status)
         for k, v in (headers or {}).items():
@@ -97,6 +155,19 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def handle_any(self):
+        if self.path in ("/_stats", "/_reset"):
+            with lock:
+                if self.path == "/_reset":
+                    stats["max_requests"], stats["max_connections"] = stats["requests"], stats["connections"]
+                body = json.dumps({"requests": stats["max_requests"], "connections": stats["max_connections"]})
+            return self.send(200, body.encode(), {"Content-Type": "application/json"})
+        count("requests", 1)
+        try:
+            return self.answer()
+        finally:
+            count("requests", -1)
+
+    def answer(self):
         if self.command == "POST":  # read the form (an OAuth2 refresh token) so the connection stays usable
             self.rfile.read(int(self.headers.get("Content-Length", "0")))
         auth = self.headers.get("Authorization", "")
@@ -179,6 +250,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(503, b"unavailable")
         if repo in BOMBS:
             return self.send(*bomb(self.command, self.path, repo))
+        if repo in ("slow", "slower"):
+            time.sleep(0.05 if repo == "slow" else 3)
+            return self.send(200, MANIFEST, dict(ctype, **{"Docker-Content-Digest": DIGEST}))
         return self.send(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}')
 
     do_GET = handle_any
