@@ -178,7 +178,7 @@ assert_eq "token realm on another origin, not allowed nor listed: denied" "false
 assert_contains "token realm off the allowlist: says why" "$OUT" "token realm https://127.0.0.1:$pc of $reg refused"
 assert_eq "C (off the allowlist) was never contacted: no redirect followed, no credentials sent" 0 \
   "$(wc -l <"$T/c.log" | tr -d ' ')"
-post validate "$reg/to-$port/app:v1" 10s
+post validate "$reg/to-$FAULT_PORT/app:v1" 10s
 assert_eq "control: a redirect within the registry's origin is followed" "true" "$(json_get "$OUT" 'd["response"]["allowed"]')"
 post validate "$reg/to-$pb/app:v1" 10s
 assert_eq "control: a redirect to a listed blob host is followed" "true" "$(json_get "$OUT" 'd["response"]["allowed"]')"
