@@ -572,7 +572,11 @@ Result<VerifiedSignature> verify_sigstore_image_signature(const SigstoreBundle& 
   // Whoever signed it, an attestation says something about the image (what it contains, how it was built,
   // what a scanner found); it does not say the signer vouches for running it. Not verified: it counts for
   // nothing here either way.
-  if (is_attestation(bundle)) {
+  // One DSSE statement is a signature: cosign 3 writes an image signature as an in-toto statement of
+  // predicate type kCosignSignPredicateType about the image, which `cosign verify` reports as a "cosign
+  // container image signature". Exactly that type (no case, version or prefix variant); its subject must
+  // name the image digest like every statement's (check_intoto_subject).
+  if (is_attestation(bundle) && intoto_predicate_type(*bundle.dsse) != kCosignSignPredicateType) {
     return denied("Sigstore bundle is an attestation (" + describe_attestation(*bundle.dsse) + "), not a signature");
   }
   return verify_sigstore_bundle(bundle, artifact, root, trust);

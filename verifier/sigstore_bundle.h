@@ -13,10 +13,11 @@
 //
 // For images: the artifact digest is the image manifest digest. A message signature over the manifest is a
 // signature of the image; a DSSE envelope is an attestation (an in-toto statement about the image: an SBOM,
-// provenance, a vulnerability scan, ...), whatever its predicate type, and is never a signature of it
-// (the policy-controller CVE-2022-35930 pattern): verify_sigstore_image_signature refuses it, while
-// verify_sigstore_bundle still verifies it cryptographically (the conformance suite, later attestation
-// checks by predicate type).
+// provenance, a vulnerability scan, ...) and is never a signature of it (the policy-controller
+// CVE-2022-35930 pattern): verify_sigstore_image_signature refuses it, while verify_sigstore_bundle still
+// verifies it cryptographically (the conformance suite, later attestation checks by predicate type). The
+// one exception is cosign 3's image signature, a statement of exactly kCosignSignPredicateType about the
+// image, which is what `cosign sign` writes by default.
 //
 // Thread-safe: free functions over values.
 #pragma once
@@ -66,6 +67,8 @@ inline constexpr int kMaxBundleJsonDepth = 32;
 // A bundle is a few hundred values (16 tlog entries with their proofs, 10 certificates); its in-toto
 // statement fewer. 20,000 bound each parse's DOM to 200 B * 20,000 + 2 * 1 MiB = 6 MiB (common/json_bounded.h).
 inline constexpr JsonLimits kBundleJsonLimits{kMaxBundleBytes, kMaxBundleJsonDepth, 20'000};
+// The predicate type of cosign 3's image signatures (`cosign sign` with the default new bundle format).
+inline constexpr std::string_view kCosignSignPredicateType = "https://sigstore.dev/cosign/sign/v1";
 
 // A bundle as parsed, before anything is verified (exposed for tests and the fuzz target). Binary fields
 // are decoded (base64 -> raw bytes); nothing here is trusted yet.

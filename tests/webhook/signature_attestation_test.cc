@@ -1,7 +1,7 @@
 // Attestations are not signatures (issue 13, the policy-controller CVE-2022-35930 pattern): a Sigstore bundle
 // whose DSSE envelope carries an in-toto statement about the image digest -- an SPDX SBOM, a cosign
-// vulnerability scan, a SLSA provenance, cosign's own predicate types -- signed by the anchor's key is not
-// a signature of the image, and AnchorSet::check_fetched fails the anchor naming it. The control: a message
+// vulnerability scan, a SLSA provenance, cosign's attestation predicate types -- signed by the anchor's key
+// is not a signature of the image (cosign 3's own signature predicate, exactly, is the one exception), and AnchorSet::check_fetched fails the anchor naming it. The control: a message
 // signature bundle over the same manifest by the same key verifies. Keys are made here with OpenSSL; the
 // bundles are key-based (no transparency log: the key is the trust, as imagegate reads them).
 #include <chrono>
@@ -33,11 +33,12 @@ json verification_material() { return {{"publicKey", {{"hint", "release"}}}}; }
 
 // An in-toto statement about the image digest, DSSE-signed by `key`: what `cosign attest --type spdx` (or
 // sigstore-js attest) writes.
-std::string attestation(const testing::SigningKey& key, const std::string& predicate_type) {
+std::string attestation(const testing::SigningKey& key, const std::string& predicate_type,
+                        const std::string& subject_hex = kDigestHex) {
   const std::string payload_type = "application/vnd.in-toto+json";
   const std::string statement =
       json{{"_type", "https://in-toto.io/Statement/v1"},
-           {"subject", json::array({json{{"name", "registry.example/app"}, {"digest", {{"sha256", kDigestHex}}}}})},
+           {"subject", json::array({json{{"name", "registry.example/app"}, {"digest", {{"sha256", subject_hex}}}}})},
            {"predicateType", predicate_type},
            {"predicate", json::object()}}
           .dump();
@@ -105,7 +106,24 @@ INSTANTIATE_TEST_SUITE_P(PredicateTypes, AttestationBundles,
                                            "https://cosign.sigstore.dev/attestation/vuln/v1",  // cosign vuln scan
                                            "https://cosign.sigstore.dev/attestation/v1",       // cosign custom
                                            "https://slsa.dev/provenance/v1",
-                                           "https://sigstore.dev/cosign/sign/v1"));
+                                           // near misses of cosign 3's signature predicate (below): refused
+                                           "https://sigstore.dev/cosign/sign/v2",
+                                           "HTTPS://SIGSTORE.DEV/cosign/sign/v1",
+                                           "https://sigstore.dev/cosign/sign/v1/x"));
+
+// cosign 3 signs an image as a DSSE statement of exactly this predicate type about the image (`cosign
+// verify` calls it a "cosign container image signature"): that one is a signature, about this digest only.
+TEST(AttestationBundlesTest, Cosign3SignatureStatementIsASignature) {
+  const testing::SigningKey key = testing::SigningKey::generate("ec");
+  const std::string predicate(verifier::kCosignSignPredicateType);
+  const AnchorCheck c = check(key, {attestation(key, predicate)});
+  EXPECT_EQ(c.status, AnchorCheck::Status::verified) << c.detail;
+  EXPECT_EQ(c.signers.size(), 1U);
+  const AnchorCheck other_image = check(key, {attestation(key, predicate, std::string(64, 'e'))});
+  EXPECT_EQ(other_image.status, AnchorCheck::Status::failed) << other_image.detail;
+  const AnchorCheck other_key = check(key, {attestation(testing::SigningKey::generate("ec"), predicate)});
+  EXPECT_EQ(other_key.status, AnchorCheck::Status::failed) << other_key.detail;
+}
 
 TEST(AttestationBundlesTest, MessageSignatureByTheSameKeyVerifies) {
   const testing::SigningKey key = testing::SigningKey::generate("ec");
