@@ -65,8 +65,14 @@ Result<AdmissionRequest> decode_admission_review(std::string_view body) {
                               std::to_string(kMaxReviewBytes));
   }
   auto parsed = parse_json_bounded(body, kReviewJsonLimits);
-  // Over a limit (depth, values) -> resource_exhausted (413, as a body over kMaxReviewBytes); not JSON -> 400.
-  if (!parsed) return Error{parsed.error().code, "AdmissionReview: " + parsed.error().message};
+  if (!parsed) {
+    // Too many values -> resource_exhausted (413, as a body over kMaxReviewBytes); not JSON, or nested too
+    // deep -> invalid_argument (400, as docs/api.md has always said of depth). Scanned again only to tell.
+    const auto violation = json_limit_violation(body, kReviewJsonLimits);
+    const ErrorCode code = violation && violation->limit == JsonLimit::depth ? ErrorCode::invalid_argument
+                                                                              : parsed.error().code;
+    return Error{code, "AdmissionReview: " + parsed.error().message};
+  }
   nlohmann::json& review = *parsed;
   if (!review.is_object()) {
     return invalid_argument(std::string("AdmissionReview must be a JSON object, not ") + review.type_name());

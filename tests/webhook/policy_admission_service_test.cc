@@ -453,9 +453,9 @@ TEST(PolicyAdmissionService, MalformedBodiesAreHttp400AndOversizedOnes413) {
     EXPECT_EQ(answer.http.status, 400u);
     EXPECT_TRUE(nlohmann::json::parse(answer.http.body)["error"].is_string());
   }
-  // Over a JSON bound (depth, values) is answered as over the byte bound: 413.
+  // Nested too deep is a malformed review (400, as documented); over the value bound is a size limit (413).
   const auto deep = run(f.service, std::string(5000, '[') + std::string(5000, ']'));
-  EXPECT_EQ(deep.http.status, 413u);
+  EXPECT_EQ(deep.http.status, 400u);
   std::string many = "[0";
   for (std::size_t i = 0; i < kMaxReviewJsonValues; ++i) many += ",0";
   const auto bomb = run(f.service, many + "]");
@@ -464,8 +464,8 @@ TEST(PolicyAdmissionService, MalformedBodiesAreHttp400AndOversizedOnes413) {
   EXPECT_EQ(huge.http.status, 413u);
   EXPECT_TRUE(log_lines(f.log_text).empty());
   const std::string metrics = f.metrics.render();
-  EXPECT_NE(metrics.find(R"(imagegate_http_requests_total{code="400"} 5)"), std::string::npos) << metrics;
-  EXPECT_NE(metrics.find(R"(imagegate_http_requests_total{code="413"} 3)"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find(R"(imagegate_http_requests_total{code="400"} 6)"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find(R"(imagegate_http_requests_total{code="413"} 2)"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find(R"(imagegate_admission_reviews_total{operation="CREATE",decision="allowed"} 0)"),
             std::string::npos);
 }
