@@ -109,6 +109,11 @@ assert_rc "verdict push sarif" 0
 echo '{"SchemaVersion": 2, "Results": {}}' >"$tmp/bad.json"
 assert_eq "malformed report: 400" 400 "$(c -X PUT -H 'Authorization: Bearer write-token-0123456789abcdef' --data-binary "@$tmp/bad.json" "$url/$d1")"
 assert_eq "bad digest: 400" 400 "$(c -X PUT -H 'Authorization: Bearer write-token-0123456789abcdef' --data-binary "@$conf/trivy/alpine-39.json.golden" "$url/sha256:xyz")"
+# Path traversal through the digest in the path, raw and percent-encoded: only sha256:<64 hex> names a verdict.
+for p in "../../../etc/passwd" "..%2f..%2f..%2fetc%2fpasswd" "sha256:$(printf 'a%.0s' {1..64})/../x"; do
+  assert_eq "path traversal ($p): 400" 400 "$(c --path-as-is -H 'Authorization: Bearer read-token-0123456789abcdef' "$url/$p")"
+  assert_eq "path traversal ($p), write: 400, nothing stored" 400 "$(c --path-as-is -X PUT -H 'Authorization: Bearer write-token-0123456789abcdef' --data-binary "@$conf/trivy/alpine-39.json.golden" "$url/$p")"
+done
 head -c $((17 * 1024 * 1024)) /dev/zero | tr '\0' ' ' >"$tmp/big.json"
 assert_eq "oversized report: 413" 413 "$(c -X PUT -H 'Authorization: Bearer write-token-0123456789abcdef' --data-binary "@$tmp/big.json" "$url/$d1")"
 run_capture "$bin" verdict get --server "https://127.0.0.1:$api" --token-file "$tmp/ro.tok" --cacert "$tmp/tls.crt" --digest "$d1"
