@@ -443,6 +443,23 @@ TEST(PolicyAdmissionService, EnforceWarnAuditAndDryRun) {
   EXPECT_NE(metrics.find(R"(imagegate_admission_stage_duration_seconds_count{stage="decode"} 6)"), std::string::npos);
 }
 
+// Log injection: an image string carrying a newline and a forged decision (and control characters) stays
+// inside its own JSON string. The review is denied (not a valid reference) and the decision log gets exactly
+// one line for it, whose `image` is the string as sent; the forged "allowed" line never appears.
+TEST(PolicyAdmissionService, ImageStringsCannotForgeDecisionLogLines) {
+  Fixture f;
+  f.service.set_policy(load("modes.yaml"));
+  const std::string forged = "nginx:1\n{\"decision\":\"allowed\",\"uid\":\"forged\"}\r\x1b[2J\x01";
+  const auto answer = run(f.service, review("admission.k8s.io/v1", "inject", "CREATE", pod({forged})).dump());
+  EXPECT_FALSE(answer.review["response"]["allowed"].get<bool>());
+  const auto lines = log_lines(f.log_text);  // every line must parse as JSON on its own
+  ASSERT_EQ(lines.size(), 1U) << f.log_text.str();
+  EXPECT_EQ(lines[0]["uid"], "inject");
+  EXPECT_EQ(lines[0]["decision"], "denied");
+  EXPECT_EQ(lines[0]["images"][0]["image"], forged);
+  EXPECT_EQ(f.log_text.str().find("\"uid\":\"forged\""), std::string::npos);
+}
+
 TEST(PolicyAdmissionService, MalformedBodiesAreHttp400AndOversizedOnes413) {
   Fixture f;
   f.service.set_policy(load("modes.yaml"));
