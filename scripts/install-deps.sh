@@ -14,6 +14,8 @@ packages=(
   clang libclang-rt-dev
   # test and benchmark peers
   openssl curl wrk nginx-light ca-certificates
+  # peak memory of a command (tests/e2e/memory_bounds_test.sh: /usr/bin/time -f %M)
+  time
   # install tests: kubectl kustomize is on the machine; schema checks, OCI image build/push/pull, a registry
   python3-yaml python3-jsonschema skopeo docker-registry
   # Notary v1 e2e: notary-server, notary-signer and the notary CLI
