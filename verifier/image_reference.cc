@@ -18,6 +18,8 @@
 #include <array>
 #include <cstdint>
 
+#include "common/text.h"
+
 namespace imagegate::verifier {
 namespace {
 
@@ -61,13 +63,6 @@ bool has_upper(std::string_view s) {
   return false;
 }
 
-std::string ascii_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (is_upper(c)) c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 // path-component := [a-z0-9]+ ( separator [a-z0-9]+ )*,  separator := [._] | __ | -+
 bool match_path_component(std::string_view s) {

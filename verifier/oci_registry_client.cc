@@ -32,6 +32,7 @@
 #include <openssl/sha.h>
 
 #include "common/keyed_semaphore.h"
+#include "common/text.h"
 #include "verifier/redirect_guard.h"
 #include "verifier/tls_policy.h"
 #include "verifier/www_authenticate.h"
@@ -60,12 +61,6 @@ Error unavailable(std::string message) { return {ErrorCode::unavailable, std::mo
 // detail, for the decision log and the CLI (common/result.h). HTTP answers keep their status.
 Error unreachable(std::string detail) { return {ErrorCode::unavailable, "registry unreachable", std::move(detail)}; }
 Error permission_denied(std::string message) { return {ErrorCode::permission_denied, std::move(message)}; }
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string sha256_digest(std::string_view data) {
   std::array<unsigned char, SHA256_DIGEST_LENGTH> md{};
@@ -151,7 +146,7 @@ bool split_authority(std::string_view authority, std::string& host, std::string&
     const auto u = static_cast<unsigned char>(c);
     if (std::isalnum(u) == 0 && c != '.' && c != '-' && c != ':' && c != '_') return false;
   }
-  host = lower(host);
+  host = ascii_lower(host);
   return true;
 }
 

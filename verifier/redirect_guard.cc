@@ -3,18 +3,13 @@
 #include <cctype>
 #include <optional>
 
+#include "common/text.h"
 #include "verifier/image_reference.h"
 #include "verifier/registry_client.h"
 
 namespace imagegate::verifier {
 
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // ":port" of "host:port" / "[v6]:port" / "*.suffix:port"; "" when there is none.
 std::string_view port_part(std::string_view authority) {
@@ -26,7 +21,7 @@ std::string_view port_part(std::string_view authority) {
 
 // Lower case, without a ":443" (what Origin::authority leaves out); empty when the text is not an entry.
 std::string normalize_entry(std::string_view text) {
-  std::string out = lower(text);
+  std::string out = ascii_lower(text);
   if (out.size() > 4 && out.ends_with(":443")) out.resize(out.size() - 4);
   const std::string_view host = std::string_view(out).substr(out.rfind("*.", 0) == 0 ? 2 : 0);
   const std::string_view port = port_part(host);
