@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "policy/compiled_policy.h"
-#include "verifier/image_reference.h"
+#include "verifier/image/image_reference.h"
 
 namespace imagegate::policy {
 namespace {

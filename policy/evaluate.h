@@ -17,7 +17,7 @@
 #include "policy/model.h"
 #include "policy/policy.h"
 #include "policy/workload.h"
-#include "verifier/scan_verdict.h"
+#include "verifier/image/scan_verdict.h"
 
 namespace imagegate::policy {
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "verifier/image_reference.h"
+#include "verifier/image/image_reference.h"
 
 namespace imagegate::policy {
 namespace {

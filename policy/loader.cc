@@ -14,7 +14,7 @@
 #include <string>
 
 #include "policy/glob.h"
-#include "verifier/image_reference.h"
+#include "verifier/image/image_reference.h"
 
 namespace imagegate::policy {
 namespace {

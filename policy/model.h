@@ -11,7 +11,7 @@
 #include <variant>
 #include <vector>
 
-#include "verifier/severity.h"
+#include "verifier/image/severity.h"
 
 namespace imagegate::policy {
 
@@ -23,7 +23,7 @@ enum class FailurePolicy { closed, open };  // deny / allow with warning
 enum class Action { allow, warn, deny };
 
 // One severity scale for every scanner: 1-5, with names. NONE and UNKNOWN share 1. Defined in
-// verifier/severity.h, where scan reports are normalised to it.
+// verifier/image/severity.h, where scan reports are normalised to it.
 using Severity = verifier::Severity;
 
 // A source location in the policy file, for diagnostics (1-based; 0 when unknown).

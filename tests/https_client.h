@@ -1,12 +1,9 @@
-// A TLS client for tests of HttpsServer listeners (tests/webhook/https_server_test.cc, verdict_api_test.cc):
+// A TLS client for tests of HttpsServer listeners (tests/webhook/server/https_server_test.cc, verdict_api_test.cc):
 // Beast over OpenSSL on its own io_context, a timeout on every step, raw bytes when a test needs to send a
 // header without its body. Not thread-safe: one test thread drives it.
 #pragma once
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
+#include "common/asio_warnings.h"  // before any Asio header
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>

@@ -21,8 +21,8 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/test_support.h"
-#include "verifier/cosign.h"
-#include "verifier/crypto.h"
+#include "verifier/signature/cosign/cosign.h"
+#include "verifier/crypto/crypto.h"
 
 namespace imagegate::testing {
 

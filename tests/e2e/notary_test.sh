@@ -7,7 +7,7 @@
 # judging them: signed tag -> 0; unsigned tag, wrong digest, wrong pinned root, missing required
 # delegation, no trust data -> 1 with a message saying exactly that; notary-server stopped -> 2.
 # Faults that need altered metadata (tampered signature, expired timestamp, rollback, snapshot hash) are
-# unit tests in tests/verifier/tuf_test.cc.
+# unit tests in tests/verifier/signature/notary_v1/tuf_test.cc.
 source "$(dirname "$0")/lib.sh"
 require_cmd notary notary-server notary-signer docker-registry skopeo openssl python3 curl
 bin="${IMAGEGATE_BINARY:?}"

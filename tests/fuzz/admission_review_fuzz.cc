@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "webhook/admission_review.h"
+#include "webhook/admission/admission_review.h"
 
 using imagegate::webhook::AdmissionResponse;
 using imagegate::webhook::ReviewVersion;

@@ -1,4 +1,4 @@
-// Fuzzes what a registry hands the cosign verifier (verifier/cosign.cc, verifier/rekor.cc): the first byte
+// Fuzzes what a registry hands the cosign verifier (verifier/signature/cosign/cosign.cc, verifier/signature/sigstore/rekor.cc): the first byte
 // picks the parser (signature manifest, simple signing payload, Rekor bundle annotation, hashedrekord body),
 // the rest is the input. Whatever parses must be internally consistent and within its bounds.
 #include <cstddef>
@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "verifier/cosign.h"
-#include "verifier/rekor.h"
+#include "verifier/signature/cosign/cosign.h"
+#include "verifier/signature/sigstore/rekor.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace imagegate::verifier;

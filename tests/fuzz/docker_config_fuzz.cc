@@ -1,10 +1,10 @@
-// libFuzzer target for verifier/docker_config.cc: arbitrary bytes as a Docker config file must parse or
+// libFuzzer target for verifier/registry/docker_config.cc: arbitrary bytes as a Docker config file must parse or
 // fail cleanly; lookups on what parsed must not crash.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
-#include "verifier/docker_config.h"
+#include "verifier/registry/docker_config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);

@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "policy/workload.h"
-#include "webhook/manifest_reader.h"
+#include "webhook/cli/manifest_reader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -1,4 +1,4 @@
-// libFuzzer target for verifier/oci_index.cc: arbitrary bytes as an image index (with and without a
+// libFuzzer target for verifier/registry/oci_index.cc: arbitrary bytes as an image index (with and without a
 // Content-Type) must parse or fail cleanly, and what parses must keep the parser's promises: bounded,
 // every listed digest valid and found.
 #include <cstddef>
@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "verifier/image_reference.h"
-#include "verifier/oci_index.h"
+#include "verifier/image/image_reference.h"
+#include "verifier/registry/oci_index.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// libFuzzer target for verifier/image_reference.cc: every parser on arbitrary bytes, and for each success
+// libFuzzer target for verifier/image/image_reference.cc: every parser on arbitrary bytes, and for each success
 // the round-trip invariants the rest of imagegate relies on (what we print parses back to the same
 // reference). Any broken invariant aborts, so the fuzzer reports it.
 #include <cstddef>
@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "verifier/image_reference.h"
+#include "verifier/image/image_reference.h"
 
 namespace {
 

@@ -1,11 +1,11 @@
-// Fuzzes verifier/scan_report.cc: the first byte picks a format (or detection), the rest is the report.
+// Fuzzes verifier/verdict/scan_report.cc: the first byte picks a format (or detection), the rest is the report.
 // Every accepted report must serialise to native JSON that parses back.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 
-#include "verifier/scan_report.h"
+#include "verifier/verdict/scan_report.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace imagegate::verifier;

@@ -1,4 +1,4 @@
-// libFuzzer target for verifier/shared_answer.h: the values replicas read back from Redis. Any input either
+// libFuzzer target for verifier/registry/shared_answer.h: the values replicas read back from Redis. Any input either
 // reads as nothing or as an answer that satisfies the bounds (a well-formed digest, bounded texts and
 // platforms, an expiry after `now`), and such an answer survives encode -> decode unchanged.
 #include <cstddef>
@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "verifier/shared_answer.h"
+#include "verifier/registry/shared_answer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace imagegate::verifier;

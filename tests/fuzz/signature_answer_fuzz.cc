@@ -1,4 +1,4 @@
-// libFuzzer target for webhook/signature_shared_answer.h: the signature answers replicas read back from
+// libFuzzer target for webhook/evidence/signature_shared_answer.h: the signature answers replicas read back from
 // Redis. Any input either reads as nothing or as answers within the bounds (only verified/failed, an expiry
 // in range, bounded counts) for exactly the anchors asked, and those answers survive encode -> decode.
 #include <cstddef>
@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "webhook/signature_shared_answer.h"
+#include "webhook/evidence/signature_shared_answer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace imagegate::webhook;

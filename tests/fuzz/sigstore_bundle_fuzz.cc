@@ -1,7 +1,7 @@
-// libFuzzer target for the Sigstore bundle parsers: verifier/sigstore_bundle.cc (bundle JSON, and the
+// libFuzzer target for the Sigstore bundle parsers: verifier/signature/sigstore/sigstore_bundle.cc (bundle JSON, and the
 // verification steps that run on what parses, against an empty and a key-only trust), the signed-note /
-// checkpoint parser and the Merkle proof walk of verifier/transparency_log.cc, and the RFC 3161 response
-// parser of verifier/timestamp.cc. Nothing may crash, and nothing garbage may verify.
+// checkpoint parser and the Merkle proof walk of verifier/signature/sigstore/transparency_log.cc, and the RFC 3161 response
+// parser of verifier/signature/timestamp.cc. Nothing may crash, and nothing garbage may verify.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -9,9 +9,9 @@
 #include <string>
 #include <string_view>
 
-#include "verifier/sigstore_bundle.h"
-#include "verifier/timestamp.h"
-#include "verifier/transparency_log.h"
+#include "verifier/signature/sigstore/sigstore_bundle.h"
+#include "verifier/signature/timestamp.h"
+#include "verifier/signature/sigstore/transparency_log.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// Fuzzes verifier/trusted_root.cc: a Sigstore trusted_root.json (the first byte 0) or a pair of PEM
+// Fuzzes verifier/signature/sigstore/trusted_root.cc: a Sigstore trusted_root.json (the first byte 0) or a pair of PEM
 // bundles split at the first NUL (Fulcio roots, Rekor keys). Whatever loads must be usable: every log
 // is found by its own id.
 #include <cstddef>
@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "verifier/trusted_root.h"
+#include "verifier/signature/sigstore/trusted_root.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace imagegate::verifier;

@@ -1,4 +1,4 @@
-// libFuzzer target for verifier/tuf.cc: TUF / Notary v1 metadata from a (hostile) notary-server must parse
+// libFuzzer target for verifier/signature/notary_v1/tuf.cc: TUF / Notary v1 metadata from a (hostile) notary-server must parse
 // or fail cleanly, within the size and depth bounds, and canonical JSON must be a fixed point.
 #include <algorithm>
 #include <cstddef>
@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
-#include "verifier/crypto.h"
-#include "verifier/tuf.h"
+#include "verifier/crypto/crypto.h"
+#include "verifier/signature/notary_v1/tuf.h"
 
 namespace tuf = imagegate::verifier::tuf;
 

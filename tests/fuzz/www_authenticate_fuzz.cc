@@ -1,11 +1,11 @@
-// libFuzzer target for verifier/www_authenticate.cc: arbitrary header values must parse or fail cleanly,
+// libFuzzer target for verifier/registry/www_authenticate.cc: arbitrary header values must parse or fail cleanly,
 // and what parses must hold its invariants (lowercase scheme and names, bounded counts).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
-#include "verifier/www_authenticate.h"
+#include "verifier/registry/www_authenticate.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);

@@ -16,7 +16,7 @@ What it checks (each failure printed; exit 1 if any):
   parser, which knows Go's template syntax, plus an independent count of block openers and `end`s), and
   every `include` names a helper that some `define` provides;
 - the Grafana dashboard is valid JSON whose queries name only metrics the server exports (names collected
-  from SOURCE_DIR/webhook/metrics.h and metrics.cc), and every exported review/reload/http metric is shown.
+  from SOURCE_DIR/webhook/observe/metrics.h and metrics.cc), and every exported review/reload/http metric is shown.
 """
 import copy
 import json
@@ -225,7 +225,7 @@ def main():
 
     # Dashboard.
     exported = set()
-    for f in ("webhook/metrics.h", "webhook/metrics.cc"):
+    for f in ("webhook/observe/metrics.h", "webhook/observe/metrics.cc"):
         path = os.path.join(src, f)
         if os.path.isfile(path):
             exported |= set(re.findall(r"imagegate_[a-z_]+[a-z]", open(path).read()))

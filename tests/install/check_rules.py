@@ -223,7 +223,7 @@ def policy_files(policy):
     return out
 
 
-# `imagegate serve` flags over the config file, as webhook/serve_command.cc applies them: scalars replace,
+# `imagegate serve` flags over the config file, as webhook/cli/serve_command.cc applies them: scalars replace,
 # lists append.
 FLAG_KEYS = {"--policy": ("policy",), "--tls-cert": ("tls", "certFile"), "--tls-key": ("tls", "keyFile"),
              "--client-ca": ("tls", "clientCAFile"), "--listen": ("listen",), "--api-listen": ("apiListen",),

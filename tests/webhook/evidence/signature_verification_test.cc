@@ -1,0 +1,463 @@
+// AnchorSet: anchors loaded from a policy (keys inline and from files, load errors that fail only their
+// anchor), and the offline check of fetched cosign signatures against a key anchor: valid signatures for
+// ECDSA P-256, RSA and Ed25519 keys made here with OpenSSL, and the negative cases (tampered payload byte,
+// tampered signature, wrong key, a signature for another digest, nothing fetched, unreadable layers).
+// Then verify() against a real docker-registry (testing::LocalRegistry) with `.sig` manifests signed here:
+// key files rotated in place and by a kubelet-style `..data` symlink swap are picked up after
+// trustReloadInterval (and not before, nor with the reload off); a signature repository is read instead of
+// the image's; two SignatureVerification objects (two replicas) sharing answers through a real
+// redis-server, where the second answers without a registry fetch and a replica with other trust material
+// does not share.
+#include "webhook/evidence/signature_verification.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <variant>
+
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+
+#include "policy/compiled_policy.h"
+#include "policy/policy.h"
+#include "tests/coroutine_support.h"
+#include "tests/signature_registry.h"
+#include "tests/test_support.h"
+#include "verifier/registry/shared_cache.h"
+#include "webhook/evidence/registry_setup.h"
+
+namespace imagegate::webhook {
+namespace {
+
+using verifier::AnchorCheck;
+
+const std::string kDigest = "sha256:" + std::string(64, 'a');
+const std::string kOtherDigest = "sha256:" + std::string(64, 'b');
+
+std::string payload_for(const std::string& digest) {
+  return R"({"critical":{"identity":{"docker-reference":"registry.example.com/app"},"image":{"docker-manifest-digest":")" +
+         digest + R"("},"type":"cosign container image signature"},"optional":null})";
+}
+
+LoadedAnchor key_anchor(const testing::SigningKey& pair) {
+  LoadedAnchor anchor;
+  anchor.name = "release";
+  anchor.kind = LoadedAnchor::Kind::cosign_key;
+  auto key = verifier::PublicKey::from_pem(pair.public_pem);
+  EXPECT_TRUE(key.ok()) << (key.ok() ? "" : key.error().message);
+  if (key) anchor.key = *key;
+  return anchor;
+}
+
+verifier::FetchedSignatures fetched_with(std::string payload, std::string signature) {
+  verifier::FetchedSignatures fetched;
+  fetched.digest = kDigest;
+  verifier::CosignSignature s;
+  s.payload = std::move(payload);
+  s.signature = std::move(signature);
+  fetched.cosign.push_back(std::move(s));
+  return fetched;
+}
+
+AnchorCheck check(const LoadedAnchor& anchor, const verifier::FetchedSignatures& fetched) {
+  return AnchorSet::check_fetched(anchor, fetched, std::chrono::system_clock::now());
+}
+
+class KeySignatures : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(KeySignatures, ValidSignatureVerifiesAndNamesTheSigner) {
+  const testing::SigningKey pair = testing::SigningKey::generate(GetParam());
+  const std::string payload = payload_for(kDigest);
+  const AnchorCheck c = check(key_anchor(pair), fetched_with(payload, pair.sign(payload)));
+  EXPECT_EQ(c.status, AnchorCheck::Status::verified) << c.detail;
+  ASSERT_EQ(c.signers.size(), 1U);
+  EXPECT_NE(c.detail.find(c.signers[0]), std::string::npos);
+}
+
+TEST_P(KeySignatures, TamperedPayloadByteFails) {
+  const testing::SigningKey pair = testing::SigningKey::generate(GetParam());
+  std::string payload = payload_for(kDigest);
+  const std::string signature = pair.sign(payload);
+  payload[payload.find("registry")] = 'R';
+  const AnchorCheck c = check(key_anchor(pair), fetched_with(payload, signature));
+  EXPECT_EQ(c.status, AnchorCheck::Status::failed);
+  EXPECT_NE(c.detail.find("1 signature, none verified"), std::string::npos) << c.detail;
+}
+
+TEST_P(KeySignatures, TamperedSignatureFails) {
+  const testing::SigningKey pair = testing::SigningKey::generate(GetParam());
+  const std::string payload = payload_for(kDigest);
+  std::string signature = pair.sign(payload);
+  signature[signature.size() / 2] = static_cast<char>(signature[signature.size() / 2] ^ 0x01);
+  EXPECT_EQ(check(key_anchor(pair), fetched_with(payload, signature)).status, AnchorCheck::Status::failed);
+}
+
+TEST_P(KeySignatures, WrongKeyFails) {
+  const testing::SigningKey pair = testing::SigningKey::generate(GetParam());
+  const testing::SigningKey other = testing::SigningKey::generate(GetParam());
+  const std::string payload = payload_for(kDigest);
+  EXPECT_EQ(check(key_anchor(other), fetched_with(payload, pair.sign(payload))).status, AnchorCheck::Status::failed);
+}
+
+TEST_P(KeySignatures, SignatureForAnotherDigestFailsNamingIt) {
+  const testing::SigningKey pair = testing::SigningKey::generate(GetParam());
+  const std::string payload = payload_for(kOtherDigest);
+  const AnchorCheck c = check(key_anchor(pair), fetched_with(payload, pair.sign(payload)));
+  EXPECT_EQ(c.status, AnchorCheck::Status::failed);
+  EXPECT_NE(c.detail.find(kOtherDigest), std::string::npos) << c.detail;
+}
+
+INSTANTIATE_TEST_SUITE_P(Keys, KeySignatures, ::testing::Values("ec", "rsa", "ed25519"));
+
+TEST(AnchorCheckTest, OneGoodSignatureAmongBadOnesVerifies) {
+  const testing::SigningKey pair = testing::SigningKey::generate("ec");
+  const std::string payload = payload_for(kDigest);
+  verifier::FetchedSignatures fetched = fetched_with(payload, "garbage");
+  verifier::CosignSignature good;
+  good.payload = payload;
+  good.signature = pair.sign(payload);
+  fetched.cosign.push_back(good);
+  EXPECT_EQ(check(key_anchor(pair), fetched).status, AnchorCheck::Status::verified);
+}
+
+TEST(AnchorCheckTest, NothingFetchedIsNoSignaturesFound) {
+  verifier::FetchedSignatures fetched;
+  fetched.digest = kDigest;
+  const AnchorCheck c = check(key_anchor(testing::SigningKey::generate("ec")), fetched);
+  EXPECT_EQ(c.status, AnchorCheck::Status::failed);
+  EXPECT_EQ(c.detail, "no signatures found");
+  fetched.skipped.push_back("signature layer 1: payload of 300000 bytes exceeds 262144");
+  EXPECT_NE(check(key_anchor(testing::SigningKey::generate("ec")), fetched).detail.find("exceeds 262144"),
+            std::string::npos);
+}
+
+TEST(AnchorCheckTest, LoadErrorFailsTheAnchor) {
+  LoadedAnchor anchor;
+  anchor.name = "broken";
+  anchor.load_error = "keyFile: cannot read /nope.pem";
+  const AnchorCheck c = check(anchor, fetched_with("x", "y"));
+  EXPECT_EQ(c.status, AnchorCheck::Status::failed);
+  EXPECT_NE(c.detail.find("/nope.pem"), std::string::npos);
+}
+
+TEST(AnchorCheckTest, ToEvidenceKeepsStatusAndDetail) {
+  EXPECT_EQ(to_evidence({AnchorCheck::Status::verified, "ok", {}}).status, policy::EvidenceStatus::verified);
+  EXPECT_EQ(to_evidence({AnchorCheck::Status::failed, "no", {}}).status, policy::EvidenceStatus::failed);
+  EXPECT_EQ(to_evidence({AnchorCheck::Status::unavailable, "down", {}}).detail, "down");
+}
+
+TEST(AnchorSetTest, BuildsFromPolicyAndIsolatesLoadErrors) {
+  const testing::SigningKey pair = testing::SigningKey::generate("ec");
+  const auto dir = std::filesystem::temp_directory_path() / ("imagegate-anchors-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "key.pub") << pair.public_pem;
+  std::ofstream(dir / "bad.pub") << "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";
+  std::string indented;
+  for (char ch : pair.public_pem) {
+    indented += ch;
+    if (ch == '\n') indented += "          ";
+  }
+  const std::string yaml = "apiVersion: imagegate.dev/v1alpha1\nkind: ImagePolicy\nmetadata: {name: t}\nspec:\n"
+                           "  trustAnchors:\n"
+                           "    - name: from-file\n      cosign: {keyFile: " + (dir / "key.pub").string() + "}\n"
+                           "    - name: missing\n      cosign: {keyFile: " + (dir / "missing.pub").string() + "}\n"
+                           "    - name: bad\n      cosign: {keyFile: " + (dir / "bad.pub").string() + "}\n"
+                           "    - name: inline\n      cosign:\n        key: |\n          " + indented + "\n"
+                           "    - name: roots-missing\n      keyless:\n        issuer: https://issuer.example\n"
+                           "        subjectRegExp: '.*@example\\.com'\n        trustedRoot: " +
+                           (dir / "nope.json").string() + "\n"
+                           "  rules:\n    - name: r\n      match: {images: ['**']}\n"
+                           "      signatures: {anchors: [from-file, missing, bad, inline, roots-missing]}\n";
+  policy::PolicyResult loaded = policy::load_policy(yaml, "t.yaml");
+  if (auto* diagnostics = std::get_if<std::vector<policy::Diagnostic>>(&loaded)) {
+    FAIL() << (*diagnostics)[0].to_string();
+  }
+  auto policy = std::get<std::shared_ptr<const policy::CompiledPolicy>>(loaded);
+  auto set = AnchorSet::build(*policy, RegistryConfig{});
+  EXPECT_EQ(set->policy_version(), policy::version_of(*policy));
+  ASSERT_NE(set->find("from-file"), nullptr);
+  EXPECT_EQ(set->find("from-file")->load_error, "");
+  EXPECT_TRUE(set->find("from-file")->key.has_value());
+  EXPECT_EQ(set->find("inline")->load_error, "");
+  EXPECT_NE(set->find("missing")->load_error.find("missing.pub"), std::string::npos);
+  EXPECT_NE(set->find("bad")->load_error.find("bad.pub"), std::string::npos);
+  EXPECT_NE(set->find("roots-missing")->load_error.find("nope.json"), std::string::npos);
+  EXPECT_EQ(set->find("roots-missing")->kind, LoadedAnchor::Kind::keyless);
+  EXPECT_EQ(set->find("unknown"), nullptr);
+  // The loaded key verifies what the file's key signed.
+  const std::string payload = payload_for(kDigest);
+  EXPECT_EQ(check(*set->find("from-file"), fetched_with(payload, pair.sign(payload))).status,
+            AnchorCheck::Status::verified);
+  std::filesystem::remove_all(dir);
+}
+
+// ---- verify() against a real registry ------------------------------------------------------------------
+
+namespace asio = boost::asio;
+using SigLayer = testing::SignatureUploader::SigLayer;
+
+std::shared_ptr<const policy::CompiledPolicy> key_file_policy(const std::filesystem::path& key_file) {
+  const std::string yaml = "apiVersion: imagegate.dev/v1alpha1\nkind: ImagePolicy\nmetadata: {name: t}\nspec:\n"
+                           "  trustAnchors:\n"
+                           "    - name: release\n      cosign: {keyFile: " + key_file.string() + "}\n"
+                           "  rules:\n    - name: r\n      match: {images: ['**']}\n"
+                           "      signatures: {anchors: [release]}\n";
+  policy::PolicyResult loaded = policy::load_policy(yaml, "t.yaml");
+  if (auto* diagnostics = std::get_if<std::vector<policy::Diagnostic>>(&loaded)) {
+    throw std::runtime_error((*diagnostics)[0].to_string());
+  }
+  return std::get<std::shared_ptr<const policy::CompiledPolicy>>(loaded);
+}
+
+// redis-cli against the test's redis-server; its standard output.
+std::string run_redis_cli(const testing::RedisServer& redis, const std::vector<std::string>& args) {
+  const auto out = std::filesystem::temp_directory_path() / ("imagegate-redis-cli-" + std::to_string(::getpid()));
+  std::string command = "redis-cli -h 127.0.0.1 -p " + std::to_string(redis.port());
+  for (const std::string& arg : args) {
+    std::string quoted = "'";
+    for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    command += " " + quoted + "'";
+  }
+  command += " > '" + out.string() + "' 2>&1";
+  const int rc = std::system(command.c_str());
+  std::string text = testing::read_file(out);
+  std::filesystem::remove(out);
+  if (rc != 0) throw std::runtime_error("redis-cli failed: " + text);
+  return text;
+}
+
+class RegistryVerificationTest : public testing::LocalRegistryTest<RegistryVerificationTest> {
+ protected:
+  void SetUp() override {
+    LocalRegistryTest::SetUp();
+    if (HasFatalFailure()) return;
+    dir_ = std::filesystem::temp_directory_path() /
+           ("imagegate-sigverify-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    config_.ca_files = {registry_->ca_file().string()};
+    auto clients = make_registry_clients(config_);
+    ASSERT_TRUE(clients.ok()) << clients.error().message;
+    clients_ = std::move(clients.value());
+  }
+  void TearDown() override {
+    clients_ = {};
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  template <class T>
+  T run(asio::awaitable<T> task) {
+    return testing::run_on(io_, std::move(task));
+  }
+
+  // A signed image: pushed to `repository`, its `.sig` (signed with `key`) in `sig_repository`.
+  std::pair<verifier::ImageReference, std::string> signed_image(const std::string& repository,
+                                                                const std::string& sig_repository,
+                                                                const testing::SigningKey& key) {
+    const std::string digest = registry_->push(repository, repository + ":1");
+    auto ref = verifier::ImageReference::from_container_image(registry_->host() + "/" + repository + ":1");
+    if (!ref) throw std::runtime_error(ref.error().message);
+    const std::string payload = testing::simple_signing_payload(ref->name(), digest);
+    testing::SignatureUploader(*registry_).attach_sig(sig_repository, digest, {SigLayer{payload, key.sign(payload), 0}});
+    return {*ref, digest};
+  }
+
+  policy::EvidenceStatus status(SignatureVerification& verification,
+                                const std::shared_ptr<const policy::CompiledPolicy>& policy,
+                                const verifier::ImageReference& image, const std::string& digest,
+                                const std::string& sig_repository = {}) {
+    SignatureReport report = run(verification.verify(policy, image, digest, {"release"}, sig_repository));
+    last_ = report;
+    return report.anchors.at(0).check.status;
+  }
+
+  // The kubelet's layout for a Secret volume: FILE -> ..data/FILE, ..data -> ..<timestamp>/.
+  void write_secret_volume(const std::filesystem::path& volume, const std::string& generation, const std::string& pem) {
+    std::filesystem::create_directories(volume / generation);
+    std::ofstream(volume / generation / "key.pub") << pem;
+    std::filesystem::create_directory_symlink(generation, volume / "..data_tmp");
+    std::filesystem::rename(volume / "..data_tmp", volume / "..data");  // atomic swap, as kubelet does
+    if (!std::filesystem::is_symlink(volume / "key.pub")) std::filesystem::create_symlink("..data/key.pub", volume / "key.pub");
+  }
+
+  std::filesystem::path dir_;
+  RegistryConfig config_;
+  asio::io_context io_;  // before the clients: their pooled connections close on it
+  RegistryClients clients_;
+  SignatureReport last_;
+};
+
+TEST_F(RegistryVerificationTest, RotatedKeyFileIsPickedUpAfterTheReloadInterval) {
+  const auto old_key = testing::SigningKey::generate();
+  const auto new_key = testing::SigningKey::generate();
+  auto [image, digest] = signed_image("rotate/app", "rotate/app", new_key);
+  const auto volume = dir_ / "trust";
+  write_secret_volume(volume, "..2026_11_28_00_00_00.1", old_key.public_pem);
+  auto policy = key_file_policy(volume / "key.pub");
+
+  SignatureVerificationOptions fast;
+  fast.trust_reload_interval = std::chrono::milliseconds(200);
+  SignatureVerification rotating(*clients_.cached, config_, fast);
+  SignatureVerificationOptions off;
+  off.trust_reload_interval = std::chrono::milliseconds(0);
+  SignatureVerification fixed(*clients_.cached, config_, off);
+
+  EXPECT_EQ(status(rotating, policy, image, digest), policy::EvidenceStatus::failed) << "signed with the new key";
+  EXPECT_EQ(status(fixed, policy, image, digest), policy::EvidenceStatus::failed);
+  const std::string first_version = rotating.anchor_set(*policy)->version();
+
+  // The Secret is updated: kubelet writes a new generation and swaps `..data`.
+  write_secret_volume(volume, "..2026_11_28_00_05_00.2", new_key.public_pem);
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_EQ(status(rotating, policy, image, digest), policy::EvidenceStatus::verified) << last_.anchors[0].check.detail;
+  EXPECT_FALSE(last_.from_cache) << "the old answer was cached under the old anchor set";
+  EXPECT_EQ(rotating.stats().trust_reloads, 1U);
+  const auto rotated = rotating.anchor_set(*policy);
+  EXPECT_NE(rotated->version(), first_version);
+  EXPECT_EQ(rotated->policy_version(), policy::version_of(*policy)) << "same policy, new trust material";
+  // With the reload off, the old key stays until the policy changes (and the cached answer with it).
+  EXPECT_EQ(status(fixed, policy, image, digest), policy::EvidenceStatus::failed);
+  EXPECT_EQ(fixed.stats().trust_reloads, 0U);
+
+  // No change: the set is kept (same version) across intervals.
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_EQ(status(rotating, policy, image, digest), policy::EvidenceStatus::verified);
+  EXPECT_TRUE(last_.from_cache);
+  EXPECT_EQ(rotating.anchor_set(*policy)->version(), rotated->version());
+
+  // A file rewritten in place (no symlink swap) is seen too.
+  std::ofstream(volume / "..data" / "key.pub", std::ios::trunc) << old_key.public_pem;
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_EQ(status(rotating, policy, image, digest), policy::EvidenceStatus::failed);
+  EXPECT_EQ(rotating.stats().trust_reloads, 2U);
+  // A file that disappears fails the anchor with the reason, and its return is seen.
+  std::filesystem::remove(volume / "..data" / "key.pub");
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_EQ(status(rotating, policy, image, digest), policy::EvidenceStatus::failed);
+  EXPECT_NE(last_.anchors[0].check.detail.find("key.pub"), std::string::npos) << last_.anchors[0].check.detail;
+  std::ofstream(volume / "..data" / "key.pub") << new_key.public_pem;
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  EXPECT_EQ(status(rotating, policy, image, digest), policy::EvidenceStatus::verified);
+}
+
+TEST_F(RegistryVerificationTest, SignatureRepositoryIsReadInsteadOfTheImages) {
+  const auto key = testing::SigningKey::generate();
+  auto [image, digest] = signed_image("sigrepo/app", "sigrepo/signatures", key);
+  std::ofstream(dir_ / "key.pub") << key.public_pem;
+  auto policy = key_file_policy(dir_ / "key.pub");
+  SignatureVerification verification(*clients_.cached, config_);
+  const std::string repository = registry_->host() + "/sigrepo/signatures";
+
+  EXPECT_EQ(status(verification, policy, image, digest, repository), policy::EvidenceStatus::verified)
+      << last_.anchors[0].check.detail;
+  EXPECT_EQ(last_.signatures, 1U);
+  EXPECT_EQ(status(verification, policy, image, digest), policy::EvidenceStatus::failed);
+  EXPECT_EQ(last_.anchors[0].check.detail, "no signatures found") << "nothing beside the image";
+  EXPECT_FALSE(last_.from_cache) << "another repository is another cache entry";
+  EXPECT_EQ(status(verification, policy, image, digest, repository), policy::EvidenceStatus::verified);
+  EXPECT_TRUE(last_.from_cache);
+  EXPECT_EQ(verification.stats().fetches, 2U);
+  // A repository that is not a repository name: a definitive failure naming it.
+  EXPECT_EQ(status(verification, policy, image, digest, repository + ":tag"), policy::EvidenceStatus::failed);
+  EXPECT_NE(last_.anchors[0].check.detail.find("signature repository"), std::string::npos)
+      << last_.anchors[0].check.detail;
+}
+
+TEST_F(RegistryVerificationTest, ReplicasShareAnswersThroughRedis) {
+  testing::RedisServer redis;
+  ASSERT_TRUE(redis.running());
+  const auto key = testing::SigningKey::generate();
+  auto [image, digest] = signed_image("shared/app", "shared/app", key);
+  std::ofstream(dir_ / "key.pub") << key.public_pem;
+  auto policy = key_file_policy(dir_ / "key.pub");
+  auto replica = [&] {
+    auto cache = verifier::open_redis_shared_cache(redis.url());
+    if (!cache) throw std::runtime_error(cache.error().message);
+    SignatureVerificationOptions options;
+    options.shared = std::make_shared<verifier::SharedLookup>(std::shared_ptr<verifier::SharedCache>(std::move(*cache)));
+    return options;
+  };
+  SignatureVerification one(*clients_.cached, config_, replica());
+  SignatureVerification two(*clients_.cached, config_, replica());
+
+  EXPECT_EQ(status(one, policy, image, digest), policy::EvidenceStatus::verified) << last_.anchors[0].check.detail;
+  const std::vector<std::string> signers = last_.signers.at(0);
+  EXPECT_EQ(one.stats().fetches, 1U);
+  EXPECT_EQ(one.stats().shared_hits, 0U);
+  EXPECT_EQ(status(two, policy, image, digest), policy::EvidenceStatus::verified) << last_.anchors[0].check.detail;
+  EXPECT_EQ(two.stats().fetches, 0U) << "the second replica answered from Redis";
+  EXPECT_EQ(two.stats().shared_hits, 1U);
+  EXPECT_EQ(last_.signers.at(0), signers);
+  EXPECT_EQ(last_.registry_requests, 0U);
+
+  // Failed answers are decided: shared as well.
+  const std::string unsigned_digest = registry_->push("unsigned", "shared/unsigned:1");
+  auto unsigned_ref = verifier::ImageReference::from_container_image(registry_->host() + "/shared/unsigned:1");
+  ASSERT_TRUE(unsigned_ref.ok());
+  EXPECT_EQ(status(one, policy, *unsigned_ref, unsigned_digest), policy::EvidenceStatus::failed);
+  EXPECT_EQ(status(two, policy, *unsigned_ref, unsigned_digest), policy::EvidenceStatus::failed);
+  EXPECT_EQ(last_.anchors[0].check.detail, "no signatures found");
+  EXPECT_EQ(two.stats().fetches, 0U);
+  EXPECT_EQ(two.stats().shared_hits, 2U);
+
+  // Values a replica cannot use count as misses: it verifies itself, and never crashes or trusts them.
+  // Overwritten through redis-cli (the registry client shares digests in the same Redis: only the
+  // signature keys are touched).
+  const std::string keys = run_redis_cli(redis, {"--scan", "--pattern", "imagegate:cache:signatures:*"});
+  std::vector<std::string> signature_keys;
+  for (std::size_t start = 0, end; start < keys.size(); start = end + 1) {
+    end = keys.find('\n', start);
+    if (end == std::string::npos) end = keys.size();
+    if (end > start) signature_keys.push_back(keys.substr(start, end - start));
+  }
+  ASSERT_EQ(signature_keys.size(), 2U) << keys;  // the signed and the unsigned image
+  int fetches = 0;
+  for (const std::string& garbage :
+       {std::string("not json"), std::string(R"({"v":1,"anchors":[{"name":"release","status":"unavailable","detail":"x","signers":[]}]})"),
+        std::string(R"({"v":1,"anchors":[{"name":"other","status":"verified","detail":"x","signers":[]}]})"),
+        std::string(R"({"v":2,"anchors":[]})"), std::string(R"({"v":1,"anchors":[{"name":"release"}]})"),
+        std::string(R"([1,2,3])")}) {
+    for (const std::string& k : signature_keys) run_redis_cli(redis, {"SET", k, garbage});
+    SignatureVerification fresh_replica(*clients_.cached, config_, replica());
+    EXPECT_EQ(status(fresh_replica, policy, image, digest), policy::EvidenceStatus::verified) << garbage;
+    EXPECT_EQ(fresh_replica.stats().shared_hits, 0U) << garbage;
+    EXPECT_EQ(fresh_replica.stats().fetches, 1U) << garbage;
+    ++fetches;
+  }
+  EXPECT_EQ(fetches, 6);
+  // The replica that could not use the value replaced it with its own answer: the next one uses that.
+  SignatureVerification healed(*clients_.cached, config_, replica());
+  EXPECT_EQ(status(healed, policy, image, digest), policy::EvidenceStatus::verified);
+  EXPECT_EQ(healed.stats().shared_hits, 1U);
+  EXPECT_EQ(healed.stats().fetches, 0U);
+
+  // A replica with other trust material (same policy, another key in the file) never uses those answers.
+  const auto other = testing::SigningKey::generate();
+  const auto other_dir = dir_ / "other";
+  std::filesystem::create_directories(other_dir);
+  std::ofstream(other_dir / "key.pub") << other.public_pem;
+  // Same path in the policy, so the policy version is the same: only the trust hash differs.
+  std::filesystem::rename(dir_ / "key.pub", dir_ / "key.pub.orig");
+  std::filesystem::copy_file(other_dir / "key.pub", dir_ / "key.pub");
+  SignatureVerification three(*clients_.cached, config_, replica());
+  EXPECT_EQ(status(three, policy, image, digest), policy::EvidenceStatus::failed) << "signed by the first key";
+  EXPECT_EQ(three.stats().fetches, 1U);
+  EXPECT_EQ(three.stats().shared_hits, 0U);
+
+  // Redis down: each replica verifies for itself, nothing fails because of it.
+  SignatureVerification four(*clients_.cached, config_, replica());
+  redis.stop();
+  std::filesystem::remove(dir_ / "key.pub");
+  std::filesystem::rename(dir_ / "key.pub.orig", dir_ / "key.pub");
+  EXPECT_EQ(status(four, policy, image, digest), policy::EvidenceStatus::verified) << last_.anchors[0].check.detail;
+  EXPECT_EQ(four.stats().fetches, 1U);
+}
+
+}  // namespace
+}  // namespace imagegate::webhook

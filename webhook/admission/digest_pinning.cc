@@ -1,0 +1,112 @@
+#include "common/asio_warnings.h"  // before any Asio header
+
+#include "webhook/admission/digest_pinning.h"
+
+#include <chrono>
+#include <string>
+#include <utility>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "policy/evaluate.h"
+#include "policy/workload.h"
+#include "verifier/image/image_reference.h"
+#include "webhook/admission/admission_review.h"
+
+namespace imagegate::webhook {
+
+namespace asio = boost::asio;
+
+namespace {
+
+HttpAnswer bad_request(const std::string& message) {
+  return HttpAnswer{400, "application/json", nlohmann::json{{"error", message}}.dump()};
+}
+
+}  // namespace
+
+DigestPinning::DigestPinning(PolicyAdmissionService& service, verifier::RegistryClient& client,
+                             AdmissionOptions options)
+    : service_(service), source_(client), options_(options) {}
+
+asio::awaitable<HttpAnswer> DigestPinning::mutate(std::string body, std::string target) {
+  auto decoded = decode_admission_review(body);
+  if (!decoded) co_return bad_request(decoded.error().message);
+  const AdmissionRequest& request = *decoded;
+  AdmissionResponse response;
+  response.uid = request.uid;
+  response.allowed = true;
+  const auto policy = service_.policy();
+  if ((request.operation != "CREATE" && request.operation != "UPDATE") || !policy || request.object.is_null()) {
+    co_return HttpAnswer{200, "application/json", encode_admission_review(request.version, response)};
+  }
+  auto workload = policy::extract_workload(request.object, request.kind);
+  if (!workload) {
+    // Not a workload we understand: nothing to pin. /validate reports the problem.
+    co_return HttpAnswer{200, "application/json", encode_admission_review(request.version, response)};
+  }
+
+  // Which containers to pin, and one resolution per distinct image, all raced against the budget.
+  std::vector<std::pair<const policy::ContainerImage*, std::size_t>> to_pin;  // container, job index
+  std::vector<EvidenceJob> jobs;
+  std::map<std::string, std::size_t> job_of_image;
+  for (const policy::ContainerImage& container : workload->images) {
+    const policy::Plan plan = policy::plan(*policy, {request.namespace_name, container.image});
+    if (plan.rule == nullptr || !plan.rule->pin_digest) continue;
+    auto ref = verifier::ImageReference::from_container_image(container.image);
+    if (!ref || ref->has_digest()) continue;  // invalid (validate denies) or already pinned
+    auto [it, added] = job_of_image.emplace(container.image, jobs.size());
+    if (added) {
+      policy::Plan resolve_only;
+      resolve_only.rule = plan.rule;
+      resolve_only.needs.resolve_digest = true;
+      jobs.push_back({{request.namespace_name, container.image}, resolve_only});
+    }
+    to_pin.emplace_back(&container, it->second);
+  }
+  const auto budget = review_budget(options_, target);
+  const std::size_t job_count = jobs.size();
+  std::vector<GatheredEvidence> gathered = co_await gather_within_budget(source_, std::move(jobs), policy, budget,
+                                                                           options_.max_concurrent_images);
+
+  // image -> pinned reference ("" when it could not be resolved); each warning once per image.
+  std::vector<std::string> pinned_ref(job_count);
+  for (const auto& [image, job] : job_of_image) {
+    const GatheredEvidence& g = gathered[job];
+    if (!g.evidence) {
+      response.warnings.push_back("not pinned: " + image + ": " +
+                                  (g.failure.empty() ? "the review's time budget (" + std::to_string(budget.count()) +
+                                                           "ms) ran out while resolving"
+                                                     : g.failure));
+      continue;
+    }
+    const policy::CheckEvidence& check = g.evidence->digest_resolution;
+    if (check.status != policy::EvidenceStatus::verified || g.evidence->digest.empty()) {
+      response.warnings.push_back("not pinned: " + image + ": " + check.detail);
+      continue;
+    }
+    auto ref = verifier::ImageReference::from_container_image(image);
+    if (!ref) continue;
+    pinned_ref[job] = ref->name() + "@" + g.evidence->digest;
+    for (const std::string& note : g.evidence->warnings) response.warnings.push_back("pinned " + image + ": " + note);
+  }
+  nlohmann::json patch = nlohmann::json::array();
+  int pinned = 0;
+  for (const auto& [container, job] : to_pin) {
+    if (pinned_ref[job].empty()) continue;
+    patch.push_back({{"op", "replace"}, {"path", policy::to_json_pointer(container->json_path)}, {"value", pinned_ref[job]}});
+    ++pinned;
+  }
+  for (std::string& w : response.warnings) {
+    if (w.size() > 240) w.resize(240);
+  }
+  if (!patch.empty()) response.json_patch = patch.dump();
+  if (pinned > 0) response.audit_annotations["pinned-images"] = std::to_string(pinned);
+  if (request.dry_run) response.audit_annotations["dry-run"] = "true";
+  co_return HttpAnswer{200, "application/json", encode_admission_review(request.version, response)};
+}
+
+}  // namespace imagegate::webhook

@@ -1,0 +1,515 @@
+#include "webhook/admission/policy_admission_service.h"
+
+#include "common/asio_warnings.h"  // before any Asio header
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include "policy/policy.h"
+#include "policy/workload.h"
+#include "verifier/image/image_reference.h"
+#include "webhook/admission/admission_review.h"
+#include "webhook/observe/decision_log.h"
+#include "webhook/observe/metrics.h"
+
+namespace imagegate::webhook {
+namespace asio = boost::asio;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// Below this a review could not even resolve a digest; a tiny `?timeout=` still gets this much.
+constexpr milliseconds kMinBudget{100};
+// Kubernetes caps warnings at 120 characters each when it prints them; we also cap their number.
+constexpr std::size_t kMaxWarningChars = 120;
+constexpr std::size_t kMaxWarnings = 32;
+constexpr std::size_t kMaxMessageBytes = 4096;
+constexpr std::size_t kMaxAnnotationBytes = 1024;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Cuts `text` to at most `max_bytes` bytes without splitting a UTF-8 sequence, marking the cut.
+std::string truncate_utf8(std::string text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  std::size_t cut = max_bytes >= 3 ? max_bytes - 3 : 0;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  text.resize(cut);
+  if (max_bytes >= 3) text += "...";
+  return text;
+}
+
+std::string join(const std::vector<std::string>& parts, std::string_view separator) {
+  std::string out;
+  for (const auto& part : parts) {
+    if (!out.empty()) out += separator;
+    out += part;
+  }
+  return out;
+}
+
+std::string_view decision_name(policy::Action action) {
+  switch (action) {
+    case policy::Action::allow:
+      return "allowed";
+    case policy::Action::warn:
+      return "warned";
+    case policy::Action::deny:
+      return "denied";
+  }
+  return "error";
+}
+
+std::string rfc3339_now() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  const auto millis =
+      std::chrono::duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char buffer[40];
+  const std::size_t n = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &utc);
+  char out[64];
+  std::snprintf(out, sizeof out, "%.*s.%03dZ", static_cast<int>(n), buffer, static_cast<int>(millis));
+  return out;
+}
+
+HttpAnswer json_error(unsigned status, const std::string& message) {
+  return {status, "application/json",
+          nlohmann::json{{"error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+}
+
+bool needs_evidence(const policy::Plan& plan) {
+  return plan.outcome == policy::Outcome::passed &&
+         (plan.needs.resolve_digest || !plan.needs.anchors.empty() || plan.needs.verdict);
+}
+
+// Every check `needs` asks for, marked unavailable with `detail`: what a check that did not finish in time
+// (or whose source failed) counts as. The rule's failurePolicy then settles it.
+policy::Evidence unavailable_evidence(const policy::Requirements& needs, const std::string& detail) {
+  policy::Evidence evidence;
+  const policy::CheckEvidence unavailable{policy::EvidenceStatus::unavailable, detail};
+  if (needs.resolve_digest) evidence.digest_resolution = unavailable;
+  for (const auto& anchor : needs.anchors) evidence.signatures.push_back({anchor, unavailable});
+  if (needs.verdict) evidence.verdict = unavailable;
+  return evidence;
+}
+
+// ---- The review itself. --------------------------------------------------------------------------------
+
+// What one review produced, for the answer, the metrics and the decision log.
+struct ReviewOutcome {
+  AdmissionResponse response;
+  std::string metric_decision;  // allowed | warned | denied | error
+  nlohmann::json images = nlohmann::json::array();
+  std::string policy_version;
+  std::optional<Admission> admitted;  // the inventory's view: set when the workload was admitted
+};
+
+ReviewOutcome allow(const AdmissionRequest& request) {
+  ReviewOutcome out;
+  out.response.uid = request.uid;
+  out.response.allowed = true;
+  out.metric_decision = "allowed";
+  return out;
+}
+
+ReviewOutcome deny(const AdmissionRequest& request, std::string message, std::string metric_decision) {
+  ReviewOutcome out;
+  out.response.uid = request.uid;
+  out.response.allowed = false;
+  out.response.code = 403;
+  out.response.message = truncate_utf8(std::move(message), kMaxMessageBytes);
+  out.metric_decision = std::move(metric_decision);
+  return out;
+}
+
+}  // namespace
+
+// Parses the API server's `timeout` query parameter: a Go duration as time.Duration.String() writes it
+// ("10s", "1m0s", "1.5s", "500ms"), or a bare number of seconds. Anything else -> nullopt (default budget).
+std::optional<milliseconds> parse_review_timeout(std::string_view target) {
+  const auto query_start = target.find('?');
+  if (query_start == std::string_view::npos) return std::nullopt;
+  std::string_view query = target.substr(query_start + 1);
+  std::optional<std::string_view> value;
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.substr(0, 8) == "timeout=") value = pair.substr(8);
+  }
+  if (!value || value->empty() || value->size() > 32) return std::nullopt;
+
+  std::string_view text = *value;
+  double total_ms = 0;
+  bool any = false;
+  while (!text.empty()) {
+    // number: digits [ "." digits ]
+    std::size_t i = 0;
+    double number = 0;
+    bool digits = false;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      number = number * 10 + (text[i] - '0');
+      digits = true;
+      ++i;
+    }
+    if (i < text.size() && text[i] == '.') {
+      ++i;
+      double scale = 0.1;
+      while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+        number += (text[i] - '0') * scale;
+        scale /= 10;
+        digits = true;
+        ++i;
+      }
+    }
+    if (!digits) return std::nullopt;
+    text.remove_prefix(i);
+    double unit_ms = 0;
+    if (text.empty()) {
+      if (any) return std::nullopt;  // "1m30" is not a duration
+      unit_ms = 1000;                // a bare number: seconds
+    } else if (text.starts_with("ms")) {
+      unit_ms = 1, text.remove_prefix(2);
+    } else if (text.starts_with("us")) {
+      unit_ms = 0.001, text.remove_prefix(2);
+    } else if (text.starts_with("\xC2\xB5s") || text.starts_with("\xCE\xBCs")) {
+      unit_ms = 0.001, text.remove_prefix(3);
+    } else if (text.starts_with("ns")) {
+      unit_ms = 0.000001, text.remove_prefix(2);
+    } else if (text.starts_with("h")) {
+      unit_ms = 3'600'000, text.remove_prefix(1);
+    } else if (text.starts_with("m")) {
+      unit_ms = 60'000, text.remove_prefix(1);
+    } else if (text.starts_with("s")) {
+      unit_ms = 1000, text.remove_prefix(1);
+    } else {
+      return std::nullopt;
+    }
+    total_ms += number * unit_ms;
+    any = true;
+  }
+  if (!std::isfinite(total_ms) || total_ms > 86'400'000.0) total_ms = 86'400'000.0;  // clamp before the cast
+  return milliseconds(static_cast<milliseconds::rep>(total_ms));
+}
+
+std::chrono::milliseconds review_budget(const AdmissionOptions& options, std::string_view target) {
+  milliseconds budget = options.default_budget;
+  if (const auto timeout = parse_review_timeout(target)) budget = *timeout - options.margin;
+  return std::max(std::min(budget, options.max_budget), kMinBudget);
+}
+
+asio::awaitable<policy::Evidence> NoVerifierEvidenceSource::gather(const policy::ImageUnderReview& /*image*/,
+                                                                  const policy::Plan& plan) {
+  co_return policy::unevaluated_evidence(plan.needs, "no verifier configured");
+}
+
+PolicyAdmissionService::PolicyAdmissionService(AdmissionOptions options, EvidenceSource& evidence,
+                                               Metrics& metrics, DecisionLog& log,
+                                               std::function<std::chrono::system_clock::time_point()> clock)
+    : options_(options), evidence_(evidence), metrics_(metrics), log_(log), clock_(std::move(clock)) {}
+bool PolicyAdmissionService::ready() const { return policy() != nullptr; }
+
+void PolicyAdmissionService::set_policy(std::shared_ptr<const policy::CompiledPolicy> policy) {
+  std::lock_guard lock(mutex_);
+  policy_ = std::move(policy);
+}
+
+std::shared_ptr<const policy::CompiledPolicy> PolicyAdmissionService::policy() const {
+  std::lock_guard lock(mutex_);
+  return policy_;
+}
+
+namespace {
+
+// CREATE / UPDATE with a policy: the images of the new object, planned, evidenced and decided.
+asio::awaitable<ReviewOutcome> review_workload(const AdmissionRequest& request,
+                                               std::shared_ptr<const policy::CompiledPolicy> compiled,
+                                               EvidenceSource& source, Metrics& metrics, milliseconds budget,
+                                               std::size_t max_concurrent,
+                                               const std::function<std::chrono::system_clock::time_point()>& clock) {
+  // UPDATE: only the new object counts. oldObject is what is already running; checking it (or skipping
+  // because of it, or because the new object carries a deletionTimestamp) would let a requester steer the
+  // decision with fields it controls.
+  auto workload = policy::extract_workload(request.object, request.kind);
+  if (!workload) {
+    // The review was well-formed; the object in it is not a pod spec we can read. Fail closed.
+    ReviewOutcome out = deny(request, "imagegate cannot read the images of this " +
+                                          (request.kind.empty() ? std::string("object") : request.kind) + ": " +
+                                          workload.error().message,
+                             "denied");
+    out.policy_version = policy::version_of(*compiled);
+    co_return out;
+  }
+  if (!workload->has_pod_spec) {
+    ReviewOutcome out = allow(request);
+    out.policy_version = policy::version_of(*compiled);
+    co_return out;
+  }
+  const std::string namespace_name = !request.namespace_name.empty() ? request.namespace_name
+                                                                      : workload->namespace_name;
+
+  // Plan each distinct image once; containers sharing an image share its evidence.
+  const auto policy_start = Clock::now();
+  std::vector<std::string> distinct;
+  for (const auto& container : workload->images) {
+    if (std::find(distinct.begin(), distinct.end(), container.image) == distinct.end()) {
+      distinct.push_back(container.image);
+    }
+  }
+  std::vector<policy::Plan> plans;
+  plans.reserve(distinct.size());
+  for (const auto& image : distinct) plans.push_back(policy::plan(*compiled, {namespace_name, image}));
+  double policy_seconds = seconds_since(policy_start);
+
+  std::vector<policy::Evidence> evidence(distinct.size());
+  std::vector<EvidenceJob> jobs;
+  std::vector<std::size_t> job_of_image(distinct.size(), static_cast<std::size_t>(-1));
+  for (std::size_t i = 0; i < distinct.size(); ++i) {
+    if (!needs_evidence(plans[i])) continue;
+    job_of_image[i] = jobs.size();
+    jobs.push_back({{namespace_name, distinct[i]}, plans[i]});
+  }
+  if (!jobs.empty()) {
+    const auto evidence_start = Clock::now();
+    auto gathered = co_await gather_within_budget(source, std::move(jobs), compiled, budget, max_concurrent);
+    const std::string timed_out = "timed out after " + std::to_string(budget.count()) + "ms";
+    for (std::size_t i = 0; i < distinct.size(); ++i) {
+      const std::size_t job = job_of_image[i];
+      if (job == static_cast<std::size_t>(-1)) continue;
+      if (gathered[job].evidence) {
+        evidence[i] = std::move(*gathered[job].evidence);
+      } else if (!gathered[job].failure.empty()) {
+        evidence[i] = unavailable_evidence(plans[i].needs, "evidence source failed: " + gathered[job].failure);
+      } else {
+        evidence[i] = unavailable_evidence(plans[i].needs, timed_out);
+      }
+    }
+    metrics.observe_stage("evidence", seconds_since(evidence_start));
+  }
+
+  const auto decide_start = Clock::now();
+  const auto now = clock();
+  std::vector<policy::ContainerDecision> decisions;
+  decisions.reserve(workload->images.size());
+  for (const auto& container : workload->images) {
+    const auto at = std::find(distinct.begin(), distinct.end(), container.image) - distinct.begin();
+    decisions.push_back({container, policy::evaluate(*compiled, {namespace_name, container.image},
+                                                     evidence[static_cast<std::size_t>(at)], now)});
+  }
+  const policy::WorkloadDecision decided = policy::decide_workload(std::move(decisions));
+  policy_seconds += seconds_since(decide_start);
+  metrics.observe_stage("policy", policy_seconds);
+
+  ReviewOutcome out = decided.action == policy::Action::deny ? deny(request, decided.denial_message(), "denied")
+                                                             : allow(request);
+  out.metric_decision = decision_name(decided.action);
+  out.policy_version = policy::version_of(*compiled);
+  for (auto warning : decided.warnings()) {
+    if (out.response.warnings.size() == kMaxWarnings) break;
+    out.response.warnings.push_back(truncate_utf8(std::move(warning), kMaxWarningChars));
+  }
+  // Notes from the evidence itself (a digest served from the stale-if-error window) for allowed images.
+  for (std::size_t i = 0; i < distinct.size(); ++i) {
+    for (const std::string& note : evidence[i].warnings) {
+      if (out.response.warnings.size() == kMaxWarnings) break;
+      out.response.warnings.push_back(truncate_utf8(distinct[i] + ": " + note, kMaxWarningChars));
+    }
+  }
+
+  // Audit annotations. The API server prefixes each key with the webhook's name ("<webhook>/<key>"), so a
+  // key must be a bare qualified name without a '/': "imagegate.dev/decision" would be rejected and
+  // dropped by the API server.
+  std::vector<std::string> rules;
+  std::vector<std::string> digests;
+  std::vector<std::string> audit_failures;
+  for (const auto& c : decided.containers) {
+    const auto& d = c.decision;
+    if (!d.rule.empty() && std::find(rules.begin(), rules.end(), d.rule) == rules.end()) rules.push_back(d.rule);
+    if (!d.evidence.digest.empty()) digests.push_back(policy::owner_label(c.container, "") + "=" + d.evidence.digest);
+    if (d.mode == policy::Mode::audit && d.outcome == policy::Outcome::failed) {
+      audit_failures.push_back(policy::owner_label(c.container, "") + ": " +
+                               (d.reasons.empty() ? d.image : join(d.reasons, "; ")));
+    }
+    // Which trust anchors vouched (or failed) and how: an index signature accepting a platform digest says
+    // so here, for allowed reviews too (incident response reads this log).
+    nlohmann::json signatures = nlohmann::json::array();
+    for (const auto& a : d.evidence.signatures) {
+      signatures.push_back({{"anchor", a.anchor}, {"status", policy::to_string(a.check.status)}, {"detail", a.check.detail}});
+    }
+    out.images.push_back({{"container", c.container.name},
+                          {"containerKind", c.container.kind},
+                          {"image", c.container.image},
+                          {"normalized", d.normalized},
+                          {"digest", d.evidence.digest},
+                          {"decision", decision_name(d.action)},
+                          {"outcome", policy::to_string(d.outcome)},
+                          {"mode", policy::to_string(d.mode)},
+                          {"rule", d.rule},
+                          {"reasons", d.reasons},
+                          {"signatures", std::move(signatures)}});
+    // What the reasons leave out for the requester (the socket error behind "registry unreachable").
+    if (auto diagnostics = policy::diagnostics(d.evidence); !diagnostics.empty()) {
+      out.images.back()["diagnostics"] = std::move(diagnostics);
+    }
+  }
+  if (decided.action != policy::Action::deny) {
+    // The inventory records what now runs: containers allowed (or warned) whose digest is known, either
+    // resolved for this review or written in the reference itself.
+    Admission admitted{namespace_name, workload->kind, workload->name, {}, now};
+    bool every_digest_known = true;
+    for (const auto& c : decided.containers) {
+      const auto& d = c.decision;
+      if (d.action == policy::Action::deny || d.normalized.empty()) {
+        every_digest_known = false;
+        continue;
+      }
+      std::string digest = d.evidence.digest;
+      if (digest.empty()) {
+        auto ref = verifier::ImageReference::parse_normalized(c.container.image);
+        if (auto* parsed = std::get_if<verifier::ImageReference>(&ref); parsed != nullptr) digest = parsed->digest();
+      }
+      if (digest.empty()) {
+        every_digest_known = false;
+        continue;
+      }
+      const bool seen = std::any_of(admitted.images.begin(), admitted.images.end(), [&](const AdmittedImage& a) {
+        return a.image == d.normalized && a.digest == digest;
+      });
+      if (!seen) admitted.images.push_back({d.normalized, std::move(digest)});
+    }
+    // An UPDATE replaces the workload's inventory only when it names everything the workload now runs.
+    admitted.replaces = request.operation == "UPDATE" && every_digest_known;
+    if (!admitted.images.empty()) out.admitted = std::move(admitted);
+  }
+  auto& annotations = out.response.audit_annotations;
+  annotations["decision"] = out.metric_decision;
+  annotations["policy-version"] = truncate_utf8(out.policy_version, kMaxAnnotationBytes);
+  if (!rules.empty()) annotations["rule"] = truncate_utf8(join(rules, ","), kMaxAnnotationBytes);
+  if (!digests.empty()) annotations["digests"] = truncate_utf8(join(digests, ","), kMaxAnnotationBytes);
+  if (!audit_failures.empty()) {
+    annotations["audit-failures"] = truncate_utf8(join(audit_failures, " | "), kMaxAnnotationBytes);
+  }
+  co_return out;
+}
+
+// One JSON line per review (decision_log.h). Never the request body: only identifiers and the decision.
+void write_decision(DecisionLog& log, const AdmissionRequest& request, const std::string& decision,
+                    const std::string& message, const std::string& policy_version, nlohmann::json images,
+                    double seconds) {
+  nlohmann::json line = {
+      {"time", rfc3339_now()},
+      {"uid", request.uid},
+      {"apiVersion", request.version == ReviewVersion::v1 ? "admission.k8s.io/v1" : "admission.k8s.io/v1beta1"},
+      {"operation", request.operation},
+      {"kind", request.kind},
+      {"resource", request.resource},
+      {"subResource", request.sub_resource},
+      {"namespace", request.namespace_name},
+      {"name", request.name},
+      {"user", request.user},
+      {"dryRun", request.dry_run},
+      {"policyVersion", policy_version},
+      {"decision", decision},
+      {"durationMs", std::round(seconds * 1e6) / 1e3},
+      {"images", std::move(images)},
+  };
+  if (!message.empty()) line["message"] = message;
+  log.write(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+}  // namespace
+
+asio::awaitable<HttpAnswer> PolicyAdmissionService::validate(std::string body, std::string target) {
+  const auto start = Clock::now();
+  metrics_.add_in_flight(1);
+  struct InFlight {
+    Metrics& metrics;
+    ~InFlight() { metrics.add_in_flight(-1); }
+  } in_flight{metrics_};
+
+  std::optional<AdmissionRequest> request;
+  std::string operation = "other";
+  std::string internal_failure;
+  // The one place that turns anything unexpected into an answer: a decoded review is denied (fail closed),
+  // an undecoded body gets HTTP 500. Nothing propagates to the server.
+  try {
+    const auto decode_start = Clock::now();
+    auto decoded = decode_admission_review(body);
+    metrics_.observe_stage("decode", seconds_since(decode_start));
+    if (!decoded) {
+      // Not a review: no decision, no review metrics. The server counts only non-review answers, so the
+      // HTTP status of a refused body is counted here.
+      const unsigned status = decoded.error().code == ErrorCode::resource_exhausted ? 413 : 400;
+      metrics_.http_response(status);
+      co_return json_error(status, decoded.error().message);
+    }
+    request = std::move(*decoded);
+    body.clear();
+    body.shrink_to_fit();  // the object is parsed; the raw text is no longer needed during a long review
+    operation = request->operation;
+    const milliseconds budget = review_budget(options_, target);
+
+    ReviewOutcome outcome;
+    const auto compiled = policy();  // this review's snapshot, whatever reloads happen meanwhile
+    if (request->operation == "DELETE" || request->operation == "CONNECT") {
+      outcome = allow(*request);
+    } else if (!compiled) {
+      outcome = deny(*request, "imagegate has no valid policy loaded; all images are denied until one is", "error");
+    } else {
+      outcome = co_await review_workload(*request, compiled, evidence_, metrics_, budget,
+                                         options_.max_concurrent_images, clock_);
+    }
+
+    const auto encode_start = Clock::now();
+    std::string answer = encode_admission_review(request->version, outcome.response);
+    metrics_.observe_stage("encode", seconds_since(encode_start));
+    const double seconds = seconds_since(start);
+    metrics_.observe_review(operation, outcome.metric_decision, seconds);
+    write_decision(log_, *request, outcome.metric_decision, outcome.response.message, outcome.policy_version,
+                   std::move(outcome.images), seconds);
+    // A dry run changes nothing in the cluster, so it changes nothing in the inventory either.
+    if (observer_ != nullptr && outcome.admitted && !request->dry_run) observer_->admitted(std::move(*outcome.admitted));
+    // A deletion leaves the inventory (whatever the policy: DELETE is always allowed). Cluster-scoped or
+    // unnamed objects are not in the inventory.
+    if (observer_ != nullptr && request->operation == "DELETE" && !request->dry_run && request->sub_resource.empty() &&
+        !request->namespace_name.empty() && !request->name.empty()) {
+      observer_->forgotten({request->namespace_name, request->kind, request->name, clock_()});
+    }
+    co_return HttpAnswer{200, "application/json", std::move(answer)};
+  } catch (const std::exception& e) {
+    internal_failure = e.what();
+  } catch (...) {
+    internal_failure = "unknown exception";
+  }
+  // Reached only through the catch blocks above (co_return is not allowed inside a handler).
+  const double seconds = seconds_since(start);
+  metrics_.observe_review(operation, "error", seconds);
+  if (!request) {
+    metrics_.http_response(500);
+    co_return json_error(500, "internal error");
+  }
+  AdmissionResponse response;
+  response.uid = request->uid;
+  response.allowed = false;
+  response.code = 403;
+  response.message = "imagegate: internal error; denied (fail closed)";
+  write_decision(log_, *request, "error", "internal error: " + internal_failure, "", nlohmann::json::array(), seconds);
+  co_return HttpAnswer{200, "application/json", encode_admission_review(request->version, response)};
+}
+
+}  // namespace imagegate::webhook

@@ -1,0 +1,192 @@
+#include "webhook/admission/policy_watcher.h"
+
+#include "common/asio_warnings.h"  // before any Asio header
+
+#include <atomic>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <system_error>
+#include <variant>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include "policy/policy.h"
+#include "webhook/observe/metrics.h"
+#include "webhook/admission/policy_admission_service.h"
+
+namespace imagegate::webhook {
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+
+namespace {
+
+// What identifies the file's current content without reading it. A ConfigMap update swaps the `..data`
+// symlink to a new timestamped directory: the canonical path changes even when size and mtime happen to
+// match, so all three are compared.
+struct FileIdentity {
+  bool exists = false;
+  fs::path canonical;
+  std::uintmax_t size = 0;
+  fs::file_time_type mtime{};
+
+  friend bool operator==(const FileIdentity&, const FileIdentity&) = default;
+};
+
+FileIdentity identify(const fs::path& file) {
+  FileIdentity id;
+  std::error_code ec;
+  id.canonical = fs::canonical(file, ec);
+  if (ec) return {};
+  id.size = fs::file_size(id.canonical, ec);
+  if (ec) return {};
+  id.mtime = fs::last_write_time(id.canonical, ec);
+  if (ec) return {};
+  id.exists = true;
+  return id;
+}
+
+}  // namespace
+
+struct PolicyWatcher::State {
+  State(asio::any_io_executor executor, fs::path file_path, PolicyAdmissionService& admission, Metrics& m,
+        std::ostream& out, std::chrono::milliseconds every)
+      : strand(asio::make_strand(std::move(executor))),
+        timer(strand),
+        file(std::move(file_path)),
+        service(admission),
+        metrics(m),
+        log(out),
+        interval(every) {}
+
+  asio::strand<asio::any_io_executor> strand;
+  asio::steady_timer timer;  // used on the strand only
+  const fs::path file;
+  PolicyAdmissionService& service;
+  Metrics& metrics;
+  std::ostream& log;
+  const std::chrono::milliseconds interval;
+
+  // Held while loading, and by stop(): once stop() returns no load is running and none will start, so
+  // the service, metrics and log may go away.
+  std::mutex mutex;
+  bool stopped = false;
+  std::optional<FileIdentity> last;  // the identity last acted on (loaded or rejected)
+
+  // Reads and loads the file if its identity differs from `last` (or always, when `force`). Caller holds
+  // the mutex. Returns whether the policy now in force came from this file's current content.
+  bool reload_locked(bool force) {
+    const FileIdentity id = identify(file);
+    if (!force && last && *last == id) return true;
+    last = id;
+    if (!id.exists) {
+      log << "imagegate: policy file " << file.string() << " is missing or unreadable; keeping the current policy\n";
+      log.flush();
+      metrics.policy_reload(false);
+      return false;
+    }
+    if (id.size > policy::kMaxPolicyBytes) {
+      log << "imagegate: policy file " << file.string() << " is " << id.size << " bytes, more than the limit of "
+          << policy::kMaxPolicyBytes << "; keeping the current policy\n";
+      log.flush();
+      metrics.policy_reload(false);
+      return false;
+    }
+    // Read through the canonical path we identified, so the content matches the identity even if the
+    // symlink is swapped again while we read.
+    std::ifstream in(id.canonical, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (!in && !in.eof()) {
+      log << "imagegate: cannot read policy file " << file.string() << "; keeping the current policy\n";
+      log.flush();
+      metrics.policy_reload(false);
+      return false;
+    }
+    auto loaded = policy::load_policy(text.str(), file.string());
+    if (auto* diagnostics = std::get_if<std::vector<policy::Diagnostic>>(&loaded)) {
+      log << "imagegate: policy file " << file.string() << " rejected (" << diagnostics->size()
+          << " problem(s)); keeping the current policy:\n";
+      for (const auto& d : *diagnostics) log << "  " << d.to_string() << "\n";
+      log.flush();
+      metrics.policy_reload(false);
+      return false;
+    }
+    auto compiled = std::get<std::shared_ptr<const policy::CompiledPolicy>>(std::move(loaded));
+    log << "imagegate: policy " << policy::spec_of(*compiled).name << " version " << policy::version_of(*compiled)
+        << " loaded from " << file.string() << "\n";
+    log.flush();
+    service.set_policy(std::move(compiled));
+    metrics.policy_reload(true);
+    return true;
+  }
+
+  static void poll(const std::shared_ptr<State>& state) {
+    {
+      std::lock_guard lock(state->mutex);
+      if (state->stopped) return;
+      try {
+        state->reload_locked(false);
+      } catch (const std::exception& e) {
+        // A reload must never take the server down; the old policy stays.
+        state->log << "imagegate: policy reload failed: " << e.what() << "\n";
+        state->log.flush();
+        state->metrics.policy_reload(false);
+      }
+    }
+    schedule(state);
+  }
+
+  // Runs on the strand (the timer's home).
+  static void schedule(const std::shared_ptr<State>& state) {
+    std::lock_guard lock(state->mutex);
+    if (state->stopped) return;
+    state->timer.expires_after(state->interval);
+    state->timer.async_wait([state](const boost::system::error_code& ec) {
+      if (ec) return;  // cancelled by stop()
+      poll(state);
+    });
+  }
+};
+
+PolicyWatcher::PolicyWatcher(asio::any_io_executor executor, fs::path file, PolicyAdmissionService& service,
+                             Metrics& metrics, std::ostream& log, std::chrono::milliseconds interval)
+    : state_(std::make_shared<State>(std::move(executor), std::move(file), service, metrics, log, interval)) {}
+
+PolicyWatcher::~PolicyWatcher() { stop(); }
+
+bool PolicyWatcher::load_now() {
+  std::lock_guard lock(state_->mutex);
+  try {
+    return state_->reload_locked(true);
+  } catch (const std::exception& e) {
+    state_->log << "imagegate: policy load failed: " << e.what() << "\n";
+    state_->log.flush();
+    state_->metrics.policy_reload(false);
+    return false;
+  }
+}
+
+void PolicyWatcher::start() {
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->stopped = false;
+  }
+  // The timer belongs to the strand: arm it there.
+  asio::post(state_->strand, [state = state_] { State::schedule(state); });
+}
+
+void PolicyWatcher::stop() {
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->stopped = true;
+  }
+  // Cancel on the strand; a wait that fires meanwhile sees `stopped` and does nothing.
+  asio::post(state_->strand, [state = state_] { state->timer.cancel(); });
+}
+
+}  // namespace imagegate::webhook

@@ -1,0 +1,328 @@
+#include "webhook/observe/metrics.h"
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace imagegate::webhook {
+namespace {
+
+// Seconds. Reviews without network checks take well under a millisecond; the API server gives up at 10 s
+// by default (30 s at most), so the top bucket is 10 s and anything slower lands in +Inf.
+constexpr std::array<double, 14> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                             0.1,    0.25,  0.5,    1.0,   2.5,   5.0,  10.0};
+
+// Label values come only from these sets; anything else is counted as "other", so a caller passing
+// user-controlled text cannot create new series.
+constexpr std::array<std::string_view, 4> kOperations = {"CREATE", "UPDATE", "DELETE", "CONNECT"};
+constexpr std::array<std::string_view, 4> kDecisions = {"allowed", "warned", "denied", "error"};
+constexpr std::array<std::string_view, 9> kApiRoutes = {"verdicts_put", "verdicts_get", "verdicts_list", "inventory",
+                                                       "inventory_rescan", "inventory_violations", "inventory_prune",
+                                                       "healthz", "other"};
+constexpr std::array<std::string_view, 3> kInventoryResults = {"written", "failed", "dropped"};
+constexpr std::array<std::string_view, 9> kStages = {"decode",   "policy", "encode", "evidence", "resolve",
+                                                     "cosign",   "notary", "notation", "verdict"};
+// OciRegistryClient's request results.
+constexpr std::array<std::string_view, 6> kRegistryResults = {"ok",           "not_found", "unauthorized",
+                                                              "rate_limited", "server_error", "error"};
+
+template <std::size_t N>
+std::string bounded(std::string_view value, const std::array<std::string_view, N>& allowed) {
+  for (const auto candidate : allowed) {
+    if (candidate == value) return std::string(candidate);
+  }
+  return "other";
+}
+
+// Shortest round-trip form in fixed notation: bucket bounds read "0.0005", not "5e-04", and stay the same
+// label values from scrape to scrape.
+std::string format_double(double value) {
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+  std::array<char, 400> buffer{};  // fixed notation of any double fits
+  const auto [end, ec] = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value, std::chars_format::fixed);
+  if (ec != std::errc()) return "0";
+  return std::string(buffer.data(), end);
+}
+
+struct Histogram {
+  std::array<std::uint64_t, kBuckets.size()> counts{};  // non-cumulative; cumulated when rendered
+  std::uint64_t count = 0;
+  double sum = 0;
+
+  void observe(double seconds) {
+    if (!(seconds >= 0)) seconds = 0;  // NaN and negatives (clock oddities) count as 0
+    for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+      if (seconds <= kBuckets[i]) {
+        ++counts[i];
+        break;
+      }
+    }
+    ++count;
+    sum += seconds;
+  }
+};
+
+void render_histogram(std::string& out, std::string_view name, std::string_view label_name,
+                      const std::map<std::string, Histogram>& series) {
+  for (const auto& [label, h] : series) {
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+      cumulative += h.counts[i];
+      out.append(name).append("_bucket{").append(label_name).append("=\"").append(label).append("\",le=\"");
+      out.append(format_double(kBuckets[i])).append("\"} ").append(std::to_string(cumulative)).append("\n");
+    }
+    out.append(name).append("_bucket{").append(label_name).append("=\"").append(label).append("\",le=\"+Inf\"} ");
+    out.append(std::to_string(h.count)).append("\n");
+    out.append(name).append("_sum{").append(label_name).append("=\"").append(label).append("\"} ");
+    out.append(format_double(h.sum)).append("\n");
+    out.append(name).append("_count{").append(label_name).append("=\"").append(label).append("\"} ");
+    out.append(std::to_string(h.count)).append("\n");
+  }
+}
+
+void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
+}  // namespace
+
+struct Metrics::State {
+  mutable std::mutex mutex;
+  std::map<std::pair<std::string, std::string>, std::uint64_t> reviews;  // (operation, decision)
+  std::map<std::string, Histogram> review_duration;                      // operation
+  std::map<std::string, Histogram> stage_duration;                       // stage
+  std::int64_t in_flight = 0;
+  std::uint64_t policy_reloads_success = 0;
+  std::uint64_t policy_reloads_failure = 0;
+  bool policy_loaded = false;
+  std::uint64_t tls_reloads_success = 0;
+  std::uint64_t tls_reloads_failure = 0;
+  std::map<std::string, std::uint64_t> http_responses;  // status code
+  std::map<std::string, std::uint64_t> registry_requests;   // result
+  std::map<std::string, Histogram> registry_duration;       // result
+  std::function<RegistryCacheCounts()> registry_cache;      // read at each scrape; may be empty
+  std::vector<std::function<SharedCacheCounts()>> shared_cache;  // summed at each scrape
+  std::map<std::pair<std::string, std::string>, std::uint64_t> api_requests;  // (route, status code)
+  std::uint64_t verdicts_stored_success = 0;
+  std::uint64_t verdicts_stored_failure = 0;
+  std::map<std::string, std::uint64_t> inventory_records;  // result
+};
+
+Metrics::Metrics() : state_(new State) {
+  // Every (operation, decision) pair starts at 0, so rate() works from the first review on and a missing
+  // series never hides a decision that has not happened yet.
+  for (const auto operation : kOperations) {
+    for (const auto decision : kDecisions) state_->reviews[{std::string(operation), std::string(decision)}] = 0;
+  }
+  for (const auto result : kRegistryResults) state_->registry_requests[std::string(result)] = 0;
+  for (const auto result : kInventoryResults) state_->inventory_records[std::string(result)] = 0;
+}
+
+Metrics::~Metrics() { delete state_; }
+
+void Metrics::observe_review(std::string_view operation, std::string_view decision, double seconds) {
+  const std::string op = bounded(operation, kOperations);
+  const std::string dec = bounded(decision, kDecisions);
+  std::lock_guard lock(state_->mutex);
+  ++state_->reviews[{op, dec}];
+  state_->review_duration[op].observe(seconds);
+}
+
+void Metrics::observe_stage(std::string_view stage, double seconds) {
+  const std::string s = bounded(stage, kStages);
+  std::lock_guard lock(state_->mutex);
+  state_->stage_duration[s].observe(seconds);
+}
+
+void Metrics::add_in_flight(int delta) {
+  std::lock_guard lock(state_->mutex);
+  state_->in_flight += delta;
+}
+
+void Metrics::policy_reload(bool ok) {
+  std::lock_guard lock(state_->mutex);
+  if (ok) {
+    ++state_->policy_reloads_success;
+    state_->policy_loaded = true;
+  } else {
+    // A rejected reload keeps the previous policy in force, so policy_loaded stays as it was.
+    ++state_->policy_reloads_failure;
+  }
+}
+
+void Metrics::tls_reload(bool ok) {
+  std::lock_guard lock(state_->mutex);
+  ++(ok ? state_->tls_reloads_success : state_->tls_reloads_failure);
+}
+
+void Metrics::http_response(unsigned status) {
+  const std::string code = status >= 100 && status <= 599 ? std::to_string(status) : "other";
+  std::lock_guard lock(state_->mutex);
+  ++state_->http_responses[code];
+}
+
+void Metrics::verdict_api_request(std::string_view route, unsigned status) {
+  const std::string r = bounded(route, kApiRoutes);
+  const std::string code = status >= 100 && status <= 599 ? std::to_string(status) : "other";
+  std::lock_guard lock(state_->mutex);
+  ++state_->api_requests[{r, code}];
+}
+
+void Metrics::verdict_stored(bool ok) {
+  std::lock_guard lock(state_->mutex);
+  ++(ok ? state_->verdicts_stored_success : state_->verdicts_stored_failure);
+}
+
+void Metrics::inventory_records(std::string_view result, std::size_t count) {
+  const std::string r = bounded(result, kInventoryResults);
+  std::lock_guard lock(state_->mutex);
+  state_->inventory_records[r] += count;
+}
+
+void Metrics::registry_request(std::string_view result, double seconds) {
+  const std::string r = bounded(result, kRegistryResults);
+  std::lock_guard lock(state_->mutex);
+  ++state_->registry_requests[r];
+  state_->registry_duration[r].observe(seconds);
+}
+
+void Metrics::set_registry_cache_source(std::function<RegistryCacheCounts()> source) {
+  std::lock_guard lock(state_->mutex);
+  state_->registry_cache = std::move(source);
+}
+
+void Metrics::add_shared_cache_source(std::function<SharedCacheCounts()> source) {
+  if (!source) return;
+  std::lock_guard lock(state_->mutex);
+  state_->shared_cache.push_back(std::move(source));
+}
+
+std::string Metrics::render() const {
+  std::string out;
+  out.reserve(8192);
+  // The cache's counts first, outside our lock: the source takes the cache's own lock.
+  std::function<RegistryCacheCounts()> cache_source;
+  std::vector<std::function<SharedCacheCounts()>> shared_sources;
+  {
+    std::lock_guard lock(state_->mutex);
+    cache_source = state_->registry_cache;
+    shared_sources = state_->shared_cache;
+  }
+  const bool have_cache = static_cast<bool>(cache_source);
+  const RegistryCacheCounts cache = have_cache ? cache_source() : RegistryCacheCounts{};
+  SharedCacheCounts shared;
+  for (const auto& source : shared_sources) {
+    const SharedCacheCounts c = source();
+    shared.hits += c.hits;
+    shared.misses += c.misses;
+    shared.waited += c.waited;
+    shared.errors += c.errors;
+  }
+  // One lock for the whole rendering: every series in one scrape comes from the same instant.
+  std::lock_guard lock(state_->mutex);
+
+  header(out, "imagegate_admission_reviews_total", "counter", "Admission reviews answered, by operation and decision.");
+  for (const auto& [key, value] : state_->reviews) {
+    out.append("imagegate_admission_reviews_total{operation=\"").append(key.first).append("\",decision=\"");
+    out.append(key.second).append("\"} ").append(std::to_string(value)).append("\n");
+  }
+
+  header(out, "imagegate_admission_review_duration_seconds", "histogram",
+         "Time from receiving an admission review to its answer, by operation.");
+  render_histogram(out, "imagegate_admission_review_duration_seconds", "operation", state_->review_duration);
+
+  header(out, "imagegate_admission_stage_duration_seconds", "histogram",
+         "Time spent in each stage of an admission review.");
+  render_histogram(out, "imagegate_admission_stage_duration_seconds", "stage", state_->stage_duration);
+
+  header(out, "imagegate_admission_reviews_in_flight", "gauge", "Admission reviews being processed.");
+  out.append("imagegate_admission_reviews_in_flight ").append(std::to_string(state_->in_flight)).append("\n");
+
+  header(out, "imagegate_registry_requests_total", "counter",
+         "HTTP exchanges with registries and their token realms, by result.");
+  for (const auto& [result, value] : state_->registry_requests) {
+    out.append("imagegate_registry_requests_total{result=\"").append(result).append("\"} ");
+    out.append(std::to_string(value)).append("\n");
+  }
+  header(out, "imagegate_registry_request_duration_seconds", "histogram",
+         "Time of each HTTP exchange with a registry or token realm (connection set-up included), by result.");
+  render_histogram(out, "imagegate_registry_request_duration_seconds", "result", state_->registry_duration);
+  if (have_cache) {
+    header(out, "imagegate_registry_cache_lookups_total", "counter",
+           "Tag resolutions asked of the registry cache: hit (fresh answer), miss (went to the registry), shared "
+           "(waited on another caller's request), stale (registry unavailable, stale-if-error answer).");
+    for (const auto& [result, value] : {std::pair{"hit", cache.hits}, std::pair{"miss", cache.misses},
+                                        std::pair{"shared", cache.shared}, std::pair{"stale", cache.stale}}) {
+      out.append("imagegate_registry_cache_lookups_total{result=\"").append(result).append("\"} ");
+      out.append(std::to_string(value)).append("\n");
+    }
+  }
+  if (!shared_sources.empty()) {
+    header(out, "imagegate_shared_cache_total", "counter",
+           "Answers looked up in the cache the replicas share through Redis: hit (another replica's answer), miss "
+           "(computed here), waited (waited on another replica's lease), error (Redis unavailable).");
+    for (const auto& [result, value] : {std::pair{"hit", shared.hits}, std::pair{"miss", shared.misses},
+                                        std::pair{"waited", shared.waited}, std::pair{"error", shared.errors}}) {
+      out.append("imagegate_shared_cache_total{result=\"").append(result).append("\"} ");
+      out.append(std::to_string(value)).append("\n");
+    }
+  }
+
+  header(out, "imagegate_policy_reloads_total", "counter", "Policy loads and reloads, by result.");
+  out.append("imagegate_policy_reloads_total{result=\"success\"} ")
+      .append(std::to_string(state_->policy_reloads_success))
+      .append("\n");
+  out.append("imagegate_policy_reloads_total{result=\"failure\"} ")
+      .append(std::to_string(state_->policy_reloads_failure))
+      .append("\n");
+
+  header(out, "imagegate_policy_loaded", "gauge", "1 when a valid policy is in force, else 0.");
+  out.append("imagegate_policy_loaded ").append(state_->policy_loaded ? "1" : "0").append("\n");
+
+  header(out, "imagegate_tls_reloads_total", "counter", "TLS certificate reloads, by result.");
+  out.append("imagegate_tls_reloads_total{result=\"success\"} ")
+      .append(std::to_string(state_->tls_reloads_success))
+      .append("\n");
+  out.append("imagegate_tls_reloads_total{result=\"failure\"} ")
+      .append(std::to_string(state_->tls_reloads_failure))
+      .append("\n");
+
+  header(out, "imagegate_http_requests_total", "counter",
+         "HTTP requests answered with something other than an admission review, by status code.");
+  for (const auto& [code, value] : state_->http_responses) {
+    out.append("imagegate_http_requests_total{code=\"").append(code).append("\"} ");
+    out.append(std::to_string(value)).append("\n");
+  }
+
+  header(out, "imagegate_verdict_api_requests_total", "counter", "Verdict API requests answered, by route and status code.");
+  for (const auto& [key, value] : state_->api_requests) {
+    out.append("imagegate_verdict_api_requests_total{route=\"").append(key.first).append("\",code=\"");
+    out.append(key.second).append("\"} ").append(std::to_string(value)).append("\n");
+  }
+
+  header(out, "imagegate_verdicts_stored_total", "counter", "Scan verdicts the verdict API stored, by result.");
+  out.append("imagegate_verdicts_stored_total{result=\"success\"} ")
+      .append(std::to_string(state_->verdicts_stored_success))
+      .append("\n");
+  out.append("imagegate_verdicts_stored_total{result=\"failure\"} ")
+      .append(std::to_string(state_->verdicts_stored_failure))
+      .append("\n");
+
+  header(out, "imagegate_inventory_records_total", "counter",
+         "Inventory sightings (image digest in a workload) written to the store, failed, or dropped (queue full).");
+  for (const auto& [result, value] : state_->inventory_records) {
+    out.append("imagegate_inventory_records_total{result=\"").append(result).append("\"} ");
+    out.append(std::to_string(value)).append("\n");
+  }
+  return out;
+}
+
+}  // namespace imagegate::webhook

@@ -1,0 +1,110 @@
+// HttpsServer: the webhook's HTTPS/1.1 endpoint.
+//
+//   POST /validate  -> AdmissionService::validate (the AdmissionReview answer, or 400/413 with JSON)
+//   GET  /healthz   -> 200 ok
+//   GET  /readyz    -> 200 when AdmissionService::ready(), else 503
+//   GET  /metrics   -> Metrics::render(), text/plain; version=0.0.4
+//   other paths 404, wrong methods 405; 4xx bodies are {"error":"..."}.
+//
+// One io_context run by N threads; every connection runs as one C++20 coroutine on its own strand. Every
+// TLS handshake, read, write and shutdown has a timeout; a request's header and body are bounded; the
+// number of open connections is capped (connections beyond it are closed at once). TLS comes from a
+// TlsContextProvider: each new connection takes the provider's newest context.
+//
+// stop() is graceful: the listener closes, idle keep-alive connections close, requests in flight are
+// answered (with `Connection: close`) within the grace period, then whatever remains is closed.
+//
+// Thread-safety: listen(), start() and stop() may be called from any thread; the service, metrics, TLS
+// provider and log must outlive the server and the io_context's handlers.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <ostream>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "common/result.h"
+#include "webhook/admission/admission_review.h"
+#include "webhook/admission/admission_service.h"
+
+namespace imagegate::webhook {
+
+class AdmissionService;
+class Metrics;
+class TlsContextProvider;
+
+// A request as a RequestHandler sees it (the verdict API listener, webhook/api/verdict_api.h).
+struct HttpRequest {
+  std::string method;  // "GET", "PUT", ...
+  std::string target;  // path and query
+  std::string content_type;
+  std::string authorization;
+  std::string body;
+};
+// When set in the options, the server answers every request with it instead of the admission routes:
+// one connection loop (TLS, limits, timeouts, graceful stop) for both listeners. Must not throw.
+using RequestHandler = std::function<boost::asio::awaitable<HttpAnswer>(HttpRequest)>;
+
+// What a listener decides from a request's header alone, before a byte of its body is read.
+struct HeadDecision {
+  std::optional<HttpAnswer> refuse;  // set: answered with it (`Connection: close`); the body is never read
+  std::size_t body_limit = 0;        // otherwise: the most body this request may carry (a Content-Length
+                                     // over it is refused with 413 before the body is read)
+};
+// Sees a request that carries a body (Content-Length > 0 or chunked) with `body` empty. Must not throw.
+using RequestHeadCheck = std::function<HeadDecision(const HttpRequest& head)>;
+
+struct HttpsServerOptions {
+  std::string host = "127.0.0.1";  // numeric address
+  unsigned short port = 8443;      // 0: any free port (listen() returns it)
+  std::size_t max_connections = 1024;
+  std::size_t header_limit = 16 * 1024;
+  std::size_t body_limit = kMaxReviewBytes;
+  std::chrono::milliseconds handshake_timeout{10'000};
+  std::chrono::milliseconds idle_timeout{60'000};   // keep-alive, before a request's first byte
+  std::chrono::milliseconds read_timeout{10'000};   // the rest of the request, once it has started
+  std::chrono::milliseconds write_timeout{10'000};
+  std::chrono::milliseconds shutdown_timeout{2'000};  // TLS close_notify exchange
+  RequestHandler handler;  // empty: the admission routes above
+  // Consulted once a request's header is read, before `Expect: 100-continue` is answered and before its
+  // body is read (the verdict API authenticates here, so an unauthenticated body is never buffered).
+  // Its body_limit is capped by `body_limit` above. Empty: every route may carry `body_limit`.
+  RequestHeadCheck head_check;
+  RequestHandler mutate;   // set: POST /mutate is answered by it (webhook/admission/digest_pinning.h); else 404
+};
+
+class HttpsServer {
+ public:
+  // `metrics` may be null (server-only tests).
+  HttpsServer(boost::asio::io_context& io, HttpsServerOptions options, TlsContextProvider& tls,
+              AdmissionService& service, Metrics* metrics, std::ostream& log);
+  ~HttpsServer();
+  HttpsServer(const HttpsServer&) = delete;
+  HttpsServer& operator=(const HttpsServer&) = delete;
+
+  // Binds and listens; returns the address actually bound (the real port when options.port was 0).
+  Result<boost::asio::ip::tcp::endpoint> listen();
+  // Starts accepting on the io_context. Call after listen().
+  void start();
+  // Graceful stop, see above. `done` runs (on an io_context thread) once every connection has closed.
+  void stop(std::chrono::milliseconds grace_period, std::function<void()> done);
+
+  std::size_t connections() const;
+
+  struct State;  // shared with the connection coroutines (https_server.cc)
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace imagegate::webhook
