@@ -11,9 +11,11 @@
 #include <system_error>
 #include <variant>
 
+#include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "policy/policy.h"
 #include "webhook/observe/metrics.h"
@@ -53,10 +55,11 @@ FileIdentity identify(const fs::path& file) {
 }  // namespace
 
 struct PolicyWatcher::State {
-  State(asio::any_io_executor executor, fs::path file_path, PolicyAdmissionService& admission, Metrics& m,
-        std::ostream& out, std::chrono::milliseconds every)
+  State(asio::any_io_executor executor, asio::thread_pool::executor_type reloader, fs::path file_path,
+        PolicyAdmissionService& admission, Metrics& m, std::ostream& out, std::chrono::milliseconds every)
       : strand(asio::make_strand(std::move(executor))),
         timer(strand),
+        worker(std::move(reloader)),
         file(std::move(file_path)),
         service(admission),
         metrics(m),
@@ -65,6 +68,9 @@ struct PolicyWatcher::State {
 
   asio::strand<asio::any_io_executor> strand;
   asio::steady_timer timer;  // used on the strand only
+  // Where the file is read and the policy compiled (PolicyWatcher's own thread): a 4 MiB policy takes a
+  // while to compile, and an io thread must never wait for it.
+  asio::thread_pool::executor_type worker;
   const fs::path file;
   PolicyAdmissionService& service;
   Metrics& metrics;
@@ -125,39 +131,54 @@ struct PolicyWatcher::State {
     return true;
   }
 
+  // Runs on the worker thread.
   static void poll(const std::shared_ptr<State>& state) {
-    {
-      std::lock_guard lock(state->mutex);
-      if (state->stopped) return;
-      try {
-        state->reload_locked(false);
-      } catch (const std::exception& e) {
-        // A reload must never take the server down; the old policy stays.
-        state->log << "imagegate: policy reload failed: " << e.what() << "\n";
-        state->log.flush();
-        state->metrics.policy_reload(false);
-      }
+    std::lock_guard lock(state->mutex);
+    if (state->stopped) return;
+    try {
+      state->reload_locked(false);
+    } catch (const std::exception& e) {
+      // A reload must never take the server down; the old policy stays.
+      state->log << "imagegate: policy reload failed: " << e.what() << "\n";
+      state->log.flush();
+      state->metrics.policy_reload(false);
     }
-    schedule(state);
+    // The timer belongs to the strand: arm it there.
+    asio::post(state->strand, [state] { schedule(state); });
   }
 
-  // Runs on the strand (the timer's home).
+  // Runs on the strand (the timer's home). Posting to the worker happens under the mutex and only while
+  // not stopped, so once stop() has returned nothing new reaches the worker. The mutex is never held
+  // long when the timer fires: polls run one after another (poll -> schedule -> timer -> poll), so no
+  // reload is in progress then.
   static void schedule(const std::shared_ptr<State>& state) {
     std::lock_guard lock(state->mutex);
     if (state->stopped) return;
     state->timer.expires_after(state->interval);
     state->timer.async_wait([state](const boost::system::error_code& ec) {
       if (ec) return;  // cancelled by stop()
-      poll(state);
+      std::lock_guard relock(state->mutex);
+      // The tracked executor keeps the io executor's context from running out of work while the poll is on
+      // the worker (the timer is re-armed only after it).
+      if (!state->stopped) {
+        asio::any_io_executor work =
+            asio::prefer(state->strand.get_inner_executor(), asio::execution::outstanding_work.tracked);
+        asio::post(state->worker, [state, work = std::move(work)] { poll(state); });
+      }
     });
   }
 };
 
 PolicyWatcher::PolicyWatcher(asio::any_io_executor executor, fs::path file, PolicyAdmissionService& service,
                              Metrics& metrics, std::ostream& log, std::chrono::milliseconds interval)
-    : state_(std::make_shared<State>(std::move(executor), std::move(file), service, metrics, log, interval)) {}
+    : worker_(std::make_unique<asio::thread_pool>(1)),
+      state_(std::make_shared<State>(std::move(executor), worker_->get_executor(), std::move(file), service, metrics,
+                                     log, interval)) {}
 
-PolicyWatcher::~PolicyWatcher() { stop(); }
+PolicyWatcher::~PolicyWatcher() {
+  stop();
+  worker_->join();  // a reload in progress finishes; none starts after stop()
+}
 
 bool PolicyWatcher::load_now() {
   std::lock_guard lock(state_->mutex);

@@ -3,6 +3,10 @@
 // mtime every `interval`; a new valid policy goes to the service atomically; an invalid one is rejected
 // with the loader's diagnostics in the log and imagegate_policy_reloads_total{result="failure"}, and the
 // old policy stays in force.
+//
+// Threads: the poll timer runs on a strand of the given executor, but the file is read and the policy
+// compiled on the watcher's own thread, never on an io thread (a large policy takes a while to compile).
+// load_now() runs on the caller's thread (start-up).
 #pragma once
 
 #include <chrono>
@@ -11,6 +15,7 @@
 #include <ostream>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 namespace imagegate::webhook {
 
@@ -30,6 +35,7 @@ class PolicyWatcher {
 
  private:
   struct State;
+  std::unique_ptr<boost::asio::thread_pool> worker_;  // one thread: reads and compiles
   std::shared_ptr<State> state_;
 };
 

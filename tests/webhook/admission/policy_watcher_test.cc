@@ -4,6 +4,9 @@
 #include "webhook/admission/policy_watcher.h"
 
 #include <chrono>
+#include <mutex>
+#include <thread>
+#include <set>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -194,6 +197,68 @@ TEST(PolicyWatcher, InvalidOrMissingFileAtStartIsNotReady) {
     io.run_for(200ms);
     EXPECT_TRUE(service.ready());
     EXPECT_EQ(sample(metrics, "imagegate_policy_loaded"), 1);
+  }
+  io.run_for(50ms);
+}
+
+// A stream buffer that remembers which threads wrote to it: the watcher's log lines are written where the
+// file is read and compiled.
+class ThreadRecordingBuf : public std::stringbuf {
+ public:
+  std::set<std::thread::id> writers() {
+    std::lock_guard lock(mutex_);
+    return writers_;
+  }
+
+ protected:
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    record();
+    return std::stringbuf::xsputn(s, n);
+  }
+  int_type overflow(int_type c) override {
+    record();
+    return std::stringbuf::overflow(c);
+  }
+
+ private:
+  void record() {
+    std::lock_guard lock(mutex_);
+    writers_.insert(std::this_thread::get_id());
+  }
+  std::mutex mutex_;
+  std::set<std::thread::id> writers_;
+};
+
+// Reloads read and compile off the io threads (issue 14): the io_context here runs on this test's thread
+// only, and every line the watcher writes about a reload comes from another thread. Before, the poll
+// read and compiled on a strand of the io executor, so this thread wrote them.
+TEST(PolicyWatcher, ReloadsReadAndCompileOffTheIoThreads) {
+  ConfigMapDir dir;
+  dir.publish(policy_text("modes.yaml"));
+  NoVerifierEvidenceSource evidence;
+  Metrics metrics;
+  std::ostringstream decisions;
+  DecisionLog decision_log(decisions);
+  PolicyAdmissionService service(AdmissionOptions{}, evidence, metrics, decision_log);
+  asio::io_context io;
+  ThreadRecordingBuf buffer;
+  std::ostream log(&buffer);
+  {
+    PolicyWatcher watcher(io.get_executor(), dir.file(), service, metrics, log, 20ms);
+    ASSERT_TRUE(watcher.load_now());
+    const auto v1 = service.policy();
+    watcher.start();
+    ThreadRecordingBuf* recorded = &buffer;
+    std::string changed = policy_text("modes.yaml");
+    changed += "# a comment makes it a new version\n";
+    dir.publish(changed);
+    for (int i = 0; i < 50 && service.policy() == v1; ++i) io.run_for(20ms);
+    ASSERT_NE(service.policy(), v1) << "the new policy was never loaded";
+    EXPECT_EQ(sample(metrics, R"(imagegate_policy_reloads_total{result="success"})"), 2);
+    // load_now() wrote from this thread (start-up); the reload from another.
+    const auto writers = recorded->writers();
+    EXPECT_EQ(writers.size(), 2u);
+    EXPECT_TRUE(writers.count(std::this_thread::get_id()));
   }
   io.run_for(50ms);
 }
