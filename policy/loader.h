@@ -21,8 +21,7 @@ PolicySpec parse_policy_spec(std::string_view yaml_text, std::string_view file_n
                              std::vector<Diagnostic>& diagnostics);
 
 // The parsers the loader uses for scalar values, exposed for tests and the CLI.
-// "30s", "15m", "24h", "7d", "1h30m" (units s, m, h, d; positive; at most 10 years).
-std::optional<std::chrono::seconds> parse_duration(std::string_view text) noexcept;
+// (Durations: imagegate::parse_duration, common/duration.h.)
 // "2027-01-31" (a real calendar date).
 std::optional<std::chrono::sys_days> parse_date(std::string_view text) noexcept;
 // Whether `text` is valid UTF-8 (no overlong forms, no surrogates); `bad_offset` gets the first bad byte.

@@ -386,26 +386,6 @@ TEST(Bounds, ArbitraryBytesNeverThrow) {
 
 // ---- Scalar parsers. -------------------------------------------------------------------------------------
 
-TEST(ParseDuration, Table) {
-  struct Case {
-    std::string_view text;
-    std::optional<long long> seconds;
-  };
-  const Case cases[] = {
-      {"30s", 30},   {"15m", 900},     {"24h", 86400},      {"7d", 604800}, {"1h30m", 5400},
-      {"1d12h", 129600}, {"0s", std::nullopt}, {"", std::nullopt}, {"h", std::nullopt}, {"10", std::nullopt},
-      {"1w", std::nullopt}, {"-5m", std::nullopt}, {"1.5h", std::nullopt}, {"99999999999s", std::nullopt},
-      {"4000d", std::nullopt}, {"1h 30m", std::nullopt},
-  };
-  for (const Case& c : cases) {
-    const auto d = parse_duration(c.text);
-    ASSERT_EQ(d.has_value(), c.seconds.has_value()) << c.text;
-    if (d) {
-      EXPECT_EQ(d->count(), *c.seconds) << c.text;
-    }
-  }
-}
-
 TEST(ParseDate, Table) {
   EXPECT_EQ(parse_date("2027-01-31"), std::chrono::sys_days(std::chrono::year(2027) / 1 / 31));
   EXPECT_TRUE(parse_date("2024-02-29").has_value());

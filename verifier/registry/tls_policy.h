@@ -1,6 +1,6 @@
 // The TLS imagegate speaks, in one place: as the webhook's server (webhook/server/tls_context.cc) and as a client
 // of registries, notary-servers (verifier/registry/oci_registry_client.cc) and the verdict API (`imagegate verdict`,
-// webhook/cli/verdict_command.cc). TLS 1.2 and 1.3 only; in TLS 1.2, ECDHE key exchange with AEAD ciphers only
+// webhook/cli/https_request.cc). TLS 1.2 and 1.3 only; in TLS 1.2, ECDHE key exchange with AEAD ciphers only
 // (forward secrecy: no static RSA key exchange; no CBC, no SHA-1 MACs; no DHE); ECDHE groups X25519, P-256,
 // P-384; no compression, no renegotiation. TLS 1.3 suites are all AEAD (OpenSSL's defaults).
 //

@@ -14,10 +14,8 @@
 // Authentication happens on the request header (make_verdict_api_head_check): a request that is refused
 // (401, 403, 404, 405, or a Content-Length over its route's limit: 413) never has its body read.
 //
-// Tokens (ApiTokens): a file with one token per line, `rw:TOKEN` or `ro:TOKEN`; blank lines and `#`
-// comments are ignored. `Authorization: Bearer TOKEN` is compared with every known token in constant time
-// (SHA-256 of both, CRYPTO_memcmp). No token or an unknown one: 401; a read-only token on PUT or DELETE: 403. The
-// file is re-read when its modification time changes (a rotated Kubernetes Secret).
+// Tokens (ApiTokens, webhook/api/api_tokens.h): no token or an unknown one: 401; a read-only token on PUT or
+// DELETE: 403.
 //
 // A report is parsed and validated completely before it is stored: a rejected report changes nothing.
 // Errors are JSON {"error": "..."}: 400 bad report or digest, 401, 403, 404, 405, 413 too large, 503 the
@@ -26,12 +24,9 @@
 // Thread-safe: the handler may run on any io_context thread.
 #pragma once
 
-#include <array>
 #include <chrono>
-#include <filesystem>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +35,7 @@
 #include "policy/evaluate.h"
 #include "policy/policy.h"
 #include "verifier/verdict/scan_report.h"
+#include "webhook/api/api_tokens.h"
 #include "webhook/server/https_server.h"
 #include "webhook/server/server_config.h"
 #include "webhook/evidence/verdict_lookup.h"
@@ -47,26 +43,6 @@
 namespace imagegate::webhook {
 
 class Metrics;
-
-enum class Access { none, read, write };
-
-class ApiTokens {
- public:
-  // Loads the file now; a missing or malformed file is an error (names the file and line).
-  static Result<std::shared_ptr<ApiTokens>> load(std::filesystem::path file);
-  // Parses the file's text (tests).
-  static Result<std::vector<std::pair<Access, std::array<unsigned char, 32>>>> parse(const std::string& text,
-                                                                                      const std::string& name);
-  // The access an `Authorization` header value grants.
-  Access check(std::string_view authorization);
-
- private:
-  void reload_if_changed();
-  std::filesystem::path file_;
-  std::mutex mutex_;
-  std::filesystem::file_time_type mtime_{};
-  std::vector<std::pair<Access, std::array<unsigned char, 32>>> tokens_;
-};
 
 struct VerdictApiOptions {
   verifier::ReportLimits limits;

@@ -1,12 +1,25 @@
 #include "webhook/cli/cli.h"
 
+#include <exception>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 namespace imagegate::webhook {
+
+int exit_on_exception(const std::function<int()>& command) {
+  try {
+    return command();
+  } catch (const std::exception& e) {
+    std::cerr << "imagegate: error: internal error: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "imagegate: error: internal error\n";
+  }
+  return kExitError;
+}
 
 int run_cli(int argc, char** argv) {
   CliContext context;
@@ -23,13 +36,16 @@ int run_cli(int argc, char** argv) {
   add_verdict_commands(app, context);
   add_inventory_commands(app, context);
   add_verify_command(app, context);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);  // prints help or the error
-    return rc == 0 ? 0 : 2;
-  }
-  return context.exit_code;
+  // The commands run inside parse() (their callbacks): one guard for all of them.
+  return exit_on_exception([&] {
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      const int rc = app.exit(e);  // prints help or the error
+      return rc == 0 ? kExitOk : kExitError;
+    }
+    return context.exit_code;
+  });
 }
 
 }  // namespace imagegate::webhook

@@ -3,14 +3,27 @@
 // callbacks store the process exit code in CliContext.
 //
 // Exit codes, for every command: 0 success (all allowed / verified), 1 a negative answer (something
-// denied, a suite case failed, a policy has errors), 2 an error (bad input, bad flags, I/O).
+// denied, a suite case failed, a policy has errors), 2 an error (bad input, bad flags, I/O). Commands
+// report errors as exit codes; an exception that escapes one anyway is a bug, and run_cli answers it, for
+// every command, in one place (exit_on_exception): `imagegate: error: internal error: WHAT`, exit 2.
+// (`verdict` documents 1 for a request that got no answer: webhook/cli/verdict_command.cc returns it.)
 #pragma once
+
+#include <functional>
 
 namespace CLI {
 class App;
 }
 
 namespace imagegate::webhook {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitNegative = 1;
+inline constexpr int kExitError = 2;
+
+// Runs `command` and returns its exit code; an exception escaping it is printed to stderr as above and
+// gives kExitError.
+int exit_on_exception(const std::function<int()>& command);
 
 struct CliContext {
   int exit_code = 0;

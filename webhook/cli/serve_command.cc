@@ -1,12 +1,17 @@
 // `imagegate serve`: the admission webhook. Wires configuration, policy, TLS and the HTTPS server, and
-// handles SIGTERM/SIGINT (graceful stop within the grace period, exit 0).
+// handles SIGTERM/SIGINT (graceful stop within the grace period, exit 0). run_serve reads as its steps:
+// prepare (config file, flags, the embedded demo), Admission::build (registry, evidence, verdicts, the
+// service), the policy watcher and TLS, open_listeners (webhook and verdict API), ShutdownOnSignal, run.
 //
 // Logs: the decision log (one JSON line per review) goes to stdout; operational lines (start-up, reloads,
 // errors) go to stderr, also as JSON lines.
 
 #include "common/asio_warnings.h"  // before any Asio header
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -113,206 +118,313 @@ Result<ServerConfig> build_config(const ServeFlags& flags) {
   return config;
 }
 
-int run_serve(const ServeFlags& flags) {
-  auto built = build_config(flags);
-  if (!built) return fail(built.error().message);
-  ServerConfig config = std::move(built.value());
-
-  // The embedded demo: no policy configured. Write the compiled-in example policy (and, without a
-  // certificate, a self-signed one) into a private temporary directory and serve those.
-  const bool demo = config.policy_file.empty();
+// What `serve` runs with: the file's settings and the flags over them, with the embedded demo's files when
+// no policy is configured.
+struct Setup {
+  ServerConfig config;
+  bool demo = false;
   std::filesystem::path demo_dir;
-  if (demo) {
-    auto dir = make_private_temp_directory("imagegate-demo-");
-    if (!dir) return fail(dir.error().message);
-    demo_dir = *dir;
-    config.policy_file = (demo_dir / "policy.yaml").string();
-    if (!write_text(config.policy_file, example_policy_yaml()) ||
-        !write_text(demo_dir / "admission-review.json", example_admission_review_json())) {
-      return fail("cannot write the demo files to " + demo_dir.string());
-    }
-    if (config.tls_cert_file.empty()) {
-      auto files = write_self_signed_certificate(demo_dir);
-      if (!files) return fail(files.error().message);
-      config.tls_cert_file = files->cert_file.string();
-      config.tls_key_file = files->key_file.string();
-    }
-  }
-  if (config.listen.empty()) config.listen = demo ? "127.0.0.1:8443" : "0.0.0.0:8443";
-  auto listen = parse_listen_address(config.listen);
-  if (!listen) return fail(listen.error().message);
-  const unsigned threads = config.threads != 0 ? config.threads : std::max(1U, std::thread::hardware_concurrency());
-  // Declared before everything that holds sockets or timers of it (the registry clients' pooled
-  // connections, the Notary verifiers' clients in the anchor sets), so they are destroyed while it lives.
-  boost::asio::io_context io(static_cast<int>(threads));
+  ListenAddress listen;
+  unsigned threads = 1;
+};
 
-  Metrics metrics;
-  DecisionLog decisions(std::cout);
-  // With a Redis store, registry answers are shared with the other replicas through it (registry->shared).
-  auto registry = make_registry_clients(config.registry, config.store);
-  if (!registry) return fail(registry.error().message);
-  if (registry->shared) {
-    metrics.add_shared_cache_source([shared = registry->shared.get()] {
-      const auto s = shared->stats();
-      return Metrics::SharedCacheCounts{s.hits, s.misses, s.waited, s.errors};
-    });
+// The embedded demo: no policy configured. Writes the compiled-in example policy (and, without a
+// certificate, a self-signed one) into a private temporary directory, and points `config` at them.
+Result<std::filesystem::path> write_demo(ServerConfig& config) {
+  auto dir = make_private_temp_directory("imagegate-demo-");
+  if (!dir) return dir.error();
+  const std::filesystem::path demo_dir = *dir;
+  config.policy_file = (demo_dir / "policy.yaml").string();
+  if (!write_text(config.policy_file, example_policy_yaml()) ||
+      !write_text(demo_dir / "admission-review.json", example_admission_review_json())) {
+    return invalid_argument("cannot write the demo files to " + demo_dir.string());
   }
-  // Registry metrics: every exchange counted and timed; the cache's counters read at each scrape.
-  registry->network->set_request_timing_observer(
-      [&metrics](std::string_view result, double seconds) { metrics.registry_request(result, seconds); });
-  metrics.set_registry_cache_source([cache = registry->cached.get()] {
-    const auto s = cache->stats();
-    return Metrics::RegistryCacheCounts{s.hits, s.misses, s.shared, s.stale};
-  });
-  RegistryEvidenceSource registry_evidence(*registry->cached);
+  if (config.tls_cert_file.empty()) {
+    auto files = write_self_signed_certificate(demo_dir);
+    if (!files) return files.error();
+    config.tls_cert_file = files->cert_file.string();
+    config.tls_key_file = files->key_file.string();
+  }
+  return demo_dir;
+}
+
+Result<Setup> prepare(const ServeFlags& flags) {
+  auto built = build_config(flags);
+  if (!built) return built.error();
+  Setup setup;
+  setup.config = std::move(built.value());
+  ServerConfig& config = setup.config;
+  setup.demo = config.policy_file.empty();
+  if (setup.demo) {
+    auto dir = write_demo(config);
+    if (!dir) return dir.error();
+    setup.demo_dir = *dir;
+  }
+  if (config.listen.empty()) config.listen = setup.demo ? "127.0.0.1:8443" : "0.0.0.0:8443";
+  auto listen = parse_listen_address(config.listen);
+  if (!listen) return listen.error();
+  setup.listen = *listen;
+  setup.threads = config.threads != 0 ? config.threads : std::max(1U, std::thread::hardware_concurrency());
+  return setup;
+}
+
+SignatureVerificationOptions signature_options(const ServerConfig& config,
+                                               std::shared_ptr<verifier::SharedLookup> shared) {
+  SignatureVerificationOptions options;  // the config's `signatures:` section
+  options.fetch.max_signatures = config.signatures.max_signatures;
+  options.fetch.max_payload_bytes = config.signatures.max_payload_bytes;
+  options.cache_ttl = config.signatures.cache_ttl;
+  options.trust_reload_interval = config.signatures.trust_reload_interval;
+  options.shared = std::move(shared);  // Redis: answers shared with the other replicas
+  return options;
+}
+
+AdmissionOptions admission_options(const ServerConfig& config) {
+  AdmissionOptions options;
+  options.max_budget = config.max_budget;
+  options.max_concurrent_images = config.registry.max_concurrent_per_review;
+  if (options.default_budget > config.max_budget) options.default_budget = config.max_budget;
+  return options;
+}
+
+// What answers reviews: the registry clients, the evidence sources (registry, signatures, verdicts), the
+// admission service, the inventory recorder and digest pinning. The members refer to each other: built in
+// place, never moved.
+struct Admission {
+  // Opens what can fail (registry clients, verdict store, API tokens), then builds the rest.
+  static Result<std::unique_ptr<Admission>> build(const ServerConfig& config, Metrics& metrics,
+                                                  DecisionLog& decisions) {
+    // With a Redis store, registry answers are shared with the other replicas through it (registry->shared).
+    auto registry = make_registry_clients(config.registry, config.store);
+    if (!registry) return registry.error();
+    auto verdicts = open_verdicts(config);
+    if (!verdicts) return verdicts.error();
+    return std::make_unique<Admission>(config, std::move(registry).value(), std::move(verdicts).value(), metrics,
+                                       decisions);
+  }
+
+  Admission(const ServerConfig& config, RegistryClients clients, Verdicts opened, Metrics& metrics,
+            DecisionLog& decisions)
+      : registry(std::move(clients)),
+        verdicts(std::move(opened)),
+        registry_evidence(*registry.cached),
+        signature_verification(*registry.cached, config.registry, signature_options(config, registry.shared)),
+        signature_evidence(
+            registry_evidence, signature_verification, *registry.cached,  // the registry: index signatures
+            [this] { return policy(); }, &metrics),
+        verdict_evidence(verdicts.lookup ? std::make_unique<VerdictEvidenceSource>(signature_evidence, *verdicts.lookup)
+                                         : nullptr),
+        options(admission_options(config)),
+        service(options, verdict_evidence ? static_cast<EvidenceSource&>(*verdict_evidence) : signature_evidence,
+                metrics, decisions),
+        pinning(service, *registry.cached, options) {
+    if (registry.shared) {
+      metrics.add_shared_cache_source([shared = registry.shared.get()] {
+        const auto s = shared->stats();
+        return Metrics::SharedCacheCounts{s.hits, s.misses, s.waited, s.errors};
+      });
+    }
+    // Registry metrics: every exchange counted and timed; the cache's counters read at each scrape.
+    registry.network->set_request_timing_observer(
+        [&metrics](std::string_view result, double seconds) { metrics.registry_request(result, seconds); });
+    metrics.set_registry_cache_source([cache = registry.cached.get()] {
+      const auto s = cache->stats();
+      return Metrics::RegistryCacheCounts{s.hits, s.misses, s.shared, s.stale};
+    });
+    // Redirects and token realms may lead where the policy in force allows (issue 13: not off the allowlist).
+    follow_policy_allowlist(*registry.network, [this] { return policy(); });
+    // With a store, admitted digests go into its inventory, written off the io threads.
+    if (verdicts.lookup) {
+      inventory = std::make_unique<InventoryRecorder>(verdicts.lookup->store(), &metrics);
+      service.set_observer(inventory.get());
+    }
+    service_ready = &service;
+  }
+
+  // The policy the service holds; none until the service exists (before any review).
+  std::shared_ptr<const policy::CompiledPolicy> policy() const {
+    return service_ready != nullptr ? service_ready->policy() : std::shared_ptr<const policy::CompiledPolicy>();
+  }
+
+  RegistryClients registry;
+  Verdicts verdicts;
+  RegistryEvidenceSource registry_evidence;
   // Signatures of the resolved digest (cosign, Sigstore bundles, Notary v1), verified against the trust
   // anchors of the policy the service holds; the anchor set is rebuilt when the policy version changes.
-  SignatureVerificationOptions signature_options;  // the config's `signatures:` section
-  signature_options.fetch.max_signatures = config.signatures.max_signatures;
-  signature_options.fetch.max_payload_bytes = config.signatures.max_payload_bytes;
-  signature_options.cache_ttl = config.signatures.cache_ttl;
-  signature_options.trust_reload_interval = config.signatures.trust_reload_interval;
-  signature_options.shared = registry->shared;  // Redis: answers shared with the other replicas
-  SignatureVerification signature_verification(*registry->cached, config.registry, signature_options);
-  PolicyAdmissionService* service_for_policy = nullptr;  // set once the service exists, before any review
-  // Redirects and token realms may lead where the policy in force allows (issue 13: not off the allowlist).
-  follow_policy_allowlist(*registry->network, [&service_for_policy] {
-    return service_for_policy != nullptr ? service_for_policy->policy() : std::shared_ptr<const policy::CompiledPolicy>();
-  });
-  SignatureEvidenceSource signature_evidence(
-      registry_evidence, signature_verification, *registry->cached,  // the registry: index signatures
-      [&service_for_policy] {
-        return service_for_policy != nullptr ? service_for_policy->policy()
-                                             : std::shared_ptr<const policy::CompiledPolicy>();
-      },
-      &metrics);
-  auto verdicts = open_verdicts(config);
-  if (!verdicts) return fail(verdicts.error().message);
+  SignatureVerification signature_verification;
+  SignatureEvidenceSource signature_evidence;
   // With a store, the verdict of the resolved digest joins the registry's evidence.
-  std::optional<VerdictEvidenceSource> verdict_evidence;
-  if (verdicts->lookup) verdict_evidence.emplace(signature_evidence, *verdicts->lookup);
-  EvidenceSource& evidence = verdict_evidence ? static_cast<EvidenceSource&>(*verdict_evidence) : signature_evidence;
-  AdmissionOptions admission_options;
-  admission_options.max_budget = config.max_budget;
-  admission_options.max_concurrent_images = config.registry.max_concurrent_per_review;
-  if (admission_options.default_budget > config.max_budget) admission_options.default_budget = config.max_budget;
-  PolicyAdmissionService service(admission_options, evidence, metrics, decisions);
-  // With a store, admitted digests go into its inventory, written off the io threads.
+  std::unique_ptr<VerdictEvidenceSource> verdict_evidence;
+  AdmissionOptions options;
+  PolicyAdmissionService service;
   std::unique_ptr<InventoryRecorder> inventory;
-  if (verdicts->lookup) {
-    inventory = std::make_unique<InventoryRecorder>(verdicts->lookup->store(), &metrics);
-    service.set_observer(inventory.get());
-  }
-  service_for_policy = &service;
+  // POST /mutate: pins images of pinDigest rules to their digest, through the same registry cache.
+  DigestPinning pinning;
+  PolicyAdmissionService* service_ready = nullptr;  // set once the service exists, before any review
+};
 
-  PolicyWatcher watcher(io.get_executor(), config.policy_file, service, metrics, std::cerr,
-                        config.policy_reload_interval);
-  if (!watcher.load_now()) {
-    return fail("policy " + config.policy_file + " is not valid (diagnostics above); not starting");
-  }
+// The webhook listener and, when the verdict API is configured, its listener; both bound, not started.
+struct Listeners {
+  std::unique_ptr<HttpsServer> webhook;
+  boost::asio::ip::tcp::endpoint bound;
+  std::unique_ptr<HttpsServer> api;
+};
 
-  auto tls = TlsContextProvider::create(
-      TlsFiles{config.tls_cert_file, config.tls_key_file, config.client_ca_file}, &metrics, std::cerr);
-  if (!tls) return fail(tls.error().message);
-  std::shared_ptr<TlsContextProvider> tls_provider = std::move(tls.value());
-
+Result<Listeners> open_listeners(boost::asio::io_context& io, const Setup& setup, Admission& admission,
+                                 TlsContextProvider& tls, Metrics& metrics) {
+  const ServerConfig& config = setup.config;
   HttpsServerOptions server_options;
-  server_options.host = listen->host;
-  server_options.port = listen->port;
+  server_options.host = setup.listen.host;
+  server_options.port = setup.listen.port;
   server_options.max_connections = config.max_connections;
   server_options.handshake_timeout = config.handshake_timeout;
   server_options.idle_timeout = config.idle_timeout;
   server_options.read_timeout = config.read_timeout;
   server_options.write_timeout = config.write_timeout;
-  // POST /mutate: pins images of pinDigest rules to their digest, through the same registry cache.
-  DigestPinning pinning(service, *registry->cached, admission_options);
-  server_options.mutate = [&pinning](HttpRequest r) { return pinning.mutate(std::move(r.body), std::move(r.target)); };
-  HttpsServer server(io, server_options, *tls_provider, service, &metrics, std::cerr);
-  auto bound = server.listen();
-  if (!bound) return fail(bound.error().message);
-  std::unique_ptr<HttpsServer> api_server;
-  if (verdicts->tokens) {
-    auto api_listen = parse_listen_address(config.api_listen);
-    if (!api_listen) return fail(api_listen.error().message);
-    HttpsServerOptions api_options = server_options;
-    api_options.host = api_listen->host;
-    api_options.port = api_listen->port;
-    api_options.body_limit = VerdictApiOptions{}.limits.max_bytes;
-    VerdictApiOptions verdict_api_options;
-    verdict_api_options.metrics = &metrics;
-    verdict_api_options.policy = [&service] { return service.policy(); };
-    // Tokens are checked on the header: an unauthenticated body is never read (issue 13).
-    api_options.head_check = make_verdict_api_head_check(verdicts->tokens, verdict_api_options);
-    api_options.handler = make_verdict_api(*verdicts->lookup, verdicts->tokens, std::move(verdict_api_options));
-    api_server = std::make_unique<HttpsServer>(io, api_options, *tls_provider, service, nullptr, std::cerr);
-    auto api_bound = api_server->listen();
-    if (!api_bound) return fail("apiListen: " + api_bound.error().message);
-    log_line({{"level", "info"}, {"msg", "verdict API listening"}, {"port", api_bound->port()},
-              {"store", verdicts->store_spec}});
+  DigestPinning* pinning = &admission.pinning;
+  server_options.mutate = [pinning](HttpRequest r) { return pinning->mutate(std::move(r.body), std::move(r.target)); };
+  Listeners out;
+  out.webhook = std::make_unique<HttpsServer>(io, server_options, tls, admission.service, &metrics, std::cerr);
+  auto bound = out.webhook->listen();
+  if (!bound) return bound.error();
+  out.bound = *bound;
+  const Verdicts& verdicts = admission.verdicts;
+  if (!verdicts.tokens) return out;
+  auto api_listen = parse_listen_address(config.api_listen);
+  if (!api_listen) return api_listen.error();
+  HttpsServerOptions api_options = server_options;
+  api_options.host = api_listen->host;
+  api_options.port = api_listen->port;
+  api_options.body_limit = VerdictApiOptions{}.limits.max_bytes;
+  VerdictApiOptions verdict_api_options;
+  verdict_api_options.metrics = &metrics;
+  PolicyAdmissionService* service = &admission.service;
+  verdict_api_options.policy = [service] { return service->policy(); };
+  // Tokens are checked on the header: an unauthenticated body is never read (issue 13).
+  api_options.head_check = make_verdict_api_head_check(verdicts.tokens, verdict_api_options);
+  api_options.handler = make_verdict_api(*verdicts.lookup, verdicts.tokens, std::move(verdict_api_options));
+  out.api = std::make_unique<HttpsServer>(io, api_options, tls, admission.service, nullptr, std::cerr);
+  auto api_bound = out.api->listen();
+  if (!api_bound) return Error{api_bound.error().code, "apiListen: " + api_bound.error().message};
+  log_line({{"level", "info"}, {"msg", "verdict API listening"}, {"port", api_bound->port()},
+            {"store", verdicts.store_spec}});
+  return out;
+}
+
+// SIGTERM / SIGINT: the first stops the listeners gracefully within the grace period, then everything; a
+// second stops everything at once. Constructed before the listeners start, so no signal is lost.
+class ShutdownOnSignal {
+ public:
+  ShutdownOnSignal(boost::asio::io_context& io, std::chrono::milliseconds grace_period, Listeners& listeners,
+                   PolicyWatcher& watcher, TlsContextProvider& tls)
+      : io_(io), grace_period_(grace_period), listeners_(listeners), watcher_(watcher), tls_(tls),
+        signals_(io, SIGINT, SIGTERM) {
+    wait();
   }
 
-  // Signals first, so a SIGTERM during start-up is not lost once we are listening.
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  const auto stop_everything = [&] {
-    watcher.stop();
-    tls_provider->stop();
-    io.stop();
-  };
-  std::function<void(const boost::system::error_code&, int)> on_signal;
-  bool stopping = false;
-  on_signal = [&](const boost::system::error_code& ec, int signal_number) {
+ private:
+  void wait() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int signal_number) { on_signal(ec, signal_number); });
+  }
+
+  void stop_everything() {
+    watcher_.stop();
+    tls_.stop();
+    io_.stop();
+  }
+
+  void on_signal(const boost::system::error_code& ec, int signal_number) {
     if (ec) return;
-    if (stopping) {  // a second signal: stop now
+    if (stopping_) {  // a second signal: stop now
       log_line({{"level", "warn"}, {"msg", "second signal; stopping without waiting"}, {"signal", signal_number}});
       stop_everything();
       return;
     }
-    stopping = true;
+    stopping_ = true;
     log_line({{"level", "info"},
               {"msg", "stopping: no new connections; finishing requests in flight"},
               {"signal", signal_number},
-              {"gracePeriodSeconds", static_cast<double>(config.grace_period.count()) / 1000.0}});
-    if (api_server) api_server->stop(config.grace_period, [] {});
-    server.stop(config.grace_period, stop_everything);
-    signals.async_wait(on_signal);
-  };
-  signals.async_wait(on_signal);
+              {"gracePeriodSeconds", static_cast<double>(grace_period_.count()) / 1000.0}});
+    if (listeners_.api) listeners_.api->stop(grace_period_, [] {});
+    listeners_.webhook->stop(grace_period_, [this] { stop_everything(); });
+    wait();
+  }
 
-  const std::string address = bound->address().is_v6() ? "[" + bound->address().to_string() + "]:" +
-                                                              std::to_string(bound->port())
-                                                        : bound->address().to_string() + ":" +
-                                                              std::to_string(bound->port());
+  boost::asio::io_context& io_;
+  std::chrono::milliseconds grace_period_;
+  Listeners& listeners_;
+  PolicyWatcher& watcher_;
+  TlsContextProvider& tls_;
+  boost::asio::signal_set signals_;
+  bool stopping_ = false;
+};
+
+// The start-up line, and in demo mode how to try it.
+void log_started(const Setup& setup, const boost::asio::ip::tcp::endpoint& bound) {
+  const ServerConfig& config = setup.config;
+  const std::string address = bound.address().is_v6()
+                                  ? "[" + bound.address().to_string() + "]:" + std::to_string(bound.port())
+                                  : bound.address().to_string() + ":" + std::to_string(bound.port());
   nlohmann::json started{{"level", "info"},
                          {"msg", "listening"},
                          {"address", address},
-                         {"port", bound->port()},
+                         {"port", bound.port()},
                          {"policy", config.policy_file},
                          {"tlsCert", config.tls_cert_file},
                          {"mtls", !config.client_ca_file.empty()},
-                         {"threads", threads},
+                         {"threads", setup.threads},
                          {"version", IMAGEGATE_VERSION}};
-  if (demo) started["demoDir"] = demo_dir.string();
+  if (setup.demo) started["demoDir"] = setup.demo_dir.string();
   log_line(started);
-  if (demo) {
-    const std::string host = bound->address().is_loopback() || bound->address().is_unspecified()
-                                 ? "127.0.0.1"
-                                 : bound->address().to_string();
-    std::cerr << "\nimagegate demo: the example policy and a self-signed certificate for localhost are in "
-              << demo_dir.string() << "\nTry it (one of the three containers is denied):\n\n  curl --cacert "
-              << config.tls_cert_file << " -H 'Content-Type: application/json' --data-binary @"
-              << (demo_dir / "admission-review.json").string() << " https://" << host << ":" << bound->port()
-              << "/validate\n\n"
-              << std::flush;
+  if (!setup.demo) return;
+  const std::string host =
+      bound.address().is_loopback() || bound.address().is_unspecified() ? "127.0.0.1" : bound.address().to_string();
+  std::cerr << "\nimagegate demo: the example policy and a self-signed certificate for localhost are in "
+            << setup.demo_dir.string() << "\nTry it (one of the three containers is denied):\n\n  curl --cacert "
+            << config.tls_cert_file << " -H 'Content-Type: application/json' --data-binary @"
+            << (setup.demo_dir / "admission-review.json").string() << " https://" << host << ":" << bound.port()
+            << "/validate\n\n"
+            << std::flush;
+}
+
+int run_serve(const ServeFlags& flags) {
+  auto prepared = prepare(flags);
+  if (!prepared) return fail(prepared.error().message);
+  const Setup& setup = *prepared;
+  const ServerConfig& config = setup.config;
+  // Declared before everything that holds sockets or timers of it (the registry clients' pooled
+  // connections, the Notary verifiers' clients in the anchor sets), so they are destroyed while it lives.
+  boost::asio::io_context io(static_cast<int>(setup.threads));
+
+  Metrics metrics;
+  DecisionLog decisions(std::cout);
+  auto built = Admission::build(config, metrics, decisions);
+  if (!built) return fail(built.error().message);
+  Admission& admission = **built;
+
+  PolicyWatcher watcher(io.get_executor(), config.policy_file, admission.service, metrics, std::cerr,
+                        config.policy_reload_interval);
+  if (!watcher.load_now()) {
+    return fail("policy " + config.policy_file + " is not valid (diagnostics above); not starting");
   }
+  auto tls = TlsContextProvider::create(
+      TlsFiles{config.tls_cert_file, config.tls_key_file, config.client_ca_file}, &metrics, std::cerr);
+  if (!tls) return fail(tls.error().message);
+  std::shared_ptr<TlsContextProvider> tls_provider = std::move(tls.value());
+  auto listeners = open_listeners(io, setup, admission, *tls_provider, metrics);
+  if (!listeners) return fail(listeners.error().message);
+
+  ShutdownOnSignal shutdown(io, config.grace_period, *listeners, watcher, *tls_provider);
+  log_started(setup, listeners->bound);
 
   std::signal(SIGPIPE, SIG_IGN);
   watcher.start();
   tls_provider->start(io.get_executor(), config.tls_reload_interval);
-  server.start();
-  if (api_server) api_server->start();
+  listeners->webhook->start();
+  if (listeners->api) listeners->api->start();
 
   std::vector<std::thread> workers;
-  for (unsigned i = 1; i < threads; ++i) workers.emplace_back([&io] { io.run(); });
+  for (unsigned i = 1; i < setup.threads; ++i) workers.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& worker : workers) worker.join();
   log_line({{"level", "info"}, {"msg", "stopped"}});

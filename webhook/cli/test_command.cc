@@ -25,10 +25,6 @@
 namespace imagegate::webhook {
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitNegative = 1;
-constexpr int kExitError = 2;
-
 struct TestOptions {
   std::string policy;
   std::vector<std::string> files;
@@ -219,19 +215,6 @@ int run_lint(const std::string& path) {
   return kExitOk;
 }
 
-// No exception may leave a callback as a crash: whatever escapes is an internal error, exit 2.
-template <class F>
-int guarded(F&& body) {
-  try {
-    return body();
-  } catch (const std::exception& e) {
-    print_error(std::string("internal error: ") + e.what());
-  } catch (...) {
-    print_error("internal error");
-  }
-  return kExitError;
-}
-
 }  // namespace
 
 void add_test_commands(CLI::App& app, CliContext& context) {
@@ -264,7 +247,7 @@ void add_test_commands(CLI::App& app, CliContext& context) {
                    "With --online: HOST[:PORT] reached over plain HTTP (repeatable)");
   test->add_option("--legacy-tls-registry", options->registry.legacy_tls_registries,
                    "With --online: HOST[:PORT] whose TLS may use CBC / static-RSA ciphers (repeatable)");
-  test->callback([options, &context] { context.exit_code = guarded([&] { return run_test(*options); }); });
+  test->callback([options, &context] { context.exit_code = run_test(*options); });
 
   CLI::App* policy_command = app.add_subcommand("policy", "Policy file tools");
   policy_command->require_subcommand(1);
@@ -274,7 +257,7 @@ void add_test_commands(CLI::App& app, CliContext& context) {
       "Check a policy file: print every problem as file:line:col: path: message.\n"
       "Exit codes: 0 valid, 1 the policy has errors, 2 the file cannot be read.");
   lint->add_option("file", *lint_path, "ImagePolicy YAML file")->required();
-  lint->callback([lint_path, &context] { context.exit_code = guarded([&] { return run_lint(*lint_path); }); });
+  lint->callback([lint_path, &context] { context.exit_code = run_lint(*lint_path); });
 }
 
 }  // namespace imagegate::webhook

@@ -1,11 +1,8 @@
 // `imagegate verdict push` / `imagegate verdict get` and `imagegate inventory list|rescan|violations|prune`: the
-// verdict API's client (docs/cli.md). One HTTPS
-// request with a deadline; the token is read from a file (never a flag, which `ps` would show); the server
-// certificate is verified against --cacert or the system store, with its host name.
-
-#include "common/asio_warnings.h"  // before any Asio header
-
-#include <openssl/ssl.h>
+// verdict API's client (docs/cli.md). One HTTPS request with a deadline (webhook/cli/https_request.h); the
+// token is read from a file (never a flag, which `ps` would show); the server certificate is verified
+// against --cacert or the system store, with its host name. A request that gets no answer exits 1 for
+// `verdict` and 2 for `inventory`, as docs/cli.md says for each.
 
 #include <chrono>
 #include <fstream>
@@ -14,26 +11,15 @@
 #include <sstream>
 #include <string>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "common/json_bounded.h"
-#include "verifier/registry/tls_policy.h"
 #include "webhook/cli/cli.h"
+#include "webhook/cli/https_request.h"
 
 namespace imagegate::webhook {
 namespace {
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 
 struct VerdictFlags {
   std::string server;  // https://host:port
@@ -46,10 +32,7 @@ struct VerdictFlags {
   std::string timeout_seconds = "30";
 };
 
-struct Reply {
-  unsigned status = 0;
-  std::string body;
-};
+using Reply = HttpsReply;
 
 bool read_all(const std::string& path, std::string& out) {
   std::ifstream in(path, std::ios::binary);
@@ -75,62 +58,41 @@ std::string url_encode(std::string_view s) {
   return out;
 }
 
-// One request; throws on transport errors (caught by the caller, which prints them).
-Reply request(const VerdictFlags& flags, http::verb method, const std::string& target, std::string body,
-              const std::string& content_type) {
-  std::string rest = flags.server;
-  if (rest.rfind("https://", 0) != 0) throw std::runtime_error("--server must be an https:// URL");
-  rest = rest.substr(8);
-  while (!rest.empty() && rest.back() == '/') rest.pop_back();
-  std::string host = rest, port = "443";
-  if (!rest.empty() && rest.front() == '[') {
-    const auto close = rest.find(']');
-    if (close == std::string::npos) throw std::runtime_error("bad --server address");
-    host = rest.substr(1, close - 1);
-    if (close + 1 < rest.size() && rest[close + 1] == ':') port = rest.substr(close + 2);
-  } else if (const auto colon = rest.rfind(':'); colon != std::string::npos) {
-    host = rest.substr(0, colon);
-    port = rest.substr(colon + 1);
+// --timeout as std::stoi reads it (leading digits; an error names stoi), as this command always has.
+Result<std::chrono::seconds> timeout_of(const std::string& text) {
+  try {
+    return std::chrono::seconds(std::stoi(text));
+  } catch (const std::exception& e) {
+    return invalid_argument(e.what());
   }
+}
+
+// One request to the verdict API (webhook/cli/https_request.h) with the token from the token file.
+Result<Reply> request(const VerdictFlags& flags, std::string method, std::string target, std::string body,
+                      std::string content_type) {
+  HttpsRequest call;
+  call.method = std::move(method);
+  call.server = flags.server;
+  call.target = std::move(target);
+  call.content_type = std::move(content_type);
+  call.body = std::move(body);
+  call.cacert = flags.cacert;
   std::string token;
-  if (!read_all(flags.token_file, token)) throw std::runtime_error("cannot read the token file " + flags.token_file);
+  if (!read_all(flags.token_file, token)) return invalid_argument("cannot read the token file " + flags.token_file);
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
   // A file in the server's format (rw:/ro: prefix) works as is.
   if (token.rfind("rw:", 0) == 0 || token.rfind("ro:", 0) == 0) token = token.substr(3);
+  call.bearer_token = std::move(token);
+  auto timeout = timeout_of(flags.timeout_seconds);
+  if (!timeout) return timeout.error();
+  call.timeout = *timeout;
+  return https_request(std::move(call));
+}
 
-  asio::io_context io;
-  asio::ssl::context ctx(asio::ssl::context::tls_client);
-  // The server's own TLS policy (TLS 1.2+, ECDHE + AEAD): imagegate's API listener speaks exactly that.
-  if (auto s = verifier::apply_tls_policy(ctx.native_handle()); !s) throw std::runtime_error(s.error().message);
-  ctx.set_verify_mode(asio::ssl::verify_peer);
-  if (!flags.cacert.empty()) {
-    ctx.load_verify_file(flags.cacert);
-  } else {
-    ctx.set_default_verify_paths();
-  }
-  beast::ssl_stream<beast::tcp_stream> stream(io, ctx);
-  if (!SSL_set_tlsext_host_name(stream.native_handle(), host.c_str())) throw std::runtime_error("bad host name");
-  stream.set_verify_callback(asio::ssl::host_name_verification(host));
-  const auto deadline = std::chrono::seconds(std::stoi(flags.timeout_seconds));
-  asio::ip::tcp::resolver resolver(io);
-  beast::get_lowest_layer(stream).expires_after(deadline);
-  beast::get_lowest_layer(stream).connect(resolver.resolve(host, port));
-  stream.handshake(asio::ssl::stream_base::client);
-  http::request<http::string_body> req{method, target, 11};
-  req.set(http::field::host, host);
-  req.set(http::field::user_agent, "imagegate-cli");
-  req.set(http::field::authorization, "Bearer " + token);
-  if (!content_type.empty()) req.set(http::field::content_type, content_type);
-  req.body() = std::move(body);
-  req.prepare_payload();
-  http::write(stream, req);
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(64 * 1024 * 1024);
-  http::read(stream, buffer, parser);
-  beast::error_code ignored;
-  stream.shutdown(ignored);
-  return {parser.get().result_int(), parser.get().body()};
+// A request that got no answer: printed; the exit code is the command's (verdict: 1, inventory: 2).
+int transport_failure(const Error& error, int exit_code) {
+  std::cerr << "imagegate: error: " << error.message << "\n";
+  return exit_code;
 }
 
 int finish(const Reply& reply) {
@@ -151,7 +113,8 @@ int run_push(const VerdictFlags& flags) {
   if (!flags.image.empty()) query += "image=" + url_encode(flags.image);
   if (!flags.format.empty()) query += (query.empty() ? "" : "&") + std::string("format=") + url_encode(flags.format);
   if (!query.empty()) target += "?" + query;
-  return finish(request(flags, http::verb::put, target, std::move(body), "application/json"));
+  const Result<Reply> reply = request(flags, "PUT", std::move(target), std::move(body), "application/json");
+  return reply ? finish(*reply) : transport_failure(reply.error(), 1);
 }
 
 int run_get(const VerdictFlags& flags) {
@@ -164,16 +127,8 @@ int run_get(const VerdictFlags& flags) {
     std::cerr << "imagegate: error: give --digest or --image\n";
     return 2;
   }
-  return finish(request(flags, http::verb::get, target, "", ""));
-}
-
-int guarded(int (*run)(const VerdictFlags&), const VerdictFlags& flags) {
-  try {
-    return run(flags);
-  } catch (const std::exception& e) {
-    std::cerr << "imagegate: error: " << e.what() << "\n";
-    return 1;
-  }
+  const Result<Reply> reply = request(flags, "GET", std::move(target), "", "");
+  return reply ? finish(*reply) : transport_failure(reply.error(), 1);
 }
 
 void common_flags(CLI::App* cmd, VerdictFlags& flags) {
@@ -277,25 +232,16 @@ int print_inventory(std::string_view route, const nlohmann::json& body) {
   return route == "/violations" && rows.size() > 1 ? 1 : 0;
 }
 
-int run_inventory(std::string_view route, const InventoryFlags& flags);
-
-int guarded_inventory(std::string_view route, const InventoryFlags& flags) {
-  try {
-    return run_inventory(route, flags);
-  } catch (const std::exception& e) {
-    std::cerr << "imagegate: error: " << e.what() << "\n";
-    return 2;
-  }
-}
-
 int run_inventory(std::string_view route, const InventoryFlags& flags) {
   if (flags.output != "table" && flags.output != "json") {
     std::cerr << "imagegate: error: -o takes table or json\n";
     return 2;
   }
   const bool prune = route == "prune";
-  const Reply reply = request(flags.connection, prune ? http::verb::delete_ : http::verb::get,
-                              inventory_target(flags, route), "", "");
+  const Result<Reply> answered =
+      request(flags.connection, prune ? "DELETE" : "GET", inventory_target(flags, route), "", "");
+  if (!answered) return transport_failure(answered.error(), 2);
+  const Reply& reply = *answered;
   if (reply.status / 100 != 2) {
     // Exit 2, not finish()'s 1: for `violations`, 1 means "found some".
     finish(reply);
@@ -347,16 +293,16 @@ void add_inventory_commands(CLI::App& app, CliContext& context) {
   list->add_option("--digest", flags->digest, "only this digest");
   list->add_option("--limit", flags->limit, "at most this many entries (default 1000)");
   list->callback([flags, &context] {
-    context.exit_code = guarded_inventory("", *flags);
+    context.exit_code = run_inventory("", *flags);
   });
   CLI::App* rescan = inventory->add_subcommand("rescan", "digests running whose verdict is missing or older than --older-than");
   common(rescan);
   rescan->add_option("--older-than", flags->older_than, "a duration: 24h (default), 30m, ...");
-  rescan->callback([flags, &context] { context.exit_code = guarded_inventory("/rescan", *flags); });
+  rescan->callback([flags, &context] { context.exit_code = run_inventory("/rescan", *flags); });
   CLI::App* violations =
       inventory->add_subcommand("violations", "running workloads the current policy would deny now (exit 1 if any)");
   common(violations);
-  violations->callback([flags, &context] { context.exit_code = guarded_inventory("/violations", *flags); });
+  violations->callback([flags, &context] { context.exit_code = run_inventory("/violations", *flags); });
   CLI::App* prune = inventory->add_subcommand(
       "prune", "remove entries last seen before --older-than (an rw: token). last_seen moves only on admission: "
                "a pod running unchanged for longer is removed too, until its next admission");
@@ -366,7 +312,7 @@ void add_inventory_commands(CLI::App& app, CliContext& context) {
   prune->add_option("--timeout", flags->connection.timeout_seconds, "seconds (default 30)");
   prune->add_option("-o,--output", flags->output, "table (default: one line) or json");
   prune->add_option("--older-than", flags->older_than, "a duration: 30d, 720h, ...")->required();
-  prune->callback([flags, &context] { context.exit_code = guarded_inventory("prune", *flags); });
+  prune->callback([flags, &context] { context.exit_code = run_inventory("prune", *flags); });
 }
 
 void add_verdict_commands(CLI::App& app, CliContext& context) {
@@ -377,10 +323,10 @@ void add_verdict_commands(CLI::App& app, CliContext& context) {
   common_flags(push, *flags);
   push->add_option("--format", flags->format, "trivy, grype, sarif or native (default: detected)");
   push->add_option("report", flags->report, "the report file")->required();
-  push->callback([flags, &context] { context.exit_code = guarded(run_push, *flags); });
+  push->callback([flags, &context] { context.exit_code = run_push(*flags); });
   CLI::App* get = verdict->add_subcommand("get", "print the verdict of a digest, or of an image's digest");
   common_flags(get, *flags);
-  get->callback([flags, &context] { context.exit_code = guarded(run_get, *flags); });
+  get->callback([flags, &context] { context.exit_code = run_get(*flags); });
 }
 
 }  // namespace imagegate::webhook

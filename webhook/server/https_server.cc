@@ -63,15 +63,36 @@ HttpAnswer error_answer(unsigned status, std::string_view message) {
 
 bool is_http_parse_error(const error_code& ec) { return ec.category() == http::make_error_code(http::error::end_of_stream).category(); }
 
+asio::awaitable<HttpAnswer> answer_now(HttpAnswer answer) { co_return answer; }
+
 }  // namespace
+
+Router admission_routes(AdmissionService& service, Metrics* metrics, RequestHandler mutate) {
+  Router router(error_answer);
+  router.add("POST", "/validate", Router::Match::exact,
+             [&service](HttpRequest r) { return service.validate(std::move(r.body), std::move(r.target)); });
+  // Same body limits and budget as /validate; the handler answers the AdmissionReview with a JSONPatch.
+  if (mutate) router.add("POST", "/mutate", Router::Match::exact, std::move(mutate));
+  router.add("GET", "/healthz", Router::Match::exact,
+             [](HttpRequest) { return answer_now(HttpAnswer{200, "text/plain; charset=utf-8", "ok\n"}); });
+  router.add("GET", "/readyz", Router::Match::exact, [&service](HttpRequest) {
+    if (service.ready()) return answer_now(HttpAnswer{200, "text/plain; charset=utf-8", "ok\n"});
+    return answer_now(HttpAnswer{503, "text/plain; charset=utf-8", "no valid policy loaded\n"});
+  });
+  router.add("GET", "/metrics", Router::Match::exact, [metrics](HttpRequest) {
+    return answer_now(HttpAnswer{200, "text/plain; version=0.0.4; charset=utf-8",
+                                 metrics != nullptr ? metrics->render() : std::string()});
+  });
+  return router;
+}
 
 struct HttpsServer::State : std::enable_shared_from_this<HttpsServer::State> {
   State(asio::io_context& context, HttpsServerOptions opts, TlsContextProvider& provider, AdmissionService& svc,
         Metrics* m, std::ostream& out)
       : io(context),
         options(std::move(opts)),
+        router(admission_routes(svc, m, options.mutate)),
         tls(provider),
-        service(svc),
         metrics(m),
         log(out),
         accept_strand(asio::make_strand(context)),
@@ -80,8 +101,8 @@ struct HttpsServer::State : std::enable_shared_from_this<HttpsServer::State> {
 
   asio::io_context& io;
   HttpsServerOptions options;
+  Router router;  // the admission routes, unless options.handler answers everything
   TlsContextProvider& tls;
-  AdmissionService& service;
   Metrics* metrics;
   std::ostream& log;
   asio::strand<asio::io_context::executor_type> accept_strand;
@@ -122,8 +143,9 @@ struct HttpsServer::State : std::enable_shared_from_this<HttpsServer::State> {
 
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve(std::shared_ptr<Connection> connection);
-  asio::awaitable<HttpAnswer> route(Request& request);
   asio::awaitable<void> lingering_close(Connection& connection);
+  asio::awaitable<error_code> write_answer(Connection& connection, HttpAnswer answer, unsigned version,
+                                           bool keep_alive);
 };
 
 asio::awaitable<void> HttpsServer::State::accept_loop() {
@@ -176,39 +198,18 @@ asio::awaitable<void> HttpsServer::State::lingering_close(Connection& connection
   lowest.close();
 }
 
-asio::awaitable<HttpAnswer> HttpsServer::State::route(Request& request) {
-  const std::string_view target = request.target();
-  const std::string_view path = target.substr(0, target.find('?'));
-  const auto method = request.method();
-
-  if (options.handler) {
-    HttpRequest r{std::string(request.method_string()), std::string(target),
-                  std::string(request[http::field::content_type]), std::string(request[http::field::authorization]),
-                  std::move(request.body())};
-    co_return co_await options.handler(std::move(r));
-  }
-  if (path == "/validate") {
-    if (method != http::verb::post) co_return error_answer(405, "method not allowed: use POST");
-    co_return co_await service.validate(std::move(request.body()), std::string(target));
-  }
-  if (path == "/mutate" && options.mutate) {
-    // Same body limits and budget as /validate; the handler answers the AdmissionReview with a JSONPatch.
-    if (method != http::verb::post) co_return error_answer(405, "method not allowed: use POST");
-    HttpRequest r{"POST", std::string(target), std::string(request[http::field::content_type]), std::string(),
-                  std::move(request.body())};
-    co_return co_await options.mutate(std::move(r));
-  }
-  if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
-    if (method != http::verb::get) co_return error_answer(405, "method not allowed: use GET");
-    if (path == "/healthz") co_return HttpAnswer{200, "text/plain; charset=utf-8", "ok\n"};
-    if (path == "/readyz") {
-      if (service.ready()) co_return HttpAnswer{200, "text/plain; charset=utf-8", "ok\n"};
-      co_return HttpAnswer{503, "text/plain; charset=utf-8", "no valid policy loaded\n"};
-    }
-    co_return HttpAnswer{200, "text/plain; version=0.0.4; charset=utf-8",
-                         metrics != nullptr ? metrics->render() : std::string()};
-  }
-  co_return error_answer(404, "not found: " + std::string(path));
+asio::awaitable<error_code> HttpsServer::State::write_answer(Connection& connection, HttpAnswer answer,
+                                                             unsigned version, bool keep_alive) {
+  Response response{static_cast<http::status>(answer.status), version};
+  response.set(http::field::server, "imagegate");
+  response.set(http::field::content_type, answer.content_type);
+  response.keep_alive(keep_alive);
+  response.body() = std::move(answer.body);
+  response.prepare_payload();
+  beast::get_lowest_layer(connection.stream).expires_after(options.write_timeout);
+  error_code ec;
+  co_await http::async_write(connection.stream, response, asio::redirect_error(asio::use_awaitable, ec));
+  co_return ec;
 }
 
 asio::awaitable<void> HttpsServer::State::serve(std::shared_ptr<Connection> connection) {
@@ -308,14 +309,8 @@ asio::awaitable<void> HttpsServer::State::serve(std::shared_ptr<Connection> conn
         break;
       }
       record(answer->status);
-      Response response{static_cast<http::status>(answer->status), 11};
-      response.set(http::field::server, "imagegate");
-      response.set(http::field::content_type, answer->content_type);
-      response.keep_alive(false);
-      response.body() = std::move(answer->body);
-      response.prepare_payload();
-      lowest.expires_after(options.write_timeout);
-      co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
+      HttpAnswer last = std::move(*answer);
+      ec = co_await write_answer(*connection, std::move(last), 11, false);
       if (!ec) co_await lingering_close(*connection);
       co_return;
     }
@@ -323,30 +318,30 @@ asio::awaitable<void> HttpsServer::State::serve(std::shared_ptr<Connection> conn
     Request request = parser.release();
     const bool keep_alive = request.keep_alive();
     HttpAnswer answer;
-    const bool is_review = request.target().substr(0, request.target().find('?')) == "/validate" &&
-                           request.method() == http::verb::post;
+    const bool is_review = path_of(request.target()) == "/validate" && request.method() == http::verb::post;
+    HttpRequest routed{std::string(request.method_string()), std::string(request.target()),
+                       std::string(request[http::field::content_type]),
+                       std::string(request[http::field::authorization]), std::move(request.body())};
     try {
-      answer = co_await route(request);
+      if (options.handler) {
+        answer = co_await options.handler(std::move(routed));
+      } else {
+        answer = co_await router.handle(std::move(routed));
+      }
     } catch (const std::exception& e) {
       // AdmissionService::validate promises not to throw; if it does anyway, answer rather than drop.
       answer = HttpAnswer{500, "application/json", error_body(std::string("internal error: ") + e.what())};
     }
     if (!is_review) record(answer.status);
 
-    Response response{static_cast<http::status>(answer.status), request.version()};
-    response.set(http::field::server, "imagegate");
-    response.set(http::field::content_type, answer.content_type);
     // After stop() a request in flight is still answered, but the connection closes behind it.
-    response.keep_alive(keep_alive && !stopping.load());
-    response.body() = std::move(answer.body);
-    response.prepare_payload();
-    lowest.expires_after(options.write_timeout);
-    co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
+    const bool keep_open = keep_alive && !stopping.load();
+    ec = co_await write_answer(*connection, std::move(answer), request.version(), keep_open);
     if (ec) {
       graceful = false;
       break;
     }
-    if (!response.keep_alive()) break;
+    if (!keep_open) break;
   }
 
   if (graceful && lowest.socket().is_open()) {

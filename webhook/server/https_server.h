@@ -1,10 +1,12 @@
 // HttpsServer: the webhook's HTTPS/1.1 endpoint.
 //
 //   POST /validate  -> AdmissionService::validate (the AdmissionReview answer, or 400/413 with JSON)
+//   POST /mutate    -> HttpsServerOptions::mutate, when set (webhook/admission/digest_pinning.h)
 //   GET  /healthz   -> 200 ok
 //   GET  /readyz    -> 200 when AdmissionService::ready(), else 503
 //   GET  /metrics   -> Metrics::render(), text/plain; version=0.0.4
 //   other paths 404, wrong methods 405; 4xx bodies are {"error":"..."}.
+// The table is admission_routes() (webhook/server/router.h); the verdict API listener brings its own handler.
 //
 // One io_context run by N threads; every connection runs as one C++20 coroutine on its own strand. Every
 // TLS handshake, read, write and shutdown has a timeout; a request's header and body are bounded; the
@@ -36,24 +38,13 @@
 #include "common/result.h"
 #include "webhook/admission/admission_review.h"
 #include "webhook/admission/admission_service.h"
+#include "webhook/server/router.h"
 
 namespace imagegate::webhook {
 
 class AdmissionService;
 class Metrics;
 class TlsContextProvider;
-
-// A request as a RequestHandler sees it (the verdict API listener, webhook/api/verdict_api.h).
-struct HttpRequest {
-  std::string method;  // "GET", "PUT", ...
-  std::string target;  // path and query
-  std::string content_type;
-  std::string authorization;
-  std::string body;
-};
-// When set in the options, the server answers every request with it instead of the admission routes:
-// one connection loop (TLS, limits, timeouts, graceful stop) for both listeners. Must not throw.
-using RequestHandler = std::function<boost::asio::awaitable<HttpAnswer>(HttpRequest)>;
 
 // What a listener decides from a request's header alone, before a byte of its body is read.
 struct HeadDecision {
@@ -75,13 +66,20 @@ struct HttpsServerOptions {
   std::chrono::milliseconds read_timeout{10'000};   // the rest of the request, once it has started
   std::chrono::milliseconds write_timeout{10'000};
   std::chrono::milliseconds shutdown_timeout{2'000};  // TLS close_notify exchange
-  RequestHandler handler;  // empty: the admission routes above
+  // Set: answers every request instead of the admission routes (admission_routes below), so both
+  // listeners share one connection loop (TLS, limits, timeouts, graceful stop). The verdict API's handler
+  // routes with its own Router (webhook/api/verdict_api.cc).
+  RequestHandler handler;
   // Consulted once a request's header is read, before `Expect: 100-continue` is answered and before its
   // body is read (the verdict API authenticates here, so an unauthenticated body is never buffered).
   // Its body_limit is capped by `body_limit` above. Empty: every route may carry `body_limit`.
   RequestHeadCheck head_check;
   RequestHandler mutate;   // set: POST /mutate is answered by it (webhook/admission/digest_pinning.h); else 404
 };
+
+// The webhook listener's routes (the table above). `metrics` may be null (/metrics then answers empty);
+// `service` and `metrics` must outlive the router.
+Router admission_routes(AdmissionService& service, Metrics* metrics, RequestHandler mutate);
 
 class HttpsServer {
  public:

@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "policy/policy.h"
+#include "tests/run_awaitable.h"
 #include "webhook/observe/decision_log.h"
 #include "webhook/api/inventory_recorder.h"
 #include "webhook/observe/metrics.h"
@@ -96,13 +97,7 @@ std::shared_ptr<verifier::VerdictStore> sqlite_store(const TempDir& dir) {
   return std::shared_ptr<verifier::VerdictStore>(std::move(store).value());
 }
 
-template <class T>
-T run(asio::awaitable<T> work) {
-  asio::io_context io;
-  auto future = asio::co_spawn(io, std::move(work), asio::use_future);
-  io.run();
-  return future.get();
-}
+using testing::run_awaitable;
 
 // ---- reevaluate ---------------------------------------------------------------------------------------
 
@@ -203,7 +198,7 @@ struct AdmissionFixture {
     service.set_observer(&observer);
   }
   bool allowed(const std::string& body) {
-    const HttpAnswer answer = run(service.validate(body, "/validate?timeout=10s"));
+    const HttpAnswer answer = run_awaitable(service.validate(body, "/validate?timeout=10s"));
     const auto response = nlohmann::json::parse(answer.body)["response"];
     if (!response["allowed"].get<bool>()) std::cerr << "(denied) " << response.dump() << "\n";
     return response["allowed"].get<bool>();
@@ -534,12 +529,12 @@ struct ApiFixture {
   }
   std::pair<unsigned, nlohmann::json> get(const std::string& target, const std::string& token = "read-token-0123456789abcdef") {
     HttpRequest r{"GET", target, "", token.empty() ? "" : "Bearer " + token, ""};
-    const HttpAnswer answer = run(handler(std::move(r)));
+    const HttpAnswer answer = run_awaitable(handler(std::move(r)));
     return {answer.status, nlohmann::json::parse(answer.body, nullptr, false)};
   }
   std::pair<unsigned, nlohmann::json> del(const std::string& target, const std::string& token = "write-token-0123456789abcdef") {
     HttpRequest r{"DELETE", target, "", token.empty() ? "" : "Bearer " + token, ""};
-    const HttpAnswer answer = run(handler(std::move(r)));
+    const HttpAnswer answer = run_awaitable(handler(std::move(r)));
     return {answer.status, nlohmann::json::parse(answer.body, nullptr, false)};
   }
 };
@@ -605,7 +600,7 @@ TEST(InventoryApi, ListRescanAndViolations) {
   };
   for (const Refusal& r : refusals) EXPECT_EQ(f.get(r.target, r.token).first, r.status) << r.target;
   HttpRequest put{"PUT", "/api/v1/inventory", "", "Bearer read-token-0123456789abcdef", ""};
-  EXPECT_EQ(run(f.handler(std::move(put))).status, 405U);
+  EXPECT_EQ(run_awaitable(f.handler(std::move(put))).status, 405U);
 
   f.policy = nullptr;
   EXPECT_EQ(f.get("/api/v1/inventory/violations").first, 503U);

@@ -1,5 +1,4 @@
-// Tests the verdict API's token file (webhook/api/verdict_api.cc): rw:/ro: lines, comments, refusals, and the
-// access a header grants, including reload when the file changes. Then the API on a real HttpsServer
+// Tests the verdict API (webhook/api/verdict_api.cc; its token file: api_tokens_test.cc) on a real HttpsServer
 // (127.0.0.1:0, TLS, a SQLite store in a temporary directory): a request is refused on its header (401,
 // 403, 413 for a Content-Length over the route's limit) before its body is read, and an authorised push
 // still stores its verdict (issue 13: unauthenticated bodies were buffered whole before the token check).
@@ -24,39 +23,6 @@
 
 namespace imagegate::webhook {
 namespace {
-
-TEST(ApiTokens, ParseRefusals) {
-  EXPECT_TRUE(ApiTokens::parse("# c\n\nrw:0123456789abcdef\r\n  ro:fedcba9876543210  \n", "f").ok());
-  EXPECT_FALSE(ApiTokens::parse("", "f").ok());
-  EXPECT_FALSE(ApiTokens::parse("0123456789abcdef\n", "f").ok());  // no prefix
-  EXPECT_FALSE(ApiTokens::parse("rw:short\n", "f").ok());
-  auto bad = ApiTokens::parse("rw:0123456789abcdef\nxx:0123456789abcdef\n", "tokens");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.error().message.find("tokens:2"), std::string::npos);
-}
-
-TEST(ApiTokens, AccessAndReload) {
-  const auto file = std::filesystem::temp_directory_path() / ("imagegate-tokens-" + std::to_string(::getpid()));
-  std::ofstream(file) << "rw:write-0123456789abcdef\nro:read-0123456789abcdef\n";
-  auto tokens = ApiTokens::load(file);
-  ASSERT_TRUE(tokens.ok()) << tokens.error().message;
-  ApiTokens& t = **tokens;
-  EXPECT_EQ(t.check("Bearer write-0123456789abcdef"), Access::write);
-  EXPECT_EQ(t.check("Bearer read-0123456789abcdef"), Access::read);
-  EXPECT_EQ(t.check("Bearer read-0123456789abcdeF"), Access::none);
-  EXPECT_EQ(t.check("Bearer "), Access::none);
-  EXPECT_EQ(t.check("Basic cmVhZA=="), Access::none);
-  EXPECT_EQ(t.check("read-0123456789abcdef"), Access::none);
-  EXPECT_EQ(t.check(""), Access::none);
-  // Rotation: the old write token goes, a new one comes.
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  std::ofstream(file, std::ios::trunc) << "rw:new-write-0123456789abcdef\n";
-  std::filesystem::last_write_time(file, std::filesystem::file_time_type::clock::now() + std::chrono::seconds(5));
-  EXPECT_EQ(t.check("Bearer write-0123456789abcdef"), Access::none);
-  EXPECT_EQ(t.check("Bearer new-write-0123456789abcdef"), Access::write);
-  std::filesystem::remove(file);
-  EXPECT_FALSE(ApiTokens::load(file).ok());
-}
 
 // HttpsServer needs an AdmissionService; the API listener never calls it (its handler answers everything).
 class NoAdmission final : public AdmissionService {
