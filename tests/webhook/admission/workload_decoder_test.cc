@@ -21,6 +21,7 @@ using nlohmann::json;
 using policy::ContainerImage;
 using policy::kMaxContainersPerObject;
 using policy::owner_label;
+using policy::to_json_pointer;
 using policy::Workload;
 
 // Runs `kubectl <args> --dry-run=client -o json` and parses its output.
