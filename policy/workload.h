@@ -1,5 +1,6 @@
-// Workload image extraction: every container image of a Kubernetes object that carries a pod spec, with
-// its JSON path. Pure JSON processing, shared by the server and the CLI.
+// The typed review model: the Workload under review, every image the kubelet pulls for it, each with the
+// JSON path /mutate patches. No JSON here: webhook/admission/workload_decoder.h is the one decoder that
+// fills a Workload from a Kubernetes object, for the server and the CLI alike.
 //
 // Kinds: Pod (spec), Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, ReplicationController
 // (spec.template.spec), CronJob (spec.jobTemplate.spec.template.spec), PodTemplate (template.spec).
@@ -13,13 +14,9 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
-
-#include "common/result.h"
-
 namespace imagegate::policy {
 
-// Images per object: containers of every list and image volumes together.
+// Images per object: containers of every list and image volumes together (the decoder refuses more).
 inline constexpr std::size_t kMaxContainersPerObject = 1024;
 
 // ContainerImage::kind of an image volume: the pod spec list it comes from, as for containers.
@@ -47,20 +44,6 @@ struct Workload {
   bool has_pod_spec = false;
   std::vector<ContainerImage> images;
 };
-
-// Errors: invalid_argument for a known workload kind whose pod spec is malformed (a container without a
-// string `image`, containers not a list, an image volume without a string `reference`);
-// resource_exhausted beyond kMaxContainersPerObject images.
-//
-// Kinds are recognised by the object's `kind`, and only in their Kubernetes API groups (Pod in "v1",
-// Deployment in apps/v1, extensions/v1beta1, ...): a custom resource that happens to be called `Job` in
-// another group is not a pod-spec kind. An object without `apiVersion` is taken by kind alone.
-Result<Workload> extract_workload(const nlohmann::json& object);
-// The same, for an AdmissionRequest whose `object` may lack `kind`/`apiVersion` (bare requests as kwctl
-// feeds them): `request_kind` (request.kind.kind) is used when the object has no `kind`; when both are
-// present and differ, that is an invalid_argument error. A known kind with no pod spec at all (e.g. a
-// Pod object without `spec`) is an invalid_argument error, never an empty allow.
-Result<Workload> extract_workload(const nlohmann::json& object, std::string_view request_kind);
 
 // "spec.template.spec.containers[0].image" -> "/spec/template/spec/containers/0/image" (RFC 6901).
 std::string to_json_pointer(const std::string& json_path);

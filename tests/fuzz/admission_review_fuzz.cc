@@ -1,7 +1,8 @@
 // Fuzzes the AdmissionReview codec: arbitrary bytes through decode_admission_review (its bounded parse,
-// common/json_bounded.h, has its own target, json_bounded_fuzz). A decoded review must satisfy what the admission flow relies on (a uid, a
-// known operation, an object for CREATE/UPDATE), and its answer must encode to JSON that parses back with
-// the same uid and version.
+// common/json_bounded.h, has its own target, json_bounded_fuzz; the workload decoder, workload_fuzz). A
+// decoded review must satisfy what the admission flow relies on (a uid, a known operation, an object for
+// CREATE/UPDATE, a Workload within policy::kMaxContainersPerObject), and its answer must encode to JSON
+// that parses back with the same uid and version.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -25,7 +26,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (request.uid.empty()) std::abort();
   const std::string_view op = request.operation;
   if (op != "CREATE" && op != "UPDATE" && op != "DELETE" && op != "CONNECT") std::abort();
-  if ((op == "CREATE" || op == "UPDATE") && !request.object.is_object()) std::abort();
+  if ((op == "CREATE" || op == "UPDATE") && !request.has_object) std::abort();
+  if (request.workload.ok() && request.workload->images.size() > imagegate::policy::kMaxContainersPerObject) {
+    std::abort();
+  }
+  if (!request.has_object && (!request.workload.ok() || request.workload->has_pod_spec)) std::abort();
 
   AdmissionResponse response;
   response.uid = request.uid;

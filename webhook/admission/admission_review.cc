@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/json_bounded.h"
+#include "webhook/admission/workload_decoder.h"
 
 namespace imagegate::webhook {
 namespace {
@@ -59,7 +60,7 @@ std::string base64_encode(std::string_view in) {
 
 // The fields follow admission.k8s.io/v1 AdmissionReview
 // (https://github.com/kubernetes/api/blob/master/admission/v1/types.go); v1beta1 has the same schema.
-Result<AdmissionRequest> decode_admission_review(std::string_view body) {
+Result<ParsedReview> parse_admission_review(std::string_view body) {
   if (body.size() > kMaxReviewBytes) {
     return resource_exhausted("AdmissionReview body of " + std::to_string(body.size()) + " bytes exceeds the limit of " +
                               std::to_string(kMaxReviewBytes));
@@ -78,7 +79,8 @@ Result<AdmissionRequest> decode_admission_review(std::string_view body) {
     return invalid_argument(std::string("AdmissionReview must be a JSON object, not ") + review.type_name());
   }
 
-  AdmissionRequest request;
+  ParsedReview parsed_review;
+  AdmissionRequest& request = parsed_review.request;
   const auto api_version = review.find("apiVersion");
   if (api_version == review.end() || !api_version->is_string()) {
     return invalid_argument("AdmissionReview: apiVersion must be admission.k8s.io/v1 or admission.k8s.io/v1beta1");
@@ -157,13 +159,25 @@ Result<AdmissionRequest> decode_admission_review(std::string_view body) {
   }
 
   // Moved, not copied: the review's DOM is at most kReviewJsonLimits.memory_bound(), and a copy would double it.
-  if (const auto object = req.find("object"); object != req.end()) request.object = std::move(*object);
+  nlohmann::json& object = parsed_review.object;
+  if (const auto found = req.find("object"); found != req.end()) object = std::move(*found);
+  request.has_object = object.is_object();
   // CREATE and UPDATE always carry the object being admitted; without it the review is malformed (there is
   // nothing to check, and answering "allowed" would let a broken client through).
-  if ((request.operation == "CREATE" || request.operation == "UPDATE") && !request.object.is_object()) {
+  if ((request.operation == "CREATE" || request.operation == "UPDATE") && !request.has_object) {
     return invalid_argument("AdmissionReview: request.object must be an object for " + request.operation);
   }
-  return request;
+  return parsed_review;
+}
+
+Result<AdmissionRequest> decode_admission_review(std::string_view body) {
+  auto parsed = parse_admission_review(body);
+  if (!parsed) return parsed.error();
+  AdmissionRequest& request = parsed->request;
+  // The workload is read here, once, for every listener and the CLI; its DOM is freed on return. A
+  // malformed pod spec is not a malformed review: the flow denies it (fail closed) with this error.
+  if (request.has_object) request.workload = decode_workload(parsed->object, request.kind);
+  return std::move(request);
 }
 
 std::string encode_admission_review(ReviewVersion version, const AdmissionResponse& response) {

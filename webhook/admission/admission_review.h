@@ -4,7 +4,9 @@
 //
 // Decoding validates what imagegate relies on (apiVersion, kind, request.uid, operation) and bounds the
 // input (kReviewJsonLimits: bytes, JSON depth, JSON values): a body over a bound is a resource_exhausted
-// Error (HTTP 413), one that is not an AdmissionReview an invalid_argument Error (HTTP 400).
+// Error (HTTP 413), one that is not an AdmissionReview an invalid_argument Error (HTTP 400). It is the one
+// decoder of the typed review model: JSON bytes in, an AdmissionRequest with request.object's Workload
+// (workload_decoder.h) out; the object's JSON DOM ends here, so nothing after the decoder holds it.
 #pragma once
 
 #include <cstddef>
@@ -18,6 +20,7 @@
 
 #include "common/json_bounded.h"
 #include "common/result.h"
+#include "policy/workload.h"
 
 namespace imagegate::webhook {
 
@@ -49,7 +52,11 @@ struct AdmissionRequest {
   std::string operation;     // CREATE, UPDATE, DELETE, CONNECT
   std::string user;          // request.userInfo.username
   bool dry_run = false;
-  nlohmann::json object;     // request.object; null for DELETE
+  // request.object: whether the review carries one (a JSON object; CREATE and UPDATE always do, DELETE
+  // none), and the Workload decoded from it, or why its images cannot be read (the flow denies such a
+  // CREATE/UPDATE, fail closed). Without an object: an empty Workload. oldObject is never read.
+  bool has_object = false;
+  Result<policy::Workload> workload = policy::Workload{};
 };
 
 struct AdmissionResponse {
@@ -62,9 +69,18 @@ struct AdmissionResponse {
   std::optional<std::string> json_patch;  // JSONPatch (RFC 6902) for /mutate, base64-encoded on the wire
 };
 
-// Parses a review body: a JSON AdmissionReview object with a request. Bare AdmissionRequest objects
-// (no apiVersion/kind wrapper) are rejected here; the CLI wraps them before calling.
+// Parses a review body: a JSON AdmissionReview object with a request, and decodes request.object's
+// Workload. Bare AdmissionRequest objects (no apiVersion/kind wrapper) are rejected here; the CLI wraps
+// them before calling.
 Result<AdmissionRequest> decode_admission_review(std::string_view body);
+
+// The first step of decode_admission_review: the request, with request.object as parsed (null when
+// absent) and `workload` not yet decoded. Tests read the object through it; the flow never does.
+struct ParsedReview {
+  AdmissionRequest request;
+  nlohmann::json object;
+};
+Result<ParsedReview> parse_admission_review(std::string_view body);
 
 // The AdmissionReview answer, in `version`, as compact JSON.
 std::string encode_admission_review(ReviewVersion version, const AdmissionResponse& response);

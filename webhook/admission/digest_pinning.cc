@@ -40,10 +40,10 @@ asio::awaitable<HttpAnswer> DigestPinning::mutate(std::string body, std::string 
   response.uid = request.uid;
   response.allowed = true;
   const auto policy = service_.policy();
-  if ((request.operation != "CREATE" && request.operation != "UPDATE") || !policy || request.object.is_null()) {
+  if ((request.operation != "CREATE" && request.operation != "UPDATE") || !policy || !request.has_object) {
     co_return HttpAnswer{200, "application/json", encode_admission_review(request.version, response)};
   }
-  auto workload = policy::extract_workload(request.object, request.kind);
+  const Result<policy::Workload>& workload = request.workload;
   if (!workload) {
     // Not a workload we understand: nothing to pin. /validate reports the problem.
     co_return HttpAnswer{200, "application/json", encode_admission_review(request.version, response)};

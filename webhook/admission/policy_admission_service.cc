@@ -3,8 +3,6 @@
 #include "common/asio_warnings.h"  // before any Asio header
 
 #include <algorithm>
-#include <cmath>
-#include <ctime>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -17,8 +15,8 @@
 
 #include "policy/policy.h"
 #include "policy/workload.h"
-#include "verifier/image/image_reference.h"
 #include "webhook/admission/admission_review.h"
+#include "webhook/admission/decision_rendering.h"
 #include "webhook/observe/decision_log.h"
 #include "webhook/observe/metrics.h"
 
@@ -32,59 +30,8 @@ using std::chrono::milliseconds;
 
 // Below this a review could not even resolve a digest; a tiny `?timeout=` still gets this much.
 constexpr milliseconds kMinBudget{100};
-// Kubernetes caps warnings at 120 characters each when it prints them; we also cap their number.
-constexpr std::size_t kMaxWarningChars = 120;
-constexpr std::size_t kMaxWarnings = 32;
-constexpr std::size_t kMaxMessageBytes = 4096;
-constexpr std::size_t kMaxAnnotationBytes = 1024;
-
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// Cuts `text` to at most `max_bytes` bytes without splitting a UTF-8 sequence, marking the cut.
-std::string truncate_utf8(std::string text, std::size_t max_bytes) {
-  if (text.size() <= max_bytes) return text;
-  std::size_t cut = max_bytes >= 3 ? max_bytes - 3 : 0;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  text.resize(cut);
-  if (max_bytes >= 3) text += "...";
-  return text;
-}
-
-std::string join(const std::vector<std::string>& parts, std::string_view separator) {
-  std::string out;
-  for (const auto& part : parts) {
-    if (!out.empty()) out += separator;
-    out += part;
-  }
-  return out;
-}
-
-std::string_view decision_name(policy::Action action) {
-  switch (action) {
-    case policy::Action::allow:
-      return "allowed";
-    case policy::Action::warn:
-      return "warned";
-    case policy::Action::deny:
-      return "denied";
-  }
-  return "error";
-}
-
-std::string rfc3339_now() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  const auto millis =
-      std::chrono::duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char buffer[40];
-  const std::size_t n = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &utc);
-  char out[64];
-  std::snprintf(out, sizeof out, "%.*s.%03dZ", static_cast<int>(n), buffer, static_cast<int>(millis));
-  return out;
 }
 
 HttpAnswer json_error(unsigned status, const std::string& message) {
@@ -236,37 +183,29 @@ std::shared_ptr<const policy::CompiledPolicy> PolicyAdmissionService::policy() c
 
 namespace {
 
-// CREATE / UPDATE with a policy: the images of the new object, planned, evidenced and decided.
-asio::awaitable<ReviewOutcome> review_workload(const AdmissionRequest& request,
-                                               std::shared_ptr<const policy::CompiledPolicy> compiled,
-                                               EvidenceSource& source, Metrics& metrics, milliseconds budget,
-                                               std::size_t max_concurrent,
-                                               const std::function<std::chrono::system_clock::time_point()>& clock) {
-  // UPDATE: only the new object counts. oldObject is what is already running; checking it (or skipping
-  // because of it, or because the new object carries a deletionTimestamp) would let a requester steer the
-  // decision with fields it controls.
-  auto workload = policy::extract_workload(request.object, request.kind);
-  if (!workload) {
-    // The review was well-formed; the object in it is not a pod spec we can read. Fail closed.
-    ReviewOutcome out = deny(request, "imagegate cannot read the images of this " +
-                                          (request.kind.empty() ? std::string("object") : request.kind) + ": " +
-                                          workload.error().message,
-                             "denied");
-    out.policy_version = policy::version_of(*compiled);
-    co_return out;
-  }
-  if (!workload->has_pod_spec) {
-    ReviewOutcome out = allow(request);
-    out.policy_version = policy::version_of(*compiled);
-    co_return out;
-  }
-  const std::string namespace_name = !request.namespace_name.empty() ? request.namespace_name
-                                                                      : workload->namespace_name;
+// What deciding a CREATE / UPDATE produced, before anything is written down (decision_rendering.h).
+struct ReviewDecision {
+  std::string namespace_name;              // the review's, else the object's
+  std::vector<std::string> distinct;       // distinct images, in order of appearance
+  std::vector<policy::Evidence> evidence;  // evidence[i]: of distinct[i]
+  policy::WorkloadDecision decided;
+  std::chrono::system_clock::time_point now{};
+};
 
-  // Plan each distinct image once; containers sharing an image share its evidence.
+// Plans each distinct image once (containers sharing an image share its evidence), gathers the evidence
+// the plans need within the budget, evaluates every container and folds them into the workload's decision.
+asio::awaitable<ReviewDecision> decide_review(const AdmissionRequest& request, const policy::Workload& workload,
+                                              std::shared_ptr<const policy::CompiledPolicy> compiled,
+                                              EvidenceSource& source, Metrics& metrics, milliseconds budget,
+                                              std::size_t max_concurrent,
+                                              const std::function<std::chrono::system_clock::time_point()>& clock) {
+  ReviewDecision out;
+  out.namespace_name = !request.namespace_name.empty() ? request.namespace_name : workload.namespace_name;
+  const std::string& namespace_name = out.namespace_name;
+  std::vector<std::string>& distinct = out.distinct;
+
   const auto policy_start = Clock::now();
-  std::vector<std::string> distinct;
-  for (const auto& container : workload->images) {
+  for (const auto& container : workload.images) {
     if (std::find(distinct.begin(), distinct.end(), container.image) == distinct.end()) {
       distinct.push_back(container.image);
     }
@@ -276,7 +215,8 @@ asio::awaitable<ReviewOutcome> review_workload(const AdmissionRequest& request,
   for (const auto& image : distinct) plans.push_back(policy::plan(*compiled, {namespace_name, image}));
   double policy_seconds = seconds_since(policy_start);
 
-  std::vector<policy::Evidence> evidence(distinct.size());
+  std::vector<policy::Evidence>& evidence = out.evidence;
+  evidence.resize(distinct.size());
   std::vector<EvidenceJob> jobs;
   std::vector<std::size_t> job_of_image(distinct.size(), static_cast<std::size_t>(-1));
   for (std::size_t i = 0; i < distinct.size(); ++i) {
@@ -303,107 +243,57 @@ asio::awaitable<ReviewOutcome> review_workload(const AdmissionRequest& request,
   }
 
   const auto decide_start = Clock::now();
-  const auto now = clock();
+  out.now = clock();
   std::vector<policy::ContainerDecision> decisions;
-  decisions.reserve(workload->images.size());
-  for (const auto& container : workload->images) {
+  decisions.reserve(workload.images.size());
+  for (const auto& container : workload.images) {
     const auto at = std::find(distinct.begin(), distinct.end(), container.image) - distinct.begin();
     decisions.push_back({container, policy::evaluate(*compiled, {namespace_name, container.image},
-                                                     evidence[static_cast<std::size_t>(at)], now)});
+                                                     evidence[static_cast<std::size_t>(at)], out.now)});
   }
-  const policy::WorkloadDecision decided = policy::decide_workload(std::move(decisions));
+  out.decided = policy::decide_workload(std::move(decisions));
   policy_seconds += seconds_since(decide_start);
   metrics.observe_stage("policy", policy_seconds);
+  co_return out;
+}
 
+// CREATE / UPDATE with a policy: the images of the new object, decided, then rendered into the answer,
+// the decision log's images and the inventory's entry.
+asio::awaitable<ReviewOutcome> review_workload(const AdmissionRequest& request,
+                                               std::shared_ptr<const policy::CompiledPolicy> compiled,
+                                               EvidenceSource& source, Metrics& metrics, milliseconds budget,
+                                               std::size_t max_concurrent,
+                                               const std::function<std::chrono::system_clock::time_point()>& clock) {
+  // UPDATE: only the new object counts (the decoder never reads oldObject). oldObject is what is already
+  // running; checking it (or skipping because of it, or because the new object carries a
+  // deletionTimestamp) would let a requester steer the decision with fields it controls.
+  const Result<policy::Workload>& workload = request.workload;
+  if (!workload) {
+    // The review was well-formed; the object in it is not a pod spec we can read. Fail closed.
+    ReviewOutcome out = deny(request, "imagegate cannot read the images of this " +
+                                          (request.kind.empty() ? std::string("object") : request.kind) + ": " +
+                                          workload.error().message,
+                             "denied");
+    out.policy_version = policy::version_of(*compiled);
+    co_return out;
+  }
+  if (!workload->has_pod_spec) {
+    ReviewOutcome out = allow(request);
+    out.policy_version = policy::version_of(*compiled);
+    co_return out;
+  }
+
+  ReviewDecision decision = co_await decide_review(request, *workload, compiled, source, metrics, budget,
+                                                   max_concurrent, clock);
+  const policy::WorkloadDecision& decided = decision.decided;
   ReviewOutcome out = decided.action == policy::Action::deny ? deny(request, decided.denial_message(), "denied")
                                                              : allow(request);
   out.metric_decision = decision_name(decided.action);
   out.policy_version = policy::version_of(*compiled);
-  for (auto warning : decided.warnings()) {
-    if (out.response.warnings.size() == kMaxWarnings) break;
-    out.response.warnings.push_back(truncate_utf8(std::move(warning), kMaxWarningChars));
-  }
-  // Notes from the evidence itself (a digest served from the stale-if-error window) for allowed images.
-  for (std::size_t i = 0; i < distinct.size(); ++i) {
-    for (const std::string& note : evidence[i].warnings) {
-      if (out.response.warnings.size() == kMaxWarnings) break;
-      out.response.warnings.push_back(truncate_utf8(distinct[i] + ": " + note, kMaxWarningChars));
-    }
-  }
-
-  // Audit annotations. The API server prefixes each key with the webhook's name ("<webhook>/<key>"), so a
-  // key must be a bare qualified name without a '/': "imagegate.dev/decision" would be rejected and
-  // dropped by the API server.
-  std::vector<std::string> rules;
-  std::vector<std::string> digests;
-  std::vector<std::string> audit_failures;
-  for (const auto& c : decided.containers) {
-    const auto& d = c.decision;
-    if (!d.rule.empty() && std::find(rules.begin(), rules.end(), d.rule) == rules.end()) rules.push_back(d.rule);
-    if (!d.evidence.digest.empty()) digests.push_back(policy::owner_label(c.container, "") + "=" + d.evidence.digest);
-    if (d.mode == policy::Mode::audit && d.outcome == policy::Outcome::failed) {
-      audit_failures.push_back(policy::owner_label(c.container, "") + ": " +
-                               (d.reasons.empty() ? d.image : join(d.reasons, "; ")));
-    }
-    // Which trust anchors vouched (or failed) and how: an index signature accepting a platform digest says
-    // so here, for allowed reviews too (incident response reads this log).
-    nlohmann::json signatures = nlohmann::json::array();
-    for (const auto& a : d.evidence.signatures) {
-      signatures.push_back({{"anchor", a.anchor}, {"status", policy::to_string(a.check.status)}, {"detail", a.check.detail}});
-    }
-    out.images.push_back({{"container", c.container.name},
-                          {"containerKind", c.container.kind},
-                          {"image", c.container.image},
-                          {"normalized", d.normalized},
-                          {"digest", d.evidence.digest},
-                          {"decision", decision_name(d.action)},
-                          {"outcome", policy::to_string(d.outcome)},
-                          {"mode", policy::to_string(d.mode)},
-                          {"rule", d.rule},
-                          {"reasons", d.reasons},
-                          {"signatures", std::move(signatures)}});
-    // What the reasons leave out for the requester (the socket error behind "registry unreachable").
-    if (auto diagnostics = policy::diagnostics(d.evidence); !diagnostics.empty()) {
-      out.images.back()["diagnostics"] = std::move(diagnostics);
-    }
-  }
-  if (decided.action != policy::Action::deny) {
-    // The inventory records what now runs: containers allowed (or warned) whose digest is known, either
-    // resolved for this review or written in the reference itself.
-    Admission admitted{namespace_name, workload->kind, workload->name, {}, now};
-    bool every_digest_known = true;
-    for (const auto& c : decided.containers) {
-      const auto& d = c.decision;
-      if (d.action == policy::Action::deny || d.normalized.empty()) {
-        every_digest_known = false;
-        continue;
-      }
-      std::string digest = d.evidence.digest;
-      if (digest.empty()) {
-        auto ref = verifier::ImageReference::parse_normalized(c.container.image);
-        if (auto* parsed = std::get_if<verifier::ImageReference>(&ref); parsed != nullptr) digest = parsed->digest();
-      }
-      if (digest.empty()) {
-        every_digest_known = false;
-        continue;
-      }
-      const bool seen = std::any_of(admitted.images.begin(), admitted.images.end(), [&](const AdmittedImage& a) {
-        return a.image == d.normalized && a.digest == digest;
-      });
-      if (!seen) admitted.images.push_back({d.normalized, std::move(digest)});
-    }
-    // An UPDATE replaces the workload's inventory only when it names everything the workload now runs.
-    admitted.replaces = request.operation == "UPDATE" && every_digest_known;
-    if (!admitted.images.empty()) out.admitted = std::move(admitted);
-  }
-  auto& annotations = out.response.audit_annotations;
-  annotations["decision"] = out.metric_decision;
-  annotations["policy-version"] = truncate_utf8(out.policy_version, kMaxAnnotationBytes);
-  if (!rules.empty()) annotations["rule"] = truncate_utf8(join(rules, ","), kMaxAnnotationBytes);
-  if (!digests.empty()) annotations["digests"] = truncate_utf8(join(digests, ","), kMaxAnnotationBytes);
-  if (!audit_failures.empty()) {
-    annotations["audit-failures"] = truncate_utf8(join(audit_failures, " | "), kMaxAnnotationBytes);
-  }
+  out.response.warnings = review_warnings(decided, decision.distinct, decision.evidence);
+  out.response.audit_annotations = audit_annotations(decided, out.metric_decision, out.policy_version);
+  out.images = decision_log_images(decided);
+  out.admitted = inventory_entry(request, decision.namespace_name, *workload, decided, decision.now);
   co_return out;
 }
 
@@ -411,25 +301,7 @@ asio::awaitable<ReviewOutcome> review_workload(const AdmissionRequest& request,
 void write_decision(DecisionLog& log, const AdmissionRequest& request, const std::string& decision,
                     const std::string& message, const std::string& policy_version, nlohmann::json images,
                     double seconds) {
-  nlohmann::json line = {
-      {"time", rfc3339_now()},
-      {"uid", request.uid},
-      {"apiVersion", request.version == ReviewVersion::v1 ? "admission.k8s.io/v1" : "admission.k8s.io/v1beta1"},
-      {"operation", request.operation},
-      {"kind", request.kind},
-      {"resource", request.resource},
-      {"subResource", request.sub_resource},
-      {"namespace", request.namespace_name},
-      {"name", request.name},
-      {"user", request.user},
-      {"dryRun", request.dry_run},
-      {"policyVersion", policy_version},
-      {"decision", decision},
-      {"durationMs", std::round(seconds * 1e6) / 1e3},
-      {"images", std::move(images)},
-  };
-  if (!message.empty()) line["message"] = message;
-  log.write(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  log.write(decision_log_line(request, decision, message, policy_version, std::move(images), seconds));
 }
 
 }  // namespace
@@ -460,7 +332,7 @@ asio::awaitable<HttpAnswer> PolicyAdmissionService::validate(std::string body, s
     }
     request = std::move(*decoded);
     body.clear();
-    body.shrink_to_fit();  // the object is parsed; the raw text is no longer needed during a long review
+    body.shrink_to_fit();  // the review is decoded; the raw text is no longer needed during a long review
     operation = request->operation;
     const milliseconds budget = review_budget(options_, target);
 

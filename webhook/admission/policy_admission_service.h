@@ -1,8 +1,9 @@
 // PolicyAdmissionService: the AdmissionService that decides with a CompiledPolicy.
 //
-// Flow per review: decode (admission_review.h) -> extract the workload's images (policy/workload.h) ->
-// plan each image -> gather evidence through the EvidenceSource within the review's budget -> evaluate ->
-// decide_workload -> encode. DELETE and CONNECT are allowed without looking (a DELETE that is not a dry
+// Flow per review: decode (admission_review.h: the request and its object's Workload, policy/workload.h)
+// -> plan each image -> gather evidence through the EvidenceSource within the review's budget -> evaluate
+// -> decide_workload -> render (decision_rendering.h: warnings, annotations, log line, inventory entry)
+// -> encode. DELETE and CONNECT are allowed without looking (a DELETE that is not a dry
 // run is reported to the observer, for the inventory); CREATE and UPDATE (including
 // the pods/ephemeralcontainers subresource) check every image of the new object, never oldObject, and
 // never skip because of fields the requester controls (metadata.deletionTimestamp, annotations).

@@ -1,10 +1,11 @@
 // Reading Kubernetes manifests for the offline CLI (`imagegate test`): files, directories and stdin
 // holding multi-document YAML, JSON, `kind: List` objects and AdmissionReview bodies (full reviews, or
-// bare AdmissionRequest objects as kwctl reads them). Each object comes back with where it was found.
+// bare AdmissionRequest objects as kwctl reads them). Each object comes back as the typed review model
+// (policy::Workload) with where it was found, decoded through the server's one path: a plain object by
+// webhook/admission/workload_decoder.h, an AdmissionReview by the server's own codec (admission_review.h,
+// which calls the same decoder), so the CLI and the server decide byte for byte the same.
 //
-// YAML is converted to nlohmann::json by one bounded converter (depth, node count after alias expansion,
-// duplicate keys refused); plain scalars follow the YAML 1.2 core schema (null, bool, int, float),
-// everything else, quoted or tagged !!str, stays a string. Input must be UTF-8 and at most
+// YAML is converted to JSON by one bounded converter (yaml_json.h). Input must be UTF-8 and at most
 // kMaxManifestBytes per file. Errors are invalid_argument / resource_exhausted with a message naming the
 // source, the document and the line.
 //
@@ -16,16 +17,14 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "common/json_bounded.h"
 #include "common/result.h"
+#include "policy/workload.h"
+#include "webhook/cli/yaml_json.h"
 
 namespace imagegate::webhook {
 
 inline constexpr std::size_t kMaxManifestBytes = 16 * 1024 * 1024;
-inline constexpr int kMaxManifestDepth = 128;              // nesting of mappings/sequences
-inline constexpr std::size_t kMaxManifestNodes = 2'000'000;  // per file, after alias expansion
 // A JSON file: the same nodes, as JSON values (common/json_bounded.h): `kubectl get pods -A -o json` of
 // ~4,000 Pods. A local file of the CLI's user, so the bound is generous: 200 B * 2,000,000 + 2 * 16 MiB.
 inline constexpr JsonLimits kManifestFileJsonLimits{kMaxManifestBytes, kMaxManifestDepth, kMaxManifestNodes};
@@ -35,17 +34,13 @@ inline constexpr std::size_t kMaxListItems = 10'000;         // items of one `ki
 struct ManifestObject {
   std::string source;            // "deploy.yaml#2" (1-based document), "deploy.yaml#1.items[3]", "-#1"
   int line = 0;                  // 1-based line where the document starts; 0 when unknown
-  nlohmann::json object;         // the object (for a review: request.object)
-  std::string request_kind;      // review: request.kind.kind, used when the object has no kind
+  // The object's workload (for a review: request.object's), or why its images cannot be read (reported
+  // by evaluate_offline, naming the source, after every input was read).
+  Result<policy::Workload> workload = policy::Workload{};
+  std::string request_kind;      // review: request.kind.kind; typed List: the item kind. Used when the
+                                 // object has no kind
   std::string request_namespace; // review: request.namespace
   std::string operation;         // review: CREATE, UPDATE, ...; "" for plain manifests
-};
-
-// A document of a YAML or JSON stream, as JSON.
-struct Document {
-  int index = 0;  // 1-based
-  int line = 0;   // 1-based line of its first token
-  nlohmann::json value;
 };
 
 // Parses a YAML stream (or JSON, which it detects by a leading `{` or `[`) into documents. Empty
@@ -53,8 +48,8 @@ struct Document {
 Result<std::vector<Document>> parse_documents(std::string_view text, std::string_view source);
 
 // parse_documents, then flattens `kind: List` items and unwraps AdmissionReview bodies (a bare request
-// is wrapped first). A review without an object (DELETE, broken request) is an error: it has nothing
-// to evaluate and saying "allowed" would hide that.
+// is wrapped first), and decodes each object's Workload. A review without an object (DELETE, broken
+// request) is an error: it has nothing to evaluate and saying "allowed" would hide that.
 Result<std::vector<ManifestObject>> read_manifests(std::string_view text, std::string_view source);
 
 // Reads a file (bounded by kMaxManifestBytes), a directory (every .yaml/.yml/.json in it, sorted by
@@ -66,12 +61,5 @@ Result<std::string> read_bounded_file(const std::string& path, std::size_t max_b
 
 // The position of the first byte that is not valid UTF-8 (or a NUL), or npos when the text is valid.
 std::size_t find_invalid_utf8(std::string_view text) noexcept;
-
-// Whether a YAML plain scalar resolves to a non-string under the YAML 1.2 core schema; the YAML writer
-// quotes such strings so they read back as strings.
-bool plain_scalar_is_typed(std::string_view text);
-
-// JSON -> YAML text (block style), for `-o yaml`.
-std::string to_yaml(const nlohmann::json& value);
 
 }  // namespace imagegate::webhook

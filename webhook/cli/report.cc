@@ -71,7 +71,7 @@ Result<std::vector<WorkloadResult>> evaluate_offline(const policy::CompiledPolic
   std::vector<WorkloadResult> out;
   out.reserve(objects.size());
   for (const ManifestObject& object : objects) {
-    auto workload = policy::extract_workload(object.object, object.request_kind);
+    const Result<policy::Workload>& workload = object.workload;  // decoded by the reader
     if (!workload.ok()) {
       return Error{workload.error().code, object.source + (object.line > 0 ? " (line " + std::to_string(object.line) + ")" : "") +
                                               ": " + workload.error().message};
@@ -94,7 +94,7 @@ Result<std::vector<WorkloadResult>> evaluate_offline(const policy::CompiledPolic
       containers.push_back({container, policy::evaluate(compiled, image, evidence, now)});
     }
     result.decision = policy::decide_workload(std::move(containers));
-    result.workload = std::move(*workload);
+    result.workload = *workload;
     out.push_back(std::move(result));
   }
   return out;

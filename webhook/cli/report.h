@@ -48,8 +48,8 @@ struct TestReport {
 // "Deployment/default/web"; an object without a name shows "-".
 std::string workload_id(const std::string& kind, const std::string& namespace_name, const std::string& name);
 
-// Extracts the images of each object and decides each container offline. Errors: a malformed pod spec
-// (invalid_argument naming the source and the JSON path) or too many containers.
+// Decides each container of each object's Workload (decoded by the reader) offline. Errors: a malformed
+// pod spec (invalid_argument naming the source and the JSON path) or too many containers.
 Result<std::vector<WorkloadResult>> evaluate_offline(const policy::CompiledPolicy& policy,
                                                      const std::vector<ManifestObject>& objects,
                                                      const std::string& default_namespace,

@@ -51,7 +51,8 @@ TEST(AdmissionReviewDecode, EveryConnaisseurSampleDecodesOrIsRefused) {
     EXPECT_EQ(decoded->kind, c["kind"].get<std::string>());
     EXPECT_EQ(decoded->namespace_name, c["namespace"].get<std::string>());
     EXPECT_EQ(decoded->version, c["apiVersion"] == "admission.k8s.io/v1" ? ReviewVersion::v1 : ReviewVersion::v1beta1);
-    EXPECT_TRUE(decoded->object.is_object());
+    EXPECT_TRUE(parse_admission_review(read_file(admission_dir() / file))->object.is_object());
+    EXPECT_TRUE(decoded->has_object);
     EXPECT_FALSE(decoded->dry_run);
   }
 }
@@ -175,12 +176,14 @@ TEST(AdmissionReviewDecode, OversizedBodyIsResourceExhausted) {
 
 TEST(AdmissionReviewDecode, DeleteAndConnectNeedNoObject) {
   for (const std::string operation : {"DELETE", "CONNECT"}) {
-    const auto decoded = decode_admission_review(mutate([&](auto& r) {
+    const std::string body = mutate([&](auto& r) {
       r["request"]["operation"] = operation;
       r["request"].erase("object");
-    }));
+    });
+    const auto decoded = decode_admission_review(body);
     ASSERT_TRUE(decoded.ok()) << decoded.error().message;
-    EXPECT_TRUE(decoded->object.is_null());
+    EXPECT_TRUE(parse_admission_review(body)->object.is_null());
+    EXPECT_FALSE(decoded->has_object);
   }
 }
 
@@ -224,9 +227,10 @@ TEST(AdmissionReviewDecode, ReviewAtTheValueBoundDecodes) {
     });
   };
   const std::size_t room = kMaxReviewJsonValues - imagegate::testing::json_values(nlohmann::json::parse(with_extra(0)));
-  const auto decoded = decode_admission_review(with_extra(room));
+  const auto decoded = parse_admission_review(with_extra(room));
   ASSERT_TRUE(decoded.ok()) << decoded.error().message;
   EXPECT_EQ(decoded->object["spec"]["extra"].size(), room);
+  ASSERT_TRUE(decode_admission_review(with_extra(room)).ok());
   const auto over = decode_admission_review(with_extra(room + 1));
   ASSERT_FALSE(over.ok());
   EXPECT_EQ(over.error().code, ErrorCode::resource_exhausted);

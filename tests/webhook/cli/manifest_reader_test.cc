@@ -170,7 +170,8 @@ TEST(ReadManifests, ListsAndTypedLists) {
   ASSERT_TRUE(objects.ok()) << objects.error().message;
   ASSERT_EQ(objects->size(), 3u);
   EXPECT_EQ((*objects)[0].source, "l.yaml#1.items[0]");
-  EXPECT_EQ((*objects)[1].object["kind"], "ConfigMap");
+  ASSERT_TRUE((*objects)[1].workload.ok());
+  EXPECT_EQ((*objects)[1].workload->kind, "ConfigMap");
   EXPECT_EQ((*objects)[2].source, "l.yaml#2.items[0]");
   EXPECT_EQ((*objects)[2].request_kind, "Deployment");
 
@@ -191,14 +192,21 @@ TEST(ReadManifests, AdmissionReviewsFromTheConformanceFolder) {
   EXPECT_EQ(review->front().request_kind, "Deployment");
   EXPECT_EQ(review->front().request_namespace, "connaisseur");
   EXPECT_EQ(review->front().operation, "CREATE");
-  EXPECT_EQ(review->front().object["kind"], "Deployment");
+  ASSERT_TRUE(review->front().workload.ok());
+  EXPECT_EQ(review->front().workload->kind, "Deployment");
 
   // Bare AdmissionRequest (kubewarden): wrapped, then decoded.
   auto bare = read_manifests(testing::read_file(dir / "kubewarden/pod_creation_with_init_container.json"), "kw.json");
   ASSERT_TRUE(bare.ok()) << bare.error().message;
   ASSERT_EQ(bare->size(), 1u);
   EXPECT_EQ(bare->front().request_kind, "Pod");
-  EXPECT_FALSE(bare->front().object.contains("kind"));
+  // The object itself has no kind: the Workload's is request.kind's.
+  auto bare_documents = parse_documents(testing::read_file(dir / "kubewarden/pod_creation_with_init_container.json"),
+                                        "kw.json");
+  ASSERT_TRUE(bare_documents.ok());
+  EXPECT_FALSE(bare_documents->front().value["object"].contains("kind"));
+  ASSERT_TRUE(bare->front().workload.ok());
+  EXPECT_EQ(bare->front().workload->kind, "Pod");
 
   for (const char* broken : {"21_broken_admission_request.json", "26_broken_update_admission_request.json"}) {
     auto r = read_manifests(testing::read_file(dir / "connaisseur/admission_requests" / broken), broken);

@@ -1,0 +1,191 @@
+#include "webhook/admission/decision_rendering.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <utility>
+#include <variant>
+
+#include "verifier/image/image_reference.h"
+
+namespace imagegate::webhook {
+namespace {
+
+std::string join(const std::vector<std::string>& parts, std::string_view separator) {
+  std::string out;
+  for (const auto& part : parts) {
+    if (!out.empty()) out += separator;
+    out += part;
+  }
+  return out;
+}
+
+std::string rfc3339_now() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  const auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char buffer[40];
+  const std::size_t n = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &utc);
+  char out[64];
+  std::snprintf(out, sizeof out, "%.*s.%03dZ", static_cast<int>(n), buffer, static_cast<int>(millis));
+  return out;
+}
+
+}  // namespace
+
+std::string_view decision_name(policy::Action action) {
+  switch (action) {
+    case policy::Action::allow:
+      return "allowed";
+    case policy::Action::warn:
+      return "warned";
+    case policy::Action::deny:
+      return "denied";
+  }
+  return "error";
+}
+
+std::string truncate_utf8(std::string text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  std::size_t cut = max_bytes >= 3 ? max_bytes - 3 : 0;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  text.resize(cut);
+  if (max_bytes >= 3) text += "...";
+  return text;
+}
+
+std::vector<std::string> review_warnings(const policy::WorkloadDecision& decided,
+                                         const std::vector<std::string>& distinct,
+                                         const std::vector<policy::Evidence>& evidence) {
+  std::vector<std::string> out;
+  for (auto warning : decided.warnings()) {
+    if (out.size() == kMaxWarnings) break;
+    out.push_back(truncate_utf8(std::move(warning), kMaxWarningChars));
+  }
+  // Notes from the evidence itself (a digest served from the stale-if-error window) for allowed images.
+  for (std::size_t i = 0; i < distinct.size() && i < evidence.size(); ++i) {
+    for (const std::string& note : evidence[i].warnings) {
+      if (out.size() == kMaxWarnings) break;
+      out.push_back(truncate_utf8(distinct[i] + ": " + note, kMaxWarningChars));
+    }
+  }
+  return out;
+}
+
+std::map<std::string, std::string> audit_annotations(const policy::WorkloadDecision& decided,
+                                                     std::string_view decision, const std::string& policy_version) {
+  std::vector<std::string> rules;
+  std::vector<std::string> digests;
+  std::vector<std::string> audit_failures;
+  for (const auto& c : decided.containers) {
+    const auto& d = c.decision;
+    if (!d.rule.empty() && std::find(rules.begin(), rules.end(), d.rule) == rules.end()) rules.push_back(d.rule);
+    if (!d.evidence.digest.empty()) digests.push_back(policy::owner_label(c.container, "") + "=" + d.evidence.digest);
+    if (d.mode == policy::Mode::audit && d.outcome == policy::Outcome::failed) {
+      audit_failures.push_back(policy::owner_label(c.container, "") + ": " +
+                               (d.reasons.empty() ? d.image : join(d.reasons, "; ")));
+    }
+  }
+  std::map<std::string, std::string> annotations;
+  annotations["decision"] = std::string(decision);
+  annotations["policy-version"] = truncate_utf8(policy_version, kMaxAnnotationBytes);
+  if (!rules.empty()) annotations["rule"] = truncate_utf8(join(rules, ","), kMaxAnnotationBytes);
+  if (!digests.empty()) annotations["digests"] = truncate_utf8(join(digests, ","), kMaxAnnotationBytes);
+  if (!audit_failures.empty()) {
+    annotations["audit-failures"] = truncate_utf8(join(audit_failures, " | "), kMaxAnnotationBytes);
+  }
+  return annotations;
+}
+
+nlohmann::json decision_log_images(const policy::WorkloadDecision& decided) {
+  nlohmann::json images = nlohmann::json::array();
+  for (const auto& c : decided.containers) {
+    const auto& d = c.decision;
+    // Which trust anchors vouched (or failed) and how: an index signature accepting a platform digest says
+    // so here, for allowed reviews too (incident response reads this log).
+    nlohmann::json signatures = nlohmann::json::array();
+    for (const auto& a : d.evidence.signatures) {
+      signatures.push_back({{"anchor", a.anchor}, {"status", policy::to_string(a.check.status)}, {"detail", a.check.detail}});
+    }
+    images.push_back({{"container", c.container.name},
+                      {"containerKind", c.container.kind},
+                      {"image", c.container.image},
+                      {"normalized", d.normalized},
+                      {"digest", d.evidence.digest},
+                      {"decision", decision_name(d.action)},
+                      {"outcome", policy::to_string(d.outcome)},
+                      {"mode", policy::to_string(d.mode)},
+                      {"rule", d.rule},
+                      {"reasons", d.reasons},
+                      {"signatures", std::move(signatures)}});
+    // What the reasons leave out for the requester (the socket error behind "registry unreachable").
+    if (auto diagnostics = policy::diagnostics(d.evidence); !diagnostics.empty()) {
+      images.back()["diagnostics"] = std::move(diagnostics);
+    }
+  }
+  return images;
+}
+
+std::string decision_log_line(const AdmissionRequest& request, const std::string& decision,
+                              const std::string& message, const std::string& policy_version, nlohmann::json images,
+                              double seconds) {
+  nlohmann::json line = {
+      {"time", rfc3339_now()},
+      {"uid", request.uid},
+      {"apiVersion", request.version == ReviewVersion::v1 ? "admission.k8s.io/v1" : "admission.k8s.io/v1beta1"},
+      {"operation", request.operation},
+      {"kind", request.kind},
+      {"resource", request.resource},
+      {"subResource", request.sub_resource},
+      {"namespace", request.namespace_name},
+      {"name", request.name},
+      {"user", request.user},
+      {"dryRun", request.dry_run},
+      {"policyVersion", policy_version},
+      {"decision", decision},
+      {"durationMs", std::round(seconds * 1e6) / 1e3},
+      {"images", std::move(images)},
+  };
+  if (!message.empty()) line["message"] = message;
+  return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::optional<Admission> inventory_entry(const AdmissionRequest& request, const std::string& namespace_name,
+                                         const policy::Workload& workload, const policy::WorkloadDecision& decided,
+                                         std::chrono::system_clock::time_point now) {
+  if (decided.action == policy::Action::deny) return std::nullopt;
+  // The inventory records what now runs: containers allowed (or warned) whose digest is known, either
+  // resolved for this review or written in the reference itself.
+  Admission admitted{namespace_name, workload.kind, workload.name, {}, now};
+  bool every_digest_known = true;
+  for (const auto& c : decided.containers) {
+    const auto& d = c.decision;
+    if (d.action == policy::Action::deny || d.normalized.empty()) {
+      every_digest_known = false;
+      continue;
+    }
+    std::string digest = d.evidence.digest;
+    if (digest.empty()) {
+      auto ref = verifier::ImageReference::parse_normalized(c.container.image);
+      if (auto* parsed = std::get_if<verifier::ImageReference>(&ref); parsed != nullptr) digest = parsed->digest();
+    }
+    if (digest.empty()) {
+      every_digest_known = false;
+      continue;
+    }
+    const bool seen = std::any_of(admitted.images.begin(), admitted.images.end(), [&](const AdmittedImage& a) {
+      return a.image == d.normalized && a.digest == digest;
+    });
+    if (!seen) admitted.images.push_back({d.normalized, std::move(digest)});
+  }
+  // An UPDATE replaces the workload's inventory only when it names everything the workload now runs.
+  admitted.replaces = request.operation == "UPDATE" && every_digest_known;
+  if (admitted.images.empty()) return std::nullopt;
+  return admitted;
+}
+
+}  // namespace imagegate::webhook
