@@ -16,6 +16,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -27,6 +28,7 @@
 #include "webhook/observe/metrics.h"
 #include "webhook/admission/policy_admission_service.h"
 #include "webhook/admission/policy_watcher.h"
+#include "webhook/evidence/anchor_keeper.h"
 #include "webhook/evidence/registry_evidence_source.h"
 #include "webhook/admission/digest_pinning.h"
 #include "webhook/evidence/registry_setup.h"
@@ -145,6 +147,9 @@ int run_serve(const ServeFlags& flags) {
   // Declared before everything that holds sockets or timers of it (the registry clients' pooled
   // connections, the Notary verifiers' clients in the anchor sets), so they are destroyed while it lives.
   boost::asio::io_context io(static_cast<int>(threads));
+  // Policy files and trust files (keys, roots) are read, compiled and loaded here, never on the io threads:
+  // the policy watcher and the trust-file rotation run on this pool.
+  boost::asio::thread_pool policy_pool(1);
 
   Metrics metrics;
   DecisionLog decisions(std::cout);
@@ -165,27 +170,23 @@ int run_serve(const ServeFlags& flags) {
     return Metrics::RegistryCacheCounts{s.hits, s.misses, s.shared, s.stale};
   });
   RegistryEvidenceSource registry_evidence(*registry->cached);
-  // Signatures of the resolved digest (cosign, Sigstore bundles, Notary v1), verified against the trust
-  // anchors of the policy the service holds; the anchor set is rebuilt when the policy version changes.
+  // Signatures of the resolved digest (cosign, Sigstore bundles, Notary v1), verified against the anchor
+  // material of the review's snapshot: built with each policy, rebuilt when its trust files change.
   SignatureVerificationOptions signature_options;  // the config's `signatures:` section
   signature_options.fetch.max_signatures = config.signatures.max_signatures;
   signature_options.fetch.max_payload_bytes = config.signatures.max_payload_bytes;
   signature_options.cache_ttl = config.signatures.cache_ttl;
-  signature_options.trust_reload_interval = config.signatures.trust_reload_interval;
   signature_options.shared = registry->shared;  // Redis: answers shared with the other replicas
-  SignatureVerification signature_verification(*registry->cached, config.registry, signature_options);
+  SignatureVerification signature_verification(*registry->cached, signature_options);
+  AnchorKeeper anchor_keeper(config.registry, config.signatures.trust_reload_interval);
   PolicyAdmissionService* service_for_policy = nullptr;  // set once the service exists, before any review
   // Redirects and token realms may lead where the policy in force allows (issue 13: not off the allowlist).
   follow_policy_allowlist(*registry->network, [&service_for_policy] {
     return service_for_policy != nullptr ? service_for_policy->policy() : std::shared_ptr<const policy::CompiledPolicy>();
   });
-  SignatureEvidenceSource signature_evidence(
-      registry_evidence, signature_verification, *registry->cached,  // the registry: index signatures
-      [&service_for_policy] {
-        return service_for_policy != nullptr ? service_for_policy->policy()
-                                             : std::shared_ptr<const policy::CompiledPolicy>();
-      },
-      &metrics);
+  SignatureEvidenceSource signature_evidence(registry_evidence, signature_verification,
+                                             *registry->cached,  // the registry: index signatures
+                                             &metrics);
   auto verdicts = open_verdicts(config);
   if (!verdicts) return fail(verdicts.error().message);
   // With a store, the verdict of the resolved digest joins the registry's evidence.
@@ -197,6 +198,9 @@ int run_serve(const ServeFlags& flags) {
   admission_options.max_concurrent_images = config.registry.max_concurrent_per_review;
   if (admission_options.default_budget > config.max_budget) admission_options.default_budget = config.max_budget;
   PolicyAdmissionService service(admission_options, evidence, metrics, decisions);
+  service.set_anchor_loader([&anchor_keeper](std::shared_ptr<const policy::CompiledPolicy> policy) {
+    return anchor_keeper.load(std::move(policy));
+  });
   // With a store, admitted digests go into its inventory, written off the io threads.
   std::unique_ptr<InventoryRecorder> inventory;
   if (verdicts->lookup) {
@@ -205,7 +209,7 @@ int run_serve(const ServeFlags& flags) {
   }
   service_for_policy = &service;
 
-  PolicyWatcher watcher(io.get_executor(), config.policy_file, service, metrics, std::cerr,
+  PolicyWatcher watcher(policy_pool.get_executor(), config.policy_file, service, metrics, std::cerr,
                         config.policy_reload_interval);
   if (!watcher.load_now()) {
     return fail("policy " + config.policy_file + " is not valid (diagnostics above); not starting");
@@ -255,6 +259,7 @@ int run_serve(const ServeFlags& flags) {
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   const auto stop_everything = [&] {
     watcher.stop();
+    anchor_keeper.stop();
     tls_provider->stop();
     io.stop();
   };
@@ -307,6 +312,9 @@ int run_serve(const ServeFlags& flags) {
 
   std::signal(SIGPIPE, SIG_IGN);
   watcher.start();
+  anchor_keeper.start(policy_pool.get_executor(), [&service](std::shared_ptr<const verifier::AnchorMaterial> rotated) {
+    service.set_anchor_material(std::move(rotated));
+  });
   tls_provider->start(io.get_executor(), config.tls_reload_interval);
   server.start();
   if (api_server) api_server->start();
@@ -315,6 +323,8 @@ int run_serve(const ServeFlags& flags) {
   for (unsigned i = 1; i < threads; ++i) workers.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& worker : workers) worker.join();
+  // The watcher's and the keeper's timers are cancelled: the pool runs out of work.
+  policy_pool.join();
   log_line({{"level", "info"}, {"msg", "stopped"}});
   return 0;
 }
