@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "common/single_flight.h"
+#include "common/text.h"
 #include "verifier/crypto/crypto.h"
 #include "webhook/evidence/signature_shared_answer.h"
 
@@ -22,12 +23,6 @@ using verifier::LoadedAnchor;
 using SteadyClock = std::chrono::steady_clock;
 
 namespace {
-
-std::string join(const std::vector<std::string>& items, std::string_view separator) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : std::string(separator)) + item;
-  return out;
-}
 
 void add_unique(std::vector<std::string>& list, std::string item) {
   if (std::find(list.begin(), list.end(), item) == list.end()) list.push_back(std::move(item));

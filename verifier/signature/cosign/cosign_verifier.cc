@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/text.h"
 #include "verifier/signature/cosign/cosign.h"
 #include "verifier/signature/sigstore/image_bundles.h"
 
@@ -9,13 +10,6 @@ namespace imagegate::verifier {
 namespace {
 
 constexpr std::size_t kMaxReasons = 3;
-
-// One of the `join`s issue 14's helper sweep folds into common/text.h.
-std::string join(const std::vector<std::string>& items, std::string_view separator) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : std::string(separator)) + item;
-  return out;
-}
 
 void add_unique(std::vector<std::string>& list, std::string item) {
   if (std::find(list.begin(), list.end(), item) == list.end()) list.push_back(std::move(item));
