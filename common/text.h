@@ -16,4 +16,17 @@ inline std::string ascii_lower(std::string_view s) {
   return out;
 }
 
+// The items of `items` (any range of things a std::string can be appended with: std::string,
+// std::string_view, const char*) with `separator` between them. The separator goes in only once the text
+// so far is non-empty, so empty items at the front leave no leading separator: {"", "a"} joins to "a".
+template <typename Range>
+std::string join(const Range& items, std::string_view separator) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += separator;
+    out += item;
+  }
+  return out;
+}
+
 }  // namespace imagegate

@@ -1,7 +1,5 @@
 #include "policy/compiled_policy.h"
 
-#include <re2/re2.h>
-
 #include <algorithm>
 #include <set>
 #include <tuple>
@@ -19,15 +17,6 @@ Result<std::vector<Glob>> compile_globs(const std::vector<std::string>& patterns
     out.push_back(std::move(glob).value());
   }
   return out;
-}
-
-Result<std::shared_ptr<const re2::RE2>> compile_regexp(const std::string& pattern, std::string_view where) {
-  if (pattern.empty()) return std::shared_ptr<const re2::RE2>();
-  RE2::Options options;
-  options.set_log_errors(false);
-  auto re = std::make_shared<const RE2>(pattern, options);
-  if (!re->ok()) return invalid_argument(std::string(where) + ": invalid regular expression: " + re->error());
-  return std::shared_ptr<const re2::RE2>(std::move(re));
 }
 
 }  // namespace
@@ -82,19 +71,19 @@ Result<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::compile(PolicySpec
   policy->registries_ = std::move(registries).value();
 
   std::set<std::string, std::less<>> anchor_names;
-  for (const TrustAnchor& anchor : s.trust_anchors) {
+  for (TrustAnchor& anchor : policy->spec_.trust_anchors) {
     const std::string where = "trust anchor \"" + anchor.name + "\"";
     if (anchor.name.empty()) return invalid_argument("a trust anchor has no name");
     if (!anchor_names.insert(anchor.name).second) return invalid_argument("duplicate " + where);
     CompiledAnchor compiled;
     compiled.anchor = &anchor;
-    if (const auto* keyless = std::get_if<KeylessAnchor>(&anchor.spec)) {
-      auto issuer = compile_regexp(keyless->issuer_regexp, where);
-      if (!issuer.ok()) return issuer.error();
-      auto subject = compile_regexp(keyless->subject_regexp, where);
-      if (!subject.ok()) return subject.error();
-      compiled.issuer_regexp = std::move(issuer).value();
-      compiled.subject_regexp = std::move(subject).value();
+    if (auto* keyless = std::get_if<KeylessAnchor>(&anchor.spec)) {
+      // Compiled into the anchor itself (a verifier value type), which the anchor material reads.
+      if (auto compiled_identity = verifier::compile_identity(*keyless); !compiled_identity.ok()) {
+        return invalid_argument(where + ": " + compiled_identity.error().message);
+      }
+      compiled.issuer_regexp = keyless->compiled_issuer_regexp;
+      compiled.subject_regexp = keyless->compiled_subject_regexp;
     }
     policy->anchors_.push_back(std::move(compiled));
   }

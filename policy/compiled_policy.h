@@ -47,8 +47,9 @@ struct CompiledRule {
 
 struct CompiledAnchor {
   const TrustAnchor* anchor = nullptr;
-  std::shared_ptr<const re2::RE2> issuer_regexp;   // keyless only, when given
-  std::shared_ptr<const re2::RE2> subject_regexp;  // keyless only, when given
+  // Keyless only, when given: the regexps compiled into the anchor's KeylessAnchor (the same objects).
+  std::shared_ptr<const re2::RE2> issuer_regexp;
+  std::shared_ptr<const re2::RE2> subject_regexp;
 };
 
 class CompiledPolicy {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "verifier/image/severity.h"
+#include "verifier/signature/anchor/anchor.h"
 
 namespace imagegate::policy {
 
@@ -34,45 +35,16 @@ struct Location {
 
 // ---- Trust anchors: named once, referenced by rules. -------------------------------------------------
 
-// A cosign public key (ECDSA, RSA, Ed25519), inline PEM or a file the verifier reads.
-struct CosignKeyAnchor {
-  std::string key_pem;   // inline `key:`
-  std::string key_file;  // `keyFile:`
-};
-
-// A cosign keyless (Fulcio certificate) identity.
-struct KeylessAnchor {
-  std::string issuer;           // exact OIDC issuer, or
-  std::string issuer_regexp;    // RE2
-  std::string subject;          // exact SAN (email or URI), or
-  std::string subject_regexp;   // RE2
-  std::string trusted_root_file;  // Sigstore trusted_root.json, or
-  std::string fulcio_roots_file;  // PEM bundle, with
-  std::string rekor_key_file;     // PEM
-};
-
-// Notary v1 (Docker Content Trust): a notary-server and the pinned root.
-struct NotaryV1Anchor {
-  std::string server;                  // https://notary.example.com
-  std::vector<std::string> root_keys;  // inline PEM public keys or certificates
-  std::vector<std::string> root_key_files;
-  std::vector<std::string> root_key_ids;  // optional pin by key id
-  std::vector<std::string> delegations;   // required signer roles, e.g. targets/releases
-  bool all_delegations = false;           // all of `delegations` must have signed (default: one)
-  std::string ca_file;                    // TLS CA for the server
-};
-
-// Notation (Notary Project v2): trust stores and trusted identities, as a notation trust policy.
-struct NotationAnchor {
-  std::vector<std::string> trust_store_files;  // CA certificates (PEM)
-  std::vector<std::string> tsa_store_files;
-  std::vector<std::string> trusted_identities;  // "x509.subject: CN=...", or "*"
-  std::string verification_level = "strict";    // strict | permissive | audit
-};
+// The anchor specs are verifier value types (verifier/signature/anchor/anchor.h): the schemes that verify
+// with them live in verifier/signature/. A keyless anchor's regexps are compiled by compile_policy.
+using CosignKeyAnchor = verifier::CosignKeyAnchor;  // cosign public key, inline or keyFile
+using KeylessAnchor = verifier::KeylessAnchor;      // Fulcio certificate identity and its trust root
+using NotaryV1Anchor = verifier::NotaryV1Anchor;    // notary-server and pinned root
+using NotationAnchor = verifier::NotationAnchor;    // Notation trust policy (not verified by this build)
 
 struct TrustAnchor {
   std::string name;
-  std::variant<CosignKeyAnchor, KeylessAnchor, NotaryV1Anchor, NotationAnchor> spec;
+  verifier::AnchorSpec spec;
   Location location;
 };
 

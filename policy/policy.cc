@@ -59,5 +59,9 @@ PolicyResult load_policy(std::string_view yaml_text, std::string_view file_name)
 
 const PolicySpec& spec_of(const CompiledPolicy& policy) noexcept { return policy.spec(); }
 const std::string& version_of(const CompiledPolicy& policy) noexcept { return policy.version(); }
+Result<std::shared_ptr<const CompiledPolicy>> compile_policy(PolicySpec spec, std::string version) {
+  return CompiledPolicy::compile(std::move(spec), std::move(version));
+}
+bool registry_allowed(const CompiledPolicy& policy, std::string_view domain) { return policy.registry_allowed(domain); }
 
 }  // namespace imagegate::policy

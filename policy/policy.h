@@ -37,10 +37,15 @@ using PolicyResult = std::variant<std::shared_ptr<const CompiledPolicy>, std::ve
 
 // Parses and compiles. On failure returns every diagnostic found (not just the first), sorted by position.
 PolicyResult load_policy(std::string_view yaml_text, std::string_view file_name);
+// Compiles a spec built in code (`imagegate verify`'s flags): invalid_argument for what the loader would have
+// rejected (bad globs or regexps, unknown anchors, bad thresholds).
+Result<std::shared_ptr<const CompiledPolicy>> compile_policy(PolicySpec spec, std::string version);
 
 // The spec a policy was compiled from, its name and a version string that changes whenever its content
 // does (for cache keys and the decision log).
 const PolicySpec& spec_of(const CompiledPolicy& policy) noexcept;
 const std::string& version_of(const CompiledPolicy& policy) noexcept;
+// True when the policy has no registry allowlist (`registries.allow`) or `domain` matches one of its patterns.
+bool registry_allowed(const CompiledPolicy& policy, std::string_view domain);
 
 }  // namespace imagegate::policy

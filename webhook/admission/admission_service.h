@@ -16,8 +16,20 @@
 namespace imagegate::policy {
 class CompiledPolicy;
 }
+namespace imagegate::verifier {
+class AnchorMaterial;
+}
 
 namespace imagegate::webhook {
+
+// The policy snapshot a review started with, handed whole to every evidence source (EvidenceSource::gather):
+// the compiled policy and the anchor material built for it (verifier/signature/anchor_material.h; nullptr
+// when none was built: signature checks are then unavailable). A reload mid-review swaps the service's
+// snapshot, never the one a review holds. Immutable parts, shared.
+struct PolicySnapshot {
+  std::shared_ptr<const policy::CompiledPolicy> policy;
+  std::shared_ptr<const verifier::AnchorMaterial> anchors;
+};
 
 // An HTTP answer the server writes as is.
 struct HttpAnswer {

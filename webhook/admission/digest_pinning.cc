@@ -39,7 +39,8 @@ asio::awaitable<HttpAnswer> DigestPinning::mutate(std::string body, std::string 
   AdmissionResponse response;
   response.uid = request.uid;
   response.allowed = true;
-  const auto policy = service_.policy();
+  const PolicySnapshot snapshot = service_.snapshot();  // this request's, whatever reloads happen meanwhile
+  const auto& policy = snapshot.policy;
   if ((request.operation != "CREATE" && request.operation != "UPDATE") || !policy || !request.has_object) {
     co_return HttpAnswer{200, "application/json", encode_admission_review(request.version, response)};
   }
@@ -69,7 +70,7 @@ asio::awaitable<HttpAnswer> DigestPinning::mutate(std::string body, std::string 
   }
   const auto budget = review_budget(options_, target);
   const std::size_t job_count = jobs.size();
-  std::vector<GatheredEvidence> gathered = co_await gather_within_budget(source_, std::move(jobs), policy, budget,
+  std::vector<GatheredEvidence> gathered = co_await gather_within_budget(source_, std::move(jobs), snapshot, budget,
                                                                            options_.max_concurrent_images);
 
   // image -> pinned reference ("" when it could not be resolved); each warning once per image.

@@ -37,7 +37,7 @@ namespace {
 // alive by the stragglers) and are ignored.
 
 struct GatherState {
-  std::shared_ptr<const policy::CompiledPolicy> policy;  // keeps every plan.rule alive
+  PolicySnapshot snapshot;  // the review's; keeps every plan.rule alive
   std::vector<EvidenceJob> jobs;
   std::vector<std::optional<policy::Evidence>> results;
   std::vector<std::string> failures;  // what() of a gather that threw
@@ -63,7 +63,7 @@ asio::awaitable<void> gather_one(std::shared_ptr<GatherState> state, EvidenceSou
   std::optional<policy::Evidence> result;
   std::string failure;
   try {
-    result = co_await source.gather(state->jobs[i].image, state->jobs[i].plan);
+    result = co_await source.gather(state->jobs[i].image, state->jobs[i].plan, state->snapshot);
   } catch (const std::exception& e) {
     failure = e.what();
   } catch (...) {
@@ -104,12 +104,12 @@ asio::awaitable<void> gather_phase(std::shared_ptr<GatherState> state, EvidenceS
 }  // namespace
 
 asio::awaitable<std::vector<GatheredEvidence>> gather_within_budget(
-    EvidenceSource& source, std::vector<EvidenceJob> jobs, std::shared_ptr<const policy::CompiledPolicy> keep_alive,
+    EvidenceSource& source, std::vector<EvidenceJob> jobs, PolicySnapshot snapshot,
     milliseconds budget, std::size_t max_concurrent) {
   std::vector<GatheredEvidence> out(jobs.size());
   if (jobs.empty()) co_return out;
   auto state = std::make_shared<GatherState>();
-  state->policy = std::move(keep_alive);
+  state->snapshot = std::move(snapshot);
   state->jobs = std::move(jobs);
   const std::size_t n = state->jobs.size();
   state->results.resize(n);

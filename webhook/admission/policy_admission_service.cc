@@ -15,6 +15,7 @@
 
 #include "policy/policy.h"
 #include "policy/workload.h"
+#include "verifier/signature/anchor_material.h"
 #include "webhook/admission/admission_review.h"
 #include "webhook/admission/decision_rendering.h"
 #include "webhook/observe/decision_log.h"
@@ -161,7 +162,8 @@ std::chrono::milliseconds review_budget(const AdmissionOptions& options, std::st
 }
 
 asio::awaitable<policy::Evidence> NoVerifierEvidenceSource::gather(const policy::ImageUnderReview& /*image*/,
-                                                                  const policy::Plan& plan) {
+                                                                  const policy::Plan& plan,
+                                                                  const PolicySnapshot& /*snapshot*/) {
   co_return policy::unevaluated_evidence(plan.needs, "no verifier configured");
 }
 
@@ -172,13 +174,28 @@ PolicyAdmissionService::PolicyAdmissionService(AdmissionOptions options, Evidenc
 bool PolicyAdmissionService::ready() const { return policy() != nullptr; }
 
 void PolicyAdmissionService::set_policy(std::shared_ptr<const policy::CompiledPolicy> policy) {
+  // Built before the swap: a review never sees a policy without the material of its anchors.
+  std::shared_ptr<const verifier::AnchorMaterial> anchors;
+  if (anchor_loader_ && policy) anchors = anchor_loader_(policy);
   std::lock_guard lock(mutex_);
-  policy_ = std::move(policy);
+  snapshot_ = {std::move(policy), std::move(anchors)};
+}
+
+void PolicyAdmissionService::set_anchor_material(std::shared_ptr<const verifier::AnchorMaterial> anchors) {
+  std::lock_guard lock(mutex_);
+  if (snapshot_.policy && anchors && anchors->policy_version() == policy::version_of(*snapshot_.policy)) {
+    snapshot_.anchors = std::move(anchors);
+  }
 }
 
 std::shared_ptr<const policy::CompiledPolicy> PolicyAdmissionService::policy() const {
   std::lock_guard lock(mutex_);
-  return policy_;
+  return snapshot_.policy;
+}
+
+PolicySnapshot PolicyAdmissionService::snapshot() const {
+  std::lock_guard lock(mutex_);
+  return snapshot_;
 }
 
 namespace {
@@ -195,10 +212,10 @@ struct ReviewDecision {
 // Plans each distinct image once (containers sharing an image share its evidence), gathers the evidence
 // the plans need within the budget, evaluates every container and folds them into the workload's decision.
 asio::awaitable<ReviewDecision> decide_review(const AdmissionRequest& request, const policy::Workload& workload,
-                                              std::shared_ptr<const policy::CompiledPolicy> compiled,
-                                              EvidenceSource& source, Metrics& metrics, milliseconds budget,
+                                              PolicySnapshot snapshot, EvidenceSource& source, Metrics& metrics, milliseconds budget,
                                               std::size_t max_concurrent,
                                               const std::function<std::chrono::system_clock::time_point()>& clock) {
+  const std::shared_ptr<const policy::CompiledPolicy>& compiled = snapshot.policy;
   ReviewDecision out;
   out.namespace_name = !request.namespace_name.empty() ? request.namespace_name : workload.namespace_name;
   const std::string& namespace_name = out.namespace_name;
@@ -226,7 +243,7 @@ asio::awaitable<ReviewDecision> decide_review(const AdmissionRequest& request, c
   }
   if (!jobs.empty()) {
     const auto evidence_start = Clock::now();
-    auto gathered = co_await gather_within_budget(source, std::move(jobs), compiled, budget, max_concurrent);
+    auto gathered = co_await gather_within_budget(source, std::move(jobs), snapshot, budget, max_concurrent);
     const std::string timed_out = "timed out after " + std::to_string(budget.count()) + "ms";
     for (std::size_t i = 0; i < distinct.size(); ++i) {
       const std::size_t job = job_of_image[i];
@@ -259,11 +276,11 @@ asio::awaitable<ReviewDecision> decide_review(const AdmissionRequest& request, c
 
 // CREATE / UPDATE with a policy: the images of the new object, decided, then rendered into the answer,
 // the decision log's images and the inventory's entry.
-asio::awaitable<ReviewOutcome> review_workload(const AdmissionRequest& request,
-                                               std::shared_ptr<const policy::CompiledPolicy> compiled,
+asio::awaitable<ReviewOutcome> review_workload(const AdmissionRequest& request, PolicySnapshot snapshot,
                                                EvidenceSource& source, Metrics& metrics, milliseconds budget,
                                                std::size_t max_concurrent,
                                                const std::function<std::chrono::system_clock::time_point()>& clock) {
+  const std::shared_ptr<const policy::CompiledPolicy>& compiled = snapshot.policy;
   // UPDATE: only the new object counts (the decoder never reads oldObject). oldObject is what is already
   // running; checking it (or skipping because of it, or because the new object carries a
   // deletionTimestamp) would let a requester steer the decision with fields it controls.
@@ -283,7 +300,7 @@ asio::awaitable<ReviewOutcome> review_workload(const AdmissionRequest& request,
     co_return out;
   }
 
-  ReviewDecision decision = co_await decide_review(request, *workload, compiled, source, metrics, budget,
+  ReviewDecision decision = co_await decide_review(request, *workload, snapshot, source, metrics, budget,
                                                    max_concurrent, clock);
   const policy::WorkloadDecision& decided = decision.decided;
   ReviewOutcome out = decided.action == policy::Action::deny ? deny(request, decided.denial_message(), "denied")
@@ -337,13 +354,14 @@ asio::awaitable<HttpAnswer> PolicyAdmissionService::validate(std::string body, s
     const milliseconds budget = review_budget(options_, target);
 
     ReviewOutcome outcome;
-    const auto compiled = policy();  // this review's snapshot, whatever reloads happen meanwhile
+    const PolicySnapshot snapshot = this->snapshot();  // this review's, whatever reloads happen meanwhile
+    const auto& compiled = snapshot.policy;
     if (request->operation == "DELETE" || request->operation == "CONNECT") {
       outcome = allow(*request);
     } else if (!compiled) {
       outcome = deny(*request, "imagegate has no valid policy loaded; all images are denied until one is", "error");
     } else {
-      outcome = co_await review_workload(*request, compiled, evidence_, metrics_, budget,
+      outcome = co_await review_workload(*request, snapshot, evidence_, metrics_, budget,
                                          options_.max_concurrent_images, clock_);
     }
 

@@ -41,15 +41,16 @@ class Metrics;
 class EvidenceSource {
  public:
   virtual ~EvidenceSource() = default;
-  // Must honour cancellation (the flow cancels it when the budget expires).
+  // Must honour cancellation (the flow cancels it when the budget expires). `snapshot` is the one the
+  // review started with (plan.rule points into snapshot.policy); it outlives the call.
   virtual boost::asio::awaitable<policy::Evidence> gather(const policy::ImageUnderReview& image,
-                                                          const policy::Plan& plan) = 0;
+                                                          const policy::Plan& plan, const PolicySnapshot& snapshot) = 0;
 };
 
 // One image whose evidence is wanted, and what gathering produced for it.
 struct EvidenceJob {
   policy::ImageUnderReview image;
-  policy::Plan plan;  // plan.rule points into the policy snapshot passed as keep_alive below
+  policy::Plan plan;  // plan.rule points into the policy snapshot passed below
 };
 struct GatheredEvidence {
   std::optional<policy::Evidence> evidence;  // nullopt: the gather threw (failure says what) or was still
@@ -61,17 +62,17 @@ struct GatheredEvidence {
 // running when it expires get a terminal cancellation and are not waited for, so a source that hangs or
 // ignores cancellation cannot hold the caller past its deadline; their late results are dropped; jobs not
 // started by then never start (no evidence, no failure: "timed out"). `source` must outlive every job
-// (stragglers included); `keep_alive` is held until the last one ends. /validate and /mutate both gather
+// (stragglers included); `snapshot` (the review's) is given to every gather and held until the last one ends. /validate and /mutate both gather
 // this way (webhook/admission/evidence_gathering.cc).
 inline constexpr std::size_t kDefaultMaxConcurrentPerReview = 16;
 boost::asio::awaitable<std::vector<GatheredEvidence>> gather_within_budget(
-    EvidenceSource& source, std::vector<EvidenceJob> jobs, std::shared_ptr<const policy::CompiledPolicy> keep_alive,
+    EvidenceSource& source, std::vector<EvidenceJob> jobs, PolicySnapshot snapshot,
     std::chrono::milliseconds budget, std::size_t max_concurrent = kDefaultMaxConcurrentPerReview);
 
 class NoVerifierEvidenceSource final : public EvidenceSource {
  public:
-  boost::asio::awaitable<policy::Evidence> gather(const policy::ImageUnderReview& image,
-                                                  const policy::Plan& plan) override;
+  boost::asio::awaitable<policy::Evidence> gather(const policy::ImageUnderReview& image, const policy::Plan& plan,
+                                                  const PolicySnapshot& snapshot) override;
 };
 
 struct AdmissionOptions {
@@ -135,8 +136,17 @@ class PolicyAdmissionService final : public AdmissionService {
   boost::asio::awaitable<HttpAnswer> validate(std::string body, std::string target) override;
   bool ready() const override;
 
+  // Swaps the snapshot: `policy` with the anchor material the anchor loader builds for it (blocking: call it
+  // where the policy is compiled, off the io threads), none without a loader.
   void set_policy(std::shared_ptr<const policy::CompiledPolicy> policy);
   std::shared_ptr<const policy::CompiledPolicy> policy() const;
+  PolicySnapshot snapshot() const;
+  // Optional; set before the first set_policy. Builds the anchor material of a policy.
+  using AnchorLoader =
+      std::function<std::shared_ptr<const verifier::AnchorMaterial>(std::shared_ptr<const policy::CompiledPolicy>)>;
+  void set_anchor_loader(AnchorLoader loader) { anchor_loader_ = std::move(loader); }
+  // Rotated trust files: new material for the policy in force (ignored when built for another version).
+  void set_anchor_material(std::shared_ptr<const verifier::AnchorMaterial> anchors);
   // Optional; `observer` (may be null: none) must outlive the service. Set it before serving.
   void set_observer(AdmissionObserver* observer) { observer_ = observer; }
 
@@ -146,8 +156,9 @@ class PolicyAdmissionService final : public AdmissionService {
   Metrics& metrics_;
   DecisionLog& log_;
   std::function<std::chrono::system_clock::time_point()> clock_;
-  mutable std::mutex mutex_;  // guards policy_ (the pointer, not the immutable policy)
-  std::shared_ptr<const policy::CompiledPolicy> policy_;
+  mutable std::mutex mutex_;  // guards snapshot_ (the pointers, not the immutable policy and material)
+  PolicySnapshot snapshot_;
+  AnchorLoader anchor_loader_;
   AdmissionObserver* observer_ = nullptr;
 };
 

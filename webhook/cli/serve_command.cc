@@ -21,6 +21,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -32,6 +33,7 @@
 #include "webhook/observe/metrics.h"
 #include "webhook/admission/policy_admission_service.h"
 #include "webhook/admission/policy_watcher.h"
+#include "webhook/evidence/anchor_keeper.h"
 #include "webhook/evidence/registry_evidence_source.h"
 #include "webhook/admission/digest_pinning.h"
 #include "webhook/evidence/registry_setup.h"
@@ -174,7 +176,6 @@ SignatureVerificationOptions signature_options(const ServerConfig& config,
   options.fetch.max_signatures = config.signatures.max_signatures;
   options.fetch.max_payload_bytes = config.signatures.max_payload_bytes;
   options.cache_ttl = config.signatures.cache_ttl;
-  options.trust_reload_interval = config.signatures.trust_reload_interval;
   options.shared = std::move(shared);  // Redis: answers shared with the other replicas
   return options;
 }
@@ -208,10 +209,11 @@ struct Admission {
       : registry(std::move(clients)),
         verdicts(std::move(opened)),
         registry_evidence(*registry.cached),
-        signature_verification(*registry.cached, config.registry, signature_options(config, registry.shared)),
-        signature_evidence(
-            registry_evidence, signature_verification, *registry.cached,  // the registry: index signatures
-            [this] { return policy(); }, &metrics),
+        signature_verification(*registry.cached, signature_options(config, registry.shared)),
+        anchor_keeper(config.registry, config.signatures.trust_reload_interval),
+        signature_evidence(registry_evidence, signature_verification,
+                           *registry.cached,  // the registry: index signatures
+                           &metrics),
         verdict_evidence(verdicts.lookup ? std::make_unique<VerdictEvidenceSource>(signature_evidence, *verdicts.lookup)
                                          : nullptr),
         options(admission_options(config)),
@@ -233,6 +235,10 @@ struct Admission {
     });
     // Redirects and token realms may lead where the policy in force allows (issue 13: not off the allowlist).
     follow_policy_allowlist(*registry.network, [this] { return policy(); });
+    // Each policy's anchor material (keys, roots) is built with it, off the io threads.
+    service.set_anchor_loader([keeper = &anchor_keeper](std::shared_ptr<const policy::CompiledPolicy> policy) {
+      return keeper->load(std::move(policy));
+    });
     // With a store, admitted digests go into its inventory, written off the io threads.
     if (verdicts.lookup) {
       inventory = std::make_unique<InventoryRecorder>(verdicts.lookup->store(), &metrics);
@@ -249,9 +255,10 @@ struct Admission {
   RegistryClients registry;
   Verdicts verdicts;
   RegistryEvidenceSource registry_evidence;
-  // Signatures of the resolved digest (cosign, Sigstore bundles, Notary v1), verified against the trust
-  // anchors of the policy the service holds; the anchor set is rebuilt when the policy version changes.
+  // Signatures of the resolved digest (cosign, Sigstore bundles, Notary v1), verified against the anchor
+  // material of the review's snapshot: built with each policy, rebuilt when its trust files change.
   SignatureVerification signature_verification;
+  AnchorKeeper anchor_keeper;
   SignatureEvidenceSource signature_evidence;
   // With a store, the verdict of the resolved digest joins the registry's evidence.
   std::unique_ptr<VerdictEvidenceSource> verdict_evidence;
@@ -316,8 +323,8 @@ Result<Listeners> open_listeners(boost::asio::io_context& io, const Setup& setup
 class ShutdownOnSignal {
  public:
   ShutdownOnSignal(boost::asio::io_context& io, std::chrono::milliseconds grace_period, Listeners& listeners,
-                   PolicyWatcher& watcher, TlsContextProvider& tls)
-      : io_(io), grace_period_(grace_period), listeners_(listeners), watcher_(watcher), tls_(tls),
+                   PolicyWatcher& watcher, AnchorKeeper& anchors, TlsContextProvider& tls)
+      : io_(io), grace_period_(grace_period), listeners_(listeners), watcher_(watcher), anchors_(anchors), tls_(tls),
         signals_(io, SIGINT, SIGTERM) {
     wait();
   }
@@ -329,6 +336,7 @@ class ShutdownOnSignal {
 
   void stop_everything() {
     watcher_.stop();
+    anchors_.stop();
     tls_.stop();
     io_.stop();
   }
@@ -354,6 +362,7 @@ class ShutdownOnSignal {
   std::chrono::milliseconds grace_period_;
   Listeners& listeners_;
   PolicyWatcher& watcher_;
+  AnchorKeeper& anchors_;
   TlsContextProvider& tls_;
   boost::asio::signal_set signals_;
   bool stopping_ = false;
@@ -395,6 +404,9 @@ int run_serve(const ServeFlags& flags) {
   // Declared before everything that holds sockets or timers of it (the registry clients' pooled
   // connections, the Notary verifiers' clients in the anchor sets), so they are destroyed while it lives.
   boost::asio::io_context io(static_cast<int>(setup.threads));
+  // Trust files (keys, roots) are reread for rotation here, never on the io threads (the policy watcher
+  // reads and compiles on a thread of its own).
+  boost::asio::thread_pool policy_pool(1);
 
   Metrics metrics;
   DecisionLog decisions(std::cout);
@@ -414,11 +426,16 @@ int run_serve(const ServeFlags& flags) {
   auto listeners = open_listeners(io, setup, admission, *tls_provider, metrics);
   if (!listeners) return fail(listeners.error().message);
 
-  ShutdownOnSignal shutdown(io, config.grace_period, *listeners, watcher, *tls_provider);
+  ShutdownOnSignal shutdown(io, config.grace_period, *listeners, watcher, admission.anchor_keeper, *tls_provider);
   log_started(setup, listeners->bound);
 
   std::signal(SIGPIPE, SIG_IGN);
   watcher.start();
+  PolicyAdmissionService* service = &admission.service;
+  admission.anchor_keeper.start(policy_pool.get_executor(),
+                                [service](std::shared_ptr<const verifier::AnchorMaterial> rotated) {
+                                  service->set_anchor_material(std::move(rotated));
+                                });
   tls_provider->start(io.get_executor(), config.tls_reload_interval);
   listeners->webhook->start();
   if (listeners->api) listeners->api->start();
@@ -427,6 +444,8 @@ int run_serve(const ServeFlags& flags) {
   for (unsigned i = 1; i < setup.threads; ++i) workers.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& worker : workers) worker.join();
+  // The keeper's timer is cancelled: nothing more reaches the pool.
+  policy_pool.join();
   log_line({{"level", "info"}, {"msg", "stopped"}});
   return 0;
 }

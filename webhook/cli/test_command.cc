@@ -16,6 +16,7 @@
 #include "webhook/cli/cli.h"
 #include "webhook/cli/manifest_reader.h"
 #include "webhook/cli/policy_suite.h"
+#include "webhook/evidence/anchor_keeper.h"
 #include "webhook/evidence/registry_evidence_source.h"
 #include "webhook/evidence/registry_setup.h"
 #include "webhook/cli/report.h"
@@ -149,6 +150,7 @@ int run_test(const TestOptions& options) {
   boost::asio::io_context io;
   std::optional<RegistryClients> clients;
   std::optional<SignatureVerification> signatures;
+  std::shared_ptr<const verifier::AnchorMaterial> anchors;
   EvidenceFunction evidence;
   if (options.online) {
     auto made = make_registry_clients(options.registry);
@@ -159,9 +161,10 @@ int run_test(const TestOptions& options) {
     clients.emplace(std::move(made.value()));
     follow_policy_allowlist(*clients->network, [compiled] { return compiled; });
     // Signatures too, with the server's verification code (anchors loaded once for this policy).
-    signatures.emplace(*clients->cached, options.registry);
-    evidence = [&clients, &signatures, &compiled, &io](const policy::ImageUnderReview& image,
-                                                       const policy::Plan& plan) {
+    signatures.emplace(*clients->cached);
+    anchors = build_anchor_material(*compiled, options.registry);
+    evidence = [&clients, &signatures, &anchors, &io](const policy::ImageUnderReview& image,
+                                                      const policy::Plan& plan) {
       policy::Evidence out = policy::unevaluated_evidence(plan.needs, kNotEvaluatedOffline);
       if (!plan.needs.resolve_digest && plan.needs.anchors.empty()) return out;
       auto run = [&]() -> boost::asio::awaitable<void> {
@@ -169,7 +172,7 @@ int run_test(const TestOptions& options) {
           out.digest_resolution = co_await resolve_digest_evidence(*clients->cached, image.image, out.digest);
         }
         SignatureReport report =
-            co_await gather_signature_evidence(*signatures, *clients->cached, compiled, image, plan, out);
+            co_await gather_signature_evidence(*signatures, *clients->cached, anchors, image, plan, out);
         (void)report;
       };
       boost::asio::co_spawn(io, run(), [&out](std::exception_ptr e) {

@@ -20,9 +20,10 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "policy/compiled_policy.h"
 #include "policy/evaluate.h"
+#include "policy/policy.h"
 #include "webhook/cli/cli.h"
+#include "webhook/evidence/anchor_keeper.h"
 #include "webhook/evidence/registry_evidence_source.h"
 #include "webhook/evidence/registry_setup.h"
 #include "webhook/server/server_config.h"
@@ -60,12 +61,12 @@ int error_exit(const std::string& message) {
   return 2;
 }
 
-std::string_view kind_name(LoadedAnchor::Kind kind) {
+std::string_view kind_name(verifier::LoadedAnchor::Kind kind) {
   switch (kind) {
-    case LoadedAnchor::Kind::cosign_key: return "cosign-key";
-    case LoadedAnchor::Kind::keyless: return "keyless";
-    case LoadedAnchor::Kind::notary_v1: return "notaryV1";
-    case LoadedAnchor::Kind::notation: return "notation";
+    case verifier::LoadedAnchor::Kind::cosign_key: return "cosign-key";
+    case verifier::LoadedAnchor::Kind::keyless: return "keyless";
+    case verifier::LoadedAnchor::Kind::notary_v1: return "notaryV1";
+    case verifier::LoadedAnchor::Kind::notation: return "notation";
   }
   return "";
 }
@@ -156,7 +157,7 @@ int run_verify(const VerifyFlags& flags) {
   std::vector<std::string> sources;
   auto spec = build_spec(flags, sources);
   if (!spec) return error_exit(spec.error().message);
-  auto compiled = policy::CompiledPolicy::compile(std::move(spec.value()), "cli");
+  auto compiled = policy::compile_policy(std::move(spec.value()), "cli");
   if (!compiled) return error_exit(compiled.error().message);
   std::shared_ptr<const policy::CompiledPolicy> policy = compiled.value();
 
@@ -170,10 +171,10 @@ int run_verify(const VerifyFlags& flags) {
   boost::asio::io_context io;
   auto clients = make_registry_clients(config);
   if (!clients) return error_exit(clients.error().message);
-  SignatureVerification verification(*clients->cached, config);
+  SignatureVerification verification(*clients->cached);
   // Unusable flags (a key that does not parse, a missing trusted root) are errors, not "not verified".
-  std::shared_ptr<const AnchorSet> anchors = verification.anchor_set(*policy);
-  for (const LoadedAnchor& a : anchors->anchors()) {
+  std::shared_ptr<const verifier::AnchorMaterial> anchors = build_anchor_material(*policy, config);
+  for (const verifier::LoadedAnchor& a : anchors->anchors()) {
     if (!a.load_error.empty()) return error_exit(a.name + ": " + a.load_error);
   }
 
@@ -188,7 +189,7 @@ int run_verify(const VerifyFlags& flags) {
     } else {
       evidence.digest = ref->digest();
     }
-    report = co_await gather_signature_evidence(verification, policy, image, plan, evidence);
+    report = co_await gather_signature_evidence(verification, anchors, image, plan, evidence);
     finished = true;
   };
   boost::asio::co_spawn(io, run(), [](std::exception_ptr) {});
@@ -220,7 +221,7 @@ int run_verify(const VerifyFlags& flags) {
     nlohmann::json list = nlohmann::json::array();
     for (std::size_t i = 0; i < evidence.signatures.size(); ++i) {
       const policy::AnchorEvidence& a = evidence.signatures[i];
-      const LoadedAnchor* loaded = anchors->find(a.anchor);
+      const verifier::LoadedAnchor* loaded = anchors->find(a.anchor);
       std::vector<std::string> signers = i < report.signers.size() ? report.signers[i] : std::vector<std::string>{};
       nlohmann::json entry{{"name", a.anchor},
                            {"kind", loaded != nullptr ? kind_name(loaded->kind) : ""},

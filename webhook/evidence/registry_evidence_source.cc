@@ -43,7 +43,8 @@ asio::awaitable<CheckEvidence> resolve_digest_evidence(verifier::RegistryClient&
 RegistryEvidenceSource::RegistryEvidenceSource(verifier::RegistryClient& client) : client_(client) {}
 
 asio::awaitable<policy::Evidence> RegistryEvidenceSource::gather(const policy::ImageUnderReview& image,
-                                                                 const policy::Plan& plan) {
+                                                                 const policy::Plan& plan,
+                                                                 const PolicySnapshot& /*snapshot*/) {
   policy::Evidence evidence = policy::unevaluated_evidence(plan.needs, "no verifier configured");
   if (plan.needs.resolve_digest) {
     evidence.digest_resolution =

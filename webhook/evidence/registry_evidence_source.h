@@ -25,8 +25,8 @@ class RegistryEvidenceSource final : public EvidenceSource {
   // `client` must outlive this object.
   explicit RegistryEvidenceSource(verifier::RegistryClient& client);
 
-  boost::asio::awaitable<policy::Evidence> gather(const policy::ImageUnderReview& image,
-                                                  const policy::Plan& plan) override;
+  boost::asio::awaitable<policy::Evidence> gather(const policy::ImageUnderReview& image, const policy::Plan& plan,
+                                                  const PolicySnapshot& snapshot) override;
 
  private:
   verifier::RegistryClient& client_;

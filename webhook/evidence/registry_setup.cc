@@ -58,7 +58,7 @@ void follow_policy_allowlist(verifier::OciRegistryClient& client,
   client.set_allowed_hosts([policy = std::move(policy)](std::string_view authority) {
     const auto compiled = policy();
     // No policy yet: nothing is reviewed, and nothing is followed off a registry's origin either.
-    return compiled != nullptr && compiled->registry_allowed(authority);
+    return compiled != nullptr && policy::registry_allowed(*compiled, authority);
   });
 }
 

@@ -10,7 +10,7 @@
 #include <memory>
 
 #include "common/result.h"
-#include "policy/compiled_policy.h"
+#include "policy/policy.h"
 #include "verifier/registry/caching_registry_client.h"
 #include "verifier/registry/oci_registry_client.h"
 #include "verifier/registry/shared_cache.h"
@@ -35,6 +35,12 @@ Result<RegistryClients> make_registry_clients(const RegistryConfig& config, cons
 // registries.allow; any host when it has none), besides each registry's origin and listed hosts. `policy`
 // returns the snapshot in force (nullptr before one is loaded: nothing off-origin is followed); it is
 // called on io threads. Call before the first request.
+//
+// The policy in force, not the review's snapshot: the predicate is consulted deep in the network client
+// (a redirect or token realm in the middle of one exchange), under the caching client, whose answers and
+// single flights are shared by every review whatever snapshot it holds; a per-review allowlist would have
+// to travel with every registry call through RegistryClient's interface and make cached answers depend on
+// the snapshot. During a reload the two differ only in which allowlist a redirect is checked against.
 void follow_policy_allowlist(verifier::OciRegistryClient& client,
                              std::function<std::shared_ptr<const policy::CompiledPolicy>()> policy);
 

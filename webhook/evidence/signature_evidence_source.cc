@@ -34,7 +34,7 @@ std::string join(const std::vector<std::string>& items) {
 
 // The index step for `ref` (name:tag@P) after the anchors were checked on P: see the header.
 asio::awaitable<void> vouch_through_index(SignatureVerification& verification, verifier::RegistryClient& registry,
-                                          std::shared_ptr<const policy::CompiledPolicy> policy,
+                                          std::shared_ptr<const verifier::AnchorMaterial> anchors,
                                           const verifier::ImageReference& ref, const policy::Plan& plan,
                                           SignatureReport& report) {
   const std::string& platform_digest = ref.digest();
@@ -94,7 +94,7 @@ asio::awaitable<void> vouch_through_index(SignatureVerification& verification, v
   std::vector<std::string> names;
   for (std::size_t i : pending) names.push_back(report.anchors[i].anchor);
   SignatureReport on_index =
-      co_await verification.verify(policy, *index_ref, index_digest, names, plan.needs.signature_repository);
+      co_await verification.verify(anchors, *index_ref, index_digest, names, plan.needs.signature_repository);
   report.signatures += on_index.signatures;
   report.registry_requests += on_index.registry_requests;
   report.fetch_seconds += on_index.fetch_seconds;
@@ -135,7 +135,7 @@ asio::awaitable<void> vouch_through_index(SignatureVerification& verification, v
 
 asio::awaitable<SignatureReport> gather_signatures(SignatureVerification& verification,
                                                    verifier::RegistryClient* registry,
-                                                   std::shared_ptr<const policy::CompiledPolicy> policy,
+                                                   std::shared_ptr<const verifier::AnchorMaterial> anchors,
                                                    const policy::ImageUnderReview& image, const policy::Plan& plan,
                                                    policy::Evidence& evidence) {
   SignatureReport report;
@@ -144,7 +144,7 @@ asio::awaitable<SignatureReport> gather_signatures(SignatureVerification& verifi
     evidence.signatures.clear();
     for (const std::string& anchor : plan.needs.anchors) evidence.signatures.push_back({anchor, {status, detail}});
   };
-  if (!policy) {
+  if (!anchors) {
     settle_all(policy::EvidenceStatus::unavailable, "no policy loaded");
     co_return report;
   }
@@ -164,11 +164,11 @@ asio::awaitable<SignatureReport> gather_signatures(SignatureVerification& verifi
                                                               : " (" + evidence.digest_resolution.detail + ")"));
     co_return report;
   }
-  report = co_await verification.verify(policy, *ref, digest, plan.needs.anchors, plan.needs.signature_repository);
+  report = co_await verification.verify(anchors, *ref, digest, plan.needs.anchors, plan.needs.signature_repository);
   // Index signatures need both halves of `name:tag@P`: the tag to find the index, P to look for in it.
   if (registry != nullptr && plan.needs.accept_index_signatures && ref->has_tag() && ref->has_digest() &&
       digest == ref->digest()) {
-    co_await vouch_through_index(verification, *registry, policy, *ref, plan, report);
+    co_await vouch_through_index(verification, *registry, anchors, *ref, plan, report);
   }
   evidence.signatures = report.anchors;
   co_return report;
@@ -178,26 +178,28 @@ asio::awaitable<SignatureReport> gather_signatures(SignatureVerification& verifi
 
 asio::awaitable<SignatureReport> gather_signature_evidence(SignatureVerification& verification,
                                                            verifier::RegistryClient& registry,
-                                                           std::shared_ptr<const policy::CompiledPolicy> policy,
+                                                           std::shared_ptr<const verifier::AnchorMaterial> anchors,
                                                            const policy::ImageUnderReview& image,
                                                            const policy::Plan& plan, policy::Evidence& evidence) {
-  co_return co_await gather_signatures(verification, &registry, std::move(policy), image, plan, evidence);
+  co_return co_await gather_signatures(verification, &registry, std::move(anchors), image, plan, evidence);
 }
 
 asio::awaitable<SignatureReport> gather_signature_evidence(SignatureVerification& verification,
-                                                           std::shared_ptr<const policy::CompiledPolicy> policy,
+                                                           std::shared_ptr<const verifier::AnchorMaterial> anchors,
                                                            const policy::ImageUnderReview& image,
                                                            const policy::Plan& plan, policy::Evidence& evidence) {
-  co_return co_await gather_signatures(verification, nullptr, std::move(policy), image, plan, evidence);
+  co_return co_await gather_signatures(verification, nullptr, std::move(anchors), image, plan, evidence);
 }
 
 asio::awaitable<policy::Evidence> SignatureEvidenceSource::gather(const policy::ImageUnderReview& image,
-                                                                  const policy::Plan& plan) {
-  policy::Evidence e = co_await inner_.gather(image, plan);
+                                                                  const policy::Plan& plan,
+                                                                  const PolicySnapshot& snapshot) {
+  policy::Evidence e = co_await inner_.gather(image, plan, snapshot);
   if (plan.needs.anchors.empty()) co_return e;
   const auto start = std::chrono::steady_clock::now();
-  std::shared_ptr<const policy::CompiledPolicy> policy = current_policy_ ? current_policy_() : nullptr;
-  SignatureReport report = co_await gather_signatures(verification_, registry_, policy, image, plan, e);
+  // The review's snapshot: the plan and the anchors come from the same policy, whatever reloads meanwhile.
+  std::shared_ptr<const verifier::AnchorMaterial> anchors = snapshot.policy ? snapshot.anchors : nullptr;
+  SignatureReport report = co_await gather_signatures(verification_, registry_, anchors, image, plan, e);
   if (metrics_ != nullptr) {
     metrics_->observe_stage("cosign", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }

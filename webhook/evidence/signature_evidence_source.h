@@ -3,8 +3,9 @@
 // inner source resolved (else the digest the reference carries) through a SignatureVerification.
 //
 // No digest: every anchor is failed when the resolution failed definitively, else unavailable (the
-// failurePolicy settles it). The policy whose anchors are used is the one `current_policy` returns (the
-// admission service's snapshot); anchors are matched by name. Signatures are read from the rule's
+// failurePolicy settles it). The anchors are those of the review's snapshot (its anchor material, built
+// with the policy: gather never reads a trust file), matched by name; without material, every anchor is
+// unavailable ("no policy loaded"). Signatures are read from the rule's
 // `signatures.repository` when it names one (plan.needs.signature_repository).
 //
 // Index signatures (a rule's `signatures.acceptIndexSignatures`, with a registry client): for an image
@@ -19,7 +20,6 @@
 // Thread-safe; `inner`, `verification`, `registry` and `metrics` must outlive it.
 #pragma once
 
-#include <functional>
 #include <memory>
 
 #include "webhook/admission/policy_admission_service.h"
@@ -32,29 +32,20 @@ class Metrics;
 
 class SignatureEvidenceSource final : public EvidenceSource {
  public:
-  SignatureEvidenceSource(EvidenceSource& inner, SignatureVerification& verification,
-                          std::function<std::shared_ptr<const policy::CompiledPolicy>()> current_policy,
-                          Metrics* metrics = nullptr)
-      : inner_(inner), verification_(verification), current_policy_(std::move(current_policy)), metrics_(metrics) {}
+  SignatureEvidenceSource(EvidenceSource& inner, SignatureVerification& verification, Metrics* metrics = nullptr)
+      : inner_(inner), verification_(verification), metrics_(metrics) {}
   // With a registry client: index signatures are honoured for rules that accept them.
   SignatureEvidenceSource(EvidenceSource& inner, SignatureVerification& verification,
-                          verifier::RegistryClient& registry,
-                          std::function<std::shared_ptr<const policy::CompiledPolicy>()> current_policy,
-                          Metrics* metrics = nullptr)
-      : inner_(inner),
-        verification_(verification),
-        registry_(&registry),
-        current_policy_(std::move(current_policy)),
-        metrics_(metrics) {}
+                          verifier::RegistryClient& registry, Metrics* metrics = nullptr)
+      : inner_(inner), verification_(verification), registry_(&registry), metrics_(metrics) {}
 
-  boost::asio::awaitable<policy::Evidence> gather(const policy::ImageUnderReview& image,
-                                                  const policy::Plan& plan) override;
+  boost::asio::awaitable<policy::Evidence> gather(const policy::ImageUnderReview& image, const policy::Plan& plan,
+                                                  const PolicySnapshot& snapshot) override;
 
  private:
   EvidenceSource& inner_;
   SignatureVerification& verification_;
   verifier::RegistryClient* registry_ = nullptr;  // null: index signatures are not looked for
-  std::function<std::shared_ptr<const policy::CompiledPolicy>()> current_policy_;
   Metrics* metrics_;
 };
 
@@ -64,11 +55,11 @@ class SignatureEvidenceSource final : public EvidenceSource {
 // (`verify`, which has no policy rule) they are not.
 boost::asio::awaitable<SignatureReport> gather_signature_evidence(SignatureVerification& verification,
                                                                   verifier::RegistryClient& registry,
-                                                                  std::shared_ptr<const policy::CompiledPolicy> policy,
+                                                                  std::shared_ptr<const verifier::AnchorMaterial> anchors,
                                                                   const policy::ImageUnderReview& image,
                                                                   const policy::Plan& plan, policy::Evidence& evidence);
 boost::asio::awaitable<SignatureReport> gather_signature_evidence(SignatureVerification& verification,
-                                                                  std::shared_ptr<const policy::CompiledPolicy> policy,
+                                                                  std::shared_ptr<const verifier::AnchorMaterial> anchors,
                                                                   const policy::ImageUnderReview& image,
                                                                   const policy::Plan& plan, policy::Evidence& evidence);
 

@@ -110,8 +110,9 @@ asio::awaitable<Result<VerdictLookup::InventorySnapshot>> VerdictLookup::invento
 }
 
 asio::awaitable<policy::Evidence> VerdictEvidenceSource::gather(const policy::ImageUnderReview& image,
-                                                                const policy::Plan& plan) {
-  policy::Evidence e = co_await inner_.gather(image, plan);
+                                                                const policy::Plan& plan,
+                                                                const PolicySnapshot& snapshot) {
+  policy::Evidence e = co_await inner_.gather(image, plan, snapshot);
   if (!plan.needs.verdict) co_return e;
   std::string digest = e.digest;
   if (digest.empty()) {

@@ -79,8 +79,8 @@ class VerdictLookup {
 class VerdictEvidenceSource final : public EvidenceSource {
  public:
   VerdictEvidenceSource(EvidenceSource& inner, VerdictLookup& lookup) : inner_(inner), lookup_(lookup) {}
-  boost::asio::awaitable<policy::Evidence> gather(const policy::ImageUnderReview& image,
-                                                  const policy::Plan& plan) override;
+  boost::asio::awaitable<policy::Evidence> gather(const policy::ImageUnderReview& image, const policy::Plan& plan,
+                                                  const PolicySnapshot& snapshot) override;
 
  private:
   EvidenceSource& inner_;

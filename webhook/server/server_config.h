@@ -88,8 +88,8 @@ struct RegistryConfig {
 };
 inline constexpr std::size_t kMaxConcurrencyLimit = 1024;  // upper bound of both concurrency caps
 
-// The `signatures:` section: SignatureVerificationOptions (webhook/evidence/signature_verification.h) are built
-// from it by `imagegate serve`.
+// The `signatures:` section: SignatureVerificationOptions (webhook/evidence/signature_verification.h) and the
+// AnchorKeeper's trust reload interval (webhook/evidence/anchor_keeper.h) are built from it by `imagegate serve`.
 inline constexpr std::size_t kMaxSignaturesLimit = 200;                 // hard cap on maxSignatures
 inline constexpr std::size_t kMaxSignaturePayloadBytesLimit = 256 * 1024;  // = verifier::kMaxSignaturePayloadBytes
 struct SignaturesConfig {

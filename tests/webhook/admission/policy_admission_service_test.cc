@@ -534,7 +534,8 @@ class NeverCompletes final : public EvidenceSource {
  public:
   std::atomic<int> started{0};
   std::atomic<int> cancelled{0};
-  asio::awaitable<policy::Evidence> gather(const policy::ImageUnderReview&, const policy::Plan&) override {
+  asio::awaitable<policy::Evidence> gather(const policy::ImageUnderReview&, const policy::Plan&,
+                                           const PolicySnapshot&) override {
     ++started;
     asio::steady_timer forever(co_await asio::this_coro::executor, asio::steady_timer::duration::max());
     try {
@@ -554,7 +555,8 @@ class SlowVerifier final : public EvidenceSource {
   std::atomic<int> started{0};
   std::atomic<int> in_flight{0};
   std::atomic<int> max_in_flight{0};
-  asio::awaitable<policy::Evidence> gather(const policy::ImageUnderReview&, const policy::Plan& plan) override {
+  asio::awaitable<policy::Evidence> gather(const policy::ImageUnderReview&, const policy::Plan& plan,
+                                           const PolicySnapshot&) override {
     ++started;
     max_in_flight = std::max(max_in_flight.load(), ++in_flight);
     asio::steady_timer timer(co_await asio::this_coro::executor, delay_);
@@ -578,7 +580,8 @@ class SlowVerifier final : public EvidenceSource {
 
 class Throws final : public EvidenceSource {
  public:
-  asio::awaitable<policy::Evidence> gather(const policy::ImageUnderReview&, const policy::Plan&) override {
+  asio::awaitable<policy::Evidence> gather(const policy::ImageUnderReview&, const policy::Plan&,
+                                           const PolicySnapshot&) override {
     throw std::runtime_error("registry exploded");
     co_return policy::Evidence{};
   }
@@ -674,7 +677,8 @@ TEST(PolicyAdmissionService, NoVerifierSourceMarksNeededChecksNotEvaluated) {
   const policy::ImageUnderReview image{"default", "registry.example/closed/app:1"};
   const policy::Plan plan = policy::plan(*compiled, image);
   asio::io_context io;
-  auto future = asio::co_spawn(io, source.gather(image, plan), asio::use_future);
+  const PolicySnapshot snapshot;
+  auto future = asio::co_spawn(io, source.gather(image, plan, snapshot), asio::use_future);
   io.run();
   const policy::Evidence evidence = future.get();
   ASSERT_EQ(evidence.signatures.size(), 1u);

@@ -7,19 +7,25 @@
 //   single-platform image: not an index; an unknown tag: could not resolve;
 // - two anchors, one signing the platform manifest and one the index: both verified, each saying how;
 // - a signature repository (the rule's `repository`) is where the index's signatures are read;
-// - the registry gone after the platform digest's answer was cached: the anchor becomes unavailable.
+// - the registry gone after the platform digest's answer was cached: the anchor becomes unavailable;
+// - one snapshot per review: a policy reloaded while a review gathers (its anchor renamed to another key)
+//   does not change the anchors that review verifies with; the next review uses the new ones.
 #include "webhook/evidence/signature_evidence_source.h"
 
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <utility>
 #include <variant>
 
 #include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -30,7 +36,11 @@
 #include "tests/signature_registry.h"
 #include "tests/test_support.h"
 #include "verifier/registry/oci_index.h"
+#include "webhook/evidence/anchor_keeper.h"
+#include "webhook/evidence/registry_evidence_source.h"
 #include "webhook/evidence/registry_setup.h"
+#include "webhook/observe/decision_log.h"
+#include "webhook/observe/metrics.h"
 
 namespace imagegate::webhook {
 namespace {
@@ -55,7 +65,7 @@ class SignatureEvidenceTest : public testing::LocalRegistryTest<SignatureEvidenc
     auto clients = make_registry_clients(config_);
     ASSERT_TRUE(clients.ok()) << clients.error().message;
     clients_ = std::move(clients.value());
-    verification_.emplace(*clients_.cached, config_);
+    verification_.emplace(*clients_.cached);
   }
   void TearDown() override {
     verification_.reset();
@@ -129,10 +139,11 @@ class SignatureEvidenceTest : public testing::LocalRegistryTest<SignatureEvidenc
     const policy::ImageUnderReview review{"default", image};
     const policy::Plan plan = policy::plan(*policy, review);
     policy::Evidence evidence = policy::unevaluated_evidence(plan.needs, "not evaluated");
+    const auto anchors = build_anchor_material(*policy, config_);  // as the policy's snapshot holds it
     if (registry != nullptr) {
-      report_ = run(gather_signature_evidence(*verification_, *registry, policy, review, plan, evidence));
+      report_ = run(gather_signature_evidence(*verification_, *registry, anchors, review, plan, evidence));
     } else {
-      report_ = run(gather_signature_evidence(*verification_, policy, review, plan, evidence));
+      report_ = run(gather_signature_evidence(*verification_, anchors, review, plan, evidence));
     }
     EXPECT_EQ(evidence.signatures.size(), 2u) << image;
     return evidence;
@@ -263,6 +274,73 @@ TEST_F(SignatureEvidenceTest, RegistryGoneWhileLookingForTheIndexIsUnavailable) 
   registry_->start();
   EXPECT_EQ(anchor(e, "release").status, EvidenceStatus::unavailable) << anchor(e, "release").detail;
   EXPECT_THAT(anchor(e, "release").detail, HasSubstr("could not resolve " + host() + "/index/gone:1.0"));
+}
+
+// The evidence source the server chains under the signatures: here it also reloads the policy while the
+// review gathers, once (the watcher swapping the service's snapshot mid-review).
+class ReloadingSource final : public EvidenceSource {
+ public:
+  ReloadingSource(EvidenceSource& inner, std::function<void()> reload) : inner_(inner), reload_(std::move(reload)) {}
+  asio::awaitable<policy::Evidence> gather(const policy::ImageUnderReview& image, const policy::Plan& plan,
+                                           const PolicySnapshot& snapshot) override {
+    if (reload_) std::exchange(reload_, nullptr)();
+    co_return co_await inner_.gather(image, plan, snapshot);
+  }
+
+ private:
+  EvidenceSource& inner_;
+  std::function<void()> reload_;
+};
+
+TEST_F(SignatureEvidenceTest, PolicyReloadedMidReviewDoesNotChangeTheAnchorsItUses) {
+  const std::string digest = registry_->push("seed-snapshot", "snapshot/app:1");
+  sign(release_, "snapshot/app", digest, "snapshot/app");
+  std::ofstream(dir_ / "a.pub") << release_.public_pem;
+  std::ofstream(dir_ / "b.pub") << platform_.public_pem;
+  // A and B name the same anchor; B's is another key, which did not sign the image.
+  const auto policy_with = [&](const std::string& key_file) {
+    const std::string yaml = "apiVersion: imagegate.dev/v1alpha1\nkind: ImagePolicy\nmetadata: {name: t}\nspec:\n"
+                             "  trustAnchors:\n    - {name: release, cosign: {keyFile: " + (dir_ / key_file).string() +
+                             "}}\n  rules:\n    - name: r\n      match: {images: ['" + host() + "/snapshot/*']}\n"
+                             "      signatures: {anchors: [release]}\n";
+    policy::PolicyResult loaded = policy::load_policy(yaml, "t.yaml");
+    return std::get<std::shared_ptr<const policy::CompiledPolicy>>(loaded);
+  };
+  const auto a = policy_with("a.pub");
+  const auto b = policy_with("b.pub");
+  ASSERT_NE(policy::version_of(*a), policy::version_of(*b));
+
+  AnchorKeeper keeper(config_, std::chrono::milliseconds(0));
+  Metrics metrics;
+  std::ostringstream log_text;
+  DecisionLog log(log_text);
+  RegistryEvidenceSource registry(*clients_.cached);
+  PolicyAdmissionService* reviewing = nullptr;
+  ReloadingSource reloading(registry, [&] { reviewing->set_policy(b); });
+  SignatureEvidenceSource signatures(reloading, *verification_, *clients_.cached);
+  PolicyAdmissionService service(AdmissionOptions{}, signatures, metrics, log);
+  reviewing = &service;
+  service.set_anchor_loader([&keeper](std::shared_ptr<const policy::CompiledPolicy> p) { return keeper.load(std::move(p)); });
+  service.set_policy(a);
+  const auto material_a = service.snapshot().anchors;
+  ASSERT_NE(material_a, nullptr);
+  EXPECT_EQ(material_a->policy_version(), policy::version_of(*a));
+
+  const std::string body =
+      R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u1","kind":{"group":"",)"
+      R"("version":"v1","kind":"Pod"},"operation":"CREATE","namespace":"default","object":{"apiVersion":"v1",)"
+      R"("kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","image":")" +
+      host() + R"(/snapshot/app:1"}]}}}})";
+  HttpAnswer answer = run(service.validate(body, "/validate"));
+  nlohmann::json review = nlohmann::json::parse(answer.body);
+  EXPECT_EQ(review["response"]["allowed"], true) << answer.body;  // verified with A's key, under A
+  // The reload happened during that review: B, with its own material, is in force now.
+  ASSERT_EQ(service.policy(), b);
+  ASSERT_NE(service.snapshot().anchors, nullptr);
+  EXPECT_EQ(service.snapshot().anchors->policy_version(), policy::version_of(*b));
+  answer = run(service.validate(body, "/validate"));
+  review = nlohmann::json::parse(answer.body);
+  EXPECT_EQ(review["response"]["allowed"], false) << answer.body;  // B's key did not sign it
 }
 
 }  // namespace

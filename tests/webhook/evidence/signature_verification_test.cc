@@ -1,10 +1,10 @@
-// AnchorSet: anchors loaded from a policy (keys inline and from files, load errors that fail only their
-// anchor), and the offline check of fetched cosign signatures against a key anchor: valid signatures for
-// ECDSA P-256, RSA and Ed25519 keys made here with OpenSSL, and the negative cases (tampered payload byte,
-// tampered signature, wrong key, a signature for another digest, nothing fetched, unreadable layers).
-// Then verify() against a real docker-registry (testing::LocalRegistry) with `.sig` manifests signed here:
-// key files rotated in place and by a kubelet-style `..data` symlink swap are picked up after
-// trustReloadInterval (and not before, nor with the reload off); a signature repository is read instead of
+// Anchor material built from a policy (build_anchor_material: keys inline and from files, load errors that
+// fail only their anchor; the offline checks of the schemes are tests/verifier/signature/). Then verify()
+// against a real docker-registry (testing::LocalRegistry) with `.sig` manifests signed here: key files
+// rotated in place and by a kubelet-style `..data` symlink swap are picked up by the AnchorKeeper after
+// trustReloadInterval (and not before, nor with the reload off); trust files are read when the material is
+// built, never by verify() (a key file deleted after that changes nothing until the rotation sees it); a
+// signature repository is read instead of
 // the image's; two SignatureVerification objects (two replicas) sharing answers through a real
 // redis-server, where the second answers without a registry fetch and a replica with other trust material
 // does not share.
@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <variant>
@@ -22,35 +23,27 @@
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
-#include "policy/compiled_policy.h"
+#include <boost/asio/thread_pool.hpp>
+
 #include "policy/policy.h"
 #include "tests/coroutine_support.h"
 #include "tests/signature_registry.h"
 #include "tests/test_support.h"
 #include "verifier/registry/shared_cache.h"
+#include "webhook/evidence/anchor_keeper.h"
 #include "webhook/evidence/registry_setup.h"
 
 namespace imagegate::webhook {
 namespace {
 
 using verifier::AnchorCheck;
+using verifier::LoadedAnchor;
 
 const std::string kDigest = "sha256:" + std::string(64, 'a');
-const std::string kOtherDigest = "sha256:" + std::string(64, 'b');
 
 std::string payload_for(const std::string& digest) {
   return R"({"critical":{"identity":{"docker-reference":"registry.example.com/app"},"image":{"docker-manifest-digest":")" +
          digest + R"("},"type":"cosign container image signature"},"optional":null})";
-}
-
-LoadedAnchor key_anchor(const testing::SigningKey& pair) {
-  LoadedAnchor anchor;
-  anchor.name = "release";
-  anchor.kind = LoadedAnchor::Kind::cosign_key;
-  auto key = verifier::PublicKey::from_pem(pair.public_pem);
-  EXPECT_TRUE(key.ok()) << (key.ok() ? "" : key.error().message);
-  if (key) anchor.key = *key;
-  return anchor;
 }
 
 verifier::FetchedSignatures fetched_with(std::string payload, std::string signature) {
@@ -64,84 +57,7 @@ verifier::FetchedSignatures fetched_with(std::string payload, std::string signat
 }
 
 AnchorCheck check(const LoadedAnchor& anchor, const verifier::FetchedSignatures& fetched) {
-  return AnchorSet::check_fetched(anchor, fetched, std::chrono::system_clock::now());
-}
-
-class KeySignatures : public ::testing::TestWithParam<std::string> {};
-
-TEST_P(KeySignatures, ValidSignatureVerifiesAndNamesTheSigner) {
-  const testing::SigningKey pair = testing::SigningKey::generate(GetParam());
-  const std::string payload = payload_for(kDigest);
-  const AnchorCheck c = check(key_anchor(pair), fetched_with(payload, pair.sign(payload)));
-  EXPECT_EQ(c.status, AnchorCheck::Status::verified) << c.detail;
-  ASSERT_EQ(c.signers.size(), 1U);
-  EXPECT_NE(c.detail.find(c.signers[0]), std::string::npos);
-}
-
-TEST_P(KeySignatures, TamperedPayloadByteFails) {
-  const testing::SigningKey pair = testing::SigningKey::generate(GetParam());
-  std::string payload = payload_for(kDigest);
-  const std::string signature = pair.sign(payload);
-  payload[payload.find("registry")] = 'R';
-  const AnchorCheck c = check(key_anchor(pair), fetched_with(payload, signature));
-  EXPECT_EQ(c.status, AnchorCheck::Status::failed);
-  EXPECT_NE(c.detail.find("1 signature, none verified"), std::string::npos) << c.detail;
-}
-
-TEST_P(KeySignatures, TamperedSignatureFails) {
-  const testing::SigningKey pair = testing::SigningKey::generate(GetParam());
-  const std::string payload = payload_for(kDigest);
-  std::string signature = pair.sign(payload);
-  signature[signature.size() / 2] = static_cast<char>(signature[signature.size() / 2] ^ 0x01);
-  EXPECT_EQ(check(key_anchor(pair), fetched_with(payload, signature)).status, AnchorCheck::Status::failed);
-}
-
-TEST_P(KeySignatures, WrongKeyFails) {
-  const testing::SigningKey pair = testing::SigningKey::generate(GetParam());
-  const testing::SigningKey other = testing::SigningKey::generate(GetParam());
-  const std::string payload = payload_for(kDigest);
-  EXPECT_EQ(check(key_anchor(other), fetched_with(payload, pair.sign(payload))).status, AnchorCheck::Status::failed);
-}
-
-TEST_P(KeySignatures, SignatureForAnotherDigestFailsNamingIt) {
-  const testing::SigningKey pair = testing::SigningKey::generate(GetParam());
-  const std::string payload = payload_for(kOtherDigest);
-  const AnchorCheck c = check(key_anchor(pair), fetched_with(payload, pair.sign(payload)));
-  EXPECT_EQ(c.status, AnchorCheck::Status::failed);
-  EXPECT_NE(c.detail.find(kOtherDigest), std::string::npos) << c.detail;
-}
-
-INSTANTIATE_TEST_SUITE_P(Keys, KeySignatures, ::testing::Values("ec", "rsa", "ed25519"));
-
-TEST(AnchorCheckTest, OneGoodSignatureAmongBadOnesVerifies) {
-  const testing::SigningKey pair = testing::SigningKey::generate("ec");
-  const std::string payload = payload_for(kDigest);
-  verifier::FetchedSignatures fetched = fetched_with(payload, "garbage");
-  verifier::CosignSignature good;
-  good.payload = payload;
-  good.signature = pair.sign(payload);
-  fetched.cosign.push_back(good);
-  EXPECT_EQ(check(key_anchor(pair), fetched).status, AnchorCheck::Status::verified);
-}
-
-TEST(AnchorCheckTest, NothingFetchedIsNoSignaturesFound) {
-  verifier::FetchedSignatures fetched;
-  fetched.digest = kDigest;
-  const AnchorCheck c = check(key_anchor(testing::SigningKey::generate("ec")), fetched);
-  EXPECT_EQ(c.status, AnchorCheck::Status::failed);
-  EXPECT_EQ(c.detail, "no signatures found");
-  fetched.skipped.push_back("signature layer 1: payload of 300000 bytes exceeds 262144");
-  EXPECT_NE(check(key_anchor(testing::SigningKey::generate("ec")), fetched).detail.find("exceeds 262144"),
-            std::string::npos);
-}
-
-TEST(AnchorCheckTest, LoadErrorFailsTheAnchor) {
-  LoadedAnchor anchor;
-  anchor.name = "broken";
-  anchor.load_error = "keyFile: cannot read /nope.pem";
-  const AnchorCheck c = check(anchor, fetched_with("x", "y"));
-  EXPECT_EQ(c.status, AnchorCheck::Status::failed);
-  EXPECT_NE(c.detail.find("/nope.pem"), std::string::npos);
+  return verifier::check_fetched(anchor, fetched, std::chrono::system_clock::now());
 }
 
 TEST(AnchorCheckTest, ToEvidenceKeepsStatusAndDetail) {
@@ -150,7 +66,7 @@ TEST(AnchorCheckTest, ToEvidenceKeepsStatusAndDetail) {
   EXPECT_EQ(to_evidence({AnchorCheck::Status::unavailable, "down", {}}).detail, "down");
 }
 
-TEST(AnchorSetTest, BuildsFromPolicyAndIsolatesLoadErrors) {
+TEST(AnchorMaterialTest, BuildsFromPolicyAndIsolatesLoadErrors) {
   const testing::SigningKey pair = testing::SigningKey::generate("ec");
   const auto dir = std::filesystem::temp_directory_path() / ("imagegate-anchors-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
@@ -177,11 +93,11 @@ TEST(AnchorSetTest, BuildsFromPolicyAndIsolatesLoadErrors) {
     FAIL() << (*diagnostics)[0].to_string();
   }
   auto policy = std::get<std::shared_ptr<const policy::CompiledPolicy>>(loaded);
-  auto set = AnchorSet::build(*policy, RegistryConfig{});
+  auto set = build_anchor_material(*policy, RegistryConfig{});
   EXPECT_EQ(set->policy_version(), policy::version_of(*policy));
   ASSERT_NE(set->find("from-file"), nullptr);
   EXPECT_EQ(set->find("from-file")->load_error, "");
-  EXPECT_TRUE(set->find("from-file")->key.has_value());
+  EXPECT_NE(set->find("from-file")->verifier, nullptr);
   EXPECT_EQ(set->find("inline")->load_error, "");
   EXPECT_NE(set->find("missing")->load_error.find("missing.pub"), std::string::npos);
   EXPECT_NE(set->find("bad")->load_error.find("bad.pub"), std::string::npos);
@@ -269,13 +185,40 @@ class RegistryVerificationTest : public testing::LocalRegistryTest<RegistryVerif
   }
 
   policy::EvidenceStatus status(SignatureVerification& verification,
-                                const std::shared_ptr<const policy::CompiledPolicy>& policy,
+                                const std::shared_ptr<const verifier::AnchorMaterial>& material,
                                 const verifier::ImageReference& image, const std::string& digest,
                                 const std::string& sig_repository = {}) {
-    SignatureReport report = run(verification.verify(policy, image, digest, {"release"}, sig_repository));
+    SignatureReport report = run(verification.verify(material, image, digest, {"release"}, sig_repository));
     last_ = report;
     return report.anchors.at(0).check.status;
   }
+  // With the material of `policy` as its trust files read now (a policy just loaded).
+  policy::EvidenceStatus status(SignatureVerification& verification,
+                                const std::shared_ptr<const policy::CompiledPolicy>& policy,
+                                const verifier::ImageReference& image, const std::string& digest,
+                                const std::string& sig_repository = {}) {
+    return status(verification, build_anchor_material(*policy, config_), image, digest, sig_repository);
+  }
+
+  // One replica's trust: an AnchorKeeper that loaded `policy` and rotates its trust files every `interval`
+  // on a pool thread, publishing into `material` (as the server publishes into its snapshot).
+  struct Trust {
+    Trust(const RegistryConfig& config, std::chrono::milliseconds interval,
+          std::shared_ptr<const policy::CompiledPolicy> policy, boost::asio::thread_pool& pool)
+        : keeper(config, interval), material(keeper.load(std::move(policy))) {
+      keeper.start(pool.get_executor(), [this](std::shared_ptr<const verifier::AnchorMaterial> rotated) {
+        std::lock_guard lock(mutex);
+        material = std::move(rotated);
+      });
+    }
+    std::shared_ptr<const verifier::AnchorMaterial> current() {
+      std::lock_guard lock(mutex);
+      return material;
+    }
+    AnchorKeeper keeper;
+    std::mutex mutex;
+    std::shared_ptr<const verifier::AnchorMaterial> material;
+  };
 
   // The kubelet's layout for a Secret volume: FILE -> ..data/FILE, ..data -> ..<timestamp>/.
   void write_secret_volume(const std::filesystem::path& volume, const std::string& generation, const std::string& pem) {
@@ -301,49 +244,81 @@ TEST_F(RegistryVerificationTest, RotatedKeyFileIsPickedUpAfterTheReloadInterval)
   write_secret_volume(volume, "..2026_11_28_00_00_00.1", old_key.public_pem);
   auto policy = key_file_policy(volume / "key.pub");
 
-  SignatureVerificationOptions fast;
-  fast.trust_reload_interval = std::chrono::milliseconds(200);
-  SignatureVerification rotating(*clients_.cached, config_, fast);
-  SignatureVerificationOptions off;
-  off.trust_reload_interval = std::chrono::milliseconds(0);
-  SignatureVerification fixed(*clients_.cached, config_, off);
+  boost::asio::thread_pool pool(1);  // the keepers' rotation runs here, as on the server's policy pool
+  Trust rotating_trust(config_, std::chrono::milliseconds(200), policy, pool);
+  SignatureVerification rotating(*clients_.cached);
+  Trust fixed_trust(config_, std::chrono::milliseconds(0), policy, pool);
+  SignatureVerification fixed(*clients_.cached);
 
-  EXPECT_EQ(status(rotating, policy, image, digest), policy::EvidenceStatus::failed) << "signed with the new key";
-  EXPECT_EQ(status(fixed, policy, image, digest), policy::EvidenceStatus::failed);
-  const std::string first_version = rotating.anchor_set(*policy)->version();
+  EXPECT_EQ(status(rotating, rotating_trust.current(), image, digest), policy::EvidenceStatus::failed) << "signed with the new key";
+  EXPECT_EQ(status(fixed, fixed_trust.current(), image, digest), policy::EvidenceStatus::failed);
+  const std::string first_version = rotating_trust.current()->version();
 
   // The Secret is updated: kubelet writes a new generation and swaps `..data`.
   write_secret_volume(volume, "..2026_11_28_00_05_00.2", new_key.public_pem);
   std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  EXPECT_EQ(status(rotating, policy, image, digest), policy::EvidenceStatus::verified) << last_.anchors[0].check.detail;
-  EXPECT_FALSE(last_.from_cache) << "the old answer was cached under the old anchor set";
-  EXPECT_EQ(rotating.stats().trust_reloads, 1U);
-  const auto rotated = rotating.anchor_set(*policy);
+  EXPECT_EQ(status(rotating, rotating_trust.current(), image, digest), policy::EvidenceStatus::verified) << last_.anchors[0].check.detail;
+  EXPECT_FALSE(last_.from_cache) << "the old answer was cached under the old anchor material";
+  EXPECT_EQ(rotating_trust.keeper.trust_reloads(), 1U);
+  const auto rotated = rotating_trust.current();
   EXPECT_NE(rotated->version(), first_version);
   EXPECT_EQ(rotated->policy_version(), policy::version_of(*policy)) << "same policy, new trust material";
   // With the reload off, the old key stays until the policy changes (and the cached answer with it).
-  EXPECT_EQ(status(fixed, policy, image, digest), policy::EvidenceStatus::failed);
-  EXPECT_EQ(fixed.stats().trust_reloads, 0U);
+  EXPECT_EQ(status(fixed, fixed_trust.current(), image, digest), policy::EvidenceStatus::failed);
+  EXPECT_EQ(fixed_trust.keeper.trust_reloads(), 0U);
 
-  // No change: the set is kept (same version) across intervals.
+  // No change: the material is kept (same version) across intervals.
   std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  EXPECT_EQ(status(rotating, policy, image, digest), policy::EvidenceStatus::verified);
+  EXPECT_EQ(status(rotating, rotating_trust.current(), image, digest), policy::EvidenceStatus::verified);
   EXPECT_TRUE(last_.from_cache);
-  EXPECT_EQ(rotating.anchor_set(*policy)->version(), rotated->version());
+  EXPECT_EQ(rotating_trust.current()->version(), rotated->version());
 
   // A file rewritten in place (no symlink swap) is seen too.
   std::ofstream(volume / "..data" / "key.pub", std::ios::trunc) << old_key.public_pem;
   std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  EXPECT_EQ(status(rotating, policy, image, digest), policy::EvidenceStatus::failed);
-  EXPECT_EQ(rotating.stats().trust_reloads, 2U);
+  EXPECT_EQ(status(rotating, rotating_trust.current(), image, digest), policy::EvidenceStatus::failed);
+  EXPECT_EQ(rotating_trust.keeper.trust_reloads(), 2U);
   // A file that disappears fails the anchor with the reason, and its return is seen.
   std::filesystem::remove(volume / "..data" / "key.pub");
   std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  EXPECT_EQ(status(rotating, policy, image, digest), policy::EvidenceStatus::failed);
+  EXPECT_EQ(status(rotating, rotating_trust.current(), image, digest), policy::EvidenceStatus::failed);
   EXPECT_NE(last_.anchors[0].check.detail.find("key.pub"), std::string::npos) << last_.anchors[0].check.detail;
   std::ofstream(volume / "..data" / "key.pub") << new_key.public_pem;
   std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  EXPECT_EQ(status(rotating, policy, image, digest), policy::EvidenceStatus::verified);
+  EXPECT_EQ(status(rotating, rotating_trust.current(), image, digest), policy::EvidenceStatus::verified);
+  rotating_trust.keeper.stop();
+  fixed_trust.keeper.stop();
+  pool.join();
+}
+
+// Trust files are read when the material is built (when the policy is loaded, or by the rotation), never
+// by verify(): deleting the key file after the snapshot's material was built changes no answer (nor the
+// cached one's key) until the rotation rebuilds it.
+TEST_F(RegistryVerificationTest, TrustFilesAreNotReadDuringAReview) {
+  const auto key = testing::SigningKey::generate();
+  auto [image, digest] = signed_image("snapshot/app", "snapshot/app", key);
+  std::ofstream(dir_ / "key.pub") << key.public_pem;
+  auto policy = key_file_policy(dir_ / "key.pub");
+  AnchorKeeper keeper(config_, std::chrono::milliseconds(0));
+  const auto material = keeper.load(policy);
+  std::filesystem::remove(dir_ / "key.pub");
+  SignatureVerificationOptions uncached;
+  uncached.cache_ttl = std::chrono::milliseconds(0);  // every verify() verifies: nothing answers from a cache
+  SignatureVerification verification(*clients_.cached, uncached);
+  EXPECT_EQ(status(verification, material, image, digest), policy::EvidenceStatus::verified)
+      << last_.anchors[0].check.detail;
+  EXPECT_FALSE(last_.from_cache);
+  EXPECT_EQ(status(verification, material, image, digest), policy::EvidenceStatus::verified);
+  EXPECT_EQ(verification.stats().fetches, 2U);
+  // The rotation sees the file gone: the new material fails the anchor naming it.
+  const auto rotated = keeper.rotate();
+  ASSERT_NE(rotated, nullptr);
+  EXPECT_NE(rotated->version(), material->version());
+  EXPECT_EQ(status(verification, rotated, image, digest), policy::EvidenceStatus::failed);
+  EXPECT_NE(last_.anchors[0].check.detail.find("key.pub"), std::string::npos) << last_.anchors[0].check.detail;
+  // A review that started with the old material still finishes with it.
+  EXPECT_EQ(status(verification, material, image, digest), policy::EvidenceStatus::verified);
+  EXPECT_EQ(keeper.trust_reloads(), 1U);
 }
 
 TEST_F(RegistryVerificationTest, SignatureRepositoryIsReadInsteadOfTheImages) {
@@ -351,7 +326,7 @@ TEST_F(RegistryVerificationTest, SignatureRepositoryIsReadInsteadOfTheImages) {
   auto [image, digest] = signed_image("sigrepo/app", "sigrepo/signatures", key);
   std::ofstream(dir_ / "key.pub") << key.public_pem;
   auto policy = key_file_policy(dir_ / "key.pub");
-  SignatureVerification verification(*clients_.cached, config_);
+  SignatureVerification verification(*clients_.cached);
   const std::string repository = registry_->host() + "/sigrepo/signatures";
 
   EXPECT_EQ(status(verification, policy, image, digest, repository), policy::EvidenceStatus::verified)
@@ -383,8 +358,8 @@ TEST_F(RegistryVerificationTest, ReplicasShareAnswersThroughRedis) {
     options.shared = std::make_shared<verifier::SharedLookup>(std::shared_ptr<verifier::SharedCache>(std::move(*cache)));
     return options;
   };
-  SignatureVerification one(*clients_.cached, config_, replica());
-  SignatureVerification two(*clients_.cached, config_, replica());
+  SignatureVerification one(*clients_.cached, replica());
+  SignatureVerification two(*clients_.cached, replica());
 
   EXPECT_EQ(status(one, policy, image, digest), policy::EvidenceStatus::verified) << last_.anchors[0].check.detail;
   const std::vector<std::string> signers = last_.signers.at(0);
@@ -424,7 +399,7 @@ TEST_F(RegistryVerificationTest, ReplicasShareAnswersThroughRedis) {
         std::string(R"({"v":2,"anchors":[]})"), std::string(R"({"v":1,"anchors":[{"name":"release"}]})"),
         std::string(R"([1,2,3])")}) {
     for (const std::string& k : signature_keys) run_redis_cli(redis, {"SET", k, garbage});
-    SignatureVerification fresh_replica(*clients_.cached, config_, replica());
+    SignatureVerification fresh_replica(*clients_.cached, replica());
     EXPECT_EQ(status(fresh_replica, policy, image, digest), policy::EvidenceStatus::verified) << garbage;
     EXPECT_EQ(fresh_replica.stats().shared_hits, 0U) << garbage;
     EXPECT_EQ(fresh_replica.stats().fetches, 1U) << garbage;
@@ -432,7 +407,7 @@ TEST_F(RegistryVerificationTest, ReplicasShareAnswersThroughRedis) {
   }
   EXPECT_EQ(fetches, 6);
   // The replica that could not use the value replaced it with its own answer: the next one uses that.
-  SignatureVerification healed(*clients_.cached, config_, replica());
+  SignatureVerification healed(*clients_.cached, replica());
   EXPECT_EQ(status(healed, policy, image, digest), policy::EvidenceStatus::verified);
   EXPECT_EQ(healed.stats().shared_hits, 1U);
   EXPECT_EQ(healed.stats().fetches, 0U);
@@ -445,13 +420,13 @@ TEST_F(RegistryVerificationTest, ReplicasShareAnswersThroughRedis) {
   // Same path in the policy, so the policy version is the same: only the trust hash differs.
   std::filesystem::rename(dir_ / "key.pub", dir_ / "key.pub.orig");
   std::filesystem::copy_file(other_dir / "key.pub", dir_ / "key.pub");
-  SignatureVerification three(*clients_.cached, config_, replica());
+  SignatureVerification three(*clients_.cached, replica());
   EXPECT_EQ(status(three, policy, image, digest), policy::EvidenceStatus::failed) << "signed by the first key";
   EXPECT_EQ(three.stats().fetches, 1U);
   EXPECT_EQ(three.stats().shared_hits, 0U);
 
   // Redis down: each replica verifies for itself, nothing fails because of it.
-  SignatureVerification four(*clients_.cached, config_, replica());
+  SignatureVerification four(*clients_.cached, replica());
   redis.stop();
   std::filesystem::remove(dir_ / "key.pub");
   std::filesystem::rename(dir_ / "key.pub.orig", dir_ / "key.pub");

@@ -1,7 +1,7 @@
 #include "common/asio_warnings.h"  // before any Asio header
 
-// NotaryV1Verifier: fetches a GUN's TUF trust data from a notary-server with OciRegistryClient::get and
-// checks it with tuf::TrustChain, in the order of the TUF client workflow: root (pinned, or reached by
+// NotaryV1Verifier: has a GUN's TUF trust data fetched from a notary-server by its TrustDataFetcher and
+// checks the bytes with tuf::TrustChain, in the order of the TUF client workflow: root (pinned, or reached by
 // rotation), timestamp, snapshot, targets, then the delegations the anchor needs.
 //
 // The chain per GUN is kept for the process: its trusted root and the highest versions seen make later
@@ -13,7 +13,7 @@
 #include <map>
 #include <mutex>
 
-#include "verifier/registry/oci_registry_client.h"
+#include "verifier/signature/notary_v1/trust_data_fetcher.h"
 #include "verifier/signature/notary_v1/tuf.h"
 
 namespace imagegate::verifier {
@@ -48,10 +48,10 @@ struct GunState {
 
 class NotaryV1VerifierImpl final : public NotaryV1Verifier {
  public:
-  NotaryV1VerifierImpl(NotaryV1Config config, tuf::RootPin pin, std::unique_ptr<OciRegistryClient> client)
-      : config_(std::move(config)), pin_(std::move(pin)), client_(std::move(client)) {}
+  NotaryV1VerifierImpl(NotaryV1Config config, tuf::RootPin pin, std::unique_ptr<TrustDataFetcher> fetcher)
+      : config_(std::move(config)), pin_(std::move(pin)), fetcher_(std::move(fetcher)) {}
 
-  asio::awaitable<AnchorCheck> verify(const ImageReference& image, std::string digest) override {
+  asio::awaitable<AnchorCheck> fetch_and_verify(const ImageReference& image, std::string digest) const override {
     if (!image.has_tag()) {
       co_return failed("Notary v1 signs tags: " + image.string() + " has no tag to look up");
     }
@@ -89,14 +89,13 @@ class NotaryV1VerifierImpl final : public NotaryV1Verifier {
   }
 
  private:
-  asio::awaitable<Result<std::string>> fetch(const std::string& gun, const std::string& file, std::size_t limit) {
-    co_return co_await client_->get(config_.server, "/v2/" + gun + "/_trust/tuf/" + file,
-                                    "repository:" + gun + ":pull", limit);
+  asio::awaitable<Result<std::string>> fetch(const std::string& gun, const std::string& file, std::size_t limit) const {
+    co_return co_await fetcher_->fetch(gun, file, limit);
   }
 
   // Loads `chain` from the server; nullopt on success, else the answer for the review.
   asio::awaitable<std::optional<AnchorCheck>> refresh(tuf::TrustChain& chain, const std::string& gun,
-                                                      Clock::time_point now) {
+                                                      Clock::time_point now) const {
     auto root = co_await fetch(gun, "root.json", tuf::kMaxMetadataBytes);
     if (!root) {
       if (root.error().code == ErrorCode::not_found) co_return failed("no trust data for " + gun);
@@ -132,7 +131,7 @@ class NotaryV1VerifierImpl final : public NotaryV1Verifier {
   // The root: pinned on first sight; afterwards the server's newer versions are walked one by one
   // (/_trust/tuf/<N>.root.json), each signed by its predecessor's root keys and its own.
   asio::awaitable<std::optional<AnchorCheck>> update_root(tuf::TrustChain& chain, const std::string& gun,
-                                                          const std::string& bytes, Clock::time_point now) {
+                                                          const std::string& bytes, Clock::time_point now) const {
     const std::uint64_t latest = tuf::TrustChain::peek_version(bytes);
     std::uint64_t from = 0;  // first older version to fetch
     if (chain.has_root()) {
@@ -163,9 +162,10 @@ class NotaryV1VerifierImpl final : public NotaryV1Verifier {
 
   NotaryV1Config config_;
   tuf::RootPin pin_;
-  std::unique_ptr<OciRegistryClient> client_;
-  std::mutex mutex_;
-  std::map<std::string, GunState> states_;
+  std::unique_ptr<TrustDataFetcher> fetcher_;
+  // The chain per GUN (trusted root, versions seen): verification state kept across reviews, behind mutex_.
+  mutable std::mutex mutex_;
+  mutable std::map<std::string, GunState> states_;
 };
 
 }  // namespace
@@ -196,14 +196,10 @@ Result<std::unique_ptr<NotaryV1Verifier>> NotaryV1Verifier::create(NotaryV1Confi
       return invalid_argument("notary delegation must be a role under targets/: \"" + role + "\"");
     }
   }
-  RegistryClientOptions options;
-  options.ca_files = config.ca_files;
-  options.docker_config_files = config.docker_config_files;
-  options.step_timeout = config.timeout;
-  auto client = OciRegistryClient::create(std::move(options));
-  if (!client) return client.error();
+  auto fetcher = TrustDataFetcher::create({config.server, config.ca_files, config.docker_config_files, config.timeout});
+  if (!fetcher) return fetcher.error();
   return std::unique_ptr<NotaryV1Verifier>(
-      std::make_unique<NotaryV1VerifierImpl>(std::move(config), std::move(pin), std::move(*client)));
+      std::make_unique<NotaryV1VerifierImpl>(std::move(config), std::move(pin), std::move(*fetcher)));
 }
 
 }  // namespace imagegate::verifier

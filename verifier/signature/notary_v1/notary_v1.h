@@ -1,8 +1,10 @@
 // Notary v1 (Docker Content Trust): resolve image:tag to the digest its TUF trust data signs, from a
 // notary-server, verified against a root the policy pins.
 //
-// NotaryV1Verifier fetches /v2/<gun>/_trust/tuf/{root,timestamp,snapshot,targets}.json (and delegated
-// roles such as targets/releases) with the registry auth flow, verifies them as TUF/notary specify (pinned
+// NotaryV1Verifier (a SignatureVerifier reading its own material, signature_verifier.h) runs the TUF client
+// workflow: it has /v2/<gun>/_trust/tuf/{root,timestamp,snapshot,targets}.json (and delegated roles such as
+// targets/releases) fetched by its TrustDataFetcher (trust_data_fetcher.h: the registry client, its auth
+// flow), and verifies the fetched bytes with tuf.h as TUF/notary specify (pinned
 // root, root rotation, signatures and thresholds per role, expiry, hashes and lengths down the chain,
 // no version rollback within the process, canonical JSON), caches trust data until it expires, and
 // answers whether `digest` is the signed target for the tag. GUN = the image's normalised name
@@ -21,7 +23,7 @@
 
 #include "common/result.h"
 #include "verifier/image/image_reference.h"
-#include "verifier/signature/signature_check.h"
+#include "verifier/signature/signature_verifier.h"
 
 namespace imagegate::verifier {
 
@@ -37,16 +39,15 @@ struct NotaryV1Config {
   std::function<std::chrono::system_clock::time_point()> clock = [] { return std::chrono::system_clock::now(); };
 };
 
-class NotaryV1Verifier {
+class NotaryV1Verifier : public SignatureVerifier {
  public:
   // invalid_argument naming what is unusable (no root, a PEM that does not parse, a CA file).
   static Result<std::unique_ptr<NotaryV1Verifier>> create(NotaryV1Config config);
-  virtual ~NotaryV1Verifier() = default;
+  Reads reads() const noexcept override { return Reads::own_material; }
 
-  // verified with signers = the roles that signed the tag; failed: "no trust data for GUN", "tag T is not
+  // fetch_and_verify: verified with signers = the roles that signed the tag; failed: "no trust data for GUN", "tag T is not
   // signed", "signed digest is sha256:X, not sha256:Y", "required delegation R did not sign", a
   // verification failure; unavailable: server unreachable / 5xx / timeout. Honours cancellation.
-  virtual boost::asio::awaitable<AnchorCheck> verify(const ImageReference& image, std::string digest) = 0;
 };
 
 }  // namespace imagegate::verifier

@@ -60,7 +60,7 @@ TEST(NotaryV1Verifier, CreateRefusesUnusableConfiguration) {
 
 AnchorCheck run(NotaryV1Verifier& v, const ImageReference& ref, std::string digest) {
   boost::asio::io_context io;
-  auto f = boost::asio::co_spawn(io, v.verify(ref, std::move(digest)), boost::asio::use_future);
+  auto f = boost::asio::co_spawn(io, v.fetch_and_verify(ref, std::move(digest)), boost::asio::use_future);
   io.run();
   return f.get();
 }

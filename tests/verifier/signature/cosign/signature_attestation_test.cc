@@ -1,7 +1,7 @@
 // Attestations are not signatures (issue 13, the policy-controller CVE-2022-35930 pattern): a Sigstore bundle
 // whose DSSE envelope carries an in-toto statement about the image digest -- an SPDX SBOM, a cosign
 // vulnerability scan, a SLSA provenance, cosign's attestation predicate types -- signed by the anchor's key
-// is not a signature of the image (cosign 3's own signature predicate, exactly, is the one exception), and AnchorSet::check_fetched fails the anchor naming it. The control: a message
+// is not a signature of the image (cosign 3's own signature predicate, exactly, is the one exception), and check_fetched (verifier/signature/anchor_material.h, a cosign key anchor's CosignVerifier) fails the anchor naming it. The control: a message
 // signature bundle over the same manifest by the same key verifies. Keys are made here with OpenSSL; the
 // bundles are key-based (no transparency log: the key is the trust, as imagegate reads them).
 #include <chrono>
@@ -15,9 +15,10 @@
 #include "tests/signature_registry.h"
 #include "verifier/crypto/crypto.h"
 #include "verifier/signature/sigstore/sigstore_bundle.h"
-#include "webhook/evidence/signature_verification.h"
+#include "verifier/signature/anchor_material.h"
+#include "verifier/signature/cosign/cosign_verifier.h"
 
-namespace imagegate::webhook {
+namespace imagegate::verifier {
 namespace {
 
 using verifier::AnchorCheck;
@@ -68,7 +69,7 @@ LoadedAnchor key_anchor(const testing::SigningKey& key) {
   anchor.kind = LoadedAnchor::Kind::cosign_key;
   auto loaded = verifier::PublicKey::from_pem(key.public_pem);
   EXPECT_TRUE(loaded.ok()) << (loaded.ok() ? "" : loaded.error().message);
-  if (loaded) anchor.key = *loaded;
+  if (loaded) anchor.verifier = verifier::CosignVerifier::with_key(*loaded);
   return anchor;
 }
 
@@ -76,7 +77,7 @@ AnchorCheck check(const testing::SigningKey& key, std::vector<std::string> bundl
   verifier::FetchedSignatures fetched;
   fetched.digest = kDigest;
   fetched.bundles = std::move(bundles);
-  return AnchorSet::check_fetched(key_anchor(key), fetched, std::chrono::system_clock::now());
+  return check_fetched(key_anchor(key), fetched, std::chrono::system_clock::now());
 }
 
 class AttestationBundles : public ::testing::TestWithParam<std::string> {};
@@ -88,7 +89,7 @@ TEST_P(AttestationBundles, AttestationByTheAnchorKeyIsNotASignature) {
   verifier::Artifact artifact;
   artifact.digest = verifier::sha256(kManifest);
   verifier::BundleTrust trust;
-  trust.key = *key_anchor(key).key;
+  trust.key = verifier::PublicKey::from_pem(key.public_pem).value();
   trust.tlog_threshold = 0;
   ASSERT_TRUE(verifier::verify_sigstore_bundle(bundle, artifact, verifier::TrustedRoot{}, trust).ok());
 
@@ -155,4 +156,4 @@ TEST(AttestationBundlesTest, NonInTotoEnvelopeIsNamedByItsPayloadType) {
 }
 
 }  // namespace
-}  // namespace imagegate::webhook
+}  // namespace imagegate::verifier

@@ -1,0 +1,44 @@
+// SignatureVerifier: one interface for every signature scheme. An instance is one trust anchor made ready
+// (keys parsed, trusted roots loaded, identity regexps compiled: verifier/signature/anchor_material.h builds
+// it from the anchor's spec), and answers for one image digest with an AnchorCheck
+// (verifier/signature/signature_check.h), never throwing for what it reads.
+//
+// What a scheme reads is fetched apart from it:
+//   oci_signatures  the digest's classic `.sig` signatures and Sigstore bundles, fetched once per image for
+//                   every anchor by SignatureFetcher (signature_fetcher.h), bounded there; verify() is a
+//                   pure function of them (cosign/: key and keyless; sigstore/: bundles).
+//   own_material    trust data the scheme fetches through its own fetcher (notary_v1/: TUF metadata from a
+//                   notary-server through the registry client, verified by notary_v1/tuf.h over the fetched
+//                   bytes); fetch_and_verify() honours cancellation.
+//   nothing         a scheme this build does not verify (Notation, notation/ comes next): fails closed.
+//
+// Thread-safe: one instance per anchor, shared by every review.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "verifier/image/image_reference.h"
+#include "verifier/signature/signature_check.h"
+#include "verifier/signature/signature_fetcher.h"
+
+namespace imagegate::verifier {
+
+class SignatureVerifier {
+ public:
+  enum class Reads { oci_signatures, own_material, nothing };
+
+  virtual ~SignatureVerifier() = default;
+  virtual Reads reads() const noexcept = 0;
+
+  // oci_signatures: the anchor against what was fetched for `fetched.digest` (no I/O). `now` is the
+  // verification time for evidence that carries none (key-based bundles). Others: failed.
+  virtual AnchorCheck verify(const FetchedSignatures& fetched, std::chrono::system_clock::time_point now) const;
+  // own_material: fetches the scheme's trust data for `image` (its repository and tag) and verifies that it
+  // signs `digest`. Others: failed.
+  virtual boost::asio::awaitable<AnchorCheck> fetch_and_verify(const ImageReference& image, std::string digest) const;
+};
+
+}  // namespace imagegate::verifier
