@@ -13,6 +13,7 @@
 #include <sstream>
 #include <string>
 
+#include "common/text.h"
 #include "policy/glob.h"
 #include "verifier/image/image_reference.h"
 
@@ -60,15 +61,6 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     }
   }
   return row[b.size()];
-}
-
-std::string join(const std::vector<std::string_view>& items) {
-  std::string out;
-  for (std::string_view item : items) {
-    if (!out.empty()) out += ", ";
-    out += item;
-  }
-  return out;
 }
 
 std::string type_name(const YAML::Node& node) {
@@ -305,7 +297,7 @@ std::optional<Fields> Loader::fields(const YAML::Node& node, const std::string& 
       if (!best.empty()) {
         message += " (did you mean \"" + std::string(best) + "\"?)";
       } else {
-        message += " (known keys: " + join(std::vector<std::string_view>(known)) + ")";
+        message += " (known keys: " + join(known, ", ") + ")";
       }
       error(kv.first, key_path, message);
       continue;
@@ -396,7 +388,7 @@ std::optional<std::size_t> Loader::enum_field(const Fields& f, const std::string
   for (std::size_t i = 0; i < names.size(); ++i) {
     if (*value == names[i]) return i;
   }
-  error(*node, child(path, key), "must be one of " + join(names) + "; got " + quote(*value));
+  error(*node, child(path, key), "must be one of " + join(names, ", ") + "; got " + quote(*value));
   return std::nullopt;
 }
 
@@ -605,7 +597,7 @@ void Loader::load_anchor(const YAML::Node& node, const std::string& path, Policy
     if (!anchor.name.empty()) spec.trust_anchors.push_back(std::move(anchor));  // rules may still name it
     error(node, path,
           kinds.empty() ? "a trust anchor needs one of cosign, keyless, notaryV1, notation"
-                        : "a trust anchor has exactly one of cosign, keyless, notaryV1, notation; found " + join(kinds));
+                        : "a trust anchor has exactly one of cosign, keyless, notaryV1, notation; found " + join(kinds, ", "));
     return;
   }
   load_anchor_body(*find(*f, kinds[0]), child(path, kinds[0]), kinds[0], anchor);
@@ -771,7 +763,7 @@ void Loader::load_signatures(const YAML::Node& node, const std::string& path, co
         error(element, element_path,
               "unknown trust anchor " + quote(name) +
                   (names.empty() ? std::string(" (spec.trustAnchors defines none)")
-                                 : " (defined: " + join(names) + ")"));
+                                 : " (defined: " + join(names, ", ") + ")"));
       }
     }
   };

@@ -15,6 +15,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/text.h"
 #include "policy/policy.h"
 #include "policy/workload.h"
 #include "verifier/image/image_reference.h"
@@ -50,15 +51,6 @@ std::string truncate_utf8(std::string text, std::size_t max_bytes) {
   text.resize(cut);
   if (max_bytes >= 3) text += "...";
   return text;
-}
-
-std::string join(const std::vector<std::string>& parts, std::string_view separator) {
-  std::string out;
-  for (const auto& part : parts) {
-    if (!out.empty()) out += separator;
-    out += part;
-  }
-  return out;
 }
 
 std::string_view decision_name(policy::Action action) {

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "common/single_flight.h"
+#include "common/text.h"
 #include "policy/compiled_policy.h"
 #include "policy/policy.h"
 #include "verifier/signature/cosign/cosign.h"
@@ -39,12 +40,6 @@ Result<std::string> read_trust_file(const std::string& path) {
   text.resize(static_cast<std::size_t>(in.gcount()));
   if (text.size() > kMaxTrustFileBytes) return resource_exhausted(path + " is larger than 4 MiB");
   return text;
-}
-
-std::string join(const std::vector<std::string>& items, std::string_view separator) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : std::string(separator)) + item;
-  return out;
 }
 
 void add_unique(std::vector<std::string>& list, std::string item) {

@@ -4,6 +4,7 @@
 #include "verifier/signature/notary_v1/tuf.h"
 #include "verifier/image/scan_verdict.h"
 #include "common/json_bounded.h"
+#include "common/text.h"
 
 #include <algorithm>
 #include <array>
@@ -87,11 +88,6 @@ Result<std::string> canonical(const json& j) {
   std::string out;
   if (!encode_canonical(j, out)) return invalid_argument("metadata holds a value canonical JSON cannot encode (a non-integer number)");
   return out;
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
 }
 
 bool is_hex(std::string_view s) {
@@ -243,7 +239,7 @@ Result<std::map<std::string, Key>> parse_keys(const json& j, std::string_view wh
     // own is not used. TUF 1.0 leaves key ids to the repository (Sigstore's are not such hashes); those
     // keys carry a "scheme", notary's never do.
     auto c = canonical(value);
-    if (key.scheme.empty() && (!c || sha256_hex(*c) != lower(id))) {
+    if (key.scheme.empty() && (!c || sha256_hex(*c) != ascii_lower(id))) {
       key.usable = false;
       key.key.reset();
     }
@@ -276,7 +272,7 @@ Result<Envelope> parse_envelope_json(const json& doc) {
   auto type = string_field(s, "_type", "signed");
   if (!type) return type.error();
   env.notary_dialect = !type->empty() && std::isupper(static_cast<unsigned char>((*type)[0]));
-  env.type = lower(*type);
+  env.type = ascii_lower(*type);
   auto version = uint_field(s, "version", "signed");
   if (!version) return version.error();
   env.version = *version;
@@ -564,7 +560,7 @@ bool delegation_covers(const DelegatedRole& role, std::string_view target) {
   if (!role.path_hash_prefixes.empty()) {
     const std::string h = sha256_hex(target);
     for (const auto& p : role.path_hash_prefixes) {
-      if (h.compare(0, p.size(), lower(p)) == 0) return true;
+      if (h.compare(0, p.size(), ascii_lower(p)) == 0) return true;
     }
   }
   return false;
@@ -583,7 +579,7 @@ Status verify_pinned_root(const Root& root, const RootPin& pin) {
     if (!key_pinned) continue;
     if (!pin.key_ids.empty()) {
       const bool id_pinned = std::any_of(pin.key_ids.begin(), pin.key_ids.end(), [&](const std::string& want) {
-        return lower(want) == lower(id) || (!key.public_key_id.empty() && lower(want) == key.public_key_id);
+        return ascii_lower(want) == ascii_lower(id) || (!key.public_key_id.empty() && ascii_lower(want) == key.public_key_id);
       });
       if (!id_pinned) continue;
     }
