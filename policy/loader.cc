@@ -175,11 +175,23 @@ bool Loader::check_bounds(const YAML::Node& root) {
 
 PolicySpec Loader::load(std::string_view text) {
   PolicySpec spec;
+  const std::optional<YAML::Node> root = parse_document(text);
+  if (!root) return spec;
+  try {
+    if (!check_bounds(*root)) return spec;
+    load_document(*root, spec);
+  } catch (const YAML::Exception& e) {  // should not happen on a loaded tree; never let one escape
+    error(e.mark, "", "YAML error: " + e.msg);
+  }
+  return spec;
+}
+
+std::optional<YAML::Node> Loader::parse_document(std::string_view text) {
   if (text.size() > kMaxPolicyBytes) {
     diagnostics_.push_back({file_, {}, "",
                             "the policy is " + std::to_string(text.size()) + " bytes; the limit is " +
                                 std::to_string(kMaxPolicyBytes)});
-    return spec;
+    return std::nullopt;
   }
   std::size_t bad = 0;
   if (!is_valid_utf8(text, &bad)) {
@@ -189,7 +201,7 @@ PolicySpec Loader::load(std::string_view text) {
     const int column = static_cast<int>(line_start == std::string_view::npos ? bad + 1 : bad - line_start);
     diagnostics_.push_back({file_, {line, column}, "", "the policy is not valid UTF-8 (byte offset " +
                                                             std::to_string(bad) + ")"});
-    return spec;
+    return std::nullopt;
   }
   std::vector<YAML::Node> documents;
   try {
@@ -200,53 +212,50 @@ PolicySpec Loader::load(std::string_view text) {
     }
     if (bounds.documents() > 1) {
       error(bounds.second_document(), "", "expected one YAML document; a second one starts here");
-      return spec;
+      return std::nullopt;
     }
     documents = YAML::LoadAll(std::string(text));
   } catch (const BoundsCheck::Exceeded& e) {
     error(e.mark, "", e.message);
-    return spec;
+    return std::nullopt;
   } catch (const YAML::Exception& e) {
     error(e.mark, "", "YAML syntax error: " + e.msg);
-    return spec;
+    return std::nullopt;
   } catch (const std::exception& e) {  // yaml-cpp can also throw std::length_error and the like
     diagnostics_.push_back({file_, {}, "", std::string("cannot parse the YAML: ") + e.what()});
-    return spec;
+    return std::nullopt;
   }
   if (documents.empty() || documents[0].IsNull()) {
     diagnostics_.push_back({file_, {}, "", "the policy is empty"});
-    return spec;
+    return std::nullopt;
   }
   if (documents.size() > 1) {
     error(documents[1], "", "expected one YAML document, found " + std::to_string(documents.size()));
-    return spec;
+    return std::nullopt;
   }
-  const YAML::Node& root = documents[0];
-  try {
-    if (!check_bounds(root)) return spec;
-    const std::optional<Fields> top = fields(root, "", {"apiVersion", "kind", "metadata", "spec"});
-    if (!top) return spec;
-    if (std::optional<std::string> v = string_field(*top, root, "", "apiVersion", true); v && *v != kApiVersion) {
-      error(*find(*top, "apiVersion"), "apiVersion",
-            "unsupported apiVersion " + quote(*v) + " (expected \"" + std::string(kApiVersion) + "\")");
-    }
-    if (std::optional<std::string> k = string_field(*top, root, "", "kind", true); k && *k != kKind) {
-      error(*find(*top, "kind"), "kind", "unsupported kind " + quote(*k) + " (expected \"ImagePolicy\")");
-    }
-    if (const YAML::Node* metadata = find(*top, "metadata")) {
-      load_metadata(*metadata, spec);
-    } else {
-      missing(root, "", "metadata");
-    }
-    if (const YAML::Node* spec_node = find(*top, "spec")) {
-      load_spec(*spec_node, spec);
-    } else {
-      missing(root, "", "spec");
-    }
-  } catch (const YAML::Exception& e) {  // should not happen on a loaded tree; never let one escape
-    error(e.mark, "", "YAML error: " + e.msg);
+  return documents[0];
+}
+
+void Loader::load_document(const YAML::Node& root, PolicySpec& spec) {
+  const std::optional<Fields> top = fields(root, "", {"apiVersion", "kind", "metadata", "spec"});
+  if (!top) return;
+  if (std::optional<std::string> v = string_field(*top, root, "", "apiVersion", true); v && *v != kApiVersion) {
+    error(*find(*top, "apiVersion"), "apiVersion",
+          "unsupported apiVersion " + quote(*v) + " (expected \"" + std::string(kApiVersion) + "\")");
   }
-  return spec;
+  if (std::optional<std::string> k = string_field(*top, root, "", "kind", true); k && *k != kKind) {
+    error(*find(*top, "kind"), "kind", "unsupported kind " + quote(*k) + " (expected \"ImagePolicy\")");
+  }
+  if (const YAML::Node* metadata = find(*top, "metadata")) {
+    load_metadata(*metadata, spec);
+  } else {
+    missing(root, "", "metadata");
+  }
+  if (const YAML::Node* spec_node = find(*top, "spec")) {
+    load_spec(*spec_node, spec);
+  } else {
+    missing(root, "", "spec");
+  }
 }
 
 void Loader::load_metadata(const YAML::Node& node, PolicySpec& spec) {

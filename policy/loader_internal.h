@@ -88,6 +88,11 @@ class Loader {
   void check_name(const YAML::Node& node, const std::string& path, const std::string& name);
   void check_regexp(const Fields& f, const std::string& path, std::string_view key, std::string& out);
 
+  // The one YAML document of `text` within the size, UTF-8 and event-stream bounds; nullopt after
+  // reporting why not.
+  std::optional<YAML::Node> parse_document(std::string_view text);
+  // apiVersion, kind, metadata and spec of the parsed document.
+  void load_document(const YAML::Node& root, PolicySpec& spec);
   void load_metadata(const YAML::Node& node, PolicySpec& spec);
   void load_spec(const YAML::Node& node, PolicySpec& spec);
   void load_anchor(const YAML::Node& node, const std::string& path, PolicySpec& spec);
