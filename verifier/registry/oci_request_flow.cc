@@ -46,6 +46,34 @@ milliseconds retry_after(const Response& r) {
   return milliseconds(seconds * 1'000);
 }
 
+// What a token realm answered: the token ("token", else "access_token") and its lifetime in seconds
+// (expires_in clamped to 10..3600, 60 when absent). unavailable naming `authority` when there is no token.
+struct TokenAnswer {
+  std::string token;
+  long long expires_in = 60;
+};
+
+Result<TokenAnswer> read_token_response(const std::string& body, const std::string& authority) {
+  // A token response is a handful of members; 1,000 values bound its DOM to 200 KB + 2 MiB.
+  auto parsed = parse_json_bounded(body, JsonLimits{.max_depth = 8, .max_values = 1'000});
+  if (!parsed) return unavailable("token response from " + authority + ": " + parsed.error().message);
+  const nlohmann::json& doc = *parsed;
+  TokenAnswer out;
+  if (doc.is_object()) {
+    for (const char* key : {"token", "access_token"}) {
+      if (auto it = doc.find(key); it != doc.end() && it->is_string() && !it->get<std::string>().empty()) {
+        out.token = it->get<std::string>();
+        break;
+      }
+    }
+    if (auto it = doc.find("expires_in"); it != doc.end() && it->is_number_integer()) {
+      out.expires_in = std::clamp<long long>(it->get<long long>(), 10, 3600);
+    }
+  }
+  if (out.token.empty()) return unavailable("token response from " + authority + " has no token");
+  return out;
+}
+
 }  // namespace
 
 // exchange() plus redirects and the observer. A redirect is followed a few times, https only unless the
@@ -166,24 +194,10 @@ OciRegistryClient::State::fetch_token(const AuthChallenge& challenge, const std:
   if (r->status != 200) {
     co_return unavailable("token request to " + realm_url->authority() + ": HTTP " + std::to_string(r->status));
   }
-  // A token response is a handful of members; 1,000 values bound its DOM to 200 KB + 2 MiB.
-  auto parsed = parse_json_bounded(r->body, JsonLimits{.max_depth = 8, .max_values = 1'000});
-  if (!parsed) co_return unavailable("token response from " + realm_url->authority() + ": " + parsed.error().message);
-  const nlohmann::json& doc = *parsed;
-  std::string token;
-  long long expires_in = 60;
-  if (doc.is_object()) {
-    for (const char* key : {"token", "access_token"}) {
-      if (auto it = doc.find(key); it != doc.end() && it->is_string() && !it->get<std::string>().empty()) {
-        token = it->get<std::string>();
-        break;
-      }
-    }
-    if (auto it = doc.find("expires_in"); it != doc.end() && it->is_number_integer()) {
-      expires_in = std::clamp<long long>(it->get<long long>(), 10, 3600);
-    }
-  }
-  if (token.empty()) co_return unavailable("token response from " + realm_url->authority() + " has no token");
+  auto answer = read_token_response(r->body, realm_url->authority());
+  if (!answer) co_return answer.error();
+  const std::string& token = answer->token;
+  const long long expires_in = answer->expires_in;
   {
     std::lock_guard lock(mutex);
     // Renew a little early so a token never expires mid-request.

@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/json_bounded.h"
+#include "common/text.h"
 #include "verifier/signature/sigstore/certificate_transparency.h"
 #include "verifier/signature/sigstore/rekor.h"
 #include "verifier/signature/sigstore/sigstore_bundle.h"
@@ -195,9 +196,7 @@ Status check_intoto_subject(const DsseEnvelope& env, const Artifact& artifact) {
     if (digests == nullptr) continue;
     auto value = string_member(*digests, alg.c_str());
     if (value) {
-      std::string lower = *value;
-      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      if (lower == want) return Ok{};
+      if (ascii_lower(*value) == want) return Ok{};
     }
   }
   return denied("DSSE subject does not name the artifact digest " + alg + ":" + want);
@@ -251,44 +250,10 @@ std::string key_signer(const PublicKey& key) {
   return "key sha256:" + sha256_hex(key.spki_der()).substr(0, 12);
 }
 
-}  // namespace
-
-Result<VerifiedSignature> verify_sigstore_image_signature(const SigstoreBundle& bundle, const Artifact& artifact,
-                                                          const TrustedRoot& root, const BundleTrust& trust) {
-  // Whoever signed it, an attestation says something about the image (what it contains, how it was built,
-  // what a scanner found); it does not say the signer vouches for running it. Not verified: it counts for
-  // nothing here either way.
-  // One DSSE statement is a signature: cosign 3 writes an image signature as an in-toto statement of
-  // predicate type kCosignSignPredicateType about the image, which `cosign verify` reports as a "cosign
-  // container image signature". Exactly that type (no case, version or prefix variant); its subject must
-  // name the image digest like every statement's (check_intoto_subject).
-  if (is_attestation(bundle) && intoto_predicate_type(*bundle.dsse) != kCosignSignPredicateType) {
-    return denied("Sigstore bundle is an attestation (" + describe_attestation(*bundle.dsse) + "), not a signature");
-  }
-  return verify_sigstore_bundle(bundle, artifact, root, trust);
-}
-
-Result<VerifiedSignature> verify_sigstore_bundle(std::string_view bundle_json, const Artifact& artifact,
-                                                 const TrustedRoot& root, const BundleTrust& trust) {
-  auto parsed = parse_sigstore_bundle(bundle_json);
-  if (!parsed) return parsed.error();
-  return verify_sigstore_bundle(*parsed, artifact, root, trust);
-}
-
-Result<VerifiedSignature> verify_sigstore_bundle(const SigstoreBundle& bundle, const Artifact& artifact,
-                                                 const TrustedRoot& root, const BundleTrust& trust) {
-  // The artifact: its digest is what everything binds to; when the caller has the bytes they must hash to it.
-  if (artifact.digest.empty()) return invalid_argument("artifact digest is empty");
-  if (artifact.bytes && sha_digest(artifact.hash, *artifact.bytes) != artifact.digest) {
-    return invalid_argument("artifact bytes do not hash to the artifact digest");
-  }
-
-  if (bundle.dsse && bundle.dsse->signatures.size() != 1) return denied("DSSE envelope must carry exactly one signature");
-
-  // 1. Who signed, and whether the policy trusts that kind of signer.
-  Signer signer;
-  const bool keyless = !bundle.certificates.empty();
-  if (keyless) {
+// Step 1 of verify_sigstore_bundle: the signer is the leaf certificate (keyless) or the caller's key, and the
+// policy must expect that kind. `signer` is filled in place (its key may point at its own certificate_key).
+Status identify_signer(const SigstoreBundle& bundle, const BundleTrust& trust, Signer& signer) {
+  if (!bundle.certificates.empty()) {
     if (!trust.identity) return denied("bundle is signed with a certificate, but the policy expects a key");
     // The chain a signer sends is not trusted material; a root in it means a client that would take it.
     for (std::size_t i = 1; i < bundle.certificates.size(); ++i) {
@@ -303,9 +268,10 @@ Result<VerifiedSignature> verify_sigstore_bundle(const SigstoreBundle& bundle, c
     if (!trust.key) return denied("bundle is signed with a key, but no key is configured");
     signer.key = &*trust.key;
   }
+  return Ok{};
+}
 
-  // 2. The signature covers the artifact.
-  if (auto s = check_signature(bundle, artifact, *signer.key); !s) return s.error();
+ContentFacts content_facts(const SigstoreBundle& bundle, const Artifact& artifact) {
   ContentFacts facts;
   facts.hash = artifact.hash;
   facts.artifact_digest = artifact.digest;
@@ -315,18 +281,20 @@ Result<VerifiedSignature> verify_sigstore_bundle(const SigstoreBundle& bundle, c
     facts.dsse = &*bundle.dsse;
     facts.signature = bundle.dsse->signatures.front();
   }
+  return facts;
+}
 
-  // 3. RFC 3161 timestamps over the signature bytes.
-  std::vector<TimePoint> times;  // verified times the signature existed at
+// Step 3: RFC 3161 timestamps over the signature bytes; each verified one adds its time to `times`.
+// A timestamp that does not verify (an authority we do not trust, another signature) is not evidence,
+// but not a forgery of ours either: it does not count, as in sigstore-go, and its error goes to `errors`.
+// Without the time it would have given, a keyless signature fails later for want of a verified time.
+Status check_timestamps(const SigstoreBundle& bundle, const ContentFacts& facts, const TrustedRoot& root,
+                        const BundleTrust& trust, std::vector<TimePoint>& times, std::string& errors) {
   std::size_t verified_timestamps = 0;
-  // A timestamp that does not verify (an authority we do not trust, another signature) is not evidence,
-  // but not a forgery of ours either: it does not count, as in sigstore-go. Without the time it would have
-  // given, a keyless signature fails below for want of a verified time.
-  std::string timestamp_errors;
   for (const std::string& der : bundle.rfc3161_timestamps) {
     auto ts = verify_rfc3161_timestamp(der, facts.signature, root.timestamp_authorities);
     if (!ts) {
-      timestamp_errors += "; " + ts.error().message;
+      errors += "; " + ts.error().message;
       continue;
     }
     times.push_back(ts->time);
@@ -334,14 +302,19 @@ Result<VerifiedSignature> verify_sigstore_bundle(const SigstoreBundle& bundle, c
   }
   if (verified_timestamps < trust.timestamp_threshold) {
     return denied("bundle has " + std::to_string(verified_timestamps) + " verified RFC 3161 timestamps, policy requires " +
-                  std::to_string(trust.timestamp_threshold) + timestamp_errors);
+                  std::to_string(trust.timestamp_threshold) + errors);
   }
+  return Ok{};
+}
 
-  // 4. Transparency log entries: each records this signature, and is proven in the log by a SET (an
-  // inclusion promise, which also vouches for the integrated time) and/or an inclusion proof under a signed
-  // checkpoint. v0.1 bundles rely on the SET; from v0.2 on the inclusion proof is required.
+// Step 4: transparency log entries. Each records this signature, and is proven in the log by a SET (an
+// inclusion promise, which also vouches for the integrated time, added to `times`) and/or an inclusion proof
+// under a signed checkpoint. v0.1 bundles rely on the SET; from v0.2 on the inclusion proof is required.
+// Logs that gave no time of their own go to `logs_without_time`.
+Status check_tlog_entries(const SigstoreBundle& bundle, const ContentFacts& facts, const Signer& signer,
+                          const TrustedRoot& root, const BundleTrust& trust, std::vector<TimePoint>& times,
+                          std::vector<const LogKey*>& logs_without_time) {
   std::size_t verified_entries = 0;
-  std::vector<const LogKey*> logs_without_time;  // Rekor v2 logs: key validity checked below
   for (const BundleTlogEntry& entry : bundle.tlog_entries) {
     const LogKey* log = root.tlog(entry.log_id);
     if (log == nullptr) return denied("tlog entry from a log not in the trusted root");
@@ -383,6 +356,87 @@ Result<VerifiedSignature> verify_sigstore_bundle(const SigstoreBundle& bundle, c
     return denied("bundle has " + std::to_string(verified_entries) + " verified transparency log entries, policy requires " +
                   std::to_string(trust.tlog_threshold));
   }
+  return Ok{};
+}
+
+// Step 6 for a keyless signer: the certificate chains to a Fulcio CA and carries the identity at every
+// verified time, and is logged in Certificate Transparency when the trusted root names CT logs. The
+// identity it matched.
+Result<std::string> verify_signing_certificate(const Certificate& certificate, const TrustedRoot& root,
+                                               const BundleTrust& trust, const std::vector<TimePoint>& times) {
+  std::string matched;
+  for (TimePoint t : times) {
+    auto who = verify_fulcio_certificate(certificate, {}, root, *trust.identity, t);
+    if (!who) return who.error();
+    matched = *who;
+  }
+  if (!root.ctlogs.empty()) {
+    std::string why = "no Fulcio intermediate in the trusted root issued the certificate";
+    bool ok = false;
+    for (const Certificate* issuer : issuer_candidates(certificate, root)) {
+      auto s = verify_embedded_scts(certificate, *issuer, root.ctlogs);
+      if (s) {
+        ok = true;
+        break;
+      }
+      why = s.error().message;
+    }
+    if (!ok) return denied("certificate transparency: " + why);
+  }
+  return matched;
+}
+
+}  // namespace
+
+Result<VerifiedSignature> verify_sigstore_image_signature(const SigstoreBundle& bundle, const Artifact& artifact,
+                                                          const TrustedRoot& root, const BundleTrust& trust) {
+  // Whoever signed it, an attestation says something about the image (what it contains, how it was built,
+  // what a scanner found); it does not say the signer vouches for running it. Not verified: it counts for
+  // nothing here either way.
+  // One DSSE statement is a signature: cosign 3 writes an image signature as an in-toto statement of
+  // predicate type kCosignSignPredicateType about the image, which `cosign verify` reports as a "cosign
+  // container image signature". Exactly that type (no case, version or prefix variant); its subject must
+  // name the image digest like every statement's (check_intoto_subject).
+  if (is_attestation(bundle) && intoto_predicate_type(*bundle.dsse) != kCosignSignPredicateType) {
+    return denied("Sigstore bundle is an attestation (" + describe_attestation(*bundle.dsse) + "), not a signature");
+  }
+  return verify_sigstore_bundle(bundle, artifact, root, trust);
+}
+
+Result<VerifiedSignature> verify_sigstore_bundle(std::string_view bundle_json, const Artifact& artifact,
+                                                 const TrustedRoot& root, const BundleTrust& trust) {
+  auto parsed = parse_sigstore_bundle(bundle_json);
+  if (!parsed) return parsed.error();
+  return verify_sigstore_bundle(*parsed, artifact, root, trust);
+}
+
+Result<VerifiedSignature> verify_sigstore_bundle(const SigstoreBundle& bundle, const Artifact& artifact,
+                                                 const TrustedRoot& root, const BundleTrust& trust) {
+  // The artifact: its digest is what everything binds to; when the caller has the bytes they must hash to it.
+  if (artifact.digest.empty()) return invalid_argument("artifact digest is empty");
+  if (artifact.bytes && sha_digest(artifact.hash, *artifact.bytes) != artifact.digest) {
+    return invalid_argument("artifact bytes do not hash to the artifact digest");
+  }
+
+  if (bundle.dsse && bundle.dsse->signatures.size() != 1) return denied("DSSE envelope must carry exactly one signature");
+
+  // 1. Who signed, and whether the policy trusts that kind of signer.
+  Signer signer;
+  if (auto s = identify_signer(bundle, trust, signer); !s) return s.error();
+  const bool keyless = signer.certificate != nullptr;
+
+  // 2. The signature covers the artifact.
+  if (auto s = check_signature(bundle, artifact, *signer.key); !s) return s.error();
+  const ContentFacts facts = content_facts(bundle, artifact);
+
+  // 3. RFC 3161 timestamps over the signature bytes.
+  std::vector<TimePoint> times;  // verified times the signature existed at
+  std::string timestamp_errors;
+  if (auto s = check_timestamps(bundle, facts, root, trust, times, timestamp_errors); !s) return s.error();
+
+  // 4. Transparency log entries.
+  std::vector<const LogKey*> logs_without_time;  // Rekor v2 logs: key validity checked below
+  if (auto s = check_tlog_entries(bundle, facts, signer, root, trust, times, logs_without_time); !s) return s.error();
 
   // 5. When: keyless signatures need verified time (the certificate lives ten minutes); a key may fall back
   // to the caller's clock. Logs that gave no time of their own must have been trusted at those times.
@@ -404,26 +458,9 @@ Result<VerifiedSignature> verify_sigstore_bundle(const SigstoreBundle& bundle, c
   // logged in Certificate Transparency when the trusted root names CT logs.
   VerifiedSignature result;
   if (keyless) {
-    std::string matched;
-    for (TimePoint t : times) {
-      auto who = verify_fulcio_certificate(*signer.certificate, {}, root, *trust.identity, t);
-      if (!who) return who.error();
-      matched = *who;
-    }
-    if (!root.ctlogs.empty()) {
-      std::string why = "no Fulcio intermediate in the trusted root issued the certificate";
-      bool ok = false;
-      for (const Certificate* issuer : issuer_candidates(*signer.certificate, root)) {
-        auto s = verify_embedded_scts(*signer.certificate, *issuer, root.ctlogs);
-        if (s) {
-          ok = true;
-          break;
-        }
-        why = s.error().message;
-      }
-      if (!ok) return denied("certificate transparency: " + why);
-    }
-    result.signer = matched;
+    auto who = verify_signing_certificate(*signer.certificate, root, trust, times);
+    if (!who) return who.error();
+    result.signer = *who;
   } else {
     result.signer = key_signer(*signer.key);
   }
