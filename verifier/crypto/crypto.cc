@@ -165,29 +165,17 @@ Result<PublicKey> key_from_block(const PemBlock& block) {
       ERR_clear_error();
       return invalid_argument("RSA PUBLIC KEY block does not parse");
     }
-    unsigned char* der = nullptr;
-    const int len = i2d_PUBKEY(pkey.get(), &der);
-    if (len <= 0) {
-      ERR_clear_error();
-      return internal_error("cannot encode the public key");
-    }
-    std::string spki(reinterpret_cast<const char*>(der), static_cast<std::size_t>(len));
-    OPENSSL_free(der);
-    return PublicKey::from_der(spki);
+    auto spki = der_of(i2d_PUBKEY, pkey.get(), internal_error("cannot encode the public key"));
+    if (!spki) return spki.error();
+    return PublicKey::from_der(*spki);
   }
   if (block.label == "CERTIFICATE") {
     auto x = parse_x509_der(block.der);
     if (!x) return x.error();
     const X509_PUBKEY* xpk = X509_get_X509_PUBKEY(x->get());
-    unsigned char* der = nullptr;
-    const int len = xpk != nullptr ? i2d_X509_PUBKEY(xpk, &der) : -1;
-    if (len <= 0) {
-      ERR_clear_error();
-      return invalid_argument("certificate public key does not parse");
-    }
-    std::string spki(reinterpret_cast<const char*>(der), static_cast<std::size_t>(len));
-    OPENSSL_free(der);
-    return PublicKey::from_der(spki);
+    auto spki = der_of(i2d_X509_PUBKEY, xpk, invalid_argument("certificate public key does not parse"));
+    if (!spki) return spki.error();
+    return PublicKey::from_der(*spki);
   }
   return invalid_argument("PEM block " + block.label + " is not a public key or certificate");
 }
@@ -271,15 +259,7 @@ Result<std::string> raw_ecdsa_to_der(const EVP_PKEY* pkey, std::string_view raw)
     ERR_clear_error();
     return internal_error("cannot build an ECDSA signature");
   }
-  unsigned char* der = nullptr;
-  const int len = i2d_ECDSA_SIG(sig.get(), &der);
-  if (len <= 0) {
-    ERR_clear_error();
-    return internal_error("cannot encode an ECDSA signature");
-  }
-  std::string out(reinterpret_cast<const char*>(der), static_cast<std::size_t>(len));
-  OPENSSL_free(der);
-  return out;
+  return der_of(i2d_ECDSA_SIG, sig.get(), internal_error("cannot encode an ECDSA signature"));
 }
 
 bool set_rsa_padding(EVP_PKEY_CTX* pctx, SignatureScheme scheme, const EVP_MD* md) {

@@ -3,12 +3,11 @@
 // metadata: threshold signatures, expiry, file lengths and hashes, delegation paths, the pinned root and
 // root rotation.
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
 #include <optional>
 #include <set>
 
 #include "common/text.h"
+#include "verifier/image/scan_verdict.h"
 #include "verifier/signature/notary_v1/tuf.h"
 #include "verifier/signature/notary_v1/tuf_internal.h"
 
@@ -59,19 +58,6 @@ std::vector<std::string> verified_key_ids(const Envelope& env, const std::map<st
   return ids;
 }
 
-std::string format_time(TimePoint t) {
-  auto secs = std::chrono::floor<std::chrono::seconds>(t);
-  auto days = std::chrono::floor<std::chrono::days>(secs);
-  std::chrono::year_month_day ymd{days};
-  std::chrono::hh_mm_ss hms{secs - days};
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02ldZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<long>(hms.hours().count()), static_cast<long>(hms.minutes().count()),
-                static_cast<long>(hms.seconds().count()));
-  return buf;
-}
-
 }  // namespace
 
 namespace internal {
@@ -112,7 +98,7 @@ Status verify_signatures(const Envelope& envelope, const std::map<std::string, K
 
 Status check_expiry(const Envelope& envelope, TimePoint now, std::string_view role_name) {
   if (now >= envelope.expires) {
-    return denied(std::string(role_name) + " trust data expired at " + format_time(envelope.expires));
+    return denied(std::string(role_name) + " trust data expired at " + format_rfc3339(envelope.expires));
   }
   return Ok{};
 }
