@@ -1,4 +1,6 @@
-// Small text helpers shared across floors. Header-only, stateless, thread-safe.
+// Small text helpers shared across floors: ASCII lower case, joining, Base64 encoding, URL
+// percent-encoding. Stateless and thread-safe; no locale is consulted. common/text.cc holds the
+// out-of-line parts (it links nothing: no OpenSSL).
 #pragma once
 
 #include <string>
@@ -28,5 +30,12 @@ std::string join(const Range& items, std::string_view separator) {
   }
   return out;
 }
+
+// Standard Base64 (RFC 4648 section 4: '+' and '/', '=' padding to a multiple of four characters).
+std::string base64_encode(std::string_view bytes);
+
+// Percent-encoding for a URL query value (RFC 3986): unreserved characters (ASCII letters, digits, "-._~")
+// stay, every other byte becomes %XX with upper-case hex, UTF-8 bytes one by one.
+std::string url_encode(std::string_view text);
 
 }  // namespace imagegate

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "common/text.h"
 #include "policy/compiled_policy.h"
 #include "verifier/image/image_reference.h"
 
@@ -162,17 +163,12 @@ void check_signatures(const SignatureRequirement& requirement, const Evidence& e
   const auto threshold = static_cast<std::size_t>(std::max(1, requirement.threshold));
   if (verified.size() >= threshold && required_ok) return;
 
-  auto join = [](const std::vector<std::string>& names) {
-    std::string out;
-    for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
-    return out;
-  };
   std::string reason = "signatures: " + std::to_string(verified.size()) + " of " +
                        std::to_string(requirement.anchors.size()) + " anchors verified, need " +
                        std::to_string(threshold);
-  if (!requirement.required.empty()) reason += " including " + join(requirement.required);
+  if (!requirement.required.empty()) reason += " including " + join(requirement.required, ", ");
   std::string details;
-  if (!verified.empty()) details = "verified: " + join(verified);
+  if (!verified.empty()) details = "verified: " + join(verified, ", ");
   for (const auto& [description, anchors] : groups) {
     details += (details.empty() ? "" : "; ") + anchors + ": " + description;
   }
@@ -426,12 +422,6 @@ std::string container_label(const ContainerDecision& c) {
   return owner_label(c.container, "container") + " (" + image + ")";
 }
 
-std::string join_reasons(const std::vector<std::string>& reasons) {
-  std::string out;
-  for (const std::string& r : reasons) out += (out.empty() ? "" : ", ") + r;
-  return out;
-}
-
 }  // namespace
 
 std::string WorkloadDecision::denial_message() const {
@@ -446,7 +436,7 @@ std::string WorkloadDecision::denial_message() const {
   std::string out = "imagegate denied " + std::to_string(denied.size()) + " of " + std::to_string(containers.size()) +
                     (volumes ? " image" : " container") + (containers.size() == 1 ? ": " : "s: ");
   for (std::size_t i = 0; i < denied.size(); ++i) {
-    std::string part = truncate(container_label(*denied[i]) + ": " + join_reasons(denied[i]->decision.reasons),
+    std::string part = truncate(container_label(*denied[i]) + ": " + join(denied[i]->decision.reasons, ", "),
                                 kMaxContainerPart);
     const std::string more = "; and " + std::to_string(denied.size() - i) + " more";
     if (out.size() + part.size() + 2 + more.size() > kMaxDenialMessage) {
@@ -462,7 +452,7 @@ std::vector<std::string> WorkloadDecision::warnings() const {
   std::vector<std::string> out;
   for (const ContainerDecision& c : containers) {
     if (c.decision.action != Action::warn) continue;
-    out.push_back(truncate(container_label(c) + ": " + join_reasons(c.decision.reasons), kMaxWarning));
+    out.push_back(truncate(container_label(c) + ": " + join(c.decision.reasons, ", "), kMaxWarning));
   }
   return out;
 }

@@ -1,29 +1,27 @@
+// The policy loader's driver (policy/loader.h): bounds on the event stream before any tree is built, the
+// document's apiVersion/kind/metadata, the spec's sections in order (exemptions, registries, trust anchors,
+// rules), and the scalar parsers (durations, dates, UTF-8). The sections' readers are in loader_fields.cc,
+// loader_anchors.cc, loader_rules.cc and loader_vulnerabilities.cc (policy/loader_internal.h).
 #include "policy/loader.h"
 
-#include <re2/re2.h>
 #include <yaml-cpp/anchor.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <charconv>
 #include <map>
 #include <optional>
-#include <set>
 #include <sstream>
 #include <string>
 
 #include "common/duration.h"
 #include "policy/glob.h"
+#include "policy/loader_internal.h"
 #include "verifier/image/image_reference.h"
 
 namespace imagegate::policy {
-namespace {
 
-constexpr std::string_view kApiVersion = "imagegate.dev/v1alpha1";
-constexpr std::string_view kKind = "ImagePolicy";
-constexpr std::size_t kMaxNameLength = 253;
-constexpr std::size_t kMaxScalarBytes = 256 * 1024;  // a PEM bundle fits; a whole file in one value does not
+namespace loader_internal {
 
 std::string quote(std::string_view s) {
   std::string out = "\"";
@@ -46,32 +44,6 @@ std::string quote(std::string_view s) {
   return out;
 }
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                        std::tolower(static_cast<unsigned char>(b[j - 1]));
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (same ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-std::string join(const std::vector<std::string_view>& items) {
-  std::string out;
-  for (std::string_view item : items) {
-    if (!out.empty()) out += ", ";
-    out += item;
-  }
-  return out;
-}
-
 std::string type_name(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Map: return "a mapping";
@@ -83,18 +55,15 @@ std::string type_name(const YAML::Node& node) {
   return "unknown";
 }
 
-std::string child(const std::string& path, std::string_view key) {
-  return path.empty() ? std::string(key) : path + "." + std::string(key);
-}
-std::string item(const std::string& path, std::size_t index) { return path + "[" + std::to_string(index) + "]"; }
+}  // namespace loader_internal
 
-bool is_tag_char(char c, bool first) {
-  const bool word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-  return first ? word : (word || c == '.' || c == '-');
-}
+using namespace loader_internal;  // NOLINT: this file is the loader
 
-// The fields of one YAML mapping, checked against the keys it may have.
-using Fields = std::map<std::string, YAML::Node, std::less<>>;
+namespace {
+
+constexpr std::string_view kApiVersion = "imagegate.dev/v1alpha1";
+constexpr std::string_view kKind = "ImagePolicy";
+constexpr std::size_t kMaxScalarBytes = 256 * 1024;  // a PEM bundle fits; a whole file in one value does not
 
 // Bounds checked on the parser's event stream, before any node tree exists. yaml-cpp's tree costs a few
 // hundred bytes per node, so a 4 MiB file of tiny scalars would take about a gigabyte to load; and an
@@ -170,72 +139,7 @@ class BoundsCheck final : public YAML::EventHandler {
   std::map<YAML::anchor_t, std::size_t> sizes_;
 };
 
-class Loader {
- public:
-  Loader(std::string_view file, std::vector<Diagnostic>& diagnostics) : file_(file), diagnostics_(diagnostics) {}
-
-  PolicySpec load(std::string_view text);
-
- private:
-  void error(const YAML::Mark& mark, const std::string& path, std::string message) {
-    Location location;
-    if (mark.line >= 0) location = {mark.line + 1, mark.column + 1};
-    diagnostics_.push_back({file_, location, path, std::move(message)});
-  }
-  void error(const YAML::Node& node, const std::string& path, std::string message) {
-    error(node.Mark(), path, std::move(message));
-  }
-  static Location location_of(const YAML::Node& node) {
-    const YAML::Mark mark = node.Mark();
-    return mark.line >= 0 ? Location{mark.line + 1, mark.column + 1} : Location{};
-  }
-
-  bool check_bounds(const YAML::Node& root);
-  bool count_nodes(const YAML::Node& node, int depth, std::size_t& count);
-
-  // Mapping fields; null counts as an empty mapping. Reports a wrong type, non-scalar, unknown and
-  // duplicate keys. Returns nullopt when `node` is not a mapping.
-  std::optional<Fields> fields(const YAML::Node& node, const std::string& path,
-                               std::initializer_list<std::string_view> known);
-  static const YAML::Node* find(const Fields& f, std::string_view key) {
-    auto it = f.find(key);
-    if (it == f.end() || it->second.IsNull()) return nullptr;  // `key:` with no value counts as absent
-    return &it->second;
-  }
-  void missing(const YAML::Node& parent, const std::string& path, std::string_view key) {
-    error(parent, child(path, key), "missing required field \"" + std::string(key) + "\"");
-  }
-
-  std::optional<std::string> string_value(const YAML::Node& node, const std::string& path);
-  std::optional<std::string> string_field(const Fields& f, const YAML::Node& parent, const std::string& path,
-                                          std::string_view key, bool required);
-  std::optional<bool> bool_field(const Fields& f, const std::string& path, std::string_view key);
-  std::optional<long long> int_value(const YAML::Node& node, const std::string& path);
-  // A list of strings; each element's path and node are kept for later checks.
-  std::vector<std::pair<std::string, YAML::Node>> string_list(const Fields& f, const std::string& path,
-                                                              std::string_view key,
-                                                              std::vector<std::string>& out);
-  std::optional<std::size_t> enum_field(const Fields& f, const std::string& path, std::string_view key,
-                                        const std::vector<std::string_view>& names);
-
-  void glob_list(const Fields& f, const std::string& path, std::string_view key, GlobKind kind,
-                 std::vector<std::string>& out);
-  void check_name(const YAML::Node& node, const std::string& path, const std::string& name);
-  void check_regexp(const Fields& f, const std::string& path, std::string_view key, std::string& out);
-
-  void load_metadata(const YAML::Node& node, PolicySpec& spec);
-  void load_spec(const YAML::Node& node, PolicySpec& spec);
-  void load_anchor(const YAML::Node& node, const std::string& path, PolicySpec& spec);
-  void load_anchor_body(const YAML::Node& body, const std::string& path, std::string_view kind,
-                        TrustAnchor& anchor);
-  void load_rule(const YAML::Node& node, const std::string& path, const PolicySpec& spec, Rule& rule);
-  void load_signatures(const YAML::Node& node, const std::string& path, const PolicySpec& spec,
-                       SignatureRequirement& out);
-  void load_vulnerabilities(const YAML::Node& node, const std::string& path, VerdictRequirement& out);
-
-  std::string file_;
-  std::vector<Diagnostic>& diagnostics_;
-};
+}  // namespace
 
 bool Loader::count_nodes(const YAML::Node& node, int depth, std::size_t& count) {
   // Walks the document as a consumer would see it, aliases expanded: yaml-cpp shares an aliased node
@@ -270,180 +174,25 @@ bool Loader::check_bounds(const YAML::Node& root) {
   return count_nodes(root, 0, count);
 }
 
-std::optional<Fields> Loader::fields(const YAML::Node& node, const std::string& path,
-                                     std::initializer_list<std::string_view> known) {
-  if (node.IsNull()) return Fields{};
-  if (!node.IsMap()) {
-    error(node, path, "must be a mapping, not " + type_name(node));
-    return std::nullopt;
-  }
-  Fields out;
-  std::map<std::string, YAML::Mark, std::less<>> seen;
-  for (const auto& kv : node) {
-    if (!kv.first.IsScalar()) {
-      error(kv.first, path, "keys must be strings, not " + type_name(kv.first));
-      continue;
-    }
-    const std::string& key = kv.first.Scalar();
-    const std::string key_path = child(path, key);
-    if (auto it = seen.find(key); it != seen.end()) {
-      error(kv.first, key_path,
-            "duplicate key " + quote(key) + " (first at line " + std::to_string(it->second.line + 1) + ")");
-      continue;
-    }
-    seen.emplace(key, kv.first.Mark());
-    if (std::find(known.begin(), known.end(), key) == known.end()) {
-      std::string message = "unknown key " + quote(key);
-      std::string_view best;
-      std::size_t best_distance = std::max<std::size_t>(2, key.size() / 3) + 1;
-      for (std::string_view candidate : known) {
-        const std::size_t d = edit_distance(key, candidate);
-        if (d < best_distance) {
-          best_distance = d;
-          best = candidate;
-        }
-      }
-      if (!best.empty()) {
-        message += " (did you mean \"" + std::string(best) + "\"?)";
-      } else {
-        message += " (known keys: " + join(std::vector<std::string_view>(known)) + ")";
-      }
-      error(kv.first, key_path, message);
-      continue;
-    }
-    out.emplace(key, kv.second);
-  }
-  return out;
-}
-
-std::optional<std::string> Loader::string_value(const YAML::Node& node, const std::string& path) {
-  if (!node.IsScalar()) {
-    error(node, path, "must be a string, not " + type_name(node));
-    return std::nullopt;
-  }
-  return node.Scalar();
-}
-
-std::optional<std::string> Loader::string_field(const Fields& f, const YAML::Node& parent, const std::string& path,
-                                                std::string_view key, bool required) {
-  const YAML::Node* node = find(f, key);
-  if (node == nullptr) {
-    if (required) missing(parent, path, key);
-    return std::nullopt;
-  }
-  std::optional<std::string> value = string_value(*node, child(path, key));
-  if (value && value->empty() && required) {
-    error(*node, child(path, key), "must not be empty");
-    return std::nullopt;
-  }
-  return value;
-}
-
-std::optional<bool> Loader::bool_field(const Fields& f, const std::string& path, std::string_view key) {
-  const YAML::Node* node = find(f, key);
-  if (node == nullptr) return std::nullopt;
-  // YAML 1.2 core schema booleans only, and only unquoted: "yes"/"on" and "true" in quotes are strings,
-  // and a policy that says `requireDigest: "false"` should not be read either way by accident.
-  if (node->IsScalar() && node->Tag() != "!") {
-    const std::string& s = node->Scalar();
-    if (s == "true" || s == "True" || s == "TRUE") return true;
-    if (s == "false" || s == "False" || s == "FALSE") return false;
-  }
-  error(*node, child(path, key),
-        "must be a boolean (true or false), not " + (node->IsScalar() ? quote(node->Scalar()) : type_name(*node)));
-  return std::nullopt;
-}
-
-std::optional<long long> Loader::int_value(const YAML::Node& node, const std::string& path) {
-  if (node.IsScalar() && node.Tag() != "!") {
-    const std::string& s = node.Scalar();
-    long long value = 0;
-    const char* end = s.data() + s.size();
-    auto [ptr, ec] = std::from_chars(s.data(), end, value);
-    if (ec == std::errc() && ptr == end && !s.empty()) return value;
-  }
-  error(node, path, "must be an integer, not " + (node.IsScalar() ? quote(node.Scalar()) : type_name(node)));
-  return std::nullopt;
-}
-
-std::vector<std::pair<std::string, YAML::Node>> Loader::string_list(const Fields& f, const std::string& path,
-                                                                    std::string_view key,
-                                                                    std::vector<std::string>& out) {
-  std::vector<std::pair<std::string, YAML::Node>> nodes;
-  const YAML::Node* node = find(f, key);
-  if (node == nullptr) return nodes;
-  const std::string list_path = child(path, key);
-  if (!node->IsSequence()) {
-    error(*node, list_path, "must be a list of strings, not " + type_name(*node));
-    return nodes;
-  }
-  std::size_t index = 0;
-  for (const YAML::Node& element : *node) {
-    const std::string element_path = item(list_path, index++);
-    if (std::optional<std::string> value = string_value(element, element_path)) {
-      out.push_back(*value);
-      nodes.emplace_back(element_path, element);
-    }
-  }
-  return nodes;
-}
-
-std::optional<std::size_t> Loader::enum_field(const Fields& f, const std::string& path, std::string_view key,
-                                              const std::vector<std::string_view>& names) {
-  const YAML::Node* node = find(f, key);
-  if (node == nullptr) return std::nullopt;
-  const std::optional<std::string> value = string_value(*node, child(path, key));
-  if (!value) return std::nullopt;
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    if (*value == names[i]) return i;
-  }
-  error(*node, child(path, key), "must be one of " + join(names) + "; got " + quote(*value));
-  return std::nullopt;
-}
-
-void Loader::glob_list(const Fields& f, const std::string& path, std::string_view key, GlobKind kind,
-                       std::vector<std::string>& out) {
-  for (const auto& [element_path, node] : string_list(f, path, key, out)) {
-    Result<Glob> glob = Glob::compile(node.Scalar(), kind);
-    if (!glob.ok()) error(node, element_path, glob.error().message);
-  }
-}
-
-void Loader::check_name(const YAML::Node& node, const std::string& path, const std::string& name) {
-  if (name.size() > kMaxNameLength) {
-    error(node, path, "longer than " + std::to_string(kMaxNameLength) + " characters");
-    return;
-  }
-  for (char c : name) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      error(node, path, "must not contain control characters");
-      return;
-    }
-  }
-}
-
-void Loader::check_regexp(const Fields& f, const std::string& path, std::string_view key, std::string& out) {
-  const YAML::Node* node = find(f, key);
-  if (node == nullptr) return;
-  std::optional<std::string> value = string_value(*node, child(path, key));
-  if (!value) return;
-  RE2::Options options;
-  options.set_log_errors(false);
-  const RE2 re(*value, options);
-  if (!re.ok()) {
-    error(*node, child(path, key), "invalid regular expression " + quote(*value) + ": " + re.error());
-    return;
-  }
-  out = *value;
-}
-
 PolicySpec Loader::load(std::string_view text) {
   PolicySpec spec;
+  const std::optional<YAML::Node> root = parse_document(text);
+  if (!root) return spec;
+  try {
+    if (!check_bounds(*root)) return spec;
+    load_document(*root, spec);
+  } catch (const YAML::Exception& e) {  // should not happen on a loaded tree; never let one escape
+    error(e.mark, "", "YAML error: " + e.msg);
+  }
+  return spec;
+}
+
+std::optional<YAML::Node> Loader::parse_document(std::string_view text) {
   if (text.size() > kMaxPolicyBytes) {
     diagnostics_.push_back({file_, {}, "",
                             "the policy is " + std::to_string(text.size()) + " bytes; the limit is " +
                                 std::to_string(kMaxPolicyBytes)});
-    return spec;
+    return std::nullopt;
   }
   std::size_t bad = 0;
   if (!is_valid_utf8(text, &bad)) {
@@ -453,7 +202,7 @@ PolicySpec Loader::load(std::string_view text) {
     const int column = static_cast<int>(line_start == std::string_view::npos ? bad + 1 : bad - line_start);
     diagnostics_.push_back({file_, {line, column}, "", "the policy is not valid UTF-8 (byte offset " +
                                                             std::to_string(bad) + ")"});
-    return spec;
+    return std::nullopt;
   }
   std::vector<YAML::Node> documents;
   try {
@@ -464,53 +213,50 @@ PolicySpec Loader::load(std::string_view text) {
     }
     if (bounds.documents() > 1) {
       error(bounds.second_document(), "", "expected one YAML document; a second one starts here");
-      return spec;
+      return std::nullopt;
     }
     documents = YAML::LoadAll(std::string(text));
   } catch (const BoundsCheck::Exceeded& e) {
     error(e.mark, "", e.message);
-    return spec;
+    return std::nullopt;
   } catch (const YAML::Exception& e) {
     error(e.mark, "", "YAML syntax error: " + e.msg);
-    return spec;
+    return std::nullopt;
   } catch (const std::exception& e) {  // yaml-cpp can also throw std::length_error and the like
     diagnostics_.push_back({file_, {}, "", std::string("cannot parse the YAML: ") + e.what()});
-    return spec;
+    return std::nullopt;
   }
   if (documents.empty() || documents[0].IsNull()) {
     diagnostics_.push_back({file_, {}, "", "the policy is empty"});
-    return spec;
+    return std::nullopt;
   }
   if (documents.size() > 1) {
     error(documents[1], "", "expected one YAML document, found " + std::to_string(documents.size()));
-    return spec;
+    return std::nullopt;
   }
-  const YAML::Node& root = documents[0];
-  try {
-    if (!check_bounds(root)) return spec;
-    const std::optional<Fields> top = fields(root, "", {"apiVersion", "kind", "metadata", "spec"});
-    if (!top) return spec;
-    if (std::optional<std::string> v = string_field(*top, root, "", "apiVersion", true); v && *v != kApiVersion) {
-      error(*find(*top, "apiVersion"), "apiVersion",
-            "unsupported apiVersion " + quote(*v) + " (expected \"" + std::string(kApiVersion) + "\")");
-    }
-    if (std::optional<std::string> k = string_field(*top, root, "", "kind", true); k && *k != kKind) {
-      error(*find(*top, "kind"), "kind", "unsupported kind " + quote(*k) + " (expected \"ImagePolicy\")");
-    }
-    if (const YAML::Node* metadata = find(*top, "metadata")) {
-      load_metadata(*metadata, spec);
-    } else {
-      missing(root, "", "metadata");
-    }
-    if (const YAML::Node* spec_node = find(*top, "spec")) {
-      load_spec(*spec_node, spec);
-    } else {
-      missing(root, "", "spec");
-    }
-  } catch (const YAML::Exception& e) {  // should not happen on a loaded tree; never let one escape
-    error(e.mark, "", "YAML error: " + e.msg);
+  return documents[0];
+}
+
+void Loader::load_document(const YAML::Node& root, PolicySpec& spec) {
+  const std::optional<Fields> top = fields(root, "", {"apiVersion", "kind", "metadata", "spec"});
+  if (!top) return;
+  if (std::optional<std::string> v = string_field(*top, root, "", "apiVersion", true); v && *v != kApiVersion) {
+    error(*find(*top, "apiVersion"), "apiVersion",
+          "unsupported apiVersion " + quote(*v) + " (expected \"" + std::string(kApiVersion) + "\")");
   }
-  return spec;
+  if (std::optional<std::string> k = string_field(*top, root, "", "kind", true); k && *k != kKind) {
+    error(*find(*top, "kind"), "kind", "unsupported kind " + quote(*k) + " (expected \"ImagePolicy\")");
+  }
+  if (const YAML::Node* metadata = find(*top, "metadata")) {
+    load_metadata(*metadata, spec);
+  } else {
+    missing(root, "", "metadata");
+  }
+  if (const YAML::Node* spec_node = find(*top, "spec")) {
+    load_spec(*spec_node, spec);
+  } else {
+    missing(root, "", "spec");
+  }
 }
 
 void Loader::load_metadata(const YAML::Node& node, PolicySpec& spec) {
@@ -581,295 +327,6 @@ void Loader::load_spec(const YAML::Node& node, PolicySpec& spec) {
     }
   }
 }
-
-void Loader::load_anchor(const YAML::Node& node, const std::string& path, PolicySpec& spec) {
-  const std::optional<Fields> f = fields(node, path, {"name", "cosign", "keyless", "notaryV1", "notation"});
-  if (!f) return;
-  TrustAnchor anchor;
-  anchor.location = location_of(node);
-  if (std::optional<std::string> name = string_field(*f, node, path, "name", true)) {
-    check_name(*find(*f, "name"), child(path, "name"), *name);
-    for (const TrustAnchor& other : spec.trust_anchors) {
-      if (other.name == *name) {
-        error(*find(*f, "name"), child(path, "name"),
-              "duplicate trust anchor name " + quote(*name) + " (first at line " +
-                  std::to_string(other.location.line) + ")");
-      }
-    }
-    anchor.name = *name;
-  }
-  std::vector<std::string_view> kinds;
-  for (std::string_view kind : {"cosign", "keyless", "notaryV1", "notation"}) {
-    if (find(*f, kind) != nullptr) kinds.push_back(kind);
-  }
-  if (kinds.size() != 1) {
-    if (!anchor.name.empty()) spec.trust_anchors.push_back(std::move(anchor));  // rules may still name it
-    error(node, path,
-          kinds.empty() ? "a trust anchor needs one of cosign, keyless, notaryV1, notation"
-                        : "a trust anchor has exactly one of cosign, keyless, notaryV1, notation; found " + join(kinds));
-    return;
-  }
-  load_anchor_body(*find(*f, kinds[0]), child(path, kinds[0]), kinds[0], anchor);
-  // Kept even when its body had errors, so rules naming it do not report a second, misleading error.
-  if (!anchor.name.empty()) spec.trust_anchors.push_back(std::move(anchor));
-}
-
-void Loader::load_anchor_body(const YAML::Node& body, const std::string& bp, std::string_view kind,
-                              TrustAnchor& anchor) {
-  auto exactly_one = [&](const Fields& bf, std::string_view a, std::string_view b) {
-    const bool has_a = find(bf, a) != nullptr;
-    const bool has_b = find(bf, b) != nullptr;
-    if (has_a == has_b) {
-      error(body, bp, "needs exactly one of \"" + std::string(a) + "\" and \"" + std::string(b) + "\"");
-    }
-  };
-  if (kind == "cosign") {
-    const std::optional<Fields> bf = fields(body, bp, {"key", "keyFile"});
-    if (!bf) return;
-    CosignKeyAnchor cosign;
-    exactly_one(*bf, "key", "keyFile");
-    if (auto key = string_field(*bf, body, bp, "key", false)) {
-      if (key->find("-----BEGIN ") == std::string::npos) {
-        error(*find(*bf, "key"), child(bp, "key"), "must be a PEM public key (-----BEGIN PUBLIC KEY-----)");
-      }
-      cosign.key_pem = *key;
-    }
-    if (auto file = string_field(*bf, body, bp, "keyFile", false)) cosign.key_file = *file;
-    anchor.spec = cosign;
-  } else if (kind == "keyless") {
-    const std::optional<Fields> bf = fields(
-        body, bp, {"issuer", "issuerRegExp", "subject", "subjectRegExp", "trustedRoot", "fulcioRoots", "rekorKey"});
-    if (!bf) return;
-    KeylessAnchor keyless;
-    exactly_one(*bf, "issuer", "issuerRegExp");
-    exactly_one(*bf, "subject", "subjectRegExp");
-    if (auto v = string_field(*bf, body, bp, "issuer", false)) keyless.issuer = *v;
-    if (auto v = string_field(*bf, body, bp, "subject", false)) keyless.subject = *v;
-    check_regexp(*bf, bp, "issuerRegExp", keyless.issuer_regexp);
-    check_regexp(*bf, bp, "subjectRegExp", keyless.subject_regexp);
-    if (auto v = string_field(*bf, body, bp, "trustedRoot", false)) keyless.trusted_root_file = *v;
-    if (auto v = string_field(*bf, body, bp, "fulcioRoots", false)) keyless.fulcio_roots_file = *v;
-    if (auto v = string_field(*bf, body, bp, "rekorKey", false)) keyless.rekor_key_file = *v;
-    const bool has_root = find(*bf, "trustedRoot") != nullptr;
-    const bool has_fulcio = find(*bf, "fulcioRoots") != nullptr;
-    const bool has_rekor = find(*bf, "rekorKey") != nullptr;
-    if (has_root == (has_fulcio || has_rekor) || has_fulcio != has_rekor) {
-      error(body, bp, "needs either \"trustedRoot\", or both \"fulcioRoots\" and \"rekorKey\"");
-    }
-    anchor.spec = keyless;
-  } else if (kind == "notaryV1") {
-    const std::optional<Fields> bf = fields(
-        body, bp, {"server", "rootKeys", "rootKeyFiles", "rootKeyIds", "delegations", "allDelegations", "caFile"});
-    if (!bf) return;
-    NotaryV1Anchor notary;
-    if (auto server = string_field(*bf, body, bp, "server", true)) {
-      if (server->rfind("https://", 0) != 0 && server->rfind("http://", 0) != 0) {
-        error(*find(*bf, "server"), child(bp, "server"), "must be an https:// URL");
-      }
-      notary.server = *server;
-    }
-    string_list(*bf, bp, "rootKeys", notary.root_keys);
-    string_list(*bf, bp, "rootKeyFiles", notary.root_key_files);
-    string_list(*bf, bp, "rootKeyIds", notary.root_key_ids);
-    if (notary.root_keys.empty() && notary.root_key_files.empty() && notary.root_key_ids.empty()) {
-      error(body, bp, "needs the pinned root: \"rootKeys\", \"rootKeyFiles\" or \"rootKeyIds\"");
-    }
-    for (const auto& [element_path, element] : string_list(*bf, bp, "delegations", notary.delegations)) {
-      if (element.Scalar().rfind("targets/", 0) != 0 || element.Scalar().size() <= 8) {
-        error(element, element_path, "a delegation role is named targets/<name>; got " + quote(element.Scalar()));
-      }
-    }
-    if (auto all = bool_field(*bf, bp, "allDelegations")) notary.all_delegations = *all;
-    if (notary.all_delegations && notary.delegations.empty()) {
-      error(*find(*bf, "allDelegations"), child(bp, "allDelegations"), "needs \"delegations\"");
-    }
-    if (auto ca = string_field(*bf, body, bp, "caFile", false)) notary.ca_file = *ca;
-    anchor.spec = notary;
-  } else {
-    const std::optional<Fields> bf =
-        fields(body, bp, {"trustStores", "tsaStores", "trustedIdentities", "verificationLevel"});
-    if (!bf) return;
-    NotationAnchor notation;
-    string_list(*bf, bp, "trustStores", notation.trust_store_files);
-    if (notation.trust_store_files.empty()) missing(body, bp, "trustStores");
-    string_list(*bf, bp, "tsaStores", notation.tsa_store_files);
-    const auto identities = string_list(*bf, bp, "trustedIdentities", notation.trusted_identities);
-    if (notation.trusted_identities.empty()) missing(body, bp, "trustedIdentities");
-    for (const auto& [element_path, element] : identities) {
-      const std::string& id = element.Scalar();
-      if (id != "*" && id.rfind("x509.subject:", 0) != 0) {
-        error(element, element_path, "a trusted identity is \"*\" or \"x509.subject: <DN>\"; got " + quote(id));
-      }
-    }
-    static const std::vector<std::string_view> kLevels = {"strict", "permissive", "audit"};
-    if (auto level = enum_field(*bf, bp, "verificationLevel", kLevels)) {
-      notation.verification_level = std::string(kLevels[*level]);
-    }
-    anchor.spec = notation;
-  }
-}
-
-void Loader::load_rule(const YAML::Node& node, const std::string& path, const PolicySpec& spec, Rule& rule) {
-  const std::optional<Fields> f = fields(node, path,
-                                         {"name", "match", "mode", "failurePolicy", "requireDigest", "deniedTags",
-                                          "pinDigest", "signatures", "vulnerabilities"});
-  if (!f) return;
-  if (std::optional<std::string> name = string_field(*f, node, path, "name", true)) {
-    check_name(*find(*f, "name"), child(path, "name"), *name);
-    rule.name = *name;
-  }
-  if (const YAML::Node* match = find(*f, "match")) {
-    const std::string mp = child(path, "match");
-    if (const std::optional<Fields> mf = fields(*match, mp, {"images", "namespaces"})) {
-      glob_list(*mf, mp, "images", GlobKind::image, rule.images);
-      if (find(*mf, "images") == nullptr || (find(*mf, "images")->IsSequence() && find(*mf, "images")->size() == 0)) {
-        error(*match, child(mp, "images"), "a rule matches at least one image pattern (\"**\" for every image)");
-      }
-      glob_list(*mf, mp, "namespaces", GlobKind::namespace_name, rule.namespaces);
-    }
-  } else {
-    missing(node, path, "match");
-  }
-  if (auto m = enum_field(*f, path, "mode", {"enforce", "warn", "audit"})) rule.mode = static_cast<Mode>(*m);
-  if (auto fp = enum_field(*f, path, "failurePolicy", {"closed", "open"})) {
-    rule.failure_policy = static_cast<FailurePolicy>(*fp);
-  }
-  if (auto v = bool_field(*f, path, "requireDigest")) rule.require_digest = *v;
-  if (auto v = bool_field(*f, path, "pinDigest")) rule.pin_digest = *v;
-  for (const auto& [element_path, element] : string_list(*f, path, "deniedTags", rule.denied_tags)) {
-    const std::string& tag = element.Scalar();
-    bool valid = !tag.empty() && tag.size() <= 128;
-    for (std::size_t i = 0; valid && i < tag.size(); ++i) valid = is_tag_char(tag[i], i == 0);
-    if (!valid) error(element, element_path, "not a valid tag: " + quote(tag));
-  }
-  if (const YAML::Node* signatures = find(*f, "signatures")) {
-    SignatureRequirement requirement;
-    load_signatures(*signatures, child(path, "signatures"), spec, requirement);
-    rule.signatures = std::move(requirement);
-  }
-  if (const YAML::Node* vulnerabilities = find(*f, "vulnerabilities")) {
-    VerdictRequirement requirement;
-    load_vulnerabilities(*vulnerabilities, child(path, "vulnerabilities"), requirement);
-    rule.vulnerabilities = std::move(requirement);
-  }
-}
-
-void Loader::load_signatures(const YAML::Node& node, const std::string& path, const PolicySpec& spec,
-                             SignatureRequirement& out) {
-  const std::optional<Fields> f =
-      fields(node, path, {"anchors", "threshold", "required", "acceptIndexSignatures", "repository"});
-  if (!f) return;
-  auto check_references = [&](const std::vector<std::pair<std::string, YAML::Node>>& refs) {
-    std::set<std::string, std::less<>> seen;
-    for (const auto& [element_path, element] : refs) {
-      const std::string& name = element.Scalar();
-      if (!seen.insert(name).second) error(element, element_path, "anchor " + quote(name) + " is listed twice");
-      const bool known = std::any_of(spec.trust_anchors.begin(), spec.trust_anchors.end(),
-                                     [&](const TrustAnchor& a) { return a.name == name; });
-      if (!known) {
-        std::vector<std::string_view> names;
-        for (const TrustAnchor& a : spec.trust_anchors) names.push_back(a.name);
-        error(element, element_path,
-              "unknown trust anchor " + quote(name) +
-                  (names.empty() ? std::string(" (spec.trustAnchors defines none)")
-                                 : " (defined: " + join(names) + ")"));
-      }
-    }
-  };
-  check_references(string_list(*f, path, "anchors", out.anchors));
-  if (out.anchors.empty() && find(*f, "anchors") == nullptr) missing(node, path, "anchors");
-  else if (out.anchors.empty()) error(*find(*f, "anchors"), child(path, "anchors"), "must name at least one anchor");
-  const auto required = string_list(*f, path, "required", out.required);
-  check_references(required);
-  for (const auto& [element_path, element] : required) {
-    if (std::find(out.anchors.begin(), out.anchors.end(), element.Scalar()) == out.anchors.end()) {
-      error(element, element_path, "required anchor " + quote(element.Scalar()) + " is not in \"anchors\"");
-    }
-  }
-  if (const YAML::Node* threshold = find(*f, "threshold")) {
-    if (std::optional<long long> t = int_value(*threshold, child(path, "threshold"))) {
-      const auto n = static_cast<long long>(out.anchors.size());
-      if (*t < 1 || (n > 0 && *t > n)) {
-        error(*threshold, child(path, "threshold"),
-              "threshold " + std::to_string(*t) + " is out of range 1.." + std::to_string(std::max(1LL, n)));
-      } else {
-        out.threshold = static_cast<int>(*t);
-      }
-    }
-  }
-  if (auto v = bool_field(*f, path, "acceptIndexSignatures")) out.accept_index_signatures = *v;
-  if (auto repository = string_field(*f, node, path, "repository", false)) {
-    const YAML::Node& repository_node = *find(*f, "repository");
-    const std::string repository_path = child(path, "repository");
-    // The same grammar and normalisation as an image name (cosign's COSIGN_REPOSITORY), so the fetcher
-    // reaches exactly the repository the policy names; a tag or digest would name one manifest instead.
-    auto parsed = verifier::ImageReference::parse_normalized(*repository);
-    if (repository->empty()) {
-      error(repository_node, repository_path, "must not be empty (omit it to use the image's own repository)");
-    } else if (const auto* bad = std::get_if<verifier::ReferenceParseError>(&parsed)) {
-      error(repository_node, repository_path, "not a repository: " + bad->error.message);
-    } else if (const auto& ref = std::get<verifier::ImageReference>(parsed); ref.has_tag() || ref.has_digest()) {
-      error(repository_node, repository_path,
-            "a repository without tag or digest (like registry.example.com/signatures); got " + quote(*repository));
-    } else {
-      out.repository = *repository;
-    }
-  }
-}
-
-void Loader::load_vulnerabilities(const YAML::Node& node, const std::string& path, VerdictRequirement& out) {
-  const std::optional<Fields> f = fields(
-      node, path, {"maxSeverity", "fixableOnly", "maxAge", "onMissing", "secrets", "compliance", "exceptions"});
-  if (!f) return;
-  if (const YAML::Node* severity = find(*f, "maxSeverity")) {
-    if (std::optional<std::string> s = string_value(*severity, child(path, "maxSeverity"))) {
-      if (std::optional<Severity> parsed = parse_severity(*s)) {
-        out.max_severity = parsed;
-      } else {
-        error(*severity, child(path, "maxSeverity"),
-              "bad severity " + quote(*s) + " (1-5, or NONE, UNKNOWN, LOW, MEDIUM, HIGH, CRITICAL)");
-      }
-    }
-  }
-  if (auto v = bool_field(*f, path, "fixableOnly")) out.fixable_only = *v;
-  if (const YAML::Node* age = find(*f, "maxAge")) {
-    if (std::optional<std::string> s = string_value(*age, child(path, "maxAge"))) {
-      if (std::optional<std::chrono::seconds> d = parse_duration(*s)) {
-        out.max_age = d;
-      } else {
-        error(*age, child(path, "maxAge"), "bad duration " + quote(*s) + " (like 30s, 15m, 24h, 7d, 1h30m)");
-      }
-    }
-  }
-  if (auto a = enum_field(*f, path, "onMissing", {"allow", "warn", "deny"})) out.on_missing = static_cast<Action>(*a);
-  if (auto a = enum_field(*f, path, "secrets", {"allow", "warn", "deny"})) out.secrets = static_cast<Action>(*a);
-  if (auto c = enum_field(*f, path, "compliance", {"ignore", "required"})) out.compliance_required = *c == 1;
-  if (const YAML::Node* exceptions = find(*f, "exceptions")) {
-    const std::string ep = child(path, "exceptions");
-    if (!exceptions->IsSequence()) {
-      error(*exceptions, ep, "must be a list, not " + type_name(*exceptions));
-      return;
-    }
-    std::size_t index = 0;
-    for (const YAML::Node& element : *exceptions) {
-      const std::string xp = item(ep, index++);
-      const std::optional<Fields> xf = fields(element, xp, {"id", "expires", "reason"});
-      if (!xf) continue;
-      CveException exception;
-      if (auto id = string_field(*xf, element, xp, "id", true)) exception.id = *id;
-      if (auto reason = string_field(*xf, element, xp, "reason", true)) exception.reason = *reason;
-      if (auto expires = string_field(*xf, element, xp, "expires", false)) {
-        exception.expires = parse_date(*expires);
-        if (!exception.expires) {
-          error(*find(*xf, "expires"), child(xp, "expires"), "bad date " + quote(*expires) + " (YYYY-MM-DD)");
-        }
-      }
-      out.exceptions.push_back(std::move(exception));
-    }
-  }
-}
-
-}  // namespace
 
 std::optional<std::chrono::sys_days> parse_date(std::string_view text) noexcept {
   if (text.size() != 10 || text[4] != '-' || text[7] != '-') return std::nullopt;

@@ -142,7 +142,7 @@ class SignatureUploader {
     for (const SigLayer& layer : layers) {
       const std::string d = blob(repository, layer.payload);
       nlohmann::json annotations = nlohmann::json::object();
-      if (!layer.signature.empty()) annotations[verifier::kCosignSignatureAnnotation] = verifier::base64_encode(layer.signature);
+      if (!layer.signature.empty()) annotations[verifier::kCosignSignatureAnnotation] = imagegate::base64_encode(layer.signature);
       manifest_layers.push_back({{"mediaType", "application/vnd.dev.cosign.simplesigning.v1+json"},
                                  {"digest", d},
                                  {"size", layer.claimed_size != 0 ? layer.claimed_size : layer.payload.size()},

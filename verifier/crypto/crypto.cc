@@ -1,6 +1,7 @@
-// OpenSSL 3 EVP underneath verifier/crypto/crypto.h. Every OpenSSL object is owned by a unique_ptr with its free
-// function, and every failure path clears OpenSSL's per-thread error queue so one bad signature does not
-// leave stale errors for the next caller on the same thread.
+// OpenSSL 3 EVP underneath verifier/crypto/crypto.h: public keys (PEM, DER, bundles) and signature
+// verification. Certificates are in certificate.cc, digests and byte encodings in encoding.cc. Every OpenSSL
+// object is owned by a unique_ptr with its free function, and every failure path clears OpenSSL's per-thread
+// error queue so one bad signature does not leave stale errors for the next caller on the same thread.
 #include "verifier/crypto/crypto.h"
 
 #include <openssl/asn1.h>
@@ -17,23 +18,15 @@
 #include <cstring>
 #include <ctime>
 
+#include "verifier/crypto/crypto_internal.h"
 #include "verifier/crypto/openssl_handles.h"
 
 namespace imagegate::verifier {
 
-namespace {
+namespace crypto_internal {
 
-Error permission_denied(std::string message) { return {ErrorCode::permission_denied, std::move(message)}; }
 
-std::string to_string_view_bytes(const unsigned char* data, std::size_t len) {
-  return std::string(reinterpret_cast<const char*>(data), len);
-}
 
-// One "-----BEGIN LABEL-----" block of a PEM text, its body base64-decoded.
-struct PemBlock {
-  std::string label;
-  std::string der;
-};
 
 // RFC 7468 textual encoding. Explanatory text between blocks is skipped (openssl x509 -text writes it);
 // RFC 1421 headers inside a block ("Proc-Type: ...") mark encrypted content and are refused.
@@ -72,28 +65,8 @@ const EVP_MD* evp_md(HashAlgorithm hash) {
   return EVP_sha256();
 }
 
-std::size_t digest_size(HashAlgorithm hash) {
-  switch (hash) {
-    case HashAlgorithm::sha256: return 32;
-    case HashAlgorithm::sha384: return 48;
-    case HashAlgorithm::sha512: return 64;
-  }
-  return 32;
-}
 
-std::chrono::system_clock::time_point asn1_time_point(const ASN1_TIME* t) {
-  std::tm tm{};
-  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return std::chrono::system_clock::time_point{};
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
-}
 
-std::string name_text(const X509_NAME* name) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253) < 0) return {};
-  char* data = nullptr;
-  const long len = BIO_get_mem_data(bio.get(), &data);
-  return len > 0 ? std::string(data, static_cast<std::size_t>(len)) : std::string();
-}
 
 Result<X509Ptr> parse_x509_der(std::string_view der) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
@@ -109,15 +82,14 @@ Result<X509Ptr> parse_x509_der(std::string_view der) {
   return cert;
 }
 
-}  // namespace
+}  // namespace crypto_internal
+
+using namespace crypto_internal;  // NOLINT: the helpers this file defines for its siblings
 
 struct PublicKey::Impl {
   EvpPkeyPtr pkey;
 };
 
-struct Certificate::Impl {
-  X509Ptr x509;
-};
 
 std::string_view to_string(KeyType type) noexcept {
   switch (type) {
@@ -181,7 +153,7 @@ Result<PublicKey> PublicKey::from_der(std::string_view spki_der) {
   return key;
 }
 
-namespace {
+namespace crypto_internal {
 
 Result<PublicKey> key_from_block(const PemBlock& block) {
   if (block.label == "PUBLIC KEY") return PublicKey::from_der(block.der);
@@ -193,34 +165,22 @@ Result<PublicKey> key_from_block(const PemBlock& block) {
       ERR_clear_error();
       return invalid_argument("RSA PUBLIC KEY block does not parse");
     }
-    unsigned char* der = nullptr;
-    const int len = i2d_PUBKEY(pkey.get(), &der);
-    if (len <= 0) {
-      ERR_clear_error();
-      return internal_error("cannot encode the public key");
-    }
-    std::string spki(reinterpret_cast<const char*>(der), static_cast<std::size_t>(len));
-    OPENSSL_free(der);
-    return PublicKey::from_der(spki);
+    auto spki = der_of(i2d_PUBKEY, pkey.get(), internal_error("cannot encode the public key"));
+    if (!spki) return spki.error();
+    return PublicKey::from_der(*spki);
   }
   if (block.label == "CERTIFICATE") {
     auto x = parse_x509_der(block.der);
     if (!x) return x.error();
     const X509_PUBKEY* xpk = X509_get_X509_PUBKEY(x->get());
-    unsigned char* der = nullptr;
-    const int len = xpk != nullptr ? i2d_X509_PUBKEY(xpk, &der) : -1;
-    if (len <= 0) {
-      ERR_clear_error();
-      return invalid_argument("certificate public key does not parse");
-    }
-    std::string spki(reinterpret_cast<const char*>(der), static_cast<std::size_t>(len));
-    OPENSSL_free(der);
-    return PublicKey::from_der(spki);
+    auto spki = der_of(i2d_X509_PUBKEY, xpk, invalid_argument("certificate public key does not parse"));
+    if (!spki) return spki.error();
+    return PublicKey::from_der(*spki);
   }
   return invalid_argument("PEM block " + block.label + " is not a public key or certificate");
 }
 
-}  // namespace
+}  // namespace crypto_internal
 
 Result<PublicKey> PublicKey::from_pem(std::string_view pem) {
   auto blocks = pem_blocks(pem);
@@ -248,6 +208,15 @@ Result<std::vector<PublicKey>> public_keys_from_pem_bundle(std::string_view pem)
 }
 
 namespace {
+
+std::size_t digest_size(HashAlgorithm hash) {
+  switch (hash) {
+    case HashAlgorithm::sha256: return 32;
+    case HashAlgorithm::sha384: return 48;
+    case HashAlgorithm::sha512: return 64;
+  }
+  return 32;
+}
 
 struct Resolved {
   SignatureScheme scheme;
@@ -290,15 +259,7 @@ Result<std::string> raw_ecdsa_to_der(const EVP_PKEY* pkey, std::string_view raw)
     ERR_clear_error();
     return internal_error("cannot build an ECDSA signature");
   }
-  unsigned char* der = nullptr;
-  const int len = i2d_ECDSA_SIG(sig.get(), &der);
-  if (len <= 0) {
-    ERR_clear_error();
-    return internal_error("cannot encode an ECDSA signature");
-  }
-  std::string out(reinterpret_cast<const char*>(der), static_cast<std::size_t>(len));
-  OPENSSL_free(der);
-  return out;
+  return der_of(i2d_ECDSA_SIG, sig.get(), internal_error("cannot encode an ECDSA signature"));
 }
 
 bool set_rsa_padding(EVP_PKEY_CTX* pctx, SignatureScheme scheme, const EVP_MD* md) {
@@ -370,305 +331,6 @@ Status PublicKey::verify_digest(std::string_view digest, HashAlgorithm hash, std
   ERR_clear_error();
   if (rc != 1) return permission_denied("signature does not verify");
   return Ok{};
-}
-
-Result<Certificate> Certificate::from_der(std::string_view der) {
-  auto x = parse_x509_der(der);
-  if (!x) return x.error();
-  Certificate cert;
-  auto impl = std::make_shared<Impl>();
-  impl->x509 = std::move(*x);
-  cert.impl_ = std::move(impl);
-  cert.der_ = std::string(der);
-  return cert;
-}
-
-Result<Certificate> Certificate::from_pem(std::string_view pem) {
-  auto blocks = pem_blocks(pem);
-  if (!blocks) return blocks.error();
-  for (const auto& block : *blocks) {
-    if (block.label == "CERTIFICATE") return from_der(block.der);
-  }
-  return invalid_argument("no CERTIFICATE block in the PEM text");
-}
-
-Result<std::vector<Certificate>> certificates_from_pem_bundle(std::string_view pem) {
-  auto blocks = pem_blocks(pem);
-  if (!blocks) return blocks.error();
-  std::vector<Certificate> certs;
-  for (const auto& block : *blocks) {
-    if (block.label != "CERTIFICATE") continue;
-    auto cert = Certificate::from_der(block.der);
-    if (!cert) return invalid_argument("certificate " + std::to_string(certs.size() + 1) + ": " + cert.error().message);
-    certs.push_back(std::move(*cert));
-  }
-  if (certs.empty()) return invalid_argument("no certificate in the PEM bundle");
-  return certs;
-}
-
-std::string Certificate::pem() const {
-  const std::string b64 = base64_encode(der_);
-  std::string out = "-----BEGIN CERTIFICATE-----\n";
-  for (std::size_t i = 0; i < b64.size(); i += 64) {
-    out += b64.substr(i, 64);
-    out += '\n';
-  }
-  out += "-----END CERTIFICATE-----\n";
-  return out;
-}
-
-PublicKey Certificate::public_key() const {
-  // A certificate whose key we do not support yields an empty key; verify() then says so.
-  auto key = key_from_block(PemBlock{"CERTIFICATE", der_});
-  return key ? std::move(*key) : PublicKey{};
-}
-
-std::chrono::system_clock::time_point Certificate::not_before() const {
-  return impl_ ? asn1_time_point(X509_get0_notBefore(impl_->x509.get())) : std::chrono::system_clock::time_point{};
-}
-
-std::chrono::system_clock::time_point Certificate::not_after() const {
-  return impl_ ? asn1_time_point(X509_get0_notAfter(impl_->x509.get())) : std::chrono::system_clock::time_point{};
-}
-
-bool Certificate::is_ca() const {
-  return impl_ && (X509_get_extension_flags(impl_->x509.get()) & EXFLAG_CA) != 0;
-}
-
-std::string Certificate::subject() const { return impl_ ? name_text(X509_get_subject_name(impl_->x509.get())) : ""; }
-std::string Certificate::issuer() const { return impl_ ? name_text(X509_get_issuer_name(impl_->x509.get())) : ""; }
-
-std::vector<std::string> Certificate::subject_alternative_names() const {
-  std::vector<std::string> out;
-  if (!impl_) return out;
-  GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(impl_->x509.get(), NID_subject_alt_name, nullptr, nullptr)));
-  ERR_clear_error();
-  if (!names) return out;
-  for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
-    const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names.get(), i);
-    const ASN1_STRING* s = nullptr;
-    switch (gn->type) {
-      case GEN_EMAIL:
-      case GEN_URI:
-      case GEN_DNS:
-        s = gn->d.ia5;
-        break;
-      case GEN_OTHERNAME:
-        // Fulcio's username SAN (1.3.6.1.4.1.57264.1.7) is an otherName holding a UTF8String.
-        if (gn->d.otherName->value != nullptr && gn->d.otherName->value->type == V_ASN1_UTF8STRING) {
-          s = gn->d.otherName->value->value.utf8string;
-        }
-        break;
-      default:
-        break;
-    }
-    if (s != nullptr) out.push_back(to_string_view_bytes(ASN1_STRING_get0_data(s), static_cast<std::size_t>(ASN1_STRING_length(s))));
-  }
-  return out;
-}
-
-std::optional<std::string> Certificate::extension_text(std::string_view oid) const {
-  if (!impl_) return std::nullopt;
-  Asn1ObjectPtr obj(OBJ_txt2obj(std::string(oid).c_str(), 1));
-  if (!obj) {
-    ERR_clear_error();
-    return std::nullopt;
-  }
-  const int idx = X509_get_ext_by_OBJ(impl_->x509.get(), obj.get(), -1);
-  if (idx < 0) return std::nullopt;
-  const ASN1_OCTET_STRING* data = X509_EXTENSION_get_data(X509_get_ext(impl_->x509.get(), idx));
-  if (data == nullptr) return std::nullopt;
-  std::string raw = to_string_view_bytes(ASN1_STRING_get0_data(data), static_cast<std::size_t>(ASN1_STRING_length(data)));
-  // Fulcio's extensions 1.1-1.6 hold the raw string; 1.8 onwards hold a DER UTF8String
-  // (https://github.com/sigstore/fulcio/blob/main/docs/oid-info.md).
-  static constexpr std::string_view kFulcio = "1.3.6.1.4.1.57264.1.";
-  if (oid.substr(0, kFulcio.size()) == kFulcio) {
-    const std::string_view arc = oid.substr(kFulcio.size());
-    int n = 0;
-    for (char c : arc) {
-      if (c < '0' || c > '9' || n > 100000) return raw;
-      n = n * 10 + (c - '0');
-    }
-    if (n >= 8) {
-      const auto* p = reinterpret_cast<const unsigned char*>(raw.data());
-      Asn1Utf8StringPtr s(d2i_ASN1_UTF8STRING(nullptr, &p, static_cast<long>(raw.size())));
-      if (!s) {
-        ERR_clear_error();
-        return std::nullopt;  // malformed: treat as absent rather than as a string an attacker shaped
-      }
-      return to_string_view_bytes(ASN1_STRING_get0_data(s.get()), static_cast<std::size_t>(ASN1_STRING_length(s.get())));
-    }
-  }
-  return raw;
-}
-
-std::string Certificate::oidc_issuer() const {
-  if (auto v = extension_text("1.3.6.1.4.1.57264.1.8")) return *v;
-  if (auto v = extension_text("1.3.6.1.4.1.57264.1.1")) return *v;
-  return "";
-}
-
-bool Certificate::has_embedded_scts() const {
-  return impl_ && X509_get_ext_by_NID(impl_->x509.get(), NID_ct_precert_scts, -1) >= 0;
-}
-
-Status verify_certificate_chain(const Certificate& leaf, const std::vector<Certificate>& intermediates,
-                                const std::vector<Certificate>& roots, std::chrono::system_clock::time_point at) {
-  if (roots.empty()) return permission_denied("no trusted root certificates");
-  // Parse our own copies: Certificate's X509 is const-shared, and OpenSSL's store takes references.
-  auto leaf_x = parse_x509_der(leaf.der());
-  if (!leaf_x) return leaf_x.error();
-  X509StorePtr store(X509_STORE_new());
-  X509StackViewPtr untrusted(sk_X509_new_null());
-  if (!store || !untrusted) return internal_error("out of memory");
-  std::vector<X509Ptr> owned;
-  for (const auto& root : roots) {
-    auto x = parse_x509_der(root.der());
-    if (!x) return x.error();
-    if (X509_STORE_add_cert(store.get(), x->get()) != 1) ERR_clear_error();  // duplicates are harmless
-    owned.push_back(std::move(*x));
-  }
-  for (const auto& inter : intermediates) {
-    auto x = parse_x509_der(inter.der());
-    if (!x) return x.error();
-    if (sk_X509_push(untrusted.get(), x->get()) <= 0) return internal_error("out of memory");
-    owned.push_back(std::move(*x));
-  }
-  X509StoreCtxPtr ctx(X509_STORE_CTX_new());
-  if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), leaf_x->get(), untrusted.get()) != 1) {
-    ERR_clear_error();
-    return internal_error("cannot initialise chain verification");
-  }
-  // The caller's roots are trust anchors even when not self-signed (a configured Fulcio intermediate).
-  X509_STORE_CTX_set_flags(ctx.get(), X509_V_FLAG_PARTIAL_CHAIN);
-  // The verification time is the signing time (Rekor integrated time), not now: sets USE_CHECK_TIME.
-  X509_STORE_CTX_set_time(ctx.get(), 0, std::chrono::system_clock::to_time_t(at));
-  const int rc = X509_verify_cert(ctx.get());
-  if (rc != 1) {
-    const int err = X509_STORE_CTX_get_error(ctx.get());
-    ERR_clear_error();
-    return permission_denied(X509_verify_cert_error_string(err));
-  }
-  return Ok{};
-}
-
-std::string sha_digest(HashAlgorithm hash, std::string_view data) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-  unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), md.data(), &len, evp_md(hash), nullptr) != 1) {
-    ERR_clear_error();
-    return {};
-  }
-  return to_string_view_bytes(md.data(), len);
-}
-
-std::string sha256(std::string_view data) { return sha_digest(HashAlgorithm::sha256, data); }
-std::string sha256_hex(std::string_view data) { return hex_encode(sha256(data)); }
-
-std::string hex_encode(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 0xf]);
-  }
-  return out;
-}
-
-Result<std::string> hex_decode(std::string_view hex) {
-  if (hex.size() % 2 != 0) return invalid_argument("hex string of odd length");
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(hex.size() / 2);
-  for (std::size_t i = 0; i < hex.size(); i += 2) {
-    const int hi = nibble(hex[i]);
-    const int lo = nibble(hex[i + 1]);
-    if (hi < 0 || lo < 0) return invalid_argument("not a hex string");
-    out.push_back(static_cast<char>((hi << 4) | lo));
-  }
-  return out;
-}
-
-namespace {
-
-// RFC 4648 decoding for both alphabets. Whitespace is skipped (PEM bodies, wrapped JSON). Padding may be
-// omitted, but when present it must be complete and final.
-Result<std::string> base64_decode_with(std::string_view text, bool url) {
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  unsigned int acc = 0;
-  int bits = 0;
-  std::size_t chars = 0;
-  std::size_t padding = 0;
-  for (char c : text) {
-    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
-    if (c == '=') {
-      ++padding;
-      continue;
-    }
-    if (padding > 0) return invalid_argument("base64: data after padding");
-    int v = -1;
-    if (c >= 'A' && c <= 'Z') {
-      v = c - 'A';
-    } else if (c >= 'a' && c <= 'z') {
-      v = c - 'a' + 26;
-    } else if (c >= '0' && c <= '9') {
-      v = c - '0' + 52;
-    } else if (c == (url ? '-' : '+')) {
-      v = 62;
-    } else if (c == (url ? '_' : '/')) {
-      v = 63;
-    }
-    if (v < 0) return invalid_argument("base64: invalid character");
-    ++chars;
-    acc = (acc << 6) | static_cast<unsigned int>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  if (chars % 4 == 1) return invalid_argument("base64: truncated input");
-  if (padding > 0 && (chars + padding) % 4 != 0) return invalid_argument("base64: wrong padding");
-  if (padding > 2) return invalid_argument("base64: wrong padding");
-  return out;
-}
-
-}  // namespace
-
-Result<std::string> base64_decode(std::string_view text) { return base64_decode_with(text, false); }
-Result<std::string> base64url_decode(std::string_view text) { return base64_decode_with(text, true); }
-
-std::string base64_encode(std::string_view bytes) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= bytes.size(); i += 3) {
-    const unsigned int n = (static_cast<unsigned char>(bytes[i]) << 16) |
-                           (static_cast<unsigned char>(bytes[i + 1]) << 8) | static_cast<unsigned char>(bytes[i + 2]);
-    out.push_back(kAlphabet[(n >> 18) & 63]);
-    out.push_back(kAlphabet[(n >> 12) & 63]);
-    out.push_back(kAlphabet[(n >> 6) & 63]);
-    out.push_back(kAlphabet[n & 63]);
-  }
-  const std::size_t rest = bytes.size() - i;
-  if (rest > 0) {
-    unsigned int n = static_cast<unsigned char>(bytes[i]) << 16;
-    if (rest == 2) n |= static_cast<unsigned char>(bytes[i + 1]) << 8;
-    out.push_back(kAlphabet[(n >> 18) & 63]);
-    out.push_back(kAlphabet[(n >> 12) & 63]);
-    out.push_back(rest == 2 ? kAlphabet[(n >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
 }
 
 }  // namespace imagegate::verifier

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/text.h"
 
 namespace imagegate::verifier {
 
@@ -115,6 +116,6 @@ Result<std::string> hex_decode(std::string_view hex);
 // Standard base64 (RFC 4648 §4) with padding; whitespace ignored. invalid_argument on bad input.
 Result<std::string> base64_decode(std::string_view text);
 Result<std::string> base64url_decode(std::string_view text);  // §5, padding optional
-std::string base64_encode(std::string_view bytes);
+// The encoder is imagegate::base64_encode in common/text.h (included above), one for every floor.
 
 }  // namespace imagegate::verifier

@@ -6,6 +6,8 @@
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/ts.h>
@@ -13,6 +15,9 @@
 #include <openssl/x509v3.h>
 
 #include <memory>
+#include <string>
+
+#include "common/result.h"
 
 namespace imagegate::verifier {
 
@@ -51,5 +56,20 @@ using Asn1Utf8StringPtr = OpenSslPtr<ASN1_UTF8STRING, ASN1_UTF8STRING_free>;
 using Asn1OctetStringPtr = OpenSslPtr<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free>;
 using TsRespPtr = OpenSslPtr<TS_RESP, TS_RESP_free>;
 using TsVerifyCtxPtr = OpenSslPtr<TS_VERIFY_CTX, TS_VERIFY_CTX_free>;
+
+// The DER an OpenSSL i2d_* function writes for `object` (its buffer freed here). `failure` when `object`
+// is null or nothing is written; OpenSSL's error queue is cleared then.
+template <class I2d, class T>
+Result<std::string> der_of(I2d i2d, T* object, Error failure) {
+  unsigned char* der = nullptr;
+  const int len = object != nullptr ? i2d(object, &der) : -1;
+  if (len <= 0) {
+    ERR_clear_error();
+    return failure;
+  }
+  std::string out(reinterpret_cast<const char*>(der), static_cast<std::size_t>(len));
+  OPENSSL_free(der);
+  return out;
+}
 
 }  // namespace imagegate::verifier

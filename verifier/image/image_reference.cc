@@ -13,18 +13,19 @@
 //     prefix is a valid host[:port] and the rest is a valid remote name, else the whole name is the path.
 #include "verifier/image/image_reference.h"
 
-#include <arpa/inet.h>
-
 #include <array>
 #include <cstdint>
 
 #include "common/text.h"
+#include "verifier/image/reference_grammar.h"
 
 namespace imagegate::verifier {
+
+using reference_grammar::kDefaultDomain;
+using reference_grammar::kLegacyDefaultDomain;
+
 namespace {
 
-constexpr std::string_view kDefaultDomain = "docker.io";
-constexpr std::string_view kLegacyDefaultDomain = "index.docker.io";
 constexpr std::string_view kOfficialRepoPrefix = "library/";
 constexpr std::string_view kLocalhost = "localhost";
 constexpr std::string_view kDefaultTag = "latest";
@@ -128,6 +129,10 @@ bool match_port(std::string_view s) {
   return true;
 }
 
+}  // namespace
+
+namespace reference_grammar {
+
 // domain := host [ ':' port ];  host := domain-name | '[' [a-fA-F0-9:]+ ']'
 // Upstream's IPv6 form is deliberately loose (no zone identifiers, no embedded IPv4); we match it as is.
 bool match_domain_and_port(std::string_view s) {
@@ -144,6 +149,12 @@ bool match_domain_and_port(std::string_view s) {
   if (colon == std::string_view::npos) return match_domain_name(s);
   return match_domain_name(s.substr(0, colon)) && match_port(s.substr(colon + 1));
 }
+
+}  // namespace reference_grammar
+
+using reference_grammar::match_domain_and_port;
+
+namespace {
 
 // tag := [\w][\w.-]{0,127}
 bool match_tag(std::string_view s) {
@@ -255,6 +266,10 @@ std::optional<ReferenceParts> match_reference(std::string_view s) {
   return parts;
 }
 
+}  // namespace
+
+namespace reference_grammar {
+
 // Repeats (part of) untrusted input in a message: printable ASCII verbatim, the rest as \xNN, bounded.
 std::string quote(std::string_view input) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -277,6 +292,12 @@ std::string quote(std::string_view input) {
   if (shown < input.size()) out += "...";
   return out;
 }
+
+}  // namespace reference_grammar
+
+using reference_grammar::quote;
+
+namespace {
 
 ReferenceParseError make_error(ReferenceError kind, std::string_view input, std::string_view detail = {}) {
   std::string message = "invalid image reference " + quote(input) + ": ";
@@ -315,97 +336,7 @@ std::pair<std::string, std::string> split_docker_domain(std::string_view name) {
   return {std::move(domain), std::move(remainder)};
 }
 
-// RFC 5952 text of an IPv6 address: lowercase hex groups without leading zeros, the longest run (the first
-// of equal runs) of two or more zero groups as "::". Never dotted (IPv4-mapped stays hex), so the result is
-// still in the reference grammar. nullopt when inet_pton rejects the text.
-std::optional<std::string> canonical_ipv6(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  const std::string input(text);
-  std::array<unsigned char, 16> bytes{};
-  if (inet_pton(AF_INET6, input.c_str(), bytes.data()) != 1) return std::nullopt;
-  std::array<unsigned, 8> groups{};
-  for (std::size_t i = 0; i < groups.size(); ++i) groups[i] = (unsigned{bytes[2 * i]} << 8) | bytes[2 * i + 1];
-  std::size_t best_start = groups.size();
-  std::size_t best_len = 1;  // a single zero group is not compressed
-  for (std::size_t i = 0; i < groups.size();) {
-    if (groups[i] != 0) {
-      ++i;
-      continue;
-    }
-    std::size_t j = i;
-    while (j < groups.size() && groups[j] == 0) ++j;
-    if (j - i > best_len) best_start = i, best_len = j - i;
-    i = j;
-  }
-  std::string out;
-  for (std::size_t i = 0; i < groups.size(); ++i) {
-    if (i == best_start) {
-      out += "::";
-      i += best_len - 1;
-      continue;
-    }
-    if (!out.empty() && out.back() != ':') out += ':';
-    bool started = false;
-    for (int shift = 12; shift >= 0; shift -= 4) {
-      const unsigned nibble = (groups[i] >> shift) & 0xF;
-      if (nibble != 0 || started || shift == 0) {
-        out += kHex[nibble];
-        started = true;
-      }
-    }
-  }
-  return out;
-}
-
-Error bad_registry_host(std::string_view domain, std::string_view why) {
-  return invalid_argument("invalid registry host " + quote(domain) + ": " + std::string(why));
-}
-
 }  // namespace
-
-Result<std::string> canonical_registry_host(std::string_view domain) {
-  if (domain.size() > kMaxReferenceLength || !match_domain_and_port(domain)) {
-    return bad_registry_host(domain, "not a host[:port]");
-  }
-  const std::string lower = ascii_lower(domain);
-  std::string_view host = lower;
-  std::string_view port;
-  // The grammar matched: an IPv6 host is bracketed, and any other ':' starts the port.
-  const std::size_t port_colon = lower.front() == '[' ? lower.find(':', lower.find(']')) : lower.find(':');
-  if (port_colon != std::string::npos) {
-    host = std::string_view(lower).substr(0, port_colon);
-    port = std::string_view(lower).substr(port_colon + 1);
-  }
-  std::string out;
-  if (host.front() == '[') {
-    const auto v6 = canonical_ipv6(host.substr(1, host.size() - 2));
-    if (!v6) return bad_registry_host(domain, "not an IPv6 address");
-    out = "[" + *v6 + "]";
-  } else {
-    out = std::string(host);
-    const std::string host_text(host);
-    in_addr v4{};
-    if (inet_aton(host_text.c_str(), &v4) != 0) {
-      std::array<char, INET_ADDRSTRLEN> dotted{};
-      inet_ntop(AF_INET, &v4, dotted.data(), dotted.size());
-      if (host_text != dotted.data()) {
-        return bad_registry_host(domain, "an IPv4 address must be written as " + std::string(dotted.data()));
-      }
-    }
-  }
-  // Ports as numbers: Go's dialer (and so the runtime) reads "0443" as 443.
-  while (port.size() > 1 && port.front() == '0') port.remove_prefix(1);
-  if (!port.empty()) {
-    if (port.size() > 5 || port == "0" || std::stoul(std::string(port)) > 65535) {
-      return bad_registry_host(domain, "port out of range");
-    }
-    if (port != "443") out += ":" + std::string(port);
-  }
-  if (out == kLegacyDefaultDomain || out == "registry-1.docker.io" || out == "registry.hub.docker.com") {
-    out = kDefaultDomain;
-  }
-  return out;
-}
 
 std::string_view reference_error_name(ReferenceError e) noexcept {
   switch (e) {
@@ -637,202 +568,6 @@ ReferenceResult<ImageReference> ImageReference::with_name(std::string_view name)
   ref.domain_ = parts->domain;
   ref.path_ = parts->path;
   return ref;
-}
-
-namespace {
-
-// ---- Go's path.Match, for FamiliarMatch ----
-// https://pkg.go.dev/path#Match: '*' matches any run of non-'/' characters, '?' one non-'/' character,
-// '[...]' a class (with '^' negation and lo-hi ranges), '\\' escapes. Classes and '?' work on UTF-8 runes.
-// Go checks the whole pattern for syntax errors even when the match fails early, and so do we, so that a
-// malformed pattern never matches anything.
-
-constexpr char32_t kRuneError = 0xFFFD;
-
-// Decodes one UTF-8 rune as Go's utf8.DecodeRuneInString does (invalid -> U+FFFD, width 1).
-std::pair<char32_t, std::size_t> decode_rune(std::string_view s) {
-  if (s.empty()) return {kRuneError, 0};
-  const auto b0 = static_cast<unsigned char>(s[0]);
-  if (b0 < 0x80) return {b0, 1};
-  std::size_t len = 0;
-  char32_t r = 0;
-  char32_t min = 0;
-  if ((b0 & 0xE0) == 0xC0) {
-    len = 2, r = b0 & 0x1F, min = 0x80;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    len = 3, r = b0 & 0x0F, min = 0x800;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    len = 4, r = b0 & 0x07, min = 0x10000;
-  } else {
-    return {kRuneError, 1};
-  }
-  if (s.size() < len) return {kRuneError, 1};
-  for (std::size_t i = 1; i < len; ++i) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    if ((b & 0xC0) != 0x80) return {kRuneError, 1};
-    r = (r << 6) | (b & 0x3F);
-  }
-  if (r < min || r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF)) return {kRuneError, 1};
-  return {r, len};
-}
-
-// Splits off the leading stars and the literal chunk up to the next star outside a class.
-struct Chunk {
-  bool star = false;
-  std::string_view chunk;
-};
-Chunk scan_chunk(std::string_view& pattern) {
-  Chunk out;
-  while (!pattern.empty() && pattern.front() == '*') {
-    pattern.remove_prefix(1);
-    out.star = true;
-  }
-  bool in_range = false;
-  std::size_t i = 0;
-  for (; i < pattern.size(); ++i) {
-    const char c = pattern[i];
-    if (c == '\\') {
-      if (i + 1 < pattern.size()) ++i;
-    } else if (c == '[') {
-      in_range = true;
-    } else if (c == ']') {
-      in_range = false;
-    } else if (c == '*' && !in_range) {
-      break;
-    }
-  }
-  out.chunk = pattern.substr(0, i);
-  pattern.remove_prefix(i);
-  return out;
-}
-
-// One class bound: a rune, possibly escaped. nullopt = malformed.
-std::optional<char32_t> class_char(std::string_view& chunk) {
-  if (chunk.empty() || chunk.front() == '-' || chunk.front() == ']') return std::nullopt;
-  if (chunk.front() == '\\') {
-    chunk.remove_prefix(1);
-    if (chunk.empty()) return std::nullopt;
-  }
-  const auto [r, n] = decode_rune(chunk);
-  if (r == kRuneError && n == 1) return std::nullopt;
-  chunk.remove_prefix(n);
-  if (chunk.empty()) return std::nullopt;  // a class must be closed
-  return r;
-}
-
-enum class ChunkMatch { matched, failed, bad_pattern };
-
-// Matches `chunk` (no '*') against a prefix of `s`; on success `rest` is what is left of `s`.
-ChunkMatch match_chunk(std::string_view chunk, std::string_view s, std::string_view& rest) {
-  bool failed = false;  // keep scanning the chunk after a mismatch, to report malformed patterns
-  while (!chunk.empty()) {
-    if (!failed && s.empty()) failed = true;
-    const char c = chunk.front();
-    if (c == '[') {
-      char32_t r = 0;
-      if (!failed) {
-        const auto [rune, n] = decode_rune(s);
-        r = rune;
-        s.remove_prefix(n);
-      }
-      chunk.remove_prefix(1);
-      bool negated = false;
-      if (!chunk.empty() && chunk.front() == '^') {
-        negated = true;
-        chunk.remove_prefix(1);
-      }
-      bool match = false;
-      std::size_t ranges = 0;
-      while (true) {
-        if (!chunk.empty() && chunk.front() == ']' && ranges > 0) {
-          chunk.remove_prefix(1);
-          break;
-        }
-        const auto lo = class_char(chunk);
-        if (!lo) return ChunkMatch::bad_pattern;
-        char32_t hi = *lo;
-        if (chunk.front() == '-') {
-          chunk.remove_prefix(1);
-          const auto h = class_char(chunk);
-          if (!h) return ChunkMatch::bad_pattern;
-          hi = *h;
-        }
-        if (*lo <= r && r <= hi) match = true;
-        ++ranges;
-      }
-      if (match == negated) failed = true;
-    } else if (c == '?') {
-      if (!failed) {
-        if (s.front() == '/') failed = true;
-        s.remove_prefix(decode_rune(s).second);
-      }
-      chunk.remove_prefix(1);
-    } else {
-      if (c == '\\') {
-        chunk.remove_prefix(1);
-        if (chunk.empty()) return ChunkMatch::bad_pattern;
-      }
-      if (!failed) {
-        if (chunk.front() != s.front()) failed = true;
-        s.remove_prefix(1);
-      }
-      chunk.remove_prefix(1);
-    }
-  }
-  if (failed) return ChunkMatch::failed;
-  rest = s;
-  return ChunkMatch::matched;
-}
-
-}  // namespace
-
-std::optional<bool> path_match(std::string_view pattern, std::string_view name) {
-  if (pattern.size() > kMaxReferenceLength || name.size() > kMaxReferenceLength) return std::nullopt;
-  while (!pattern.empty()) {
-    const Chunk chunk = scan_chunk(pattern);
-    if (chunk.star && chunk.chunk.empty()) {
-      return name.find('/') == std::string_view::npos;  // a trailing star takes the rest, minus '/'
-    }
-    std::string_view rest;
-    ChunkMatch m = match_chunk(chunk.chunk, name, rest);
-    // The last chunk must consume the whole name; an inner one may leave the rest for later chunks.
-    if (m == ChunkMatch::matched && (rest.empty() || !pattern.empty())) {
-      name = rest;
-      continue;
-    }
-    if (m == ChunkMatch::bad_pattern) return std::nullopt;
-    bool advanced = false;
-    if (chunk.star) {
-      // The star swallows 1..k more characters, never a '/'. O(|name| * |chunk|) at worst.
-      for (std::size_t i = 0; i < name.size() && name[i] != '/'; ++i) {
-        m = match_chunk(chunk.chunk, name.substr(i + 1), rest);
-        if (m == ChunkMatch::matched) {
-          if (pattern.empty() && !rest.empty()) continue;
-          name = rest;
-          advanced = true;
-          break;
-        }
-        if (m == ChunkMatch::bad_pattern) return std::nullopt;
-      }
-    }
-    if (advanced) continue;
-    // No match: still report a malformed remainder of the pattern.
-    while (!pattern.empty()) {
-      const Chunk tail = scan_chunk(pattern);
-      std::string_view ignored;
-      if (match_chunk(tail.chunk, {}, ignored) == ChunkMatch::bad_pattern) return std::nullopt;
-    }
-    return false;
-  }
-  return name.empty();
-}
-
-bool familiar_match(std::string_view pattern, const ImageReference& ref) {
-  const auto by_string = path_match(pattern, ref.familiar_string());
-  if (!by_string) return false;
-  if (*by_string) return true;
-  if (ref.is_digest_only()) return false;
-  return path_match(pattern, ref.familiar_name()).value_or(false);
 }
 
 }  // namespace imagegate::verifier

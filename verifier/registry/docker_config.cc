@@ -1,6 +1,7 @@
 #include "verifier/registry/docker_config.h"
 
 #include "common/json_bounded.h"
+#include "common/text.h"
 
 #include <cctype>
 #include <fstream>
@@ -50,7 +51,7 @@ std::string normalize_docker_config_key(std::string_view key) {
   if (auto canonical = canonical_registry_host(host)) {
     host = std::move(canonical).value();
   } else {
-    for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    host = ascii_lower(host);
   }
   // The legacy "/v1" (and "/v2") suffix names the API version, not a repository prefix.
   if (rest == "/v1" || rest == "/v2") rest.clear();

@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "common/text.h"
+
 namespace imagegate::verifier {
 namespace {
 
@@ -21,12 +23,6 @@ bool is_tchar(char c) {
 bool is_token68_char(char c) {
   const auto u = static_cast<unsigned char>(c);
   return std::isalnum(u) != 0 || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 class Cursor {
@@ -101,7 +97,7 @@ Result<std::vector<AuthChallenge>> parse_www_authenticate(std::string_view heade
     const std::string_view scheme = c.token();
     if (scheme.empty()) return malformed("expected an auth scheme");
     AuthChallenge challenge;
-    challenge.scheme = lower(scheme);
+    challenge.scheme = ascii_lower(scheme);
     if (!c.done() && c.peek() != ' ' && c.peek() != '\t' && c.peek() != ',') {
       return malformed("unexpected character after scheme");
     }
@@ -137,7 +133,7 @@ Result<std::vector<AuthChallenge>> parse_www_authenticate(std::string_view heade
             if (v.empty()) return malformed("empty value for parameter " + std::string(name));
             value = std::string(v);
           }
-          std::string key = lower(name);
+          std::string key = ascii_lower(name);
           if (challenge.params.count(key) != 0) return malformed("duplicate parameter " + key);
           if (challenge.params.size() >= 64) return malformed("too many parameters");
           challenge.params.emplace(std::move(key), std::move(value));

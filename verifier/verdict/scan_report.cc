@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/json_bounded.h"
+#include "common/text.h"
 
 namespace imagegate::verifier {
 
@@ -319,9 +320,8 @@ std::string_view to_string(ReportFormat f) noexcept {
 }
 
 std::optional<ReportFormat> parse_report_format(std::string_view name) noexcept {
-  std::string lower;
   if (name.size() > 8) return std::nullopt;
-  for (char c : name) lower.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  const std::string lower = ascii_lower(name);
   if (lower == "trivy") return ReportFormat::trivy;
   if (lower == "grype") return ReportFormat::grype;
   if (lower == "sarif") return ReportFormat::sarif;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/json_bounded.h"
+#include "common/text.h"
 #include "webhook/admission/workload_decoder.h"
 
 namespace imagegate::webhook {
@@ -30,30 +31,6 @@ Result<const nlohmann::json*> optional_object(const nlohmann::json& object, std:
   if (it == object.end() || it->is_null()) return static_cast<const nlohmann::json*>(nullptr);
   if (!it->is_object()) return invalid_argument(std::string(where) + "." + std::string(key) + " must be an object");
   return &*it;
-}
-
-std::string base64_encode(std::string_view in) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const std::uint32_t n = (std::uint32_t(std::uint8_t(in[i])) << 16) | (std::uint32_t(std::uint8_t(in[i + 1])) << 8) |
-                            std::uint32_t(std::uint8_t(in[i + 2]));
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
-    out += kAlphabet[n & 63];
-  }
-  if (const std::size_t rest = in.size() - i; rest > 0) {
-    std::uint32_t n = std::uint32_t(std::uint8_t(in[i])) << 16;
-    if (rest == 2) n |= std::uint32_t(std::uint8_t(in[i + 1])) << 8;
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += rest == 2 ? kAlphabet[(n >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
 }
 
 }  // namespace

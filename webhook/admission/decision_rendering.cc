@@ -7,19 +7,11 @@
 #include <utility>
 #include <variant>
 
+#include "common/text.h"
 #include "verifier/image/image_reference.h"
 
 namespace imagegate::webhook {
 namespace {
-
-std::string join(const std::vector<std::string>& parts, std::string_view separator) {
-  std::string out;
-  for (const auto& part : parts) {
-    if (!out.empty()) out += separator;
-    out += part;
-  }
-  return out;
-}
 
 std::string rfc3339_now() {
   const auto now = std::chrono::system_clock::now();

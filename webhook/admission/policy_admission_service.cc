@@ -13,6 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/text.h"
 #include "policy/policy.h"
 #include "policy/workload.h"
 #include "verifier/signature/anchor_material.h"

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/text.h"
+
 namespace imagegate::webhook {
 namespace {
 
@@ -45,15 +47,6 @@ Result<std::optional<std::string>> optional_string(const json& object, const std
 std::string resolve(const std::filesystem::path& base, const std::string& path) {
   const std::filesystem::path p(path);
   return p.is_absolute() ? p.string() : (base / p).lexically_normal().string();
-}
-
-std::string join(const std::vector<std::string>& parts, std::string_view separator) {
-  std::string out;
-  for (const std::string& part : parts) {
-    if (!out.empty()) out += separator;
-    out += part;
-  }
-  return out;
 }
 
 std::string describe(const policy::Decision& d) {

@@ -3,19 +3,12 @@
 #include <algorithm>
 #include <sstream>
 
+#include "common/text.h"
+
 namespace imagegate::webhook {
 namespace {
 
 using nlohmann::json;
-
-std::string join(const std::vector<std::string>& parts, std::string_view separator) {
-  std::string out;
-  for (const std::string& part : parts) {
-    if (!out.empty()) out += separator;
-    out += part;
-  }
-  return out;
-}
 
 json check_json(const policy::CheckEvidence& check) {
   return {{"status", std::string(policy::to_string(check.status))}, {"detail", check.detail}};

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/json_bounded.h"
+#include "common/text.h"
 #include "webhook/cli/cli.h"
 #include "webhook/cli/https_request.h"
 
@@ -41,21 +42,6 @@ bool read_all(const std::string& path, std::string& out) {
   s << in.rdbuf();
   out = s.str();
   return true;
-}
-
-std::string url_encode(std::string_view s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 // --timeout as std::stoi reads it (leading digits; an error names stoi), as this command always has.

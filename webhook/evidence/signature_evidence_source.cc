@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/text.h"
 #include "verifier/image/image_reference.h"
 #include "verifier/registry/oci_index.h"
 #include "webhook/observe/metrics.h"
@@ -24,12 +25,6 @@ using policy::EvidenceStatus;
 bool definitive(const Error& e) {
   return e.code == ErrorCode::not_found || e.code == ErrorCode::permission_denied ||
          e.code == ErrorCode::invalid_argument || e.code == ErrorCode::resource_exhausted;
-}
-
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const std::string& s : items) out += (out.empty() ? "" : ", ") + s;
-  return out;
 }
 
 // The index step for `ref` (name:tag@P) after the anchors were checked on P: see the header.
@@ -117,7 +112,7 @@ asio::awaitable<void> vouch_through_index(SignatureVerification& verification, v
         std::vector<std::string> signers;
         if (position < on_index.signers.size()) signers = on_index.signers[position];
         anchor.check = {EvidenceStatus::verified,
-                        "signed by " + (signers.empty() ? anchor.anchor : join(signers)) + " on " + where + ", " + lists};
+                        "signed by " + (signers.empty() ? anchor.anchor : join(signers, ", ")) + " on " + where + ", " + lists};
         report.signers[i] = std::move(signers);
         break;
       }

@@ -1,9 +1,10 @@
-// TUF / Notary v1 metadata: parsing, canonical JSON, and the client-side checks of the TUF specification
-// (https://theupdateframework.github.io/specification/latest/#detailed-client-workflow) in the dialect
-// notary writes (https://github.com/notaryproject/notary/blob/master/docs/resources/tuf_structure.md).
+// TUF / Notary v1 metadata: parsing the documents notary writes
+// (https://github.com/notaryproject/notary/blob/master/docs/resources/tuf_structure.md) and canonical JSON.
+// The checks of the TUF client workflow are in tuf_checks.cc, the trust chain in tuf_trust_chain.cc.
 #include "verifier/signature/notary_v1/tuf.h"
 #include "verifier/image/scan_verdict.h"
 #include "common/json_bounded.h"
+#include "common/text.h"
 
 #include <algorithm>
 #include <array>
@@ -16,8 +17,6 @@ namespace imagegate::verifier::tuf {
 namespace {
 
 using nlohmann::json;
-
-Error denied(std::string message) { return {ErrorCode::permission_denied, std::move(message)}; }
 
 Result<json> parse_json(std::string_view text) {
   if (text.size() > kMaxMetadataBytes) {
@@ -87,11 +86,6 @@ Result<std::string> canonical(const json& j) {
   std::string out;
   if (!encode_canonical(j, out)) return invalid_argument("metadata holds a value canonical JSON cannot encode (a non-integer number)");
   return out;
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
 }
 
 bool is_hex(std::string_view s) {
@@ -243,7 +237,7 @@ Result<std::map<std::string, Key>> parse_keys(const json& j, std::string_view wh
     // own is not used. TUF 1.0 leaves key ids to the repository (Sigstore's are not such hashes); those
     // keys carry a "scheme", notary's never do.
     auto c = canonical(value);
-    if (key.scheme.empty() && (!c || sha256_hex(*c) != lower(id))) {
+    if (key.scheme.empty() && (!c || sha256_hex(*c) != ascii_lower(id))) {
       key.usable = false;
       key.key.reset();
     }
@@ -276,7 +270,7 @@ Result<Envelope> parse_envelope_json(const json& doc) {
   auto type = string_field(s, "_type", "signed");
   if (!type) return type.error();
   env.notary_dialect = !type->empty() && std::isupper(static_cast<unsigned char>((*type)[0]));
-  env.type = lower(*type);
+  env.type = ascii_lower(*type);
   auto version = uint_field(s, "version", "signed");
   if (!version) return version.error();
   env.version = *version;
@@ -322,84 +316,6 @@ Result<json> parse_document(std::string_view bytes, Envelope& env, std::string_v
   }
   env = std::move(*e);
   return std::move((*doc)["signed"]);
-}
-
-// The key ids of `role` whose signature on `env` verifies, one per distinct public key.
-std::vector<std::string> verified_key_ids(const Envelope& env, const std::map<std::string, Key>& keys,
-                                          const RoleKeys& role) {
-  std::vector<std::string> ids;
-  std::set<std::string> seen_spki;
-  for (const auto& sig : env.signatures) {
-    if (sig.value.empty()) continue;
-    if (std::find(role.key_ids.begin(), role.key_ids.end(), sig.key_id) == role.key_ids.end()) continue;
-    auto it = keys.find(sig.key_id);
-    if (it == keys.end() || !it->second.usable || !it->second.key) continue;
-    const PublicKey& key = *it->second.key;
-    if (seen_spki.count(key.spki_der())) continue;
-    std::string method = sig.method.empty() ? it->second.scheme : sig.method;
-    SignatureScheme scheme;
-    std::optional<HashAlgorithm> hash = HashAlgorithm::sha256;
-    if (method == "ecdsa") {
-      scheme = SignatureScheme::ecdsa_raw;  // notary: r||s over sha256
-    } else if (method == "ecdsa-sha2-nistp256") {
-      scheme = SignatureScheme::ecdsa_der;
-    } else if (method == "ecdsa-sha2-nistp384") {
-      scheme = SignatureScheme::ecdsa_der;
-      hash = HashAlgorithm::sha384;
-    } else if (method == "rsapss" || method == "rsassa-pss-sha256") {
-      scheme = SignatureScheme::rsa_pss;
-    } else if (method == "rsapkcs1v15" || method == "rsa-pkcs1v15-sha256") {
-      scheme = SignatureScheme::rsa_pkcs1v15;
-    } else if (method == "eddsa" || method == "ed25519") {
-      scheme = SignatureScheme::ed25519;
-      hash = std::nullopt;
-    } else {
-      continue;
-    }
-    if (key.verify(env.canonical_signed, sig.value, scheme, hash).ok()) {
-      seen_spki.insert(key.spki_der());
-      ids.push_back(sig.key_id);
-    }
-  }
-  return ids;
-}
-
-std::string format_time(TimePoint t) {
-  auto secs = std::chrono::floor<std::chrono::seconds>(t);
-  auto days = std::chrono::floor<std::chrono::days>(secs);
-  std::chrono::year_month_day ymd{days};
-  std::chrono::hh_mm_ss hms{secs - days};
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02ld:%02ld:%02ldZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<long>(hms.hours().count()), static_cast<long>(hms.minutes().count()),
-                static_cast<long>(hms.seconds().count()));
-  return buf;
-}
-
-Status check_hashes(const FileMeta& meta, std::string_view bytes, std::string_view what) {
-  bool any = false;
-  for (const auto& [alg, want] : meta.hashes) {
-    std::string got;
-    if (alg == "sha256") {
-      got = sha_digest(HashAlgorithm::sha256, bytes);
-    } else if (alg == "sha384") {
-      got = sha_digest(HashAlgorithm::sha384, bytes);
-    } else if (alg == "sha512") {
-      got = sha_digest(HashAlgorithm::sha512, bytes);
-    } else {
-      continue;
-    }
-    any = true;
-    if (got != want) return denied(std::string(what) + " does not match its " + alg + " hash");
-  }
-  if (!any) return denied(std::string(what) + " has no sha256 or sha512 hash to check");
-  return Ok{};
-}
-
-std::string parent_of(std::string_view role) {
-  auto slash = role.rfind('/');
-  return slash == std::string_view::npos ? std::string() : std::string(role.substr(0, slash));
 }
 
 }  // namespace
@@ -528,344 +444,6 @@ Result<Targets> parse_targets(std::string_view bytes, std::string_view role_name
     }
   }
   return t;
-}
-
-Status verify_signatures(const Envelope& envelope, const std::map<std::string, Key>& keys, const RoleKeys& role,
-                         std::string_view role_name) {
-  const std::string name(role_name);
-  bool any = std::any_of(envelope.signatures.begin(), envelope.signatures.end(),
-                         [](const SignatureEntry& s) { return !s.value.empty(); });
-  if (!any) return denied(name + ": no signatures");
-  auto ok = verified_key_ids(envelope, keys, role);
-  if (ok.size() >= role.threshold) return Ok{};
-  return denied(name + ": " + std::to_string(ok.size()) + " of " + std::to_string(role.threshold) +
-                " required signatures verify");
-}
-
-Status check_expiry(const Envelope& envelope, TimePoint now, std::string_view role_name) {
-  if (now >= envelope.expires) {
-    return denied(std::string(role_name) + " trust data expired at " + format_time(envelope.expires));
-  }
-  return Ok{};
-}
-
-Status check_file_meta(const FileMeta& meta, std::string_view bytes, std::string_view what) {
-  if (meta.length && bytes.size() > *meta.length) {
-    return denied(std::string(what) + " is " + std::to_string(bytes.size()) + " bytes, more than the " +
-                  std::to_string(*meta.length) + " recorded for it");
-  }
-  return check_hashes(meta, bytes, what);
-}
-
-bool delegation_covers(const DelegatedRole& role, std::string_view target) {
-  for (const auto& p : role.paths) {
-    if (target.substr(0, p.size()) == p) return true;
-  }
-  if (!role.path_hash_prefixes.empty()) {
-    const std::string h = sha256_hex(target);
-    for (const auto& p : role.path_hash_prefixes) {
-      if (h.compare(0, p.size(), lower(p)) == 0) return true;
-    }
-  }
-  return false;
-}
-
-Status verify_pinned_root(const Root& root, const RootPin& pin) {
-  bool any = std::any_of(root.envelope.signatures.begin(), root.envelope.signatures.end(),
-                         [](const SignatureEntry& s) { return !s.value.empty(); });
-  if (!any) return denied("root has no signatures");
-  const RoleKeys& role = root.roles.at("root");
-  if (auto s = verify_signatures(root.envelope, root.keys, role, "root"); !s) return s;
-  for (const auto& id : verified_key_ids(root.envelope, root.keys, role)) {
-    const Key& key = root.keys.at(id);
-    const bool key_pinned = std::any_of(pin.keys.begin(), pin.keys.end(),
-                                        [&](const PublicKey& p) { return p.spki_der() == key.key->spki_der(); });
-    if (!key_pinned) continue;
-    if (!pin.key_ids.empty()) {
-      const bool id_pinned = std::any_of(pin.key_ids.begin(), pin.key_ids.end(), [&](const std::string& want) {
-        return lower(want) == lower(id) || (!key.public_key_id.empty() && lower(want) == key.public_key_id);
-      });
-      if (!id_pinned) continue;
-    }
-    return Ok{};
-  }
-  return denied("root is not signed by a pinned key");
-}
-
-Status verify_root_rotation(const Root& trusted, const Root& next) {
-  if (next.envelope.version != trusted.envelope.version + 1) {
-    return denied("root version " + std::to_string(next.envelope.version) + " does not follow trusted version " +
-                  std::to_string(trusted.envelope.version));
-  }
-  const RoleKeys& old_role = trusted.roles.at("root");
-  if (verified_key_ids(next.envelope, trusted.keys, old_role).size() < old_role.threshold) {
-    return denied("root version " + std::to_string(next.envelope.version) +
-                  " is not signed by the keys of the trusted root version " + std::to_string(trusted.envelope.version));
-  }
-  if (auto s = verify_signatures(next.envelope, next.keys, next.roles.at("root"), "root"); !s) return s;
-  return Ok{};
-}
-
-std::uint64_t TrustChain::peek_version(std::string_view bytes) {
-  auto e = parse_envelope(bytes);
-  return e ? e->version : 0;
-}
-
-Status TrustChain::check_version(std::string_view role, std::uint64_t version) {
-  auto it = highest_version_.find(role);
-  if (it != highest_version_.end() && version < it->second) {
-    return denied(std::string(role) + " version " + std::to_string(version) + " is older than version " +
-                  std::to_string(it->second) + " seen before (rollback)");
-  }
-  highest_version_[std::string(role)] = version;
-  return Ok{};
-}
-
-Status TrustChain::update_root(std::string_view bytes, const std::vector<std::string>& older_roots, TimePoint now) {
-  auto next = parse_root(bytes);
-  if (!next) return next.error();
-  std::optional<Root> current = root_;
-  std::size_t first_step = 0;
-  if (!current) {
-    if (older_roots.empty()) {
-      if (auto s = verify_pinned_root(*next, pin_); !s) return s;
-    } else {
-      auto first = parse_root(older_roots.front());
-      if (!first) return first.error();
-      if (auto s = verify_pinned_root(*first, pin_); !s) return s;
-      current = std::move(*first);
-      first_step = 1;
-    }
-  }
-  if (current) {
-    if (next->envelope.version < current->envelope.version) {
-      return denied("root version " + std::to_string(next->envelope.version) + " is older than version " +
-                    std::to_string(current->envelope.version) + " seen before (rollback)");
-    }
-    if (next->envelope.version == current->envelope.version) {
-      if (next->envelope.canonical_signed != current->envelope.canonical_signed) {
-        return denied("root version " + std::to_string(next->envelope.version) + " changed without a new version");
-      }
-    } else {
-      if (older_roots.size() - first_step > kMaxRootRotations) return resource_exhausted("too many root rotations");
-      for (std::size_t i = first_step; i < older_roots.size(); ++i) {
-        auto step = parse_root(older_roots[i]);
-        if (!step) return step.error();
-        if (auto s = verify_root_rotation(*current, *step); !s) return s;
-        current = std::move(*step);
-      }
-      if (auto s = verify_root_rotation(*current, *next); !s) return s;
-    }
-  }
-  if (auto s = check_expiry(next->envelope, now, "root"); !s) return s;
-  // TUF 5.3.11: when the timestamp or snapshot keys change, forget their versions (fast-forward recovery).
-  if (root_) {
-    for (const char* role : {"timestamp", "snapshot"}) {
-      if (root_->roles.at(role).key_ids != next->roles.at(role).key_ids) highest_version_.erase(role);
-    }
-  }
-  highest_version_["root"] = std::max(highest_version_["root"], next->envelope.version);
-  root_ = std::move(*next);
-  return Ok{};
-}
-
-void TrustChain::begin_update() {
-  timestamp_.reset();
-  snapshot_.reset();
-  targets_.clear();
-}
-
-Status TrustChain::update_timestamp(std::string_view bytes, TimePoint now) {
-  if (!root_) return invalid_argument("timestamp before a trusted root");
-  auto ts = parse_timestamp(bytes);
-  if (!ts) return ts.error();
-  if (auto s = verify_signatures(ts->envelope, root_->keys, root_->roles.at("timestamp"), "timestamp"); !s) return s;
-  if (auto s = check_version("timestamp", ts->envelope.version); !s) return s;
-  if (auto s = check_expiry(ts->envelope, now, "timestamp"); !s) return s;
-  timestamp_ = std::move(*ts);
-  return Ok{};
-}
-
-std::size_t TrustChain::snapshot_limit() const {
-  if (timestamp_ && timestamp_->snapshot.length) {
-    return static_cast<std::size_t>(std::min<std::uint64_t>(*timestamp_->snapshot.length, kMaxMetadataBytes));
-  }
-  return kMaxMetadataBytes;
-}
-
-Status TrustChain::update_snapshot(std::string_view bytes, TimePoint now) {
-  if (!timestamp_) return invalid_argument("snapshot before a trusted timestamp");
-  if (auto s = check_file_meta(timestamp_->snapshot, bytes, "snapshot.json"); !s) return s;
-  auto snap = parse_snapshot(bytes);
-  if (!snap) return snap.error();
-  if (auto s = verify_signatures(snap->envelope, root_->keys, root_->roles.at("snapshot"), "snapshot"); !s) return s;
-  if (auto s = check_version("snapshot", snap->envelope.version); !s) return s;
-  if (auto s = check_expiry(snap->envelope, now, "snapshot"); !s) return s;
-  // notary records the root's hashes in the snapshot; root.json was fetched before its length was known,
-  // so only the hashes apply to it.
-  if (auto it = snap->meta.find("root"); it != snap->meta.end() && !it->second.hashes.empty()) {
-    if (auto s = check_hashes(it->second, root_->raw, "root.json"); !s) return s;
-  }
-  snapshot_ = std::move(*snap);
-  return Ok{};
-}
-
-std::size_t TrustChain::role_limit(std::string_view role) const {
-  if (snapshot_) {
-    auto it = snapshot_->meta.find(std::string(role));
-    if (it != snapshot_->meta.end() && it->second.length) {
-      return static_cast<std::size_t>(std::min<std::uint64_t>(*it->second.length, kMaxMetadataBytes));
-    }
-  }
-  return kMaxMetadataBytes;
-}
-
-bool TrustChain::snapshot_lists(std::string_view role) const {
-  return snapshot_ && snapshot_->meta.count(std::string(role)) > 0;
-}
-
-Status TrustChain::update_targets(std::string_view bytes, TimePoint now) {
-  if (!snapshot_) return invalid_argument("targets before a trusted snapshot");
-  auto meta = snapshot_->meta.find("targets");
-  if (meta == snapshot_->meta.end()) return denied("snapshot does not list targets");
-  if (auto s = check_file_meta(meta->second, bytes, "targets.json"); !s) return s;
-  auto t = parse_targets(bytes, "targets");
-  if (!t) return t.error();
-  if (auto s = verify_signatures(t->envelope, root_->keys, root_->roles.at("targets"), "targets"); !s) return s;
-  if (auto s = check_version("targets", t->envelope.version); !s) return s;
-  if (auto s = check_expiry(t->envelope, now, "targets"); !s) return s;
-  targets_.insert_or_assign("targets", std::move(*t));
-  return Ok{};
-}
-
-const DelegatedRole* TrustChain::delegation(std::string_view role) const {
-  const Targets* parent = this->role(parent_of(role));
-  if (!parent) return nullptr;
-  for (const auto& d : parent->delegations) {
-    if (d.name == role) return &d;
-  }
-  return nullptr;
-}
-
-Status TrustChain::update_delegation(std::string_view role, std::string_view bytes, TimePoint now) {
-  const std::string name(role);
-  if (!snapshot_) return invalid_argument("delegation before a trusted snapshot");
-  if (std::count(name.begin(), name.end(), '/') > kMaxDelegationDepth) return resource_exhausted(name + ": delegated too deeply");
-  if (targets_.size() > kMaxDelegations) return resource_exhausted("too many delegations");
-  const Targets* parent = this->role(parent_of(role));
-  if (!parent) return invalid_argument(name + ": its parent role is not loaded");
-  const DelegatedRole* entry = delegation(role);
-  if (!entry) return denied(name + " is not delegated by " + parent->role);
-  auto meta = snapshot_->meta.find(name);
-  if (meta == snapshot_->meta.end()) return denied("snapshot does not list " + name);
-  if (auto s = check_file_meta(meta->second, bytes, name + ".json"); !s) return s;
-  auto t = parse_targets(bytes, role);
-  if (!t) return t.error();
-  if (auto s = verify_signatures(t->envelope, parent->delegation_keys, entry->keys, name); !s) return s;
-  if (auto s = check_version(name, t->envelope.version); !s) return s;
-  if (auto s = check_expiry(t->envelope, now, name); !s) return s;
-  targets_.insert_or_assign(name, std::move(*t));
-  return Ok{};
-}
-
-const Targets* TrustChain::role(std::string_view name) const {
-  auto it = targets_.find(name);
-  return it == targets_.end() ? nullptr : &it->second;
-}
-
-TimePoint TrustChain::earliest_expiry() const {
-  TimePoint t = TimePoint::max();
-  if (root_) t = std::min(t, root_->envelope.expires);
-  if (timestamp_) t = std::min(t, timestamp_->envelope.expires);
-  if (snapshot_) t = std::min(t, snapshot_->envelope.expires);
-  for (const auto& [name, targets] : targets_) t = std::min(t, targets.envelope.expires);
-  return t;
-}
-
-std::optional<TargetFile> TrustChain::find_target(std::string_view role_name, std::string_view name) const {
-  const Targets* t = role(role_name);
-  if (!t) return std::nullopt;
-  // Every ancestor's delegation must cover the name (TUF: a delegation cannot widen its parent's paths).
-  for (std::string r(role_name); r.find('/') != std::string::npos; r = parent_of(r)) {
-    const DelegatedRole* d = delegation(r);
-    if (!d || !delegation_covers(*d, name)) return std::nullopt;
-  }
-  auto it = t->targets.find(std::string(name));
-  if (it == t->targets.end()) return std::nullopt;
-  return it->second;
-}
-
-std::vector<std::string> roles_to_load(const TrustChain& chain, const std::vector<std::string>& required) {
-  std::vector<std::string> out;
-  auto add_with_parents = [&](const std::string& role) {
-    if (role.rfind("targets/", 0) != 0) return;
-    std::vector<std::string> chain_of;
-    for (std::string r = role; r.find('/') != std::string::npos; r = parent_of(r)) chain_of.push_back(r);
-    for (auto it = chain_of.rbegin(); it != chain_of.rend(); ++it) {
-      if (std::find(out.begin(), out.end(), *it) == out.end()) out.push_back(*it);
-    }
-  };
-  if (required.empty()) {
-    if (chain.snapshot_lists("targets/releases")) out.push_back("targets/releases");
-  } else {
-    for (const auto& r : required) add_with_parents(r);
-  }
-  return out;
-}
-
-TagDecision decide_tag(const TrustChain& chain, std::string_view gun, std::string_view tag, std::string_view digest,
-                       const std::vector<std::string>& required, bool all) {
-  TagDecision d;
-  const std::string t(tag);
-  const bool default_roles = required.empty();
-  const std::vector<std::string> roles =
-      default_roles ? std::vector<std::string>{"targets/releases", "targets"} : required;
-  std::vector<std::pair<std::string, std::string>> signed_by;  // role -> "sha256:hex"
-  std::vector<std::string> missing;
-  for (const auto& role : roles) {
-    auto target = chain.find_target(role, tag);
-    if (!target) {
-      missing.push_back(role);
-      continue;
-    }
-    auto h = target->hashes.find("sha256");
-    if (h == target->hashes.end()) {
-      missing.push_back(role);
-      continue;
-    }
-    signed_by.emplace_back(role, "sha256:" + hex_encode(h->second));
-  }
-  for (std::size_t i = 1; i < signed_by.size(); ++i) {
-    if (signed_by[i].second != signed_by[0].second) {
-      d.detail = "roles disagree on tag " + t + ": " + signed_by[0].first + " signs " + signed_by[0].second + ", " +
-                 signed_by[i].first + " signs " + signed_by[i].second;
-      return d;
-    }
-  }
-  if (signed_by.empty()) {
-    if (default_roles) {
-      d.detail = "tag " + t + " is not signed in the trust data of " + std::string(gun);
-    } else if (required.size() == 1 || all) {
-      d.detail = "required delegation " + missing.front() + " did not sign tag " + t;
-    } else {
-      std::string list;
-      for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
-      d.detail = "none of the required delegations (" + list + ") signed tag " + t;
-    }
-    return d;
-  }
-  if (!default_roles && all && !missing.empty()) {
-    d.detail = "required delegation " + missing.front() + " did not sign tag " + t;
-    return d;
-  }
-  if (signed_by.front().second != digest) {
-    d.detail = "signed digest is " + signed_by.front().second + ", not " + std::string(digest);
-    return d;
-  }
-  d.verified = true;
-  for (const auto& [role, dg] : signed_by) d.signers.push_back(role);
-  d.detail = "tag " + t + " signed by " + signed_by.front().first + " as " + signed_by.front().second;
-  return d;
 }
 
 }  // namespace imagegate::verifier::tuf

@@ -83,14 +83,9 @@ Status verify_embedded_scts(const Certificate& leaf, const Certificate& issuer, 
 
   // The log signed the precertificate: the same TBSCertificate without the SCT extension (RFC 6962 §3.2).
   X509_EXTENSION_free(X509_delete_ext(cert.get(), index));
-  unsigned char* tbs = nullptr;
-  const int tbs_len = i2d_re_X509_tbs(cert.get(), &tbs);
-  if (tbs_len <= 0) {
-    ERR_clear_error();
-    return internal_error("cannot re-encode the TBSCertificate");
-  }
-  const std::string tbs_der(reinterpret_cast<const char*>(tbs), static_cast<std::size_t>(tbs_len));
-  OPENSSL_free(tbs);
+  const auto tbs = der_of(i2d_re_X509_tbs, cert.get(), internal_error("cannot re-encode the TBSCertificate"));
+  if (!tbs) return tbs.error();
+  const std::string& tbs_der = *tbs;
   const std::string issuer_key_hash = sha256(issuer.public_key().spki_der());
 
   TlsReader outer(list);

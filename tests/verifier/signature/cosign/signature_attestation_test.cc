@@ -47,9 +47,9 @@ std::string attestation(const testing::SigningKey& key, const std::string& predi
   return json{{"mediaType", verifier::kSigstoreBundleMediaTypeV03},
               {"verificationMaterial", verification_material()},
               {"dsseEnvelope",
-               {{"payload", verifier::base64_encode(statement)},
+               {{"payload", imagegate::base64_encode(statement)},
                 {"payloadType", payload_type},
-                {"signatures", json::array({json{{"sig", verifier::base64_encode(sig)}}})}}}}
+                {"signatures", json::array({json{{"sig", imagegate::base64_encode(sig)}}})}}}}
       .dump();
 }
 
@@ -58,8 +58,8 @@ std::string message_signature(const testing::SigningKey& key) {
   return json{{"mediaType", verifier::kSigstoreBundleMediaTypeV03},
               {"verificationMaterial", verification_material()},
               {"messageSignature",
-               {{"messageDigest", {{"algorithm", "SHA2_256"}, {"digest", verifier::base64_encode(verifier::sha256(kManifest))}}},
-                {"signature", verifier::base64_encode(key.sign(kManifest))}}}}
+               {{"messageDigest", {{"algorithm", "SHA2_256"}, {"digest", imagegate::base64_encode(verifier::sha256(kManifest))}}},
+                {"signature", imagegate::base64_encode(key.sign(kManifest))}}}}
       .dump();
 }
 
