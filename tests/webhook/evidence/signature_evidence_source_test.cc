@@ -29,7 +29,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "policy/compiled_policy.h"
 #include "policy/evaluate.h"
 #include "policy/policy.h"
 #include "tests/coroutine_support.h"
