@@ -326,7 +326,14 @@ asio::awaitable<void> HttpsServer::State::serve(std::shared_ptr<Connection> conn
       if (options.handler) {
         answer = co_await options.handler(std::move(routed));
       } else {
-        answer = co_await router.handle(std::move(routed));
+        // find() and the route's handler directly (not Router::handle): one coroutine frame less on the
+        // path every review takes.
+        Router::Found found = router.find(routed.method, routed.target);
+        if (found.refusal) {
+          answer = std::move(*found.refusal);
+        } else {
+          answer = co_await found.route->handler(std::move(routed));
+        }
       }
     } catch (const std::exception& e) {
       // AdmissionService::validate promises not to throw; if it does anyway, answer rather than drop.
