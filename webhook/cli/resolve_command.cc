@@ -24,10 +24,7 @@ namespace {
 
 struct ResolveFlags {
   std::string reference;
-  std::vector<std::string> ca_files;
-  std::vector<std::string> docker_configs;
-  std::vector<std::string> insecure_registries;
-  std::vector<std::string> legacy_tls_registries;
+  RegistryConfig registry;  // --ca-file, --docker-config, --insecure-registry, --legacy-tls-registry
   std::string timeout = "10s";
   std::string output = "text";
 };
@@ -41,11 +38,7 @@ int run_resolve(const ResolveFlags& flags) {
   if (!ref) return error(ref.error().message);
   auto timeout = parse_duration(flags.timeout);
   if (!timeout) return error("--timeout: " + timeout.error().message);
-  RegistryConfig config;
-  config.ca_files = flags.ca_files;
-  config.docker_config_files = flags.docker_configs;
-  config.insecure_registries = flags.insecure_registries;
-  config.legacy_tls_registries = flags.legacy_tls_registries;
+  RegistryConfig config = flags.registry;
   config.timeout = *timeout;
   // Declared before the clients: their pooled connections close on it when they are destroyed.
   boost::asio::io_context io;
@@ -97,13 +90,13 @@ void add_resolve_command(CLI::App& app, CliContext& context) {
       "resolve", "Resolve an image reference to its digest (media type and platforms too), as the server does");
   resolve->add_option("reference", flags->reference, "image reference, e.g. registry.example.com/app:1.2")
       ->required();
-  resolve->add_option("--ca-file", flags->ca_files, "CA bundle trusted for registries (repeatable)")
+  resolve->add_option("--ca-file", flags->registry.ca_files, "CA bundle trusted for registries (repeatable)")
       ->allow_extra_args(false);
-  resolve->add_option("--docker-config", flags->docker_configs, "Docker config.json with credentials (repeatable)")
+  resolve->add_option("--docker-config", flags->registry.docker_config_files, "Docker config.json with credentials (repeatable)")
       ->allow_extra_args(false);
-  resolve->add_option("--insecure-registry", flags->insecure_registries, "HOST[:PORT] over plain HTTP (repeatable)")
+  resolve->add_option("--insecure-registry", flags->registry.insecure_registries, "HOST[:PORT] over plain HTTP (repeatable)")
       ->allow_extra_args(false);
-  resolve->add_option("--legacy-tls-registry", flags->legacy_tls_registries,
+  resolve->add_option("--legacy-tls-registry", flags->registry.legacy_tls_registries,
                       "HOST[:PORT] whose TLS may use CBC / static-RSA ciphers (repeatable; a legacy registry only)")
       ->allow_extra_args(false);
   resolve->add_option("--timeout", flags->timeout, "timeout for each network step (default 10s)");

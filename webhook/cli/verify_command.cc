@@ -46,10 +46,7 @@ struct VerifyFlags {
   std::string notary_server;
   std::vector<std::string> notary_roots;
   std::vector<std::string> notary_signers;
-  std::vector<std::string> ca_files;
-  std::vector<std::string> docker_configs;
-  std::vector<std::string> insecure_registries;
-  std::vector<std::string> legacy_tls_registries;
+  RegistryConfig registry;  // --ca-file, --docker-config, --insecure-registry, --legacy-tls-registry
   std::string signature_repository;
   int threshold = 1;
   std::string timeout = "10s";
@@ -161,11 +158,7 @@ int run_verify(const VerifyFlags& flags) {
   if (!compiled) return error_exit(compiled.error().message);
   std::shared_ptr<const policy::CompiledPolicy> policy = compiled.value();
 
-  RegistryConfig config;
-  config.ca_files = flags.ca_files;
-  config.docker_config_files = flags.docker_configs;
-  config.insecure_registries = flags.insecure_registries;
-  config.legacy_tls_registries = flags.legacy_tls_registries;
+  RegistryConfig config = flags.registry;
   config.timeout = *timeout;
   // Declared before the clients: their pooled connections close on it when they are destroyed.
   boost::asio::io_context io;
@@ -287,12 +280,12 @@ void add_verify_command(CLI::App& app, CliContext& context) {
   verify->add_option("--notary-signer", flags->notary_signers, "Notary v1: required signer role, e.g. targets/releases (repeatable)")
       ->allow_extra_args(false);
   verify->add_option("--threshold", flags->threshold, "how many anchors must verify (default 1)");
-  verify->add_option("--ca-file", flags->ca_files, "CA bundle trusted for registries (repeatable)")->allow_extra_args(false);
-  verify->add_option("--docker-config", flags->docker_configs, "Docker config.json with credentials (repeatable)")
+  verify->add_option("--ca-file", flags->registry.ca_files, "CA bundle trusted for registries (repeatable)")->allow_extra_args(false);
+  verify->add_option("--docker-config", flags->registry.docker_config_files, "Docker config.json with credentials (repeatable)")
       ->allow_extra_args(false);
-  verify->add_option("--insecure-registry", flags->insecure_registries, "HOST[:PORT] over plain HTTP (repeatable)")
+  verify->add_option("--insecure-registry", flags->registry.insecure_registries, "HOST[:PORT] over plain HTTP (repeatable)")
       ->allow_extra_args(false);
-  verify->add_option("--legacy-tls-registry", flags->legacy_tls_registries,
+  verify->add_option("--legacy-tls-registry", flags->registry.legacy_tls_registries,
                      "HOST[:PORT] whose TLS may use CBC / static-RSA ciphers (repeatable; a legacy registry only)")
       ->allow_extra_args(false);
   verify->add_option("--signature-repository", flags->signature_repository,
