@@ -26,8 +26,6 @@ namespace imagegate::verifier {
 namespace crypto_internal {
 
 
-
-
 // RFC 7468 textual encoding. Explanatory text between blocks is skipped (openssl x509 -text writes it);
 // RFC 1421 headers inside a block ("Proc-Type: ...") mark encrypted content and are refused.
 Result<std::vector<PemBlock>> pem_blocks(std::string_view text) {
@@ -64,8 +62,6 @@ const EVP_MD* evp_md(HashAlgorithm hash) {
   }
   return EVP_sha256();
 }
-
-
 
 
 Result<X509Ptr> parse_x509_der(std::string_view der) {

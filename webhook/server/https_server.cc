@@ -63,8 +63,6 @@ HttpAnswer error_answer(unsigned status, std::string_view message) {
 
 bool is_http_parse_error(const error_code& ec) { return ec.category() == http::make_error_code(http::error::end_of_stream).category(); }
 
-asio::awaitable<HttpAnswer> answer_now(HttpAnswer answer) { co_return answer; }
-
 }  // namespace
 
 Router admission_routes(AdmissionService& service, Metrics* metrics, RequestHandler mutate) {
@@ -326,14 +324,7 @@ asio::awaitable<void> HttpsServer::State::serve(std::shared_ptr<Connection> conn
       if (options.handler) {
         answer = co_await options.handler(std::move(routed));
       } else {
-        // find() and the route's handler directly (not Router::handle): one coroutine frame less on the
-        // path every review takes.
-        Router::Found found = router.find(routed.method, routed.target);
-        if (found.refusal) {
-          answer = std::move(*found.refusal);
-        } else {
-          answer = co_await found.route->handler(std::move(routed));
-        }
+        answer = co_await router.handle(std::move(routed));
       }
     } catch (const std::exception& e) {
       // AdmissionService::validate promises not to throw; if it does anyway, answer rather than drop.

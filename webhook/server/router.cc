@@ -49,10 +49,12 @@ Router::Found Router::find(std::string_view method, std::string_view target) con
   return Found{first_on_path, error_(405, "method not allowed: use " + allowed)};
 }
 
+boost::asio::awaitable<HttpAnswer> answer_now(HttpAnswer answer) { co_return answer; }
+
 boost::asio::awaitable<HttpAnswer> Router::handle(HttpRequest request) const {
   Found found = find(request.method, request.target);
-  if (found.refusal) co_return std::move(*found.refusal);
-  co_return co_await found.route->handler(std::move(request));
+  if (found.refusal) return answer_now(std::move(*found.refusal));
+  return found.route->handler(std::move(request));
 }
 
 }  // namespace imagegate::webhook

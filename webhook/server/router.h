@@ -39,6 +39,9 @@ struct HttpRequest {
 // Answers one request. Must not throw.
 using RequestHandler = std::function<boost::asio::awaitable<HttpAnswer>(HttpRequest)>;
 
+// An answer known at once, as the awaitable a RequestHandler returns.
+boost::asio::awaitable<HttpAnswer> answer_now(HttpAnswer answer);
+
 // The path of a request target: everything before the first '?'.
 std::string_view path_of(std::string_view target);
 
@@ -73,7 +76,8 @@ class Router {
   };
   Found find(std::string_view method, std::string_view target) const;
 
-  // find(), then the route's handler, or the refusal.
+  // find(), then the route's handler, or the refusal. Not a coroutine itself: it returns the handler's
+  // awaitable, so routing adds no coroutine frame to the path every review takes.
   boost::asio::awaitable<HttpAnswer> handle(HttpRequest request) const;
 
  private:
