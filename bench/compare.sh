@@ -14,7 +14,7 @@ out="$(mktemp)"; trap 'rm -f "$out"' EXIT
 for round in $(seq "$rounds"); do
   for which in old new; do
     bin="$old"; [ "$which" = new ] && bin="$new"
-    text="$(IMAGEGATE_BINARY="$bin" bench/run.sh "$secs")"
+    text="$(IMAGEGATE_BINARY="$bin" bench/run.sh "$secs" 1)"
     ratio="$(sed -n 's/^imagegate \/ nginx requests\/s: \([0-9.]*\).*/\1/p' <<<"$text")"
     rps="$(sed -n 's/^| imagegate \/validate | \([0-9]*\) .*/\1/p' <<<"$text")"
     p99="$(sed -n 's/.*p99 \([0-9.]*\) ms (target p99.*/\1/p' <<<"$text")"
