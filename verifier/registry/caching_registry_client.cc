@@ -2,11 +2,12 @@
 
 #include "verifier/registry/caching_registry_client.h"
 
-#include <map>
+#include <algorithm>
 #include <mutex>
 #include <optional>
 #include <vector>
 
+#include "common/expiring_cache.h"
 #include "common/single_flight.h"
 #include "verifier/crypto/crypto.h"
 #include "verifier/registry/shared_answer.h"
@@ -37,32 +38,41 @@ struct CachingRegistryClient::State {
   std::shared_ptr<SharedLookup> shared;
   SingleFlight<Result<ResolvedImage>> flights;
   mutable std::mutex mutex;  // guards everything below
-  std::map<std::string, Entry> entries;
+  ExpiringCache<Entry> entries{1};  // sized from options.max_entries by the constructor
   Stats stats;
 
   // A fresh local answer for `key` (counted as a hit), if any. Call with `mutex` held.
   std::optional<Result<ResolvedImage>> fresh(const std::string& key, Clock::time_point now) {
-    auto it = entries.find(key);
-    if (it == entries.end()) return std::nullopt;
-    if (it->second.negative && it->second.negative_until > now) {
+    const Entry* entry = entries.find(key, now);
+    if (entry == nullptr) return std::nullopt;
+    if (entry->negative && entry->negative_until > now) {
       ++stats.hits;
-      return Result<ResolvedImage>(*it->second.negative);
+      return Result<ResolvedImage>(*entry->negative);
     }
-    if (it->second.good && it->second.good_until > now) {
+    if (entry->good && entry->good_until > now) {
       ++stats.hits;
-      ResolvedImage hit = *it->second.good;
+      ResolvedImage hit = *entry->good;
       hit.from_cache = true;
       return Result<ResolvedImage>(std::move(hit));
     }
     return std::nullopt;
   }
 
-  // Bounded memory: drop expired entries. Call with `mutex` held.
-  void trim(Clock::time_point now) {
-    if (entries.size() <= options.max_entries) return;
-    for (auto it = entries.begin(); it != entries.end();) {
-      it = (it->second.stale_until <= now && it->second.negative_until <= now) ? entries.erase(it) : std::next(it);
+  // The entry under `key` as it stands (empty if none), to be changed and stored back with store().
+  Entry current(const std::string& key, Clock::time_point now) {
+    const Entry* entry = entries.find(key, now);
+    return entry != nullptr ? *entry : Entry{};
+  }
+
+  // Keeps `entry` while any part of it is still usable (fresh, stale-if-error or negative). Bounded:
+  // past max_entries the oldest go first. Call with `mutex` held.
+  void store(const std::string& key, Entry entry, Clock::time_point now) {
+    if (!entry.good && !entry.negative) {
+      entries.erase(key);
+      return;
     }
+    const auto until = std::max(entry.stale_until, entry.negative_until);
+    entries.put(key, std::move(entry), until, now);
   }
 };
 
@@ -71,6 +81,7 @@ CachingRegistryClient::CachingRegistryClient(RegistryClient& inner, CacheOptions
                                              std::shared_ptr<SharedLookup> shared)
     : inner_(inner), state_(std::make_unique<State>()) {
   state_->options = options;
+  state_->entries = ExpiringCache<Entry>(options.max_entries);
   state_->credentials_key = std::move(credentials_key);
   state_->shared = std::move(shared);
 }
@@ -130,19 +141,19 @@ asio::awaitable<Result<ResolvedImage>> CachingRegistryClient::lead(ImageReferenc
         const auto left = std::chrono::duration_cast<Clock::duration>(answer->expires_at - sys_now);
         const auto now = Clock::now();
         std::lock_guard lock(state_->mutex);
-        Entry& entry = state_->entries[key];
+        Entry entry = state_->current(key, now);
         if (answer->not_found) {
           Error e = not_found(*answer->not_found);
           entry.negative = e;
           entry.negative_until = now + std::min<Clock::duration>(opts.negative_ttl, left);
-          state_->trim(now);
+          state_->store(key, std::move(entry), now);
           co_return e;
         }
         entry.good = *answer->good;
         entry.good_until = now + std::min<Clock::duration>(opts.tag_ttl, left);
         entry.stale_until = entry.good_until + opts.stale_if_error;
         entry.negative.reset();
-        state_->trim(now);
+        state_->store(key, std::move(entry), now);
         ResolvedImage hit = *answer->good;
         hit.from_cache = true;
         co_return hit;
@@ -186,7 +197,7 @@ asio::awaitable<Result<ResolvedImage>> CachingRegistryClient::lead(ImageReferenc
 
   std::lock_guard lock(state_->mutex);
   const auto now = Clock::now();
-  Entry& entry = state_->entries[key];
+  Entry entry = state_->current(key, now);
   if (result.ok()) {
     entry.good = *result;
     entry.good_until = now + opts.tag_ttl;
@@ -205,8 +216,7 @@ asio::awaitable<Result<ResolvedImage>> CachingRegistryClient::lead(ImageReferenc
     ++state_->stats.stale;
     result = stale;
   }
-  if (!entry.good && !entry.negative) state_->entries.erase(key);
-  state_->trim(now);
+  state_->store(key, std::move(entry), now);
   co_return result;
 }
 

@@ -34,7 +34,7 @@ struct CacheOptions {
   std::chrono::milliseconds digest_ttl{3'600'000};
   std::chrono::milliseconds negative_ttl{15'000};
   std::chrono::milliseconds stale_if_error{0};  // 0: off
-  std::size_t max_entries = 10'000;
+  std::size_t max_entries = 100'000;  // past it the oldest answers go first (common/expiring_cache.h)
   // With a shared cache: how long a replica's lease on a key lasts and how long the others wait for its
   // answer before asking the registry themselves (the review's budget may end the wait sooner).
   std::chrono::milliseconds shared_wait{5'000};

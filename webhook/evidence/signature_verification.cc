@@ -9,6 +9,7 @@
 #include <set>
 #include <utility>
 
+#include "common/expiring_cache.h"
 #include "common/single_flight.h"
 #include "common/text.h"
 #include "verifier/crypto/crypto.h"
@@ -48,11 +49,6 @@ namespace {
 constexpr std::chrono::milliseconds kSharedLease{10'000};
 constexpr std::chrono::milliseconds kSharedWait{3'000};
 
-struct CacheEntry {
-  SteadyClock::time_point expires;
-  AnchorCheck check;
-};
-
 SignatureReport unavailable_report(const std::vector<std::string>& anchors, const std::string& why) {
   SignatureReport report;
   for (const std::string& name : anchors) {
@@ -81,21 +77,22 @@ std::string cache_key(const verifier::ImageReference& image, const std::string& 
 struct SignatureVerification::State {
   mutable std::mutex mutex;  // guards everything below but `flights` (thread-safe itself)
   std::string material_version;  // the newest anchor material seen: the cache holds its answers
-  std::map<std::string, CacheEntry> cache;
+  ExpiringCache<AnchorCheck> cache;
   Stats stats;
   SingleFlight<SignatureReport> flights;
 
-  void store(const std::string& key, const AnchorCheck& check, std::chrono::milliseconds ttl,
-             std::size_t max_entries) {
+  explicit State(std::size_t max_entries) : cache(max_entries) {}
+
+  void store(const std::string& key, const AnchorCheck& check, std::chrono::milliseconds ttl) {
     if (check.status == AnchorCheck::Status::unavailable || ttl.count() <= 0) return;
-    if (cache.size() >= max_entries && cache.find(key) == cache.end()) cache.clear();
-    cache[key] = {SteadyClock::now() + ttl, check};
+    const auto now = SteadyClock::now();
+    cache.put(key, check, now + ttl, now);
   }
 };
 
 SignatureVerification::SignatureVerification(verifier::RegistryClient& client, SignatureVerificationOptions options)
     : fetcher_(client, options.fetch), options_(std::move(options)),
-      state_(std::make_unique<State>()) {}
+      state_(std::make_unique<State>(options_.max_cache_entries)) {}
 
 SignatureVerification::~SignatureVerification() = default;
 
@@ -125,13 +122,11 @@ asio::awaitable<SignatureReport> SignatureVerification::verify(std::shared_ptr<c
     for (std::size_t i = 0; i < anchors.size(); ++i) {
       const std::string key =
           cache_key(image, digest, signature_repository, set->version(), set->find(anchors[i]), anchors[i]);
-      auto it = state_->cache.find(key);
-      if (it != state_->cache.end() && it->second.expires > now) {
+      if (const AnchorCheck* hit = state_->cache.find(key, now)) {
         ++state_->stats.cache_hits;
-        report.anchors[i] = {anchors[i], to_evidence(it->second.check)};
-        report.signers[i] = it->second.check.signers;
+        report.anchors[i] = {anchors[i], to_evidence(*hit)};
+        report.signers[i] = hit->signers;
       } else {
-        if (it != state_->cache.end()) state_->cache.erase(it);
         ++state_->stats.cache_misses;
         add_unique(missing, anchors[i]);
       }
@@ -210,7 +205,7 @@ asio::awaitable<SignatureReport> SignatureVerification::lead(std::shared_ptr<con
         report.anchors.push_back({anchors[i], to_evidence(check)});
         report.signers.push_back(check.signers);
         state_->store(cache_key(image, digest, signature_repository, set->version(), set->find(anchors[i]), anchors[i]),
-                      check, ttl, options_.max_cache_entries);
+                      check, ttl);
       }
       co_return report;
     }
@@ -322,7 +317,7 @@ asio::awaitable<SignatureReport> SignatureVerification::run(std::shared_ptr<cons
     std::lock_guard lock(state_->mutex);
     for (std::size_t i = 0; i < anchors.size(); ++i) {
       state_->store(cache_key(image, digest, signature_repository, set->version(), loaded[i], anchors[i]), checks[i],
-                    options_.cache_ttl, options_.max_cache_entries);
+                    options_.cache_ttl);
     }
   }
   for (std::size_t i = 0; i < anchors.size(); ++i) {

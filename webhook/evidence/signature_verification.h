@@ -48,7 +48,7 @@ namespace imagegate::webhook {
 struct SignatureVerificationOptions {
   verifier::SignatureFetchOptions fetch;
   std::chrono::milliseconds cache_ttl{300'000};  // verified and failed answers
-  std::size_t max_cache_entries = 10'000;
+  std::size_t max_cache_entries = 100'000;  // past it the oldest answers go first
   // Answers shared with other replicas through Redis (nullptr: this process only). Published for cache_ttl.
   std::shared_ptr<verifier::SharedLookup> shared;
   std::function<std::chrono::system_clock::time_point()> clock = [] { return std::chrono::system_clock::now(); };

@@ -11,33 +11,29 @@ namespace asio = boost::asio;
 
 namespace {
 
-constexpr std::size_t kMaxCacheEntries = 10'000;
+// Digests whose verdict (or its absence) is remembered for the TTL; past it the oldest go first.
+constexpr std::size_t kMaxCacheEntries = 100'000;
 
 }  // namespace
 
 VerdictLookup::VerdictLookup(std::shared_ptr<verifier::VerdictStore> store, std::chrono::milliseconds ttl,
                              std::size_t threads)
-    : store_(std::move(store)), ttl_(ttl), pool_(threads) {}
+    : store_(std::move(store)), ttl_(ttl), pool_(threads), cache_(kMaxCacheEntries) {}
 
 VerdictLookup::~VerdictLookup() { pool_.join(); }
 
 std::optional<std::optional<verifier::ScanVerdict>> VerdictLookup::cached(const std::string& digest) {
   std::lock_guard lock(mutex_);
-  auto it = cache_.find(digest);
-  if (it == cache_.end()) return std::nullopt;
-  if (it->second.expires <= std::chrono::steady_clock::now()) {
-    cache_.erase(it);
-    return std::nullopt;
-  }
-  return it->second.verdict;
+  const auto* hit = cache_.find(digest, std::chrono::steady_clock::now());
+  if (hit == nullptr) return std::nullopt;
+  return *hit;
 }
 
 void VerdictLookup::remember(const std::string& digest, std::optional<verifier::ScanVerdict> verdict) {
   if (ttl_.count() <= 0) return;
   std::lock_guard lock(mutex_);
-  // A crude bound: the cache only saves round trips, so dropping it all is always correct.
-  if (cache_.size() >= kMaxCacheEntries) cache_.clear();
-  cache_[digest] = {std::chrono::steady_clock::now() + ttl_, std::move(verdict)};
+  const auto now = std::chrono::steady_clock::now();
+  cache_.put(digest, std::move(verdict), now + ttl_, now);
 }
 
 asio::awaitable<Result<std::optional<verifier::ScanVerdict>>> VerdictLookup::get(std::string digest) {

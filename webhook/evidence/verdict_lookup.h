@@ -24,6 +24,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "common/expiring_cache.h"
 #include "common/result.h"
 #include "common/single_flight.h"
 #include "verifier/image/scan_verdict.h"
@@ -57,10 +58,6 @@ class VerdictLookup {
   const std::shared_ptr<verifier::VerdictStore>& store() const noexcept { return store_; }
 
  private:
-  struct Entry {
-    std::chrono::steady_clock::time_point expires;
-    std::optional<verifier::ScanVerdict> verdict;
-  };
   std::optional<std::optional<verifier::ScanVerdict>> cached(const std::string& digest);
   boost::asio::awaitable<Result<std::optional<verifier::ScanVerdict>>> read_through(std::string digest);
   void remember(const std::string& digest, std::optional<verifier::ScanVerdict> verdict);
@@ -70,7 +67,7 @@ class VerdictLookup {
   boost::asio::thread_pool pool_;
   SingleFlight<Result<std::optional<verifier::ScanVerdict>>> flights_;  // get() misses, by digest
   std::mutex mutex_;  // guards cache_
-  std::unordered_map<std::string, Entry> cache_;
+  ExpiringCache<std::optional<verifier::ScanVerdict>> cache_;  // by digest; "no verdict" is cached too
 };
 
 // Wraps another EvidenceSource: for plans that need a verdict, looks up the verdict of the digest (the one
