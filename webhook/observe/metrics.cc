@@ -1,6 +1,7 @@
 #include "webhook/observe/metrics.h"
 
 #include <array>
+#include <atomic>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -40,6 +41,18 @@ std::string bounded(std::string_view value, const std::array<std::string_view, N
   return "other";
 }
 
+// `value`'s index in `allowed`, or N ("other").
+template <std::size_t N>
+std::size_t index_of(std::string_view value, const std::array<std::string_view, N>& allowed) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (allowed[i] == value) return i;
+  }
+  return N;
+}
+
+// Status codes 100-599 by index (code - 100), and one slot for anything else.
+constexpr std::size_t kStatusSlots = 501;
+
 // Shortest round-trip form in fixed notation: bucket bounds read "0.0005", not "5e-04", and stay the same
 // label values from scrape to scrape.
 std::string format_double(double value) {
@@ -51,40 +64,51 @@ std::string format_double(double value) {
   return std::string(buffer.data(), end);
 }
 
+// A histogram the io threads record into without a lock (relaxed atomics: a scrape may see a review's
+// count before its sum, never a torn value).
 struct Histogram {
-  std::array<std::uint64_t, kBuckets.size()> counts{};  // non-cumulative; cumulated when rendered
-  std::uint64_t count = 0;
-  double sum = 0;
+  std::array<std::atomic<std::uint64_t>, kBuckets.size()> counts{};  // non-cumulative; cumulated when rendered
+  std::atomic<std::uint64_t> count{0};
+  std::atomic<double> sum{0};
 
   void observe(double seconds) {
     if (!(seconds >= 0)) seconds = 0;  // NaN and negatives (clock oddities) count as 0
     for (std::size_t i = 0; i < kBuckets.size(); ++i) {
       if (seconds <= kBuckets[i]) {
-        ++counts[i];
+        counts[i].fetch_add(1, std::memory_order_relaxed);
         break;
       }
     }
-    ++count;
-    sum += seconds;
+    count.fetch_add(1, std::memory_order_relaxed);
+    sum.fetch_add(seconds, std::memory_order_relaxed);
   }
 };
 
-void render_histogram(std::string& out, std::string_view name, std::string_view label_name,
-                      const std::map<std::string, Histogram>& series) {
-  for (const auto& [label, h] : series) {
-    std::uint64_t cumulative = 0;
-    for (std::size_t i = 0; i < kBuckets.size(); ++i) {
-      cumulative += h.counts[i];
-      out.append(name).append("_bucket{").append(label_name).append("=\"").append(label).append("\",le=\"");
-      out.append(format_double(kBuckets[i])).append("\"} ").append(std::to_string(cumulative)).append("\n");
-    }
-    out.append(name).append("_bucket{").append(label_name).append("=\"").append(label).append("\",le=\"+Inf\"} ");
-    out.append(std::to_string(h.count)).append("\n");
-    out.append(name).append("_sum{").append(label_name).append("=\"").append(label).append("\"} ");
-    out.append(format_double(h.sum)).append("\n");
-    out.append(name).append("_count{").append(label_name).append("=\"").append(label).append("\"} ");
-    out.append(std::to_string(h.count)).append("\n");
+// One histogram per label value of a fixed set, plus "other" (the last slot) for anything else: found by
+// index, so recording takes no lock and builds no string.
+template <std::size_t N>
+struct LabeledHistograms {
+  const std::array<std::string_view, N>& labels;
+  std::array<Histogram, N + 1> series{};
+
+  void observe(std::string_view label, double seconds) { series[index_of(label, labels)].observe(seconds); }
+};
+
+void render_histogram(std::string& out, std::string_view name, std::string_view label_name, std::string_view label,
+                      const Histogram& h) {
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+    cumulative += h.counts[i].load(std::memory_order_relaxed);
+    out.append(name).append("_bucket{").append(label_name).append("=\"").append(label).append("\",le=\"");
+    out.append(format_double(kBuckets[i])).append("\"} ").append(std::to_string(cumulative)).append("\n");
   }
+  const std::uint64_t count = h.count.load(std::memory_order_relaxed);
+  out.append(name).append("_bucket{").append(label_name).append("=\"").append(label).append("\",le=\"+Inf\"} ");
+  out.append(std::to_string(count)).append("\n");
+  out.append(name).append("_sum{").append(label_name).append("=\"").append(label).append("\"} ");
+  out.append(format_double(h.sum.load(std::memory_order_relaxed))).append("\n");
+  out.append(name).append("_count{").append(label_name).append("=\"").append(label).append("\"} ");
+  out.append(std::to_string(count)).append("\n");
 }
 
 void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
@@ -92,22 +116,36 @@ void header(std::string& out, std::string_view name, std::string_view type, std:
   out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
 }
 
+// The series observed so far, in label order (as a map of them would list them).
+template <std::size_t N>
+void render_histogram(std::string& out, std::string_view name, std::string_view label_name,
+                      const LabeledHistograms<N>& histograms) {
+  std::map<std::string_view, const Histogram*> observed;
+  for (std::size_t i = 0; i <= N; ++i) {
+    if (histograms.series[i].count.load(std::memory_order_relaxed) == 0) continue;
+    observed.emplace(i < N ? histograms.labels[i] : std::string_view("other"), &histograms.series[i]);
+  }
+  for (const auto& [label, h] : observed) render_histogram(out, name, label_name, label, *h);
+}
+
 }  // namespace
 
 struct Metrics::State {
-  mutable std::mutex mutex;
-  std::map<std::pair<std::string, std::string>, std::uint64_t> reviews;  // (operation, decision)
-  std::map<std::string, Histogram> review_duration;                      // operation
-  std::map<std::string, Histogram> stage_duration;                       // stage
-  std::int64_t in_flight = 0;
+  // The per-review series: recorded by every review on any io thread, so atomics, not the mutex.
+  std::array<std::array<std::atomic<std::uint64_t>, kDecisions.size() + 1>, kOperations.size() + 1> reviews{};
+  LabeledHistograms<kOperations.size()> review_duration{kOperations};
+  LabeledHistograms<kStages.size()> stage_duration{kStages};
+  std::atomic<std::int64_t> in_flight{0};
+  std::array<std::atomic<std::uint64_t>, kStatusSlots> http_responses{};  // status - 100; the last: other
+
+  mutable std::mutex mutex;  // guards what follows
   std::uint64_t policy_reloads_success = 0;
   std::uint64_t policy_reloads_failure = 0;
   bool policy_loaded = false;
   std::uint64_t tls_reloads_success = 0;
   std::uint64_t tls_reloads_failure = 0;
-  std::map<std::string, std::uint64_t> http_responses;  // status code
   std::map<std::string, std::uint64_t> registry_requests;   // result
-  std::map<std::string, Histogram> registry_duration;       // result
+  LabeledHistograms<kRegistryResults.size()> registry_duration{kRegistryResults};
   std::function<RegistryCacheCounts()> registry_cache;      // read at each scrape; may be empty
   std::vector<std::function<SharedCacheCounts()>> shared_cache;  // summed at each scrape
   std::map<std::pair<std::string, std::string>, std::uint64_t> api_requests;  // (route, status code)
@@ -117,11 +155,6 @@ struct Metrics::State {
 };
 
 Metrics::Metrics() : state_(new State) {
-  // Every (operation, decision) pair starts at 0, so rate() works from the first review on and a missing
-  // series never hides a decision that has not happened yet.
-  for (const auto operation : kOperations) {
-    for (const auto decision : kDecisions) state_->reviews[{std::string(operation), std::string(decision)}] = 0;
-  }
   for (const auto result : kRegistryResults) state_->registry_requests[std::string(result)] = 0;
   for (const auto result : kInventoryResults) state_->inventory_records[std::string(result)] = 0;
 }
@@ -129,23 +162,14 @@ Metrics::Metrics() : state_(new State) {
 Metrics::~Metrics() { delete state_; }
 
 void Metrics::observe_review(std::string_view operation, std::string_view decision, double seconds) {
-  const std::string op = bounded(operation, kOperations);
-  const std::string dec = bounded(decision, kDecisions);
-  std::lock_guard lock(state_->mutex);
-  ++state_->reviews[{op, dec}];
-  state_->review_duration[op].observe(seconds);
+  state_->reviews[index_of(operation, kOperations)][index_of(decision, kDecisions)].fetch_add(
+      1, std::memory_order_relaxed);
+  state_->review_duration.observe(operation, seconds);
 }
 
-void Metrics::observe_stage(std::string_view stage, double seconds) {
-  const std::string s = bounded(stage, kStages);
-  std::lock_guard lock(state_->mutex);
-  state_->stage_duration[s].observe(seconds);
-}
+void Metrics::observe_stage(std::string_view stage, double seconds) { state_->stage_duration.observe(stage, seconds); }
 
-void Metrics::add_in_flight(int delta) {
-  std::lock_guard lock(state_->mutex);
-  state_->in_flight += delta;
-}
+void Metrics::add_in_flight(int delta) { state_->in_flight.fetch_add(delta, std::memory_order_relaxed); }
 
 void Metrics::policy_reload(bool ok) {
   std::lock_guard lock(state_->mutex);
@@ -164,9 +188,8 @@ void Metrics::tls_reload(bool ok) {
 }
 
 void Metrics::http_response(unsigned status) {
-  const std::string code = status >= 100 && status <= 599 ? std::to_string(status) : "other";
-  std::lock_guard lock(state_->mutex);
-  ++state_->http_responses[code];
+  const std::size_t slot = status >= 100 && status <= 599 ? status - 100 : kStatusSlots - 1;
+  state_->http_responses[slot].fetch_add(1, std::memory_order_relaxed);
 }
 
 void Metrics::verdict_api_request(std::string_view route, unsigned status) {
@@ -191,7 +214,7 @@ void Metrics::registry_request(std::string_view result, double seconds) {
   const std::string r = bounded(result, kRegistryResults);
   std::lock_guard lock(state_->mutex);
   ++state_->registry_requests[r];
-  state_->registry_duration[r].observe(seconds);
+  state_->registry_duration.observe(result, seconds);
 }
 
 void Metrics::set_registry_cache_source(std::function<RegistryCacheCounts()> source) {
@@ -230,7 +253,18 @@ std::string Metrics::render() const {
   std::lock_guard lock(state_->mutex);
 
   header(out, "imagegate_admission_reviews_total", "counter", "Admission reviews answered, by operation and decision.");
-  for (const auto& [key, value] : state_->reviews) {
+  // Every known (operation, decision) pair from the start, at 0 until it happens, so rate() works from the
+  // first review on; "other" only once seen. In label order, as a map of them would list them.
+  std::map<std::pair<std::string_view, std::string_view>, std::uint64_t> reviews;
+  for (std::size_t o = 0; o <= kOperations.size(); ++o) {
+    for (std::size_t d = 0; d <= kDecisions.size(); ++d) {
+      const std::uint64_t value = state_->reviews[o][d].load(std::memory_order_relaxed);
+      const bool known = o < kOperations.size() && d < kDecisions.size();
+      if (!known && value == 0) continue;
+      reviews[{o < kOperations.size() ? kOperations[o] : "other", d < kDecisions.size() ? kDecisions[d] : "other"}] = value;
+    }
+  }
+  for (const auto& [key, value] : reviews) {
     out.append("imagegate_admission_reviews_total{operation=\"").append(key.first).append("\",decision=\"");
     out.append(key.second).append("\"} ").append(std::to_string(value)).append("\n");
   }
@@ -244,7 +278,9 @@ std::string Metrics::render() const {
   render_histogram(out, "imagegate_admission_stage_duration_seconds", "stage", state_->stage_duration);
 
   header(out, "imagegate_admission_reviews_in_flight", "gauge", "Admission reviews being processed.");
-  out.append("imagegate_admission_reviews_in_flight ").append(std::to_string(state_->in_flight)).append("\n");
+  out.append("imagegate_admission_reviews_in_flight ")
+      .append(std::to_string(state_->in_flight.load(std::memory_order_relaxed)))
+      .append("\n");
 
   header(out, "imagegate_registry_requests_total", "counter",
          "HTTP exchanges with registries and their token realms, by result.");
@@ -297,7 +333,10 @@ std::string Metrics::render() const {
 
   header(out, "imagegate_http_requests_total", "counter",
          "HTTP requests answered with something other than an admission review, by status code.");
-  for (const auto& [code, value] : state_->http_responses) {
+  for (std::size_t slot = 0; slot < kStatusSlots; ++slot) {  // 100..599 then other: label order
+    const std::uint64_t value = state_->http_responses[slot].load(std::memory_order_relaxed);
+    if (value == 0) continue;
+    const std::string code = slot + 1 < kStatusSlots ? std::to_string(slot + 100) : "other";
     out.append("imagegate_http_requests_total{code=\"").append(code).append("\"} ");
     out.append(std::to_string(value)).append("\n");
   }
