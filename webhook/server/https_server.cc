@@ -253,13 +253,8 @@ asio::awaitable<void> HttpsServer::State::serve(std::shared_ptr<Connection> conn
       connection->idle = false;
     }
     // The rest of the request has read_timeout from here: a client trickling bytes (slowloris) is cut off.
-    // The stream's own expiry bounds each operation; this deadline bounds the whole request read, header,
-    // 100-continue and body together, and closes the socket when it passes.
-    asio::steady_timer deadline(stream.get_executor());
-    deadline.expires_after(options.read_timeout);
-    deadline.async_wait([connection](const error_code& timer_ec) {
-      if (!timer_ec) beast::get_lowest_layer(connection->stream).close();
-    });
+    // The stream's expiry is a point in time, not a per-operation budget: every read and write after this
+    // (header, 100-continue, body) ends at it, and the stream closes when it passes.
     if (!ec) {
       lowest.expires_after(options.read_timeout);
       co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
@@ -288,8 +283,8 @@ asio::awaitable<void> HttpsServer::State::serve(std::shared_ptr<Connection> conn
       }
       if (!ec) co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     }
-    deadline.cancel();
-    if (ec && !lowest.socket().is_open()) break;  // the deadline passed: nothing more to say
+    // The deadline passed (the stream closed itself), or stop() closed the socket: nothing more to say.
+    if (ec == beast::error::timeout || (ec && !lowest.socket().is_open())) break;
 
     if (ec || refused) {
       std::optional<HttpAnswer> answer = std::move(refused);  // refused on its header, or a read error:
