@@ -43,25 +43,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
   -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$dir/tls.key" -out "$dir/tls.crt" 2>/dev/null
 
 # The review: a real Deployment object from kubectl, 3 containers, wrapped as an AdmissionReview v1.
-kubectl create deployment checkout --dry-run=client -o json \
-  --image=registry.example.com/shop/checkout:1.4.2 \
-  --image=registry.example.com/shop/envoy:1.29.1 \
-  --image=registry.example.com/shop/log-shipper:3.0.0 -n shop > "$dir/deployment.json"
-python3 - "$dir/deployment.json" > "$dir/review.json" <<'PY'
-import json, sys
-obj = json.load(open(sys.argv[1]))
-obj["metadata"]["namespace"] = "shop"
-print(json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
-    "uid": "0d4f7a3e-5b1c-4b8e-9a57-3f0c2d6e8b11",
-    "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
-    "resource": {"group": "apps", "version": "v1", "resource": "deployments"},
-    "requestKind": {"group": "apps", "version": "v1", "kind": "Deployment"},
-    "requestResource": {"group": "apps", "version": "v1", "resource": "deployments"},
-    "name": "checkout", "namespace": "shop", "operation": "CREATE",
-    "userInfo": {"username": "system:serviceaccount:ci:deployer", "groups": ["system:serviceaccounts"]},
-    "object": obj, "oldObject": None, "dryRun": False,
-    "options": {"kind": "CreateOptions", "apiVersion": "meta.k8s.io/v1"}}}))
-PY
+bench/review.sh "$dir"
 
 # imagegate, with the benchmark policy (all checks local: no network).
 ig_port="$(free_port)"

@@ -1,4 +1,5 @@
 #include "common/json_bounded.h"
+#include "common/json_check.h"
 
 #include <string>
 
@@ -58,8 +59,10 @@ std::optional<JsonLimitViolation> json_limit_violation(std::string_view text, co
   return std::nullopt;
 }
 
-Result<nlohmann::json> parse_json_bounded(std::string_view text, const JsonLimits& limits,
-                                          const nlohmann::json::parser_callback_t& callback) {
+namespace {
+
+// The refusals parse_json_bounded and check_json_bounded share, before any parser runs.
+Status bounds_status(std::string_view text, const JsonLimits& limits) {
   if (const auto v = json_limit_violation(text, limits)) {
     switch (v->limit) {
       case JsonLimit::bytes:
@@ -79,12 +82,62 @@ Result<nlohmann::json> parse_json_bounded(std::string_view text, const JsonLimit
   if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
     return invalid_argument("invalid JSON at byte " + std::to_string(nul + 1) + ": a NUL byte");
   }
+  return Ok{};
+}
+
+// nlohmann's parse error, as parse_json_bounded words it.
+Error syntax_error(const nlohmann::json::parse_error& e) {
+  // e.what() already says "parse error at line L, column C: ..."; the byte offset is what a log reader
+  // can seek to in a captured body.
+  return invalid_argument("invalid JSON at byte " + std::to_string(e.byte) + ": " + e.what());
+}
+
+// Reads every token and builds nothing: nlohmann's own lexer and grammar, so it accepts and refuses
+// exactly what nlohmann::json::parse does, with the same exception.
+class NullSax final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return true; }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) override {
+    if (const auto* parse = dynamic_cast<const nlohmann::json::parse_error*>(&e)) {
+      error_ = syntax_error(*parse);
+    } else {
+      error_ = invalid_argument(std::string("invalid JSON: ") + e.what());
+    }
+    return false;
+  }
+  Status status() const { return error_ ? Status(*error_) : Status(Ok{}); }
+
+ private:
+  std::optional<Error> error_;
+};
+
+}  // namespace
+
+Status check_json_bounded(std::string_view text, const JsonLimits& limits) {
+  if (Status s = bounds_status(text, limits); !s) return s;
+  NullSax sax;
+  nlohmann::json::sax_parse(text, &sax);
+  return sax.status();
+}
+
+Result<nlohmann::json> parse_json_bounded(std::string_view text, const JsonLimits& limits,
+                                          const nlohmann::json::parser_callback_t& callback) {
+  if (Status s = bounds_status(text, limits); !s) return s.error();
   try {
     return nlohmann::json::parse(text, callback);
   } catch (const nlohmann::json::parse_error& e) {
-    // e.what() already says "parse error at line L, column C: ..."; the byte offset is what a log reader
-    // can seek to in a captured body.
-    return invalid_argument("invalid JSON at byte " + std::to_string(e.byte) + ": " + e.what());
+    return syntax_error(e);
   } catch (const std::exception& e) {
     // Other nlohmann errors, and whatever a caller's callback throws to stop the parse.
     return invalid_argument(std::string("invalid JSON: ") + e.what());

@@ -6,7 +6,8 @@
 // input (kReviewJsonLimits: bytes, JSON depth, JSON values): a body over a bound is a resource_exhausted
 // Error (HTTP 413), one that is not an AdmissionReview an invalid_argument Error (HTTP 400). It is the one
 // decoder of the typed review model: JSON bytes in, an AdmissionRequest with request.object's Workload
-// (workload_decoder.h) out; the object's JSON DOM ends here, so nothing after the decoder holds it.
+// (workload_decoder.h) out, read in one pass with no JSON DOM (json_stream.h); nothing after the decoder
+// holds JSON.
 #pragma once
 
 #include <cstddef>
@@ -32,10 +33,14 @@ inline constexpr int kMaxJsonDepth = 128;
 // refused with 413, like a body over kMaxReviewBytes (issue 13: 8 MiB of `[],` is ~2.8M values, and took
 // the server from 13 MB to 357 MB).
 inline constexpr std::size_t kMaxReviewJsonValues = 100'000;
-// The DOM of one review: at most kJsonBytesPerValue (200 B) * 100,000 + 2 * 8 MiB = 36 MiB (the worst
-// shape of values, plus string contents and the parser's token buffer), next to the 8 MiB body it came
-// in: 44 MiB, inside the 64 MiB over idle docs/install.md promises for one review. tests/e2e/
-// memory_bounds_test.sh measures it (VmHWM) with the worst shapes at and over the limit.
+// The memory of one review (json_stream.h, simdjson On-Demand): the parser reserves ~4 B of structural
+// index and ~1.7 B of string buffer per body byte (for an 8 MiB body, 46 MiB of address space, freed on
+// return for bodies over json_stream::kReusedParserBytes), but touches only 4 B per token (bounded by
+// kMaxReviewJsonValues: a few MiB) and the strings it unescapes (at most the body's bytes), plus one
+// padded copy of the body when the caller's buffer has no room after it: at most ~2 x 8 MiB + a few MiB
+// next to the 8 MiB body, inside the 64 MiB over idle docs/install.md promises for one review. tests/e2e/
+// memory_bounds_test.sh measures it (VmHWM) with the worst shapes at and over the limit. (The nlohmann DOM
+// it replaced was bounded by kReviewJsonLimits.memory_bound(): 36 MiB.)
 inline constexpr JsonLimits kReviewJsonLimits{kMaxReviewBytes, kMaxJsonDepth, kMaxReviewJsonValues};
 
 enum class ReviewVersion { v1, v1beta1 };
@@ -69,18 +74,14 @@ struct AdmissionResponse {
   std::optional<std::string> json_patch;  // JSONPatch (RFC 6902) for /mutate, base64-encoded on the wire
 };
 
-// Parses a review body: a JSON AdmissionReview object with a request, and decodes request.object's
-// Workload. Bare AdmissionRequest objects (no apiVersion/kind wrapper) are rejected here; the CLI wraps
-// them before calling.
-Result<AdmissionRequest> decode_admission_review(std::string_view body);
-
-// The first step of decode_admission_review: the request, with request.object as parsed (null when
-// absent) and `workload` not yet decoded. Tests read the object through it; the flow never does.
-struct ParsedReview {
-  AdmissionRequest request;
-  nlohmann::json object;
-};
-Result<ParsedReview> parse_admission_review(std::string_view body);
+// Decodes a review body: a JSON AdmissionReview object with a request, and request.object's Workload, in
+// one pass over the text (json_stream.h: no DOM; what it accepts and refuses, and its error messages, are
+// those of a bounded nlohmann DOM parse, tests/webhook/admission/review_dom_oracle.h). Bare
+// AdmissionRequest objects (no apiVersion/kind wrapper) are rejected here; the CLI wraps them before
+// calling. `readable_after`: how many bytes of the caller's buffer follow `body` (std::string:
+// capacity() - size()); SIMDJSON_PADDING (64) or more and the body is read in place, else it is copied
+// once into a padded buffer. Never read beyond body.size() + readable_after.
+Result<AdmissionRequest> decode_admission_review(std::string_view body, std::size_t readable_after = 0);
 
 // The AdmissionReview answer, in `version`, as compact JSON.
 std::string encode_admission_review(ReviewVersion version, const AdmissionResponse& response);

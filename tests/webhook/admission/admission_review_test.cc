@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/test_support.h"
+#include "tests/webhook/admission/review_dom_oracle.h"
 
 namespace imagegate::webhook {
 namespace {
