@@ -10,4 +10,4 @@ build="${1:-build}"; iterations="${2:-20000}"
 cmake --build "$build" --target decode_bench >/dev/null
 dir="$(mktemp -d)"; trap 'rm -rf "$dir"' EXIT
 bench/review.sh "$dir"
-"$build/decode_bench" "$dir/review.json" "$iterations"
+"$build/bench/decode_bench" "$dir/review.json" "$iterations"
