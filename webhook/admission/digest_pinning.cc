@@ -33,7 +33,7 @@ DigestPinning::DigestPinning(PolicyAdmissionService& service, verifier::Registry
     : service_(service), source_(client), options_(options) {}
 
 asio::awaitable<HttpAnswer> DigestPinning::mutate(std::string body, std::string target) {
-  auto decoded = decode_admission_review(body);
+  auto decoded = decode_admission_review(body, body.capacity() - body.size());
   if (!decoded) co_return bad_request(decoded.error().message);
   const AdmissionRequest& request = *decoded;
   AdmissionResponse response;

@@ -339,7 +339,7 @@ asio::awaitable<HttpAnswer> PolicyAdmissionService::validate(std::string body, s
   // an undecoded body gets HTTP 500. Nothing propagates to the server.
   try {
     const auto decode_start = Clock::now();
-    auto decoded = decode_admission_review(body);
+    auto decoded = decode_admission_review(body, body.capacity() - body.size());
     metrics_.observe_stage("decode", seconds_since(decode_start));
     if (!decoded) {
       // Not a review: no decision, no review metrics. The server counts only non-review answers, so the

@@ -281,6 +281,9 @@ asio::awaitable<void> HttpsServer::State::serve(std::shared_ptr<Connection> conn
         http::response<http::empty_body> go_ahead{http::status::continue_, 11};
         co_await http::async_write(stream, go_ahead, asio::redirect_error(asio::use_awaitable, ec));
       }
+      if (const auto length = parser.content_length(); !ec && length && *length <= body_limit) {
+        parser.get().body().reserve(static_cast<std::size_t>(*length) + options.body_padding);
+      }
       if (!ec) co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     }
     // The deadline passed (the stream closed itself), or stop() closed the socket: nothing more to say.

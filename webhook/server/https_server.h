@@ -61,6 +61,9 @@ struct HttpsServerOptions {
   std::size_t max_connections = 1024;
   std::size_t header_limit = 16 * 1024;
   std::size_t body_limit = kMaxReviewBytes;
+  // Spare capacity reserved after a request body with a Content-Length: the review decoder reads a body
+  // in place when at least SIMDJSON_PADDING (64) bytes follow it (admission_review.h), else copies it.
+  std::size_t body_padding = 64;
   std::chrono::milliseconds handshake_timeout{10'000};
   std::chrono::milliseconds idle_timeout{60'000};   // keep-alive, before a request's first byte
   std::chrono::milliseconds read_timeout{10'000};   // the rest of the request, once it has started
