@@ -4,6 +4,8 @@
 #include <set>
 #include <tuple>
 
+#include "policy/plan_cache.h"
+
 namespace imagegate::policy {
 namespace {
 
@@ -29,23 +31,29 @@ bool Specificity::beats(const Specificity& other) const noexcept {
                     other.namespace_literal_chars, -static_cast<long long>(other.index));
 }
 
-std::optional<Specificity> CompiledRule::match(std::string_view normalized_name,
-                                               std::string_view namespace_name) const {
+namespace {
+
+// The rule's specificity for an image, given which of its image globs and namespace globs match
+// (image_hit(i), namespace_hit(j) for its i-th and j-th): the one definition both matchers share.
+template <typename ImageHit, typename NamespaceHit>
+std::optional<Specificity> rule_specificity(const CompiledRule& rule, bool namespace_known, ImageHit image_hit,
+                                            NamespaceHit namespace_hit) {
   std::optional<Specificity> best;
-  for (const Glob& glob : images) {
-    if (!glob.matches(normalized_name)) continue;
+  for (std::size_t i = 0; i < rule.images.size(); ++i) {
+    if (!image_hit(i)) continue;
+    const Glob& glob = rule.images[i];
     Specificity s;
     s.literal_chars = glob.literal_chars();
     s.double_stars = glob.double_stars();
     s.single_stars = glob.single_stars();
-    s.index = index;
+    s.index = rule.index;
     if (!best || s.beats(*best)) best = s;
   }
-  if (!best || namespaces.empty()) return best;
+  if (!best || rule.namespaces.empty()) return best;
   std::optional<int> namespace_literals;
-  for (const Glob& glob : namespaces) {
-    if (!namespace_name.empty() && glob.matches(namespace_name)) {
-      namespace_literals = std::max(namespace_literals.value_or(0), glob.literal_chars());
+  for (std::size_t j = 0; namespace_known && j < rule.namespaces.size(); ++j) {
+    if (namespace_hit(j)) {
+      namespace_literals = std::max(namespace_literals.value_or(0), rule.namespaces[j].literal_chars());
     }
   }
   if (!namespace_literals) return std::nullopt;
@@ -53,6 +61,17 @@ std::optional<Specificity> CompiledRule::match(std::string_view normalized_name,
   best->namespace_literal_chars = *namespace_literals;
   return best;
 }
+
+}  // namespace
+
+std::optional<Specificity> CompiledRule::match(std::string_view normalized_name,
+                                               std::string_view namespace_name) const {
+  return rule_specificity(
+      *this, !namespace_name.empty(), [&](std::size_t i) { return images[i].matches(normalized_name); },
+      [&](std::size_t j) { return namespaces[j].matches(namespace_name); });
+}
+
+CompiledPolicy::~CompiledPolicy() = default;
 
 Result<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::compile(PolicySpec spec, std::string version) {
   std::shared_ptr<CompiledPolicy> policy(new CompiledPolicy());
@@ -62,13 +81,13 @@ Result<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::compile(PolicySpec
 
   auto namespaces = compile_globs(s.exemptions.namespaces, GlobKind::namespace_name, "spec.exemptions.namespaces");
   if (!namespaces.ok()) return namespaces.error();
-  policy->exempt_namespaces_ = std::move(namespaces).value();
+  policy->exempt_namespaces_ = GlobSet(std::move(namespaces).value());
   auto images = compile_globs(s.exemptions.images, GlobKind::image, "spec.exemptions.images");
   if (!images.ok()) return images.error();
-  policy->exempt_images_ = std::move(images).value();
+  policy->exempt_images_ = GlobSet(std::move(images).value());
   auto registries = compile_globs(s.allowed_registries, GlobKind::registry, "spec.registries.allow");
   if (!registries.ok()) return registries.error();
-  policy->registries_ = std::move(registries).value();
+  policy->registries_ = GlobSet(std::move(registries).value());
 
   std::set<std::string, std::less<>> anchor_names;
   for (TrustAnchor& anchor : policy->spec_.trust_anchors) {
@@ -121,39 +140,66 @@ Result<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::compile(PolicySpec
     }
     policy->rules_.push_back(std::move(compiled));
   }
+  std::vector<Glob> rule_images;
+  std::vector<Glob> rule_namespaces;
+  for (CompiledRule& rule : policy->rules_) {
+    rule.first_image = rule_images.size();
+    rule.first_namespace = rule_namespaces.size();
+    rule_images.insert(rule_images.end(), rule.images.begin(), rule.images.end());
+    rule_namespaces.insert(rule_namespaces.end(), rule.namespaces.begin(), rule.namespaces.end());
+    policy->rule_of_image_.insert(policy->rule_of_image_.end(), rule.images.size(), rule.index);
+  }
+  policy->rule_images_ = GlobSet(std::move(rule_images));
+  policy->rule_namespaces_ = GlobSet(std::move(rule_namespaces));
+  policy->plans_ = std::make_unique<PlanCache>();
   return std::shared_ptr<const CompiledPolicy>(std::move(policy));
 }
 
-const Glob* CompiledPolicy::exempt_namespace(std::string_view namespace_name) const {
+const Glob* CompiledPolicy::exempt_namespace(std::string_view namespace_name, Matcher matcher) const {
   if (namespace_name.empty()) return nullptr;
-  for (const Glob& glob : exempt_namespaces_) {
-    if (glob.matches(namespace_name)) return &glob;
-  }
-  return nullptr;
+  return exempt_namespaces_.first_match(namespace_name, matcher);
 }
 
-const Glob* CompiledPolicy::exempt_image(std::string_view normalized_name) const {
-  for (const Glob& glob : exempt_images_) {
-    if (glob.matches(normalized_name)) return &glob;
-  }
-  return nullptr;
+const Glob* CompiledPolicy::exempt_image(std::string_view normalized_name, Matcher matcher) const {
+  return exempt_images_.first_match(normalized_name, matcher);
 }
 
-bool CompiledPolicy::registry_allowed(std::string_view domain) const {
-  if (registries_.empty()) return true;
-  return std::any_of(registries_.begin(), registries_.end(), [&](const Glob& g) { return g.matches(domain); });
+bool CompiledPolicy::registry_allowed(std::string_view domain, Matcher matcher) const {
+  return registries_.empty() || registries_.first_match(domain, matcher) != nullptr;
 }
 
-const CompiledRule* CompiledPolicy::select_rule(std::string_view normalized_name,
-                                                std::string_view namespace_name) const {
+const CompiledRule* CompiledPolicy::select_rule(std::string_view normalized_name, std::string_view namespace_name,
+                                                Matcher matcher) const {
   const CompiledRule* best = nullptr;
   Specificity best_specificity;
-  for (const CompiledRule& rule : rules_) {
-    const std::optional<Specificity> s = rule.match(normalized_name, namespace_name);
+  auto consider = [&](const CompiledRule& rule, const std::optional<Specificity>& s) {
     if (s && (best == nullptr || s->beats(best_specificity))) {
       best = &rule;
       best_specificity = *s;
     }
+  };
+  if (matcher == Matcher::per_pattern) {
+    for (const CompiledRule& rule : rules_) consider(rule, rule.match(normalized_name, namespace_name));
+    return best;
+  }
+  // One pass over the name for every rule's images; the namespace likewise, only when some rule matched.
+  std::vector<int> images;
+  rule_images_.match(normalized_name, images);
+  if (images.empty()) return nullptr;
+  std::vector<int> namespaces;
+  if (!namespace_name.empty()) rule_namespaces_.match(namespace_name, namespaces);
+  auto hit = [](const std::vector<int>& matched, std::size_t at) {
+    return std::binary_search(matched.begin(), matched.end(), static_cast<int>(at));
+  };
+  std::size_t previous = rules_.size();
+  for (const int i : images) {  // ascending, so rule after rule, each once
+    const std::size_t r = rule_of_image_[static_cast<std::size_t>(i)];
+    if (r == previous) continue;
+    previous = r;
+    const CompiledRule& rule = rules_[r];
+    consider(rule, rule_specificity(
+                       rule, !namespace_name.empty(), [&](std::size_t k) { return hit(images, rule.first_image + k); },
+                       [&](std::size_t k) { return hit(namespaces, rule.first_namespace + k); }));
   }
   return best;
 }

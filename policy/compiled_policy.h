@@ -2,7 +2,15 @@
 // ordering, and trust anchors indexed by name (keyless regexps compiled). Built by compile_policy (or
 // load_policy); immutable afterwards and shared as std::shared_ptr<const CompiledPolicy>.
 //
-// Internal to policy/ (evaluate.cc and the tests use it). Thread-safe: const methods only.
+// Matching: each group of globs (exempt namespaces, exempt images, allowed registries, every rule's image
+// patterns together, every rule's namespace patterns together) is one GlobSet, one automaton per snapshot:
+// an image is read once per group, not once per pattern. Every matching method takes a Matcher;
+// Matcher::per_pattern is the matcher as it was before the automaton (one RE2 per glob, rule after rule),
+// kept as the differential tests' oracle and the benchmark's baseline. The snapshot also owns its plan
+// cache (policy/plan_cache.h), which dies with it.
+//
+// Internal to policy/ (evaluate.cc, planning.cc and the tests use it). Thread-safe: const methods only (the
+// plan cache locks itself).
 #pragma once
 
 #include <cstddef>
@@ -13,6 +21,7 @@
 
 #include "common/result.h"
 #include "policy/glob.h"
+#include "policy/glob_set.h"
 #include "policy/model.h"
 
 namespace re2 {
@@ -39,11 +48,17 @@ struct CompiledRule {
   std::size_t index = 0;
   std::vector<Glob> images;
   std::vector<Glob> namespaces;
+  // Where images[0] and namespaces[0] sit in the policy's sets of every rule's globs.
+  std::size_t first_image = 0;
+  std::size_t first_namespace = 0;
 
-  // The rule's specificity for this image if it matches it, nullopt otherwise. `namespace_name` "" is
-  // unknown: it matches only rules without a namespace constraint.
+  // The rule's specificity for this image if it matches it, nullopt otherwise, matching its globs one by
+  // one (Matcher::per_pattern). `namespace_name` "" is unknown: it matches only rules without a namespace
+  // constraint.
   std::optional<Specificity> match(std::string_view normalized_name, std::string_view namespace_name) const;
 };
+
+class PlanCache;
 
 struct CompiledAnchor {
   const TrustAnchor* anchor = nullptr;
@@ -60,30 +75,38 @@ class CompiledPolicy {
 
   CompiledPolicy(const CompiledPolicy&) = delete;
   CompiledPolicy& operator=(const CompiledPolicy&) = delete;
+  ~CompiledPolicy();
 
   const PolicySpec& spec() const noexcept { return spec_; }
   const std::string& version() const noexcept { return version_; }
 
-  // The exemption pattern that applies, or nullptr.
-  const Glob* exempt_namespace(std::string_view namespace_name) const;
-  const Glob* exempt_image(std::string_view normalized_name) const;
+  // The exemption pattern that applies (the first declared that matches), or nullptr.
+  const Glob* exempt_namespace(std::string_view namespace_name, Matcher matcher = Matcher::automaton) const;
+  const Glob* exempt_image(std::string_view normalized_name, Matcher matcher = Matcher::automaton) const;
   // True when there is no allowlist or `domain` matches one of its patterns.
-  bool registry_allowed(std::string_view domain) const;
+  bool registry_allowed(std::string_view domain, Matcher matcher = Matcher::automaton) const;
   // The most specific matching rule, or nullptr.
-  const CompiledRule* select_rule(std::string_view normalized_name, std::string_view namespace_name) const;
+  const CompiledRule* select_rule(std::string_view normalized_name, std::string_view namespace_name,
+                                  Matcher matcher = Matcher::automaton) const;
   const std::vector<CompiledRule>& rules() const noexcept { return rules_; }
   const CompiledAnchor* anchor(std::string_view name) const;
+  // This snapshot's plans (policy/plan_cache.h); thread-safe.
+  const PlanCache& plan_cache() const noexcept { return *plans_; }
 
  private:
   CompiledPolicy() = default;
 
   PolicySpec spec_;
   std::string version_;
-  std::vector<Glob> exempt_namespaces_;
-  std::vector<Glob> exempt_images_;
-  std::vector<Glob> registries_;
+  GlobSet exempt_namespaces_;
+  GlobSet exempt_images_;
+  GlobSet registries_;
   std::vector<CompiledRule> rules_;
+  GlobSet rule_images_;                // every rule's images, rule after rule
+  std::vector<std::size_t> rule_of_image_;  // rule_images_ index -> rules_ index
+  GlobSet rule_namespaces_;            // every rule's namespaces, rule after rule
   std::vector<CompiledAnchor> anchors_;
+  std::unique_ptr<PlanCache> plans_;
 };
 
 }  // namespace imagegate::policy

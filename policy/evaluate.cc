@@ -5,6 +5,7 @@
 
 #include "common/text.h"
 #include "policy/compiled_policy.h"
+#include "policy/plan_cache.h"
 #include "verifier/image/image_reference.h"
 
 namespace imagegate::policy {
@@ -36,14 +37,10 @@ Action apply_mode(Action action, Mode mode) {
   return action;
 }
 
-struct InternalPlan {
-  Plan plan;
-  std::optional<verifier::ImageReference> reference;
-  const CompiledRule* rule = nullptr;
-};
+}  // namespace
 
-InternalPlan make_plan(const CompiledPolicy& policy, const ImageUnderReview& image) {
-  InternalPlan out;
+ImagePlan make_plan(const CompiledPolicy& policy, const ImageUnderReview& image, Matcher matcher) {
+  ImagePlan out(image);
   Plan& p = out.plan;
   Result<verifier::ImageReference> ref = verifier::ImageReference::from_container_image(image.image);
   if (!ref.ok()) {
@@ -53,30 +50,31 @@ InternalPlan make_plan(const CompiledPolicy& policy, const ImageUnderReview& ima
   }
   out.reference = std::move(ref).value();
   const verifier::ImageReference& reference = *out.reference;
+  out.normalized = reference.string();
   const std::string name = reference.name();
-  if (const Glob* g = policy.exempt_namespace(image.namespace_name)) {
+  if (const Glob* g = policy.exempt_namespace(image.namespace_name, matcher)) {
     p.outcome = Outcome::exempt;
     p.reason = "namespace " + quoted(image.namespace_name) + " is exempt (" + quoted(g->pattern()) + ")";
     return out;
   }
-  if (const Glob* g = policy.exempt_image(name)) {
+  if (const Glob* g = policy.exempt_image(name, matcher)) {
     p.outcome = Outcome::exempt;
     p.reason = "image " + name + " is exempt (" + quoted(g->pattern()) + ")";
     return out;
   }
-  if (!policy.registry_allowed(reference.domain())) {
+  if (!policy.registry_allowed(reference.domain(), matcher)) {
     p.outcome = Outcome::failed;
     p.reason = "registry " + quoted(reference.domain()) + " is not in the allowed registries";
     return out;
   }
-  out.rule = policy.select_rule(name, image.namespace_name);
-  if (out.rule == nullptr) {
+  const CompiledRule* selected = policy.select_rule(name, image.namespace_name, matcher);
+  if (selected == nullptr) {
     p.outcome = Outcome::no_match;
     p.reason = "no rule matches " + name + (image.namespace_name.empty() ? std::string()
                                                                            : " in namespace " + image.namespace_name);
     return out;
   }
-  const Rule& rule = *out.rule->rule;
+  const Rule& rule = *selected->rule;
   p.rule = &rule;
   const bool network = rule.signatures.has_value() || rule.vulnerabilities.has_value() || rule.pin_digest;
   p.needs.resolve_digest = network && !reference.has_digest();
@@ -88,6 +86,8 @@ InternalPlan make_plan(const CompiledPolicy& policy, const ImageUnderReview& ima
   p.needs.verdict = rule.vulnerabilities.has_value();
   return out;
 }
+
+namespace {
 
 // "no signature found", "unavailable: registry returned 503", "not evaluated offline".
 std::string describe(const CheckEvidence& check) {
@@ -312,7 +312,13 @@ void check_verdict(const VerdictRequirement& req, const Evidence& evidence,
 
 }  // namespace
 
-Plan plan(const CompiledPolicy& policy, const ImageUnderReview& image) { return make_plan(policy, image).plan; }
+std::shared_ptr<const ImagePlan> plan_image(const CompiledPolicy& policy, const ImageUnderReview& image) {
+  const PlanCache& cache = policy.plan_cache();
+  if (auto cached = cache.find(image)) return cached;
+  return cache.insert(std::make_shared<const ImagePlan>(make_plan(policy, image, Matcher::automaton)));
+}
+
+Plan plan(const CompiledPolicy& policy, const ImageUnderReview& image) { return plan_image(policy, image)->plan; }
 
 Evidence unevaluated_evidence(const Requirements& needs, const std::string& detail) {
   Evidence evidence;
@@ -340,16 +346,20 @@ std::vector<std::string> diagnostics(const Evidence& evidence) {
 
 Decision evaluate(const CompiledPolicy& policy, const ImageUnderReview& image, const Evidence& evidence,
                   std::chrono::system_clock::time_point now) {
+  return evaluate(policy, *plan_image(policy, image), evidence, now);
+}
+
+Decision evaluate(const CompiledPolicy& policy, const ImagePlan& planned, const Evidence& evidence,
+                  std::chrono::system_clock::time_point now) {
   const PolicySpec& spec = policy.spec();
   Decision d;
-  d.image = image.image;
+  d.image = planned.image.image;
   d.evidence = evidence;
   d.mode = spec.mode;
-  InternalPlan ip = make_plan(policy, image);
-  const Plan& p = ip.plan;
-  if (ip.reference) {
-    d.normalized = ip.reference->string();
-    if (ip.reference->has_digest() && d.evidence.digest.empty()) d.evidence.digest = ip.reference->digest();
+  const Plan& p = planned.plan;
+  if (planned.reference) {
+    d.normalized = planned.normalized;
+    if (planned.reference->has_digest() && d.evidence.digest.empty()) d.evidence.digest = planned.reference->digest();
   }
   switch (p.outcome) {
     case Outcome::invalid:
@@ -379,7 +389,7 @@ Decision evaluate(const CompiledPolicy& policy, const ImageUnderReview& image, c
   }
 
   const Rule& rule = *p.rule;
-  const verifier::ImageReference& ref = *ip.reference;
+  const verifier::ImageReference& ref = *planned.reference;
   d.rule = rule.name;
   d.mode = rule.mode.value_or(spec.mode);
   Checks checks;

@@ -2,13 +2,16 @@
 // clock of its own (the caller passes `now`), the same answer for the server, the CLI and CI.
 //
 // Two steps, so the caller knows what evidence to gather before deciding:
-//   plan(policy, image)                -> which rule applies and which network checks it needs;
-//   evaluate(policy, image, evidence)  -> a Decision with the rule, reasons and evidence that decided.
+//   plan_image(policy, image)          -> which rule applies and which network checks it needs (an ImagePlan,
+//                                         from the snapshot's plan cache when the image was planned before);
+//   evaluate(policy, plan, evidence)   -> a Decision with the rule, reasons and evidence that decided.
+// plan(policy, image) and evaluate(policy, image, evidence) do the same from the image (through the cache).
 // Checks the caller could not complete carry EvidenceStatus::unavailable or not_evaluated, and count as
 // the rule's failurePolicy says.
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +20,7 @@
 #include "policy/model.h"
 #include "policy/policy.h"
 #include "policy/workload.h"
+#include "verifier/image/image_reference.h"
 #include "verifier/image/scan_verdict.h"
 
 namespace imagegate::policy {
@@ -99,12 +103,32 @@ struct Decision {
   Evidence evidence;
 };
 
+// One image planned against one policy snapshot. Immutable once built and shared: the snapshot's plan cache
+// (policy/plan_cache.h) hands the same one to every review of the same image in the same namespace. Its
+// pointers (plan.rule) point into the snapshot: valid while the caller holds the snapshot.
+struct ImagePlan {
+  // Not an aggregate: evaluate(policy, {namespace, image}, ...) means an ImageUnderReview, never a plan.
+  explicit ImagePlan(ImageUnderReview planned) : image(std::move(planned)) {}
+
+  ImageUnderReview image;                             // what was planned: namespace and image as written
+  Plan plan;
+  std::optional<verifier::ImageReference> reference;  // nullopt when the image does not parse
+  std::string normalized;                             // reference->string(), "" when it does not parse
+};
+
+// The snapshot's plan for `image`: cached, or planned now (and cached when the cache keeps it). Thread-safe.
+std::shared_ptr<const ImagePlan> plan_image(const CompiledPolicy& policy, const ImageUnderReview& image);
+// plan_image(policy, image)->plan.
 Plan plan(const CompiledPolicy& policy, const ImageUnderReview& image);
 // Evidence for a plan whose network checks were not run: every needed check not_evaluated with `detail`
 // (the offline CLI passes "not evaluated offline").
 Evidence unevaluated_evidence(const Requirements& needs, const std::string& detail);
 // The evidence's diagnostics, for the decision log: "digest: ...", "signature ANCHOR: ...", "verdict: ...".
 std::vector<std::string> diagnostics(const Evidence& evidence);
+// The decision for a planned image (plan_image's, of the same snapshot) from its evidence.
+Decision evaluate(const CompiledPolicy& policy, const ImagePlan& planned, const Evidence& evidence,
+                  std::chrono::system_clock::time_point now);
+// evaluate(policy, *plan_image(policy, image), evidence, now).
 Decision evaluate(const CompiledPolicy& policy, const ImageUnderReview& image, const Evidence& evidence,
                   std::chrono::system_clock::time_point now);
 

@@ -11,7 +11,8 @@
 //              within the domain.
 //
 // Internal to policy/. A Glob is an immutable value (its RE2 is shared); thread-safe to match from any
-// number of threads.
+// number of threads. Glob::matches (one RE2 per pattern) is the reference semantics: policy/glob_set.h
+// matches many globs in one automaton and is tested against it.
 #pragma once
 
 #include <memory>
@@ -37,6 +38,9 @@ class Glob {
   static Result<Glob> compile(std::string_view pattern, GlobKind kind);
 
   bool matches(std::string_view subject) const;
+  // The compiled expression matches() runs anchored at both ends (FullMatch): GlobSet adds its pattern()
+  // to a set compiled with the same options().
+  const re2::RE2& regex() const noexcept { return *re_; }
 
   const std::string& pattern() const noexcept { return pattern_; }        // as written
   const std::string& normalized() const noexcept { return normalized_; }  // what is matched

@@ -55,9 +55,10 @@ asio::awaitable<HttpAnswer> DigestPinning::mutate(std::string body, std::string 
   std::vector<EvidenceJob> jobs;
   std::map<std::string, std::size_t> job_of_image;
   for (const policy::ContainerImage& container : workload->images) {
-    const policy::Plan plan = policy::plan(*policy, {request.namespace_name, container.image});
+    const auto planned = policy::plan_image(*policy, {request.namespace_name, container.image});
+    const policy::Plan& plan = planned->plan;
     if (plan.rule == nullptr || !plan.rule->pin_digest) continue;
-    auto ref = verifier::ImageReference::from_container_image(container.image);
+    const auto& ref = planned->reference;
     if (!ref || ref->has_digest()) continue;  // invalid (validate denies) or already pinned
     auto [it, added] = job_of_image.emplace(container.image, jobs.size());
     if (added) {

@@ -228,9 +228,10 @@ asio::awaitable<ReviewDecision> decide_review(const AdmissionRequest& request, c
       distinct.push_back(container.image);
     }
   }
-  std::vector<policy::Plan> plans;
+  // From the snapshot's plan cache: an image seen before in this namespace is not matched again.
+  std::vector<std::shared_ptr<const policy::ImagePlan>> plans;
   plans.reserve(distinct.size());
-  for (const auto& image : distinct) plans.push_back(policy::plan(*compiled, {namespace_name, image}));
+  for (const auto& image : distinct) plans.push_back(policy::plan_image(*compiled, {namespace_name, image}));
   double policy_seconds = seconds_since(policy_start);
 
   std::vector<policy::Evidence>& evidence = out.evidence;
@@ -238,9 +239,9 @@ asio::awaitable<ReviewDecision> decide_review(const AdmissionRequest& request, c
   std::vector<EvidenceJob> jobs;
   std::vector<std::size_t> job_of_image(distinct.size(), static_cast<std::size_t>(-1));
   for (std::size_t i = 0; i < distinct.size(); ++i) {
-    if (!needs_evidence(plans[i])) continue;
+    if (!needs_evidence(plans[i]->plan)) continue;
     job_of_image[i] = jobs.size();
-    jobs.push_back({{namespace_name, distinct[i]}, plans[i]});
+    jobs.push_back({{namespace_name, distinct[i]}, plans[i]->plan});
   }
   if (!jobs.empty()) {
     const auto evidence_start = Clock::now();
@@ -252,9 +253,9 @@ asio::awaitable<ReviewDecision> decide_review(const AdmissionRequest& request, c
       if (gathered[job].evidence) {
         evidence[i] = std::move(*gathered[job].evidence);
       } else if (!gathered[job].failure.empty()) {
-        evidence[i] = unavailable_evidence(plans[i].needs, "evidence source failed: " + gathered[job].failure);
+        evidence[i] = unavailable_evidence(plans[i]->plan.needs, "evidence source failed: " + gathered[job].failure);
       } else {
-        evidence[i] = unavailable_evidence(plans[i].needs, timed_out);
+        evidence[i] = unavailable_evidence(plans[i]->plan.needs, timed_out);
       }
     }
     metrics.observe_stage("evidence", seconds_since(evidence_start));
@@ -265,9 +266,9 @@ asio::awaitable<ReviewDecision> decide_review(const AdmissionRequest& request, c
   std::vector<policy::ContainerDecision> decisions;
   decisions.reserve(workload.images.size());
   for (const auto& container : workload.images) {
-    const auto at = std::find(distinct.begin(), distinct.end(), container.image) - distinct.begin();
-    decisions.push_back({container, policy::evaluate(*compiled, {namespace_name, container.image},
-                                                     evidence[static_cast<std::size_t>(at)], out.now)});
+    const auto at = static_cast<std::size_t>(std::find(distinct.begin(), distinct.end(), container.image) -
+                                             distinct.begin());
+    decisions.push_back({container, policy::evaluate(*compiled, *plans[at], evidence[at], out.now)});
   }
   out.decided = policy::decide_workload(std::move(decisions));
   policy_seconds += seconds_since(decide_start);
