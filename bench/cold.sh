@@ -105,7 +105,7 @@ run_case() {
     keyless) reg="127.0.0.1:$tp"; extra=(--insecure-registry "$reg") ;;
   esac
   if [ "$kind" = keyless ]; then
-    anchor="{name: release, keyless: {issuer: https://issuer.example, subjectRegExp: '.*@example\\\\.com', trustedRoot: $T/keyless/trusted_root.json}}"
+    anchor="{name: release, keyless: {issuer: https://issuer.example, subjectRegExp: '.*@example\\.com', trustedRoot: $T/keyless/trusted_root.json}}"
   else
     anchor="{name: release, cosign: {keyFile: $T/ec.pub}}"
   fi
