@@ -376,6 +376,21 @@ timed_reviews() {
   TIMED_P99="$(sed -n "$(( $4 * 99 / 100 ))p" <<<"$times")"
 }
 
+# parallel_reviews PORT CA_FILE PREFIX N: sends PREFIX1.json .. PREFIXN.json to https://127.0.0.1:PORT/validate
+# all at once (curl --parallel, trusting CA_FILE); the answers go to PREFIX1.answer ..; prints how many were
+# allowed. For single-flight tests (N concurrent reviews of one image nobody asked for yet).
+parallel_reviews() {
+  local port="$1" ca="$2" prefix="$3" n="$4" args=() i allowed=0
+  for i in $(seq 1 "$n"); do
+    args+=(--cacert "$ca" -H 'Content-Type: application/json' --data-binary @"$prefix$i.json" -o "$prefix$i.answer"
+           "https://127.0.0.1:$port/validate?timeout=10s")
+    [ "$i" -lt "$n" ] && args+=(--next)
+  done
+  curl -sS --parallel --parallel-max "$n" "${args[@]}" 2>"$prefix.curl.err"
+  for i in $(seq 1 "$n"); do grep -q '"allowed":true' "$prefix$i.answer" && allowed=$((allowed + 1)); done
+  echo "$allowed"
+}
+
 # review IMAGE [UID] [NAMESPACE]: a Pod CREATE review of IMAGE (pod_review) sent to the server start_imagegate
 # started ($SERVER_PORT), trusting the test CA $E2E_TMP/ca.pem (make_ca); the answer in $OUT.
 review() {

@@ -194,16 +194,7 @@ assert_eq "serve: by digest needs no resolution" "true" "$(json_get "$OUT" 'd["r
 push_image seed6 "$reg/team/fresh:v1"
 before="$(grep -cE '"(HEAD|GET) /v2/team/fresh/manifests' "$T/open.log")"
 for i in $(seq 1 100); do review_body "$reg/team/fresh:v1" "uid-$i" >"$T/r$i.json"; done
-args=()
-for i in $(seq 1 100); do
-  args+=(--cacert "$T/ca.pem" -H 'Content-Type: application/json' --data-binary @"$T/r$i.json" -o "$T/a$i.json"
-         "https://127.0.0.1:$sp/validate?timeout=10s")
-  [ "$i" -lt 100 ] && args+=(--next)
-done
-curl -sS --parallel --parallel-max 100 "${args[@]}" 2>"$T/curl.err"
-allowed=0
-for i in $(seq 1 100); do grep -q '"allowed":true' "$T/a$i.json" && allowed=$((allowed + 1)); done
-assert_eq "single flight: all 100 reviews allowed" 100 "$allowed"
+assert_eq "single flight: all 100 reviews allowed" 100 "$(parallel_reviews "$sp" "$T/ca.pem" "$T/r" 100)"
 after="$(grep -cE '"(HEAD|GET) /v2/team/fresh/manifests' "$T/open.log")"
 assert_eq "single flight: one manifest request in the registry's access log" 1 "$((after - before))"
 review "$reg/team/fresh:v1"

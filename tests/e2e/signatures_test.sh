@@ -297,6 +297,20 @@ assert_eq "serve: keyless bundle allowed" "true" "$(review_allowed)"
 review "$breg/bundles/unsigned:v1"
 assert_eq "serve: keyless anchor, unsigned image denied" "false" "$(review_allowed)"
 assert_contains "serve: keyless denial names the anchor" "$(review_message)" "ci: no signatures found"
+# Single flight on the cold signed path: 100 concurrent reviews of a signed image nobody asked for yet make
+# one request per step: the tag, the `.sig` manifest, its payload and the fallback tag (the referrers API
+# is not asked: the earlier reviews found that this registry lacks it).
+push team/fresh:v1 seed-fresh
+sign_image team/fresh:v1 "$T/ec.key"
+fresh_requests() { grep -cE "\"(HEAD|GET) /v2/team/fresh/${1:-}" "$T/registry.log" || true; }
+before="$(fresh_requests)"; before_sig="$(fresh_requests 'manifests/sha256-[0-9a-f]*\.sig')"
+for i in $(seq 1 100); do pod_review "$reg/team/fresh:v1" "uid-$i" >"$T/fresh$i.json"; done
+assert_eq "single flight: all 100 reviews of a new signed image allowed" 100 \
+  "$(parallel_reviews "$sp" "$T/ca.pem" "$T/fresh" 100)"
+assert_eq "single flight: one .sig manifest request" 1 "$(( $(fresh_requests 'manifests/sha256-[0-9a-f]*\.sig') - before_sig ))"
+assert_eq "single flight: 4 registry requests for 100 reviews (tag, .sig, payload, fallback tag)" 4 \
+  "$(( $(fresh_requests) - before ))"
+
 # Image volumes are pulled like container images: a signed container with an unsigned image volume is
 # denied naming the volume; with a signed image as the volume, allowed.
 pod_volume_review "$reg/team/app:v1" "$reg/team/unsigned:v1" uv1 >"$T/review.json"

@@ -130,19 +130,24 @@ Result<std::unique_ptr<OciRegistryClient>> OciRegistryClient::create(RegistryCli
     if (!loaded) return loaded.error();
     state->credentials.merge(*loaded);
   }
-  // Check every CA file now, so a bad path fails at start-up rather than on the first review.
-  std::vector<std::string> all = options.ca_files;
-  for (const auto& [host, files] : options.registry_ca_files) all.insert(all.end(), files.begin(), files.end());
-  for (const std::string& file : all) {
-    ssl::context probe(ssl::context::tls_client);
-    boost::system::error_code ec;
-    probe.load_verify_file(file, ec);
-    if (ec) return invalid_argument("CA file " + file + ": " + ec.message());
+  // Check every per-registry CA file now, so a bad path fails at start-up rather than on the first review
+  // (ca_files are read into the shared context below).
+  for (const auto& [host, files] : options.registry_ca_files) {
+    for (const std::string& file : files) {
+      ssl::context probe(ssl::context::tls_client);
+      boost::system::error_code ec;
+      probe.load_verify_file(file, ec);
+      if (ec) return invalid_argument("CA file " + file + ": " + ec.message());
+    }
   }
   state->gates = std::make_unique<KeyedSemaphore>(options.max_concurrent_per_registry);
   auto canonical = canonical_registry_keys(std::move(options));
   if (!canonical) return canonical.error();
   state->options = std::move(canonical).value();
+  // The shared TLS context: the system trust store and ca_files, read once here rather than on first contact.
+  auto shared_tls = state->make_tls_context("");
+  if (!shared_tls) return shared_tls.error();
+  state->default_tls = std::move(shared_tls).value();
   auto guard = RedirectGuard::create(state->options.auth_hosts, state->options.blob_hosts);
   if (!guard) return guard.error();
   state->guard = std::move(guard.value());
@@ -237,15 +242,20 @@ asio::awaitable<Result<FetchedManifest>> OciRegistryClient::fetch_manifest(const
 asio::awaitable<Result<FetchedManifest>> OciRegistryClient::fetch_referrers(const ImageReference& ref,
                                                                             std::string digest) {
   if (auto bad = validate_digest(digest)) co_return invalid_argument("bad digest " + digest);
+  const std::string registry = registry_api_host(ref.domain());
+  if (state_->referrers_known_absent(registry)) co_return not_found("registry has no referrers API for " + ref.name());
   auto r = co_await state_->registry_request(ref, http::verb::get, "/v2/" + ref.path() + "/referrers/" + digest,
                                              state_->options.max_manifest_bytes,
                                              "application/vnd.oci.image.index.v1+json");
   if (!r) co_return r.error();
   // 404 (and 400/405 from registries that route the path elsewhere) means no referrers API.
   if (r->status == 404 || r->status == 400 || r->status == 405) {
+    // NAME_UNKNOWN: the repository is missing, which says nothing about the API.
+    if (r->body.find("NAME_UNKNOWN") == std::string::npos) state_->remember_referrers(registry, false);
     co_return not_found("registry has no referrers API for " + ref.name());
   }
   if (r->status != 200) co_return status_error(*r, ref, "referrers of");
+  state_->remember_referrers(registry, true);
   co_return checked_manifest(std::move(r.value()), ref, "");
 }
 

@@ -8,6 +8,8 @@
 // - Auth: anonymous first (or a cached token); on 401 the WWW-Authenticate challenge decides: Bearer ->
 //   a token from the realm (service, scope=repository:NAME:pull), cached per registry+scope+credentials
 //   until it expires; Basic -> the configured credentials. Credentials come from Docker config files.
+// - Referrers: a registry without the referrers API is remembered for referrers_absence_ttl, so each new
+//   image costs one request fewer (its callers go straight to the tag-schema fallback).
 // - Limits: a timeout on each step (DNS, connect, handshake, write, read), manifests capped at 4 MiB and
 //   blobs at max_blob_bytes (both configurable),
 //   at most `max_redirects` redirects, only to https (or http for an insecure registry).

@@ -127,14 +127,35 @@ struct OciRegistryClient::State {
   std::function<void(std::string_view)> observer;
   std::function<void(std::string_view, double)> timing_observer;
 
+  // The TLS context of every registry without settings of its own (legacy TLS, its own CA files): made by
+  // create(), so the system trust store and ca_files are read once, at start. Immutable afterwards.
+  std::shared_ptr<oci::ssl::context> default_tls;
+
   std::mutex mutex;  // guards everything below
-  std::map<std::string, std::shared_ptr<oci::ssl::context>> tls_contexts;  // by host:port
+  std::map<std::string, std::shared_ptr<oci::ssl::context>> tls_contexts;  // by host:port, registries with settings
   std::map<std::string, std::vector<std::unique_ptr<oci::Connection>>> idle;
   std::map<std::string, oci::CachedToken> tokens;      // registry|scope|credentials key
   std::map<std::string, std::string> basic_hosts;  // registries that asked for Basic
+  std::map<std::string, AuthChallenge> bearer_challenges;  // registry -> its last Bearer challenge (realm)
   std::map<std::string, oci::Clock::time_point> backoff_until;  // registry -> 429 back-off
+  std::map<std::string, oci::Clock::time_point> no_referrers_until;  // registry -> no referrers API (memo)
   // At most options.max_concurrent_per_registry exchanges per scheme://host:port at once (own lock).
   std::unique_ptr<KeyedSemaphore> gates;
+
+  // The referrers-API memo (RegistryClientOptions::referrers_absence_ttl), keyed by registry host[:port].
+  bool referrers_known_absent(const std::string& registry) {
+    std::lock_guard lock(mutex);
+    const auto it = no_referrers_until.find(registry);
+    return it != no_referrers_until.end() && it->second > oci::Clock::now();
+  }
+  void remember_referrers(const std::string& registry, bool present) {
+    std::lock_guard lock(mutex);
+    if (present || options.referrers_absence_ttl.count() <= 0) {
+      no_referrers_until.erase(registry);
+    } else {
+      no_referrers_until[registry] = oci::Clock::now() + options.referrers_absence_ttl;
+    }
+  }
 
   void observe(std::string_view result, oci::Clock::time_point started) {
     if (observer) observer(result);
@@ -142,6 +163,8 @@ struct OciRegistryClient::State {
   }
 
   // oci_connection_pool.cc
+  // A context with our TLS policy and CA bundles for the registry settings keyed `key` (canonical host).
+  Result<std::shared_ptr<oci::ssl::context>> make_tls_context(const std::string& key) const;
   Result<std::shared_ptr<oci::ssl::context>> tls_context(const std::string& registry);
   std::unique_ptr<oci::Connection> take_idle(const std::string& key);
   void give_back(std::unique_ptr<oci::Connection> c);

@@ -1,6 +1,7 @@
 // OciRegistryClient's request flow (verifier/registry/oci_registry_internal.h): redirects within what the
-// RedirectGuard allows, the 401 challenge (Bearer token from the realm, or Basic), the token cache, and the
-// 429 back-off shared by every caller.
+// RedirectGuard allows, the 401 challenge (Bearer token from the realm, or Basic), the token cache (per
+// registry, scope and credentials) with each registry's last Bearer challenge (a new scope's token is asked
+// for at once), and the 429 back-off shared by every caller.
 #include "common/asio_warnings.h"  // before any Asio header
 
 #include <algorithm>
@@ -235,6 +236,22 @@ OciRegistryClient::State::authorized_request(std::string registry, Url url,
   const std::string token_key = registry + "|" + scope + "|" + (creds ? creds->key : "");
   const Origin home = url.origin();
 
+  // A registry that challenged us for a Bearer token before gets a token for a new scope at once, from the
+  // realm it named then (checked by the guard again), instead of an anonymous request and its 401: one
+  // round trip fewer per new repository. A failure here changes nothing: the usual flow follows.
+  std::optional<AuthChallenge> known;
+  {
+    std::lock_guard lock(mutex);
+    const auto cached = tokens.find(token_key);
+    if (cached == tokens.end() || cached->second.expires <= Clock::now()) {
+      if (auto it = bearer_challenges.find(registry); it != bearer_challenges.end()) known = it->second;
+    }
+  }
+  if (known) {
+    Result<std::string> prefetched = co_await fetch_token(*known, scope, creds, registry, home);
+    (void)prefetched;
+  }
+
   bool retried_auth = false;
   bool retried_429 = false;
   for (;;) {
@@ -305,6 +322,8 @@ OciRegistryClient::State::authorized_request(std::string registry, Url url,
       // The challenge's scope is the registry's to choose; we ask only for pull on this repository.
       auto token = co_await fetch_token(*bearer, scope, creds, registry, home);
       if (!token) co_return token.error();
+      std::lock_guard lock(mutex);
+      bearer_challenges[registry] = *bearer;
       continue;
     }
     if (basic) {

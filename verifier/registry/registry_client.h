@@ -79,7 +79,9 @@ class RegistryClient {
   virtual boost::asio::awaitable<Result<FetchedManifest>> fetch_manifest(const ImageReference& ref) = 0;
   // The OCI referrers index of `digest` in ref's repository (GET /v2/<name>/referrers/<digest>). not_found
   // when the registry has no referrers API (404, as distribution 2.8): the caller then reads the
-  // `sha256-<hex>` tag-schema fallback index with fetch_manifest.
+  // `sha256-<hex>` tag-schema fallback index with fetch_manifest. A registry found without the API is
+  // remembered (RegistryClientOptions::referrers_absence_ttl): until then the answer is not_found without
+  // a request.
   virtual boost::asio::awaitable<Result<FetchedManifest>> fetch_referrers(const ImageReference& ref,
                                                                           std::string digest) = 0;
 };
@@ -111,6 +113,11 @@ struct RegistryClientOptions {
   // At most this many requests in flight to one registry (scheme://host:port) at once, over every review;
   // more wait their turn (and give up when their caller is cancelled).
   std::size_t max_concurrent_per_registry = 32;
+  // A registry whose referrers API answered 404/400/405 (none, as distribution 2.8) is not asked again for
+  // this long: fetch_referrers answers not_found at once and the caller reads the tag-schema fallback. A
+  // registry that gains the API is noticed when this expires. 0: ask every time. A 404 saying NAME_UNKNOWN
+  // (the repository, not the API, is missing) is not remembered.
+  std::chrono::milliseconds referrers_absence_ttl{300'000};
 };
 
 // The options with every registry key (insecure_registries, registry_ca_files) in canonical_registry_host

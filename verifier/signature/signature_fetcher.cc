@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <utility>
+#include <tuple>
 #include <variant>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "verifier/signature/sigstore/sigstore_bundle.h"
 
@@ -77,32 +80,85 @@ asio::awaitable<Result<FetchedSignatures>> SignatureFetcher::fetch(const ImageRe
   }
   FetchedSignatures out;
   out.digest = std::move(digest);
-  // Classic first, then bundles: both always, since an anchor may be satisfied by either format.
-  Status cosign = co_await fetch_cosign(repository, out);
-  if (!cosign) co_return cosign.error();
-  Status bundles = co_await fetch_bundles(repository, out);
-  if (!bundles) co_return bundles.error();
+  auto sig_ref = with_name(repository, cosign_signature_tag(out.digest), "");
+  if (!sig_ref) co_return sig_ref.error();
+  auto subject = with_name(repository, "", out.digest);
+  if (!subject) co_return subject.error();
+  // Both places always, since an anchor may be satisfied by either format. The `.sig` manifest with its
+  // payloads and the referrers index are read at once; the bundles the index lists are read after (they
+  // are bounded by what is left of max_signatures), and a failure is reported as when the places were read
+  // one after the other: the `.sig` place's first.
+  using namespace asio::experimental::awaitable_operators;
+  asio::awaitable<Lookup> sig_task = lookup_cosign(*sig_ref);
+  asio::awaitable<Lookup> index_task = lookup_bundles(repository, *subject);
+  asio::awaitable<std::tuple<Lookup, Lookup>> both = std::move(sig_task) && std::move(index_task);
+  std::tuple<Lookup, Lookup> found = co_await std::move(both);
+  Lookup& sig = std::get<0>(found);
+  Lookup& index = std::get<1>(found);
+  if (sig.error) co_return *sig.error;
+  out.cosign = std::move(sig.read.cosign);
+  out.skipped = std::move(sig.read.skipped);
+  out.requests += sig.requests + sig.read.requests + index.requests;
+  if (index.error) co_return *index.error;
+  if (index.manifest) {
+    Status bundles = co_await read_bundles(repository, index.source, *index.manifest, out);
+    if (!bundles) co_return bundles.error();
+  }
   co_return out;
 }
 
-asio::awaitable<Status> SignatureFetcher::fetch_cosign(const std::string& repository, FetchedSignatures& out) {
-  const std::size_t max_payload = std::min(options_.max_payload_bytes, kMaxSignaturePayloadBytes);
-  auto sig_ref = with_name(repository, cosign_signature_tag(out.digest), "");
-  if (!sig_ref) co_return sig_ref.error();
-  ++out.requests;
-  Result<FetchedManifest> manifest = co_await client_.fetch_manifest(*sig_ref);
+asio::awaitable<SignatureFetcher::Lookup> SignatureFetcher::lookup_cosign(ImageReference sig_ref) {
+  Lookup out;
+  out.requests = 1;
+  Result<FetchedManifest> manifest = co_await client_.fetch_manifest(sig_ref);
   if (!manifest) {
     // No `.sig` tag: the image has no classic signatures. Anything else is the registry's trouble.
-    if (manifest.error().code == ErrorCode::not_found) co_return Ok{};
-    co_return Error{manifest.error().code, "signature manifest " + sig_ref->string() + ": " + manifest.error().message};
+    if (manifest.error().code != ErrorCode::not_found) {
+      out.error = Error{manifest.error().code, "signature manifest " + sig_ref.string() + ": " + manifest.error().message};
+    }
+    co_return out;
   }
-  Result<ParsedManifest> parsed = parse_manifest(manifest->body, options_.max_signatures);
+  Status read = co_await read_cosign(sig_ref, *manifest, out.read);
+  if (!read) out.error = read.error();
+  co_return out;
+}
+
+asio::awaitable<SignatureFetcher::Lookup> SignatureFetcher::lookup_bundles(std::string repository,
+                                                                           ImageReference subject) {
+  Lookup out;
+  // The referrers API, else the tag-schema fallback index (`sha256-<hex>`).
+  out.requests = 1;
+  out.source = "referrers of " + subject.string();
+  Result<FetchedManifest> index = co_await client_.fetch_referrers(subject, subject.digest());
+  if (!index && index.error().code == ErrorCode::not_found) {
+    auto fallback = with_name(repository, referrers_fallback_tag(subject.digest()), "");
+    if (!fallback) {
+      out.error = fallback.error();
+      co_return out;
+    }
+    out.source = "referrers index " + fallback->string();
+    ++out.requests;
+    index = co_await client_.fetch_manifest(*fallback);
+    if (!index && index.error().code == ErrorCode::not_found) co_return out;
+  }
+  if (!index) {
+    out.error = Error{index.error().code, out.source + ": " + index.error().message};
+  } else {
+    out.manifest = std::move(index.value());
+  }
+  co_return out;
+}
+
+asio::awaitable<Status> SignatureFetcher::read_cosign(const ImageReference& sig_ref, const FetchedManifest& manifest,
+                                                      FetchedSignatures& out) {
+  const std::size_t max_payload = std::min(options_.max_payload_bytes, kMaxSignaturePayloadBytes);
+  Result<ParsedManifest> parsed = parse_manifest(manifest.body, options_.max_signatures);
   if (!parsed) {
     if (is_entry_limit(parsed.error())) {
       co_return resource_exhausted("more than " + std::to_string(options_.max_signatures) + " signatures in " +
-                                   sig_ref->string());
+                                   sig_ref.string());
     }
-    co_return Error{parsed.error().code, "signature manifest " + sig_ref->string() + ": " + parsed.error().message};
+    co_return Error{parsed.error().code, "signature manifest " + sig_ref.string() + ": " + parsed.error().message};
   }
   std::size_t index = 0;
   for (const LayerDescriptor& layer : parsed->layers) {
@@ -116,7 +172,7 @@ asio::awaitable<Status> SignatureFetcher::fetch_cosign(const std::string& reposi
       continue;
     }
     ++out.requests;
-    Result<std::string> payload = co_await client_.fetch_blob(*sig_ref, layer.digest, max_payload);
+    Result<std::string> payload = co_await client_.fetch_blob(sig_ref, layer.digest, max_payload);
     if (!payload) {
       const ErrorCode code = payload.error().code;
       if (code == ErrorCode::not_found || code == ErrorCode::resource_exhausted ||
@@ -124,7 +180,7 @@ asio::awaitable<Status> SignatureFetcher::fetch_cosign(const std::string& reposi
         out.skipped.push_back(where + ": " + payload.error().message);
         continue;
       }
-      co_return Error{code, where + " of " + sig_ref->string() + ": " + payload.error().message};
+      co_return Error{code, where + " of " + sig_ref.string() + ": " + payload.error().message};
     }
     Result<CosignSignature> signature = cosign_signature_from_layer(layer, std::move(payload.value()));
     if (!signature) {
@@ -136,26 +192,12 @@ asio::awaitable<Status> SignatureFetcher::fetch_cosign(const std::string& reposi
   co_return Ok{};
 }
 
-asio::awaitable<Status> SignatureFetcher::fetch_bundles(const std::string& repository, FetchedSignatures& out) {
-  auto subject = with_name(repository, "", out.digest);
-  if (!subject) co_return subject.error();
+asio::awaitable<Status> SignatureFetcher::read_bundles(const std::string& repository, const std::string& source,
+                                                       const FetchedManifest& index, FetchedSignatures& out) {
   const std::size_t room = options_.max_signatures - std::min(options_.max_signatures, out.cosign.size() + out.skipped.size());
-  // The referrers API, else the tag-schema fallback index (`sha256-<hex>`).
-  ++out.requests;
-  Result<FetchedManifest> index = co_await client_.fetch_referrers(*subject, out.digest);
-  std::string source = "referrers of " + subject->string();
-  if (!index && index.error().code == ErrorCode::not_found) {
-    auto fallback = with_name(repository, referrers_fallback_tag(out.digest), "");
-    if (!fallback) co_return fallback.error();
-    source = "referrers index " + fallback->string();
-    ++out.requests;
-    index = co_await client_.fetch_manifest(*fallback);
-    if (!index && index.error().code == ErrorCode::not_found) co_return Ok{};
-  }
-  if (!index) co_return Error{index.error().code, source + ": " + index.error().message};
   // Other artifact types (SBOMs, attestations) share the index: bound the whole index generously, then
   // bound the bundles by what is left of max_signatures.
-  Result<ParsedManifest> parsed = parse_manifest(index->body, 4 * options_.max_signatures);
+  Result<ParsedManifest> parsed = parse_manifest(index.body, 4 * options_.max_signatures);
   if (!parsed) {
     if (is_entry_limit(parsed.error())) {
       co_return resource_exhausted("more than " + std::to_string(4 * options_.max_signatures) + " entries in the " +

@@ -9,6 +9,8 @@
 //   2. Sigstore bundles attached as OCI referrers: the referrers API, else (a registry without it, such as
 //      distribution 2.8) the `sha256-<hex>` tag-schema fallback index; entries whose artifactType is a
 //      Sigstore bundle media type -> their manifest -> the bundle layer blob (at most kMaxBundleBytes).
+// The `.sig` place (manifest, then payloads) and the referrers lookup are in flight together; bundles are
+// read once both are in, so results and messages do not depend on which answered first.
 // A missing `.sig` tag / referrers index means "no signatures there", not an error. Registry trouble is
 // the client's error (unavailable, permission_denied, ...). More than `max_signatures` signature layers
 // plus bundle referrers is resource_exhausted: never an allocation sized by what the registry claims.
@@ -19,6 +21,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,8 +75,21 @@ class SignatureFetcher {
   const SignatureFetchOptions& options() const noexcept { return options_; }
 
  private:
-  boost::asio::awaitable<Status> fetch_cosign(const std::string& repository, FetchedSignatures& out);
-  boost::asio::awaitable<Status> fetch_bundles(const std::string& repository, FetchedSignatures& out);
+  // One place looked up: `manifest` when it is there (the referrers index), `read` what was read from it (the
+  // `.sig` signatures), `error` (naming the place) when the registry failed, nothing when it is absent.
+  struct Lookup {
+    std::optional<FetchedManifest> manifest;
+    FetchedSignatures read;
+    std::optional<Error> error;
+    std::string source;  // the index's place, for messages ("referrers of ...", "referrers index ...")
+    std::size_t requests = 0;
+  };
+  boost::asio::awaitable<Lookup> lookup_cosign(ImageReference sig_ref);
+  boost::asio::awaitable<Lookup> lookup_bundles(std::string repository, ImageReference subject);
+  boost::asio::awaitable<Status> read_cosign(const ImageReference& sig_ref, const FetchedManifest& manifest,
+                                             FetchedSignatures& out);
+  boost::asio::awaitable<Status> read_bundles(const std::string& repository, const std::string& source,
+                                              const FetchedManifest& index, FetchedSignatures& out);
 
   RegistryClient& client_;
   SignatureFetchOptions options_;

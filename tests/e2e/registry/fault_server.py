@@ -22,12 +22,20 @@
                             the request carries "Bearer fault-token"; then ok (or a 307 to PORT2's ok repository)
   /v2/realmvia-PORT/...     401 with a Bearer challenge whose realm is this server's /token-to-PORT (same origin),
                             which answers 307 to https://127.0.0.1:PORT/token (a realm moving off the origin)
+  /v2/scoped-NAME/...       401 with a Bearer challenge (realm: this server's /scoped-token) unless the request
+                            carries the token of scope repository:scoped-NAME:pull; then ok. Logged with the
+                            whole Authorization value, so a test sees which scope's token each request carried
+  /scoped-token             {"token": "scoped:SCOPE", "expires_in": 10} for the scope asked (a token per scope)
   /token                    {"token": "fault-token"} (the realm of realm-PORT when PORT is this server; GET or POST)
   /v2/slow/*/manifests/*    ok after 50 ms (slow/app1, slow/app2, ...: distinct images for the fan-out test)
   /v2/slower/*/manifests/*  ok after 3 s
   /_stats                   {"requests": N, "connections": N}: the most requests (other than /_stats) and
                             TLS connections in flight at once so far -- what a real registry cannot report
   /_reset                   sets both maxima to what is in flight now
+  /v2/gains/referrers/*     404 (no referrers API, distribution's "404 page not found") until /_referrers_on;
+                            then 200 with an empty OCI index: a registry upgraded to one with the API
+  /v2/noname/referrers/*    404 NAME_UNKNOWN (the repository is missing, not the API)
+  /_referrers_on            turns the referrers API of `gains` on (not logged)
 Memory bombs (tests/e2e/memory_bounds_test.sh; issue 13): documents a real registry would store but that
 docker-registry's own validation refuses to accept on push, all under the 4 MiB manifest limit, each
 served with its correct Docker-Content-Digest (HEAD without it, so a resolution GETs the body):
@@ -47,6 +55,7 @@ answers, `plain` answers plain HTTP (404) where TLS is expected.
 """
 import hashlib, json, re, socket, ssl, struct, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
 
 
 def raw_listener(kind, port):
@@ -155,6 +164,10 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def handle_any(self):
+        if self.path == "/_referrers_on":
+            with lock:
+                stats["referrers"] = True
+            return self.send(200, b"{}")
         if self.path in ("/_stats", "/_reset"):
             with lock:
                 if self.path == "/_reset":
@@ -172,7 +185,8 @@ class Handler(BaseHTTPRequestHandler):
             self.rfile.read(int(self.headers.get("Content-Length", "0")))
         auth = self.headers.get("Authorization", "")
         with lock, open(log, "a") as f:
-            f.write("%s %s %s\n" % (self.command, self.path, auth.split(" ")[0] if auth else "-"))
+            shown = auth if auth.startswith("Bearer scoped:") else auth.split(" ")[0] if auth else "-"
+            f.write("%s %s %s\n" % (self.command, self.path, shown))
         parts = self.path.split("/")
         repo = parts[2] if len(parts) > 2 else ""
         rest = "/".join(parts[3:])
@@ -182,6 +196,15 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/token-to-"):
             to = self.path[len("/token-to-"):].split("?")[0]
             return self.send(307, b"", {"Location": "https://127.0.0.1:%s/token" % to})
+        if self.path.startswith("/scoped-token"):
+            scope = parse_qs(urlparse(self.path).query).get("scope", [""])[0]
+            body = json.dumps({"token": "scoped:" + scope, "expires_in": 10}).encode()
+            return self.send(200, body, {"Content-Type": "application/json"})
+        if repo.startswith("scoped-"):
+            if auth != "Bearer scoped:repository:%s:pull" % repo:
+                challenge = 'Bearer realm="https://127.0.0.1:%d/scoped-token",service="fault"' % port
+                return self.send(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}', {"WWW-Authenticate": challenge})
+            return self.send(200, MANIFEST, dict(ctype, **{"Docker-Content-Digest": DIGEST}))
         if self.path.startswith("/token"):
             return self.send(200, b'{"token": "fault-token", "expires_in": 60}', {"Content-Type": "application/json"})
         if repo == "lie":
@@ -208,6 +231,14 @@ class Handler(BaseHTTPRequestHandler):
             if m.group(2):
                 return self.send(307, b"", {"Location": "https://127.0.0.1:%s/v2/ok/%s" % (m.group(2), rest)})
             return self.send(200, MANIFEST, dict(ctype, **{"Docker-Content-Digest": DIGEST}))
+        if repo == "gains" and rest.startswith("referrers/"):
+            if not stats.get("referrers"):
+                return self.send(404, b"404 page not found\n", {"Content-Type": "text/plain; charset=utf-8"})
+            index = b'{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []}'
+            return self.send(200, index, {"Content-Type": "application/vnd.oci.image.index.v1+json"})
+        if repo == "noname" and rest.startswith("referrers/"):
+            return self.send(404, b'{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known"}]}',
+                             {"Content-Type": "application/json"})
         if repo == "ok":
             return self.send(200, MANIFEST, dict(ctype, **{"Docker-Content-Digest": DIGEST}))
         if repo == "nodigest":

@@ -6,6 +6,7 @@
 //                [--attest REPOSITORY2 DIGEST2 PREDICATE_TYPE]...
 //                [--key-attest KEY_PEM REPOSITORY2 DIGEST2 PREDICATE_TYPE]...
 //                [--key-sign KEY_PEM REPOSITORY2 DIGEST2 MANIFEST_FILE2]...
+//                [--also-sign REPOSITORY2 DIGEST2 MANIFEST_FILE2]...
 //
 // The bundle is a message signature over the image manifest bytes (its digest is the image digest).
 // Writes OUT_DIR/bundle.json and OUT_DIR/trusted_root.json (the mock CA, Rekor and CT log keys, in the
@@ -18,6 +19,9 @@
 // certificate, no log entry; what `cosign attest --key` / `cosign sign --key` write with the new bundle
 // format and no transparency log) with the EC private key in KEY_PEM: a DSSE attestation about DIGEST2, or
 // a message signature over MANIFEST_FILE2 (whose SHA-256 must be DIGEST2); attached like the others.
+// Each --also-sign makes another keyless message signature, with the same CA and identity, over
+// MANIFEST_FILE2 (whose SHA-256 must be DIGEST2), attached to REPOSITORY2@DIGEST2 (bench/cold.sh: many
+// images under one trusted root; attached even with --no-attach, which is for the main bundle).
 'use strict';
 const crypto = require('crypto');
 const fs = require('fs');
@@ -80,6 +84,7 @@ async function main() {
   let attach = true;
   const attestations = [];
   const keyed = [];
+  const others = [];
   for (let i = 0; i < rest.length; i++) {
     if (rest[i] === '--no-attach') {
       attach = false;
@@ -90,6 +95,9 @@ async function main() {
       keyed.push({ attest: rest[i] === '--key-attest', key: rest[i + 1], repository: rest[i + 2], digest: rest[i + 3],
                    extra: rest[i + 4] });
       i += 4;
+    } else if (rest[i] === '--also-sign' && i + 3 < rest.length) {
+      others.push({ repository: rest[i + 1], digest: rest[i + 2], manifest: rest[i + 3] });
+      i += 3;
     } else {
       throw new Error(`unknown argument ${rest[i]}`);
     }
@@ -180,6 +188,15 @@ async function main() {
     if (attach) {
       await attachBundle(keyBundle, `${registry}/${k.repository}`, k.digest, k.attest ? k.extra : null);
     }
+  }
+
+  for (const o of others) {
+    const manifest2 = fs.readFileSync(o.manifest);
+    if ('sha256:' + crypto.createHash('sha256').update(manifest2).digest('hex') !== o.digest) {
+      throw new Error(`${o.manifest} is not ${o.digest}`);
+    }
+    const other = await sign(manifest2, options);
+    await attachBundle(other, `${registry}/${o.repository}`, o.digest, null);
   }
 
   if (attach) {

@@ -6,7 +6,7 @@
 // `skopeo inspect --raw`.
 //
 // LyingRegistry runs tests/e2e/registry/fault_server.py, the project's scripted fake, for what a real
-// registry cannot do: advertise one digest and serve other bytes.
+// registry cannot do: advertise one digest and serve other bytes, or gain the referrers API between requests.
 #include "verifier/registry/oci_registry_client.h"
 
 #include <gtest/gtest.h>
@@ -18,8 +18,10 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -390,6 +392,118 @@ TEST_F(LyingRegistry, EveryPathThatFetchesBytesHashesThem) {
   auto honest_fetch = run(c->fetch_manifest(at("ok/app:v1")));
   ASSERT_TRUE(honest_fetch.ok()) << honest_fetch.error().message;
   EXPECT_EQ(honest_fetch->digest, served);
+}
+
+// Registries without the referrers API (distribution 2.8) are remembered, so a new image costs one request
+// fewer; the fault server's `gains` repository plays a registry upgraded to one with the API (a real
+// registry cannot change under a test), `noname` a 404 for a missing repository (NAME_UNKNOWN).
+TEST_F(LyingRegistry, RegistryWithoutReferrersApiIsRememberedUntilTheMemoExpires) {
+  RegistryClientOptions options;
+  options.ca_files = {(dir_ / "cert.pem").string()};
+  options.referrers_absence_ttl = std::chrono::milliseconds(400);
+  auto made = OciRegistryClient::create(std::move(options));
+  ASSERT_TRUE(made.ok()) << made.error().message;
+  OciRegistryClient& c = **made;
+  const std::string digest = "sha256:" + std::string(64, '1');
+  const auto asked = [] {
+    const std::string log = testing::read_file(dir_ / "requests.log");
+    std::size_t n = 0;
+    for (std::size_t at = log.find("/referrers/"); at != std::string::npos; at = log.find("/referrers/", at + 1)) ++n;
+    return n;
+  };
+  const std::size_t before = asked();
+  auto first = run(c.fetch_referrers(at("gains:v1"), digest));
+  ASSERT_FALSE(first.ok());
+  EXPECT_EQ(first.error().code, ErrorCode::not_found) << first.error().message;
+  EXPECT_EQ(asked(), before + 1);
+  // Remembered for the whole registry: neither this repository nor another is asked again.
+  for (const char* repo : {"gains:v1", "ok:v1"}) {
+    auto again = run(c.fetch_referrers(at(repo), digest));
+    ASSERT_FALSE(again.ok()) << repo;
+    EXPECT_EQ(again.error().code, ErrorCode::not_found) << repo;
+    EXPECT_EQ(again.error().message, "registry has no referrers API for " + at(repo).name())
+        << "the same answer as the registry's 404";
+  }
+  EXPECT_EQ(asked(), before + 1) << "the memo answered";
+  // The registry gains the API: unnoticed until the memo expires, then found and no longer remembered absent.
+  ASSERT_EQ(testing::run_command({"curl", "-sk", "https://127.0.0.1:" + std::to_string(port_) + "/_referrers_on"},
+                                 dir_ / "curl.log"),
+            0);
+  EXPECT_FALSE(run(c.fetch_referrers(at("gains:v1"), digest)).ok()) << "still within the memo's lifetime";
+  EXPECT_EQ(asked(), before + 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  for (int i = 0; i < 2; ++i) {
+    auto found = run(c.fetch_referrers(at("gains:v1"), digest));
+    ASSERT_TRUE(found.ok()) << found.error().message;
+    EXPECT_NE(found->body.find("\"manifests\": []"), std::string::npos) << found->body;
+  }
+  EXPECT_EQ(asked(), before + 3) << "the registry is asked each time once it has the API";
+}
+
+TEST_F(LyingRegistry, MissingRepositoryIsNotTakenForAMissingReferrersApi) {
+  auto c = client();
+  const std::string digest = "sha256:" + std::string(64, '2');
+  for (int i = 0; i < 2; ++i) {
+    auto r = run(c->fetch_referrers(at("noname:v1"), digest));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code, ErrorCode::not_found) << r.error().message;
+  }
+  const std::string log = testing::read_file(dir_ / "requests.log");
+  const std::string path = "GET /v2/noname/referrers/" + digest;
+  EXPECT_NE(log.find(path), log.rfind(path)) << "NAME_UNKNOWN is not remembered: both asked\n" << log;
+}
+
+// Tokens are cached per registry and scope until they expire: repository A's token is never sent for
+// repository B, and a registry that challenged once gets a new scope's token without another 401. The
+// fault server's scoped-* repositories accept only their own scope's token and log which one came.
+TEST_F(LyingRegistry, TokensAreCachedPerScopeAndNeverCrossRepositories) {
+  auto c = client();
+  const auto lines = [](const std::string& needle) {
+    std::vector<std::string> out;
+    std::istringstream log(testing::read_file(dir_ / "requests.log"));
+    for (std::string line; std::getline(log, line);) {
+      if (line.find(needle) != std::string::npos) out.push_back(line);
+    }
+    return out;
+  };
+  const std::string a = "Bearer scoped:repository:scoped-a:pull";
+  const std::string b = "Bearer scoped:repository:scoped-b:pull";
+  for (const char* repo : {"scoped-a:v1", "scoped-b:v1", "scoped-a:v2", "scoped-b:v2"}) {
+    auto r = run(c->fetch_manifest(at(repo)));
+    ASSERT_TRUE(r.ok()) << repo << ": " << r.error().message;
+  }
+  // Attack: A's token on B's requests (or B's on A's) would be a token used beyond its scope.
+  for (const std::string& line : lines("/v2/scoped-b/")) EXPECT_EQ(line.find(a), std::string::npos) << line;
+  for (const std::string& line : lines("/v2/scoped-a/")) EXPECT_EQ(line.find(b), std::string::npos) << line;
+  // Control: each scope's token was asked for once and then reused; only the very first request went
+  // without one (the 401 that named the realm).
+  EXPECT_EQ(lines("scope=repository%3Ascoped-a%3Apull").size(), 1u);
+  EXPECT_EQ(lines("scope=repository%3Ascoped-b%3Apull").size(), 1u);
+  EXPECT_EQ(lines(" " + a).size(), 2u);
+  EXPECT_EQ(lines(" " + b).size(), 2u) << "B's token came before any 401 of B's";
+  EXPECT_EQ(lines("/v2/scoped-b/manifests/v1 -").size(), 0u);
+  EXPECT_EQ(lines("/v2/scoped-a/manifests/v1 -").size(), 1u);
+}
+
+// A token lives what its realm said (expires_in 10 s here), less 5 s so it never expires mid-request; then
+// a new one is asked for.
+TEST_F(LyingRegistry, AnExpiredTokenIsNotUsed) {
+  auto c = client();
+  const auto issued = [] {
+    const std::string log = testing::read_file(dir_ / "requests.log");
+    std::size_t n = 0;
+    for (std::size_t at = log.find("scope=repository%3Ascoped-exp%3Apull"); at != std::string::npos;
+         at = log.find("scope=repository%3Ascoped-exp%3Apull", at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  ASSERT_TRUE(run(c->fetch_manifest(at("scoped-exp:v1"))).ok());
+  ASSERT_TRUE(run(c->fetch_manifest(at("scoped-exp:v2"))).ok());
+  EXPECT_EQ(issued(), 1u) << "cached while valid";
+  std::this_thread::sleep_for(std::chrono::milliseconds(5'300));
+  ASSERT_TRUE(run(c->fetch_manifest(at("scoped-exp:v3"))).ok());
+  EXPECT_EQ(issued(), 2u) << "expired: asked again";
 }
 
 // Transport failures reach admission answers: they say only "registry unreachable" (no port scanning

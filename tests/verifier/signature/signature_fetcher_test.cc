@@ -88,6 +88,39 @@ TEST_F(SignatureFetcherTest, ReadsEverySigLayerWithItsSignature) {
   EXPECT_TRUE(verify_cosign_key(got->cosign[0], *public_key, digest, {}, nullptr).ok());
 }
 
+// The `.sig` lookup and the referrers lookup are in flight together, and a registry without the referrers
+// API (distribution 2.8) is remembered by the client: the next image of that registry costs one request
+// fewer (no referrers 404), and finds the same signatures.
+TEST_F(SignatureFetcherTest, TheNextImageSkipsTheReferrersApiTheRegistryLacks) {
+  const auto key = testing::SigningKey::generate();
+  testing::SignatureUploader upload(*registry_);
+  const auto access_log = [](const std::string& repository) {
+    const std::string log = testing::read_file(registry_->log_file());
+    std::size_t n = 0;
+    const std::string needle = " /v2/" + repository + "/";
+    for (std::size_t at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) ++n;
+    return n;
+  };
+  std::size_t first_requests = 0;
+  for (const char* repository : {"memo/one", "memo/two"}) {
+    auto [image, digest] = push(repository, repository);
+    const std::string payload = testing::simple_signing_payload(image.name(), digest);
+    upload.attach_sig(repository, digest, {SigLayer{payload, key.sign(payload), 0}});
+    const std::size_t before = access_log(repository);
+    auto got = fetch(image, digest);
+    ASSERT_TRUE(got.ok()) << got.error().message;
+    ASSERT_EQ(got->cosign.size(), 1U) << repository;
+    EXPECT_EQ(got->cosign[0].payload, payload);
+    const std::size_t made = access_log(repository) - before;
+    if (first_requests == 0) {
+      first_requests = made;
+      EXPECT_EQ(made, 4U) << "`.sig` manifest, its payload, referrers 404, fallback tag 404";
+    } else {
+      EXPECT_EQ(made, first_requests - 1) << "no referrers request: the registry is known to lack the API";
+    }
+  }
+}
+
 TEST_F(SignatureFetcherTest, UnsignedImageHasNothingAndIsNotAnError) {
   auto [image, digest] = push("unsigned/app", "unsigned");
   auto got = fetch(image, digest);
