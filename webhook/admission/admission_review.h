@@ -82,7 +82,7 @@ struct ParsedReview {
 };
 Result<ParsedReview> parse_admission_review(std::string_view body);
 
-// The AdmissionReview answer, in `version`, as compact JSON.
+// The AdmissionReview answer, in `version`, as compact JSON (admission_answer.cc: common/json_writer.h).
 std::string encode_admission_review(ReviewVersion version, const AdmissionResponse& response);
 
 }  // namespace imagegate::webhook
