@@ -262,24 +262,4 @@ Result<AdmissionRequest> decode_admission_review(std::string_view body, std::siz
   return std::move(read.decoded);
 }
 
-std::string encode_admission_review(ReviewVersion version, const AdmissionResponse& response) {
-  nlohmann::json out_response = {{"uid", response.uid}, {"allowed", response.allowed}};
-  if (!response.allowed) {
-    out_response["status"] = {{"code", response.code}, {"message", response.message}};
-  }
-  if (!response.warnings.empty()) out_response["warnings"] = response.warnings;
-  if (!response.audit_annotations.empty()) out_response["auditAnnotations"] = response.audit_annotations;
-  if (response.json_patch) {
-    out_response["patchType"] = "JSONPatch";
-    out_response["patch"] = base64_encode(*response.json_patch);
-  }
-  const nlohmann::json review = {
-      {"apiVersion", version == ReviewVersion::v1 ? kApiVersionV1 : kApiVersionV1beta1},
-      {"kind", "AdmissionReview"},
-      {"response", std::move(out_response)},
-  };
-  // Messages and warnings may carry truncated user input: replace invalid UTF-8 instead of throwing.
-  return review.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 }  // namespace imagegate::webhook

@@ -83,7 +83,7 @@ struct AdmissionResponse {
 // once into a padded buffer. Never read beyond body.size() + readable_after.
 Result<AdmissionRequest> decode_admission_review(std::string_view body, std::size_t readable_after = 0);
 
-// The AdmissionReview answer, in `version`, as compact JSON.
+// The AdmissionReview answer, in `version`, as compact JSON (admission_answer.cc: common/json_writer.h).
 std::string encode_admission_review(ReviewVersion version, const AdmissionResponse& response);
 
 }  // namespace imagegate::webhook

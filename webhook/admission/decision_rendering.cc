@@ -13,18 +13,17 @@
 namespace imagegate::webhook {
 namespace {
 
-std::string rfc3339_now() {
+// Now as RFC 3339 UTC with milliseconds ("2026-11-28T18:29:22.433Z"), written into `buffer`.
+std::string_view rfc3339_now(char (&buffer)[32]) {
   const auto now = std::chrono::system_clock::now();
   const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
   const auto millis =
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm utc{};
   gmtime_r(&seconds, &utc);
-  char buffer[40];
   const std::size_t n = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &utc);
-  char out[64];
-  std::snprintf(out, sizeof out, "%.*s.%03dZ", static_cast<int>(n), buffer, static_cast<int>(millis));
-  return out;
+  const int total = std::snprintf(buffer + n, sizeof buffer - n, ".%03dZ", static_cast<int>(millis));
+  return {buffer, n + static_cast<std::size_t>(total)};
 }
 
 }  // namespace
@@ -93,57 +92,72 @@ std::map<std::string, std::string> audit_annotations(const policy::WorkloadDecis
   return annotations;
 }
 
-nlohmann::json decision_log_images(const policy::WorkloadDecision& decided) {
-  nlohmann::json images = nlohmann::json::array();
-  for (const auto& c : decided.containers) {
-    const auto& d = c.decision;
-    // Which trust anchors vouched (or failed) and how: an index signature accepting a platform digest says
-    // so here, for allowed reviews too (incident response reads this log).
-    nlohmann::json signatures = nlohmann::json::array();
-    for (const auto& a : d.evidence.signatures) {
-      signatures.push_back({{"anchor", a.anchor}, {"status", policy::to_string(a.check.status)}, {"detail", a.check.detail}});
-    }
-    images.push_back({{"container", c.container.name},
-                      {"containerKind", c.container.kind},
-                      {"image", c.container.image},
-                      {"normalized", d.normalized},
-                      {"digest", d.evidence.digest},
-                      {"decision", decision_name(d.action)},
-                      {"outcome", policy::to_string(d.outcome)},
-                      {"mode", policy::to_string(d.mode)},
-                      {"rule", d.rule},
-                      {"reasons", d.reasons},
-                      {"signatures", std::move(signatures)}});
-    // What the reasons leave out for the requester (the socket error behind "registry unreachable").
-    if (auto diagnostics = policy::diagnostics(d.evidence); !diagnostics.empty()) {
-      images.back()["diagnostics"] = std::move(diagnostics);
+void write_decision_log_images(JsonWriter& w, const policy::WorkloadDecision* decided) {
+  w.begin_array();
+  if (decided != nullptr) {
+    for (const auto& c : decided->containers) {
+      const auto& d = c.decision;
+      // Members in sorted order, as nlohmann wrote them (tests/webhook/admission/answer_rendering_test.cc).
+      w.begin_object();
+      w.member("container", c.container.name);
+      w.member("containerKind", c.container.kind);
+      w.member("decision", decision_name(d.action));
+      // What the reasons leave out for the requester (the socket error behind "registry unreachable").
+      if (auto diagnostics = policy::diagnostics(d.evidence); !diagnostics.empty()) {
+        w.key("diagnostics");
+        w.string_array(diagnostics);
+      }
+      w.member("digest", d.evidence.digest);
+      w.member("image", c.container.image);
+      w.member("mode", policy::to_string(d.mode));
+      w.member("normalized", d.normalized);
+      w.member("outcome", policy::to_string(d.outcome));
+      w.key("reasons");
+      w.string_array(d.reasons);
+      w.member("rule", d.rule);
+      // Which trust anchors vouched (or failed) and how: an index signature accepting a platform digest
+      // says so here, for allowed reviews too (incident response reads this log).
+      w.key("signatures");
+      w.begin_array();
+      for (const auto& a : d.evidence.signatures) {
+        w.begin_object();
+        w.member("anchor", a.anchor);
+        w.member("detail", a.check.detail);
+        w.member("status", policy::to_string(a.check.status));
+        w.end_object();
+      }
+      w.end_array();
+      w.end_object();
     }
   }
-  return images;
+  w.end_array();
 }
 
-std::string decision_log_line(const AdmissionRequest& request, const std::string& decision,
-                              const std::string& message, const std::string& policy_version, nlohmann::json images,
-                              double seconds) {
-  nlohmann::json line = {
-      {"time", rfc3339_now()},
-      {"uid", request.uid},
-      {"apiVersion", request.version == ReviewVersion::v1 ? "admission.k8s.io/v1" : "admission.k8s.io/v1beta1"},
-      {"operation", request.operation},
-      {"kind", request.kind},
-      {"resource", request.resource},
-      {"subResource", request.sub_resource},
-      {"namespace", request.namespace_name},
-      {"name", request.name},
-      {"user", request.user},
-      {"dryRun", request.dry_run},
-      {"policyVersion", policy_version},
-      {"decision", decision},
-      {"durationMs", std::round(seconds * 1e6) / 1e3},
-      {"images", std::move(images)},
-  };
-  if (!message.empty()) line["message"] = message;
-  return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+void append_decision_log_line(std::string& out, const AdmissionRequest& request, std::string_view decision,
+                              std::string_view message, std::string_view policy_version,
+                              const policy::WorkloadDecision* decided, double seconds) {
+  JsonWriter w(out);
+  // Members in sorted order, as nlohmann wrote them.
+  w.begin_object();
+  w.member("apiVersion", request.version == ReviewVersion::v1 ? "admission.k8s.io/v1" : "admission.k8s.io/v1beta1");
+  w.member("decision", decision);
+  w.member("dryRun", request.dry_run);
+  w.member("durationMs", std::round(seconds * 1e6) / 1e3);
+  w.key("images");
+  write_decision_log_images(w, decided);
+  w.member("kind", request.kind);
+  if (!message.empty()) w.member("message", message);
+  w.member("name", request.name);
+  w.member("namespace", request.namespace_name);
+  w.member("operation", request.operation);
+  w.member("policyVersion", policy_version);
+  w.member("resource", request.resource);
+  w.member("subResource", request.sub_resource);
+  char time[32];
+  w.member("time", rfc3339_now(time));
+  w.member("uid", request.uid);
+  w.member("user", request.user);
+  w.end_object();
 }
 
 std::optional<Admission> inventory_entry(const AdmissionRequest& request, const std::string& namespace_name,

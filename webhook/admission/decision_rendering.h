@@ -4,7 +4,7 @@
 //   - the decision log's line (webhook/observe/decision_log.h): one JSON line per review, never the body,
 //   - the inventory's entry (Admission, for the AdmissionObserver).
 // Everything user-controlled is bounded here (warnings, annotations) and written through the JSON
-// encoder (log lines), so a forged image string cannot forge a line.
+// writer (log lines, common/json_writer.h), so a forged image string cannot forge a line.
 //
 // Pure functions of their arguments (the log line also reads the clock for its `time`); safe from any thread.
 #pragma once
@@ -17,8 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "common/json_writer.h"
 #include "policy/evaluate.h"
 #include "policy/workload.h"
 #include "webhook/admission/admission_review.h"
@@ -51,13 +50,16 @@ std::vector<std::string> review_warnings(const policy::WorkloadDecision& decided
 std::map<std::string, std::string> audit_annotations(const policy::WorkloadDecision& decided,
                                                      std::string_view decision, const std::string& policy_version);
 
-// The decision log's `images`: per container or image volume, what was decided and on which evidence.
-nlohmann::json decision_log_images(const policy::WorkloadDecision& decided);
+// The decision log's `images`: per container or image volume, what was decided and on which evidence;
+// an empty list when `decided` is null (DELETE, CONNECT, non-workload kinds, refused objects, errors).
+void write_decision_log_images(JsonWriter& writer, const policy::WorkloadDecision* decided);
 
-// One decision-log line (without the newline): identifiers of the review, the decision, the images.
-std::string decision_log_line(const AdmissionRequest& request, const std::string& decision,
-                              const std::string& message, const std::string& policy_version, nlohmann::json images,
-                              double seconds);
+// One decision-log line (without the newline), appended to `out`: identifiers of the review, the decision,
+// the images (`decided`, may be null), the time taken. `message` is left out when empty. Members sorted by
+// name, byte for byte what the nlohmann encoder wrote before.
+void append_decision_log_line(std::string& out, const AdmissionRequest& request, std::string_view decision,
+                              std::string_view message, std::string_view policy_version,
+                              const policy::WorkloadDecision* decided, double seconds);
 
 // The inventory's entry of an admitted workload (see Admission): nullopt when the workload was denied or
 // no image with a known digest was allowed.

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include <boost/asio/use_awaitable.hpp>
-#include <nlohmann/json.hpp>
 
+#include "common/json_writer.h"
 #include "common/text.h"
 #include "policy/policy.h"
 #include "policy/workload.h"
@@ -37,8 +37,12 @@ double seconds_since(Clock::time_point start) {
 }
 
 HttpAnswer json_error(unsigned status, const std::string& message) {
-  return {status, "application/json",
-          nlohmann::json{{"error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+  std::string body;
+  JsonWriter w(body);
+  w.begin_object();
+  w.member("error", message);
+  w.end_object();
+  return {status, "application/json", std::move(body)};
 }
 
 bool needs_evidence(const policy::Plan& plan) {
@@ -63,7 +67,7 @@ policy::Evidence unavailable_evidence(const policy::Requirements& needs, const s
 struct ReviewOutcome {
   AdmissionResponse response;
   std::string metric_decision;  // allowed | warned | denied | error
-  nlohmann::json images = nlohmann::json::array();
+  std::optional<policy::WorkloadDecision> decided;  // the decision log's images; none: an empty list
   std::string policy_version;
   std::optional<Admission> admitted;  // the inventory's view: set when the workload was admitted
 };
@@ -311,16 +315,23 @@ asio::awaitable<ReviewOutcome> review_workload(const AdmissionRequest& request, 
   out.policy_version = policy::version_of(*compiled);
   out.response.warnings = review_warnings(decided, decision.distinct, decision.evidence);
   out.response.audit_annotations = audit_annotations(decided, out.metric_decision, out.policy_version);
-  out.images = decision_log_images(decided);
   out.admitted = inventory_entry(request, decision.namespace_name, *workload, decided, decision.now);
+  out.decided = std::move(decision.decided);
   co_return out;
 }
 
 // One JSON line per review (decision_log.h). Never the request body: only identifiers and the decision.
-void write_decision(DecisionLog& log, const AdmissionRequest& request, const std::string& decision,
-                    const std::string& message, const std::string& policy_version, nlohmann::json images,
-                    double seconds) {
-  log.write(decision_log_line(request, decision, message, policy_version, std::move(images), seconds));
+// Rendered into this thread's buffer (no co_await between its use and the copy into the log's queue), so
+// a review allocates nothing for its log line once the buffer has grown to the longest line.
+void write_decision(DecisionLog& log, const AdmissionRequest& request, std::string_view decision,
+                    std::string_view message, std::string_view policy_version,
+                    const policy::WorkloadDecision* decided, double seconds) {
+  thread_local std::string line;
+  line.clear();
+  append_decision_log_line(line, request, decision, message, policy_version, decided, seconds);
+  log.write(line);
+  // A huge line (thousands of images) does not pin its memory to the thread for good.
+  if (line.capacity() > 256 * 1024) std::string().swap(line);
 }
 
 }  // namespace
@@ -373,7 +384,7 @@ asio::awaitable<HttpAnswer> PolicyAdmissionService::validate(std::string body, s
     const double seconds = seconds_since(start);
     metrics_.observe_review(operation, outcome.metric_decision, seconds);
     write_decision(log_, *request, outcome.metric_decision, outcome.response.message, outcome.policy_version,
-                   std::move(outcome.images), seconds);
+                   outcome.decided ? &*outcome.decided : nullptr, seconds);
     // A dry run changes nothing in the cluster, so it changes nothing in the inventory either.
     if (observer_ != nullptr && outcome.admitted && !request->dry_run) observer_->admitted(std::move(*outcome.admitted));
     // A deletion leaves the inventory (whatever the policy: DELETE is always allowed). Cluster-scoped or
@@ -400,7 +411,7 @@ asio::awaitable<HttpAnswer> PolicyAdmissionService::validate(std::string body, s
   response.allowed = false;
   response.code = 403;
   response.message = "imagegate: internal error; denied (fail closed)";
-  write_decision(log_, *request, "error", "internal error: " + internal_failure, "", nlohmann::json::array(), seconds);
+  write_decision(log_, *request, "error", "internal error: " + internal_failure, "", nullptr, seconds);
   co_return HttpAnswer{200, "application/json", encode_admission_review(request->version, response)};
 }
 

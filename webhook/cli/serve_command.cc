@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -409,7 +411,11 @@ int run_serve(const ServeFlags& flags) {
   boost::asio::thread_pool policy_pool(1);
 
   Metrics metrics;
-  DecisionLog decisions(std::cout);
+  // stdout, written by a thread of its own (decision_log.h): a review never waits on the log shipper.
+  DecisionLogOptions log_options;
+  log_options.report = &std::cerr;
+  DecisionLog decisions(STDOUT_FILENO, log_options);
+  metrics.set_decision_log_source([&decisions] { return decisions.counts(); });
   auto built = Admission::build(config, metrics, decisions);
   if (!built) return fail(built.error().message);
   Admission& admission = **built;
@@ -446,7 +452,17 @@ int run_serve(const ServeFlags& flags) {
   for (auto& worker : workers) worker.join();
   // The keeper's timer is cancelled: nothing more reaches the pool.
   policy_pool.join();
-  log_line({{"level", "info"}, {"msg", "stopped"}});
+  // Every review has answered: its line is queued. Write them all out before saying "stopped" (a stalled
+  // stdout is given up on after the drain timeout; what it kept is counted as not written).
+  const bool drained = decisions.drain(log_options.drain_timeout);
+  const DecisionLogCounts logged = decisions.counts();
+  nlohmann::json stopped = {{"level", "info"}, {"msg", "stopped"}, {"decisionLogLines", logged.written}};
+  if (logged.dropped != 0 || logged.failed != 0 || !drained) {
+    stopped["decisionLogDropped"] = logged.dropped;
+    stopped["decisionLogFailed"] = logged.failed;
+    stopped["decisionLogDrained"] = drained;
+  }
+  log_line(stopped);
   return 0;
 }
 

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "webhook/observe/decision_log.h"
+
 namespace imagegate::webhook {
 namespace {
 
@@ -148,6 +150,7 @@ struct Metrics::State {
   LabeledHistograms<kRegistryResults.size()> registry_duration{kRegistryResults};
   std::function<RegistryCacheCounts()> registry_cache;      // read at each scrape; may be empty
   std::vector<std::function<SharedCacheCounts()>> shared_cache;  // summed at each scrape
+  std::function<DecisionLogCounts()> decision_log;               // read at each scrape; may be empty
   std::map<std::pair<std::string, std::string>, std::uint64_t> api_requests;  // (route, status code)
   std::uint64_t verdicts_stored_success = 0;
   std::uint64_t verdicts_stored_failure = 0;
@@ -228,16 +231,23 @@ void Metrics::add_shared_cache_source(std::function<SharedCacheCounts()> source)
   state_->shared_cache.push_back(std::move(source));
 }
 
+void Metrics::set_decision_log_source(std::function<DecisionLogCounts()> source) {
+  std::lock_guard lock(state_->mutex);
+  state_->decision_log = std::move(source);
+}
+
 std::string Metrics::render() const {
   std::string out;
   out.reserve(8192);
   // The cache's counts first, outside our lock: the source takes the cache's own lock.
   std::function<RegistryCacheCounts()> cache_source;
   std::vector<std::function<SharedCacheCounts()>> shared_sources;
+  std::function<DecisionLogCounts()> log_source;
   {
     std::lock_guard lock(state_->mutex);
     cache_source = state_->registry_cache;
     shared_sources = state_->shared_cache;
+    log_source = state_->decision_log;
   }
   const bool have_cache = static_cast<bool>(cache_source);
   const RegistryCacheCounts cache = have_cache ? cache_source() : RegistryCacheCounts{};
@@ -249,6 +259,8 @@ std::string Metrics::render() const {
     shared.waited += c.waited;
     shared.errors += c.errors;
   }
+  const bool have_log = static_cast<bool>(log_source);
+  const DecisionLogCounts log_counts = have_log ? log_source() : DecisionLogCounts{};
   // One lock for the whole rendering: every series in one scrape comes from the same instant.
   std::lock_guard lock(state_->mutex);
 
@@ -360,6 +372,16 @@ std::string Metrics::render() const {
   for (const auto& [result, value] : state_->inventory_records) {
     out.append("imagegate_inventory_records_total{result=\"").append(result).append("\"} ");
     out.append(std::to_string(value)).append("\n");
+  }
+  if (have_log) {
+    header(out, "imagegate_decision_log_lines_total", "counter",
+           "Decision-log lines written to stdout, dropped (queue full: stdout not read), or failed (write error).");
+    for (const auto& [result, value] : {std::pair{"written", log_counts.written},
+                                        std::pair{"dropped", log_counts.dropped},
+                                        std::pair{"failed", log_counts.failed}}) {
+      out.append("imagegate_decision_log_lines_total{result=\"").append(result).append("\"} ");
+      out.append(std::to_string(value)).append("\n");
+    }
   }
   return out;
 }

@@ -14,6 +14,8 @@
 
 namespace imagegate::webhook {
 
+struct DecisionLogCounts;  // webhook/observe/decision_log.h
+
 class Metrics {
  public:
   Metrics();
@@ -68,6 +70,11 @@ class Metrics {
   // imagegate_inventory_records_total{result=written|failed|dropped}: inventory sightings written to the
   // store, lost to a store failure, or dropped because the queue was full.
   void inventory_records(std::string_view result, std::size_t count);
+
+  // imagegate_decision_log_lines_total{result=written|dropped|failed}: decision-log lines handed to stdout,
+  // dropped because the queue was full (stdout not read), or lost to a failed write; read from `source` at
+  // each scrape (DecisionLog::counts). `source` must be thread-safe and outlive these metrics.
+  void set_decision_log_source(std::function<DecisionLogCounts()> source);
 
   std::string render() const;
 
