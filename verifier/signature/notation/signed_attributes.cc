@@ -27,10 +27,10 @@ bool contains(const std::vector<std::string>& list, std::string_view item) {
 }
 
 Status check_critical(const ParsedEnvelope& e) {
+  if (contains(e.critical, kHeaderVerificationPlugin)) {
+    return denied("the signature requires a verification plugin, which imagegate does not run");
+  }
   for (const std::string& name : e.critical) {
-    if (name == kHeaderVerificationPlugin) {
-      return denied("the signature requires a verification plugin, which imagegate does not run");
-    }
     if (name != kHeaderSigningScheme && name != kHeaderExpiry && name != kHeaderAuthenticSigningTime) {
       return denied("the signature has an unknown critical header \"" + name + "\"");
     }
