@@ -1,6 +1,7 @@
 // Crypto primitives every signature verifier shares (cosign, Sigstore bundles, Notary v1 / TUF): public
 // keys and certificates from PEM or DER, signature verification over a message, digests, base64, and
-// X.509 chain verification at a given time with the Sigstore identity fields. OpenSSL 3 EVP underneath;
+// X.509 chain verification at a given time with the Sigstore identity fields and the profile fields Notation
+// checks (extensions, subject attributes, key size, issuer signature). OpenSSL 3 EVP underneath;
 // OpenSSL types never appear in this header.
 //
 // Everything here is a pure function of its inputs (no I/O, no clock): the verification time is always a
