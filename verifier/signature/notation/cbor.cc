@@ -49,7 +49,8 @@ class Reader {
           if (!k) return k.error();
           auto e = item(depth + 1);
           if (!e) return e.error();
-          v.entries.emplace_back(std::move(*k), std::move(*e));
+          v.keys.push_back(std::move(*k));
+          v.values.push_back(std::move(*e));
         }
         return v;
       }
@@ -108,16 +109,16 @@ bool Value::as_int(std::int64_t& out) const {
 }
 
 const Value* Value::find(std::int64_t label) const {
-  for (const auto& [k, v] : entries) {
+  for (std::size_t i = 0; i < keys.size(); ++i) {
     std::int64_t n = 0;
-    if (k.as_int(n) && n == label) return &v;
+    if (keys[i].as_int(n) && n == label) return &values[i];
   }
   return nullptr;
 }
 
 const Value* Value::find(std::string_view label) const {
-  for (const auto& [k, v] : entries) {
-    if (k.is_text(label)) return &v;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i].is_text(label)) return &values[i];
   }
   return nullptr;
 }

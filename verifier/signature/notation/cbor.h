@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -24,7 +23,8 @@ struct Value {
   std::uint64_t number = 0;  // unsigned_int: the value; negative_int: -1 - value; tag: the tag; simple: its value
   std::string string;        // bytes, text
   std::vector<Value> items;  // array elements; tag: its one item
-  std::vector<std::pair<Value, Value>> entries;  // map
+  std::vector<Value> keys;    // map keys, and
+  std::vector<Value> values;  // their values (two vectors: a pair of an incomplete type is not portable)
 
   bool is_int() const { return type == Type::unsigned_int || type == Type::negative_int; }
   // The integer as int64, when it fits (nullopt-like: `ok` false otherwise).

@@ -53,7 +53,7 @@ Result<TimePoint> time_value(const cbor::Value& v, std::string_view name) {
 
 Status read_protected(const cbor::Value& header, ParsedEnvelope& out) {
   if (header.type != cbor::Value::Type::map) return bad("protected header is not a map");
-  for (const auto& [key, value] : header.entries) out.protected_names.push_back(label_text(key));
+  for (const cbor::Value& key : header.keys) out.protected_names.push_back(label_text(key));
   std::int64_t alg = 0;
   const cbor::Value* a = header.find(kLabelAlg);
   if (a == nullptr || !a->as_int(alg)) return bad("protected header has no integer alg");

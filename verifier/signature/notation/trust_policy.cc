@@ -112,7 +112,8 @@ Status parse_verification(const nlohmann::json& sv, Statement& st) {
           {"integrity", Check::integrity}, {"authenticity", Check::authenticity},
           {"authenticTimestamp", Check::authentic_timestamp}, {"expiry", Check::expiry},
           {"revocation", Check::revocation}};
-      const auto check = std::find_if(std::begin(kChecks), std::end(kChecks), [&](const auto& c) { return c.first == key; });
+      const std::string& type = key;  // a structured binding is not captured by clang 14's lambdas
+      const auto check = std::find_if(std::begin(kChecks), std::end(kChecks), [&](const auto& c) { return c.first == type; });
       if (check == std::end(kChecks)) {
         return invalid_argument(prefix + "verification type " + in_quotes(key) + " in custom signature verification is not supported");
       }
