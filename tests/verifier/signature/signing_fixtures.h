@@ -122,6 +122,9 @@ struct CertSpec {
   std::vector<std::pair<std::string, std::string>> fulcio_extensions;
   long serial = 1;
   bool code_signing = true;  // extKeyUsage codeSigning on a leaf (else serverAuth)
+  // Subject attributes before O and CN, e.g. {{"C", "US"}, {"ST", "WA"}} (Notation identities need C, ST, O).
+  std::vector<std::pair<std::string, std::string>> subject_prefix;
+  std::string organization = "imagegate-test";
 };
 
 class TestCert {
@@ -137,8 +140,12 @@ class TestCert {
     ASN1_TIME_set(X509_getm_notAfter(x), std::chrono::system_clock::to_time_t(spec.not_after));
     check(X509_set_pubkey(x, subject_key.get()) == 1, "X509_set_pubkey");
     X509_NAME* name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("imagegate-test"),
-                               -1, -1, 0);
+    for (const auto& [field, value] : spec.subject_prefix) {
+      X509_NAME_add_entry_by_txt(name, field.c_str(), MBSTRING_ASC, reinterpret_cast<const unsigned char*>(value.c_str()),
+                                 -1, -1, 0);
+    }
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>(spec.organization.c_str()), -1, -1, 0);
     X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
                                reinterpret_cast<const unsigned char*>(spec.common_name.c_str()), -1, -1, 0);
     X509_set_issuer_name(x, issuer != nullptr ? X509_get_subject_name(issuer->get()) : name);
