@@ -61,7 +61,9 @@ AnchorCheck notation_check(const notation::TrustConfig& trust, const std::string
       for (const notation::SignatureEvidence& s : verdict.signatures) {
         if (s.verified) check.signers.push_back(describe_signer(s));
       }
-      check.detail = "Notation signature verified" + statement;
+      // The evidence itself (signer subject, signing scheme, signing time, timestamp) is the detail: the
+      // decision log and `test --online` show it.
+      check.detail = "Notation signature by " + join(check.signers, ", ") + statement;
       if (!verdict.logged.empty()) check.detail += "; logged: " + join(verdict.logged, "; ");
       return check;
     }

@@ -7,7 +7,8 @@
 // The answer (notation_check):
 //   verified     one signature passed every enforced check of the statement whose registryScopes match the
 //                image; signers: one line per verified signature, "SUBJECT (SCHEME, signed TIME[, timestamp
-//                TIME by TSA])"; detail names the statement and what `log` actions reported;
+//                TIME by TSA])"; detail "Notation signature by <signers> (trust policy statement "S")" and
+//                what `log` actions reported (the decision log and `test --online` show the detail);
 //   failed       no signature, none verified (detail: the first signature's failure and the skipped
 //                manifests), no statement applies, more signatures than allowed, or the statement's level
 //                is `skip` (nothing was verified: a gate counts no signature that was not checked; an
