@@ -41,6 +41,7 @@ spec:
       signatures: {anchors: [notation-team]}
 YML
 cat >"$T/serve-config.yaml" <<YML
+policyReloadInterval: 500ms
 signatures:
   trustReloadInterval: 1s
 YML

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <utility>
-#include <variant>
 
 #include "common/json_bounded.h"
 #include "verifier/signature/cosign/cosign.h"
@@ -19,15 +18,10 @@ namespace {
 // A signature manifest is small (one config, one layer, a subject, a few annotations).
 constexpr JsonLimits kSignatureManifestLimits{kMaxManifestBytes, 16, 1'000};
 
-// The repository `name` at a tag or a digest (a name-only reference first: the image's own tag or digest
-// must not leak into the request).
+// The repository `name` (canonical, from a parsed reference) at a tag or a digest.
 Result<ImageReference> at(const std::string& name, std::string_view tag, std::string_view digest) {
-  auto base = ImageReference::with_name(name);
-  if (auto* err = std::get_if<ReferenceParseError>(&base)) return err->error;
-  auto& ref = std::get<ImageReference>(base);
-  auto out = digest.empty() ? ref.with_tag(tag) : ref.with_digest(digest);
-  if (auto* err = std::get_if<ReferenceParseError>(&out)) return err->error;
-  return std::get<ImageReference>(std::move(out));
+  return ImageReference::from_container_image(digest.empty() ? name + ":" + std::string(tag)
+                                                             : name + "@" + std::string(digest));
 }
 
 std::string string_member(const nlohmann::json& object, const char* key) {
