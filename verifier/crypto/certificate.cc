@@ -7,7 +7,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <ctime>
+#include <memory>
 
 #include "verifier/crypto/crypto.h"
 #include "verifier/crypto/crypto_internal.h"
@@ -179,6 +181,81 @@ std::string Certificate::oidc_issuer() const {
 bool Certificate::has_embedded_scts() const {
   return impl_ && X509_get_ext_by_NID(impl_->x509.get(), NID_ct_precert_scts, -1) >= 0;
 }
+
+std::vector<std::pair<std::string, std::string>> Certificate::subject_attributes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!impl_) return out;
+  const X509_NAME* name = X509_get_subject_name(impl_->x509.get());
+  for (int i = 0; i < X509_NAME_entry_count(name); ++i) {
+    const X509_NAME_ENTRY* entry = X509_NAME_get_entry(name, i);
+    const ASN1_OBJECT* obj = X509_NAME_ENTRY_get_object(entry);
+    std::string key;
+    if (const int nid = OBJ_obj2nid(obj); nid != NID_undef && OBJ_nid2sn(nid) != nullptr) {
+      key = OBJ_nid2sn(nid);
+    } else {
+      char buf[128];
+      const int n = OBJ_obj2txt(buf, sizeof buf, obj, 1);
+      key = n > 0 ? std::string(buf, static_cast<std::size_t>(std::min<int>(n, sizeof buf - 1))) : "?";
+    }
+    unsigned char* utf8 = nullptr;
+    const int len = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(entry));
+    std::string value = len >= 0 ? to_string_view_bytes(utf8, static_cast<std::size_t>(len)) : std::string();
+    OPENSSL_free(utf8);
+    ERR_clear_error();
+    out.emplace_back(std::move(key), std::move(value));
+  }
+  return out;
+}
+
+Certificate::Extensions Certificate::extensions() const {
+  Extensions out;
+  if (!impl_) return out;
+  X509* x = impl_->x509.get();
+  const uint32_t flags = X509_get_extension_flags(x);  // also caches the parsed extensions
+  out.ca = (flags & EXFLAG_CA) != 0;
+  out.basic_constraints = (flags & EXFLAG_BCONS) != 0;
+  if (out.ca && X509_get_pathlen(x) >= 0) out.path_length = X509_get_pathlen(x);
+  out.key_usage = (flags & EXFLAG_KUSAGE) != 0;
+  out.key_usage_bits = X509_get_key_usage(x) & 0xff;
+  if ((flags & EXFLAG_XKUSAGE) != 0) {
+    using EkuPtr = std::unique_ptr<EXTENDED_KEY_USAGE, decltype([](EXTENDED_KEY_USAGE* e) { EXTENDED_KEY_USAGE_free(e); })>;
+    EkuPtr eku(static_cast<EXTENDED_KEY_USAGE*>(X509_get_ext_d2i(x, NID_ext_key_usage, nullptr, nullptr)));
+    for (int i = 0; eku && i < sk_ASN1_OBJECT_num(eku.get()); ++i) {
+      char buf[128];
+      const int n = OBJ_obj2txt(buf, sizeof buf, sk_ASN1_OBJECT_value(eku.get(), i), 1);
+      if (n > 0) out.extended_key_usages.emplace_back(buf, static_cast<std::size_t>(std::min<int>(n, sizeof buf - 1)));
+    }
+  }
+  for (int i = 0; i < X509_get_ext_count(x); ++i) {
+    X509_EXTENSION* ext = X509_get_ext(x, i);
+    if (X509_EXTENSION_get_critical(ext) == 0 || X509_supported_extension(ext) == 1) continue;
+    char buf[128];
+    const int n = OBJ_obj2txt(buf, sizeof buf, X509_EXTENSION_get_object(ext), 1);
+    out.unhandled_critical.emplace_back(n > 0 ? std::string(buf, static_cast<std::size_t>(std::min<int>(n, sizeof buf - 1))) : "?");
+  }
+  ERR_clear_error();
+  return out;
+}
+
+int Certificate::key_bits() const {
+  if (!impl_) return 0;
+  const EVP_PKEY* key = X509_get0_pubkey(impl_->x509.get());
+  ERR_clear_error();
+  return key == nullptr ? 0 : EVP_PKEY_get_bits(key);
+}
+
+bool Certificate::issued_by(const Certificate& issuer) const {
+  if (!impl_ || !issuer.impl_) return false;
+  if (X509_NAME_cmp(X509_get_issuer_name(impl_->x509.get()), X509_get_subject_name(issuer.impl_->x509.get())) != 0) {
+    return false;
+  }
+  EVP_PKEY* key = X509_get0_pubkey(issuer.impl_->x509.get());
+  const bool ok = key != nullptr && X509_verify(impl_->x509.get(), key) == 1;
+  ERR_clear_error();
+  return ok;
+}
+
+bool Certificate::self_signed() const { return issued_by(*this); }
 
 Status verify_certificate_chain(const Certificate& leaf, const std::vector<Certificate>& intermediates,
                                 const std::vector<Certificate>& roots, std::chrono::system_clock::time_point at) {

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -90,6 +91,28 @@ class Certificate {
   std::string oidc_issuer() const;
   // Embedded SCTs present (1.3.6.1.4.1.11129.2.4.2)?
   bool has_embedded_scts() const;
+
+  // The fields certificate profiles check (Notation's code-signing and timestamping requirements).
+  // Subject attributes in order as (short name, value): ("CN", "e2e"), ("O", "Notary"), ... (OpenSSL's short
+  // names; an attribute without one as its dotted OID).
+  std::vector<std::pair<std::string, std::string>> subject_attributes() const;
+  struct Extensions {
+    bool basic_constraints = false;  // the extension is present
+    bool ca = false;
+    long path_length = -1;            // -1: unlimited or absent
+    bool key_usage = false;           // the extension is present
+    unsigned key_usage_bits = 0;      // kKeyUsage* below
+    std::vector<std::string> extended_key_usages;  // dotted OIDs, empty when the extension is absent
+    std::vector<std::string> unhandled_critical;   // critical extensions OpenSSL does not understand
+  };
+  static constexpr unsigned kKeyUsageDigitalSignature = 0x80;
+  static constexpr unsigned kKeyUsageKeyCertSign = 0x04;
+  Extensions extensions() const;
+  int key_bits() const;  // RSA modulus or EC field size; 0 when unknown
+  // The subject equals the issuer and the signature verifies with the certificate's own key.
+  bool self_signed() const;
+  // `issuer`'s subject names this certificate's issuer and its key verifies this certificate's signature.
+  bool issued_by(const Certificate& issuer) const;
 
   struct Impl;
 

@@ -55,6 +55,8 @@ using Asn1ObjectPtr = OpenSslPtr<ASN1_OBJECT, ASN1_OBJECT_free>;
 using Asn1Utf8StringPtr = OpenSslPtr<ASN1_UTF8STRING, ASN1_UTF8STRING_free>;
 using Asn1OctetStringPtr = OpenSslPtr<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free>;
 using TsRespPtr = OpenSslPtr<TS_RESP, TS_RESP_free>;
+using Pkcs7Ptr = OpenSslPtr<PKCS7, PKCS7_free>;
+using TsTstInfoPtr = OpenSslPtr<TS_TST_INFO, TS_TST_INFO_free>;
 using TsVerifyCtxPtr = OpenSslPtr<TS_VERIFY_CTX, TS_VERIFY_CTX_free>;
 
 // The DER an OpenSSL i2d_* function writes for `object` (its buffer freed here). `failure` when `object`

@@ -39,9 +39,15 @@ bool within(const TimeRange& range, std::chrono::system_clock::time_point t) {
   return true;
 }
 
+// What is verified: a whole response (status granted, then its token) or the token alone.
+struct Timestamped {
+  TS_RESP* response = nullptr;
+  PKCS7* token = nullptr;
+};
+
 // One authority: the token must verify with this authority's root as the only trust anchor, its leaf and
 // intermediates offered as untrusted certificates (for tokens that do not embed them), at genTime.
-Status verify_with_authority(TS_RESP* resp, std::string_view signed_data, const CertificateAuthority& tsa,
+Status verify_with_authority(const Timestamped& what, std::string_view signed_data, const CertificateAuthority& tsa,
                              std::time_t gen_time) {
   if (tsa.chain.empty()) return denied("timestamp authority has no certificates");
   X509StorePtr store(X509_STORE_new());
@@ -71,8 +77,42 @@ Status verify_with_authority(TS_RESP* resp, std::string_view signed_data, const 
   // nonce and policy are the requester's business.
   TS_VERIFY_CTX_set_flags(ctx.get(), TS_VFY_VERSION | TS_VFY_SIGNATURE | TS_VFY_DATA);
   ERR_clear_error();
-  if (TS_RESP_verify_response(ctx.get(), resp) != 1) return denied(openssl_reason());
+  const int rc = what.response != nullptr ? TS_RESP_verify_response(ctx.get(), what.response)
+                                          : TS_RESP_verify_token(ctx.get(), what.token);
+  if (rc != 1) return denied(openssl_reason());
   return Ok{};
+}
+
+std::chrono::microseconds accuracy_of(TS_TST_INFO* info) {
+  const TS_ACCURACY* acc = TS_TST_INFO_get_accuracy(info);
+  if (acc == nullptr) return std::chrono::microseconds{0};
+  const auto part = [](const ASN1_INTEGER* v) { return v == nullptr ? 0L : ASN1_INTEGER_get(v); };
+  return std::chrono::seconds(part(TS_ACCURACY_get_seconds(acc))) +
+         std::chrono::milliseconds(part(TS_ACCURACY_get_millis(acc))) +
+         std::chrono::microseconds(part(TS_ACCURACY_get_micros(acc)));
+}
+
+// genTime of `info`, then the first authority (valid at genTime) the token verifies with.
+Result<VerifiedTimestamp> verify_against(const Timestamped& what, TS_TST_INFO* info, std::string_view signed_data,
+                                         const std::vector<CertificateAuthority>& authorities) {
+  const ASN1_GENERALIZEDTIME* gen = TS_TST_INFO_get_time(info);
+  std::tm tm{};
+  if (gen == nullptr || ASN1_TIME_to_tm(gen, &tm) != 1) return invalid_argument("RFC 3161 timestamp has no valid genTime");
+  const std::time_t gen_time = timegm(&tm);
+  const auto when = std::chrono::system_clock::from_time_t(gen_time);
+  if (authorities.empty()) return denied("RFC 3161 timestamp: the trusted root has no timestamp authorities");
+
+  std::string reasons;
+  for (const CertificateAuthority& tsa : authorities) {
+    if (!within(tsa.valid, when)) {
+      reasons += (reasons.empty() ? "" : "; ") + tsa.uri + ": genTime outside the authority's validity";
+      continue;
+    }
+    auto s = verify_with_authority(what, signed_data, tsa, gen_time);
+    if (s) return VerifiedTimestamp{when, tsa.uri, accuracy_of(info)};
+    reasons += (reasons.empty() ? "" : "; ") + tsa.uri + ": " + s.error().message;
+  }
+  return denied("RFC 3161 timestamp does not verify with a trusted timestamp authority (" + reasons + ")");
 }
 
 }  // namespace
@@ -88,24 +128,24 @@ Result<VerifiedTimestamp> verify_rfc3161_timestamp(std::string_view response_der
   }
   TS_TST_INFO* info = TS_RESP_get_tst_info(resp.get());
   if (info == nullptr) return invalid_argument("RFC 3161 timestamp response carries no token");
-  const ASN1_GENERALIZEDTIME* gen = TS_TST_INFO_get_time(info);
-  std::tm tm{};
-  if (gen == nullptr || ASN1_TIME_to_tm(gen, &tm) != 1) return invalid_argument("RFC 3161 timestamp has no valid genTime");
-  const std::time_t gen_time = timegm(&tm);
-  const auto when = std::chrono::system_clock::from_time_t(gen_time);
-  if (authorities.empty()) return denied("RFC 3161 timestamp: the trusted root has no timestamp authorities");
+  return verify_against(Timestamped{resp.get(), nullptr}, info, signed_data, authorities);
+}
 
-  std::string reasons;
-  for (const CertificateAuthority& tsa : authorities) {
-    if (!within(tsa.valid, when)) {
-      reasons += (reasons.empty() ? "" : "; ") + tsa.uri + ": genTime outside the authority's validity";
-      continue;
-    }
-    auto s = verify_with_authority(resp.get(), signed_data, tsa, gen_time);
-    if (s) return VerifiedTimestamp{when, tsa.uri};
-    reasons += (reasons.empty() ? "" : "; ") + tsa.uri + ": " + s.error().message;
+Result<VerifiedTimestamp> verify_rfc3161_token(std::string_view token_der, std::string_view signed_data,
+                                               const std::vector<CertificateAuthority>& authorities) {
+  if (token_der.size() > kMaxTimestampBytes) return resource_exhausted("RFC 3161 timestamp larger than 64 KiB");
+  const auto* p = reinterpret_cast<const unsigned char*>(token_der.data());
+  Pkcs7Ptr token(d2i_PKCS7(nullptr, &p, static_cast<long>(token_der.size())));
+  ERR_clear_error();
+  if (!token || p != reinterpret_cast<const unsigned char*>(token_der.data() + token_der.size())) {
+    return invalid_argument("RFC 3161 timestamp token is not a DER CMS ContentInfo");
   }
-  return denied("RFC 3161 timestamp does not verify with a trusted timestamp authority (" + reasons + ")");
+  TsTstInfoPtr info(PKCS7_to_TS_TST_INFO(token.get()));
+  if (!info) {
+    const std::string why = openssl_reason();
+    return invalid_argument("RFC 3161 timestamp token does not hold a TSTInfo (" + why + ")");
+  }
+  return verify_against(Timestamped{nullptr, token.get()}, info.get(), signed_data, authorities);
 }
 
 }  // namespace imagegate::verifier

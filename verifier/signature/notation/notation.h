@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,6 +55,9 @@ struct TargetArtifact {
   std::string digest;     // "sha256:..."
   std::int64_t size = 0;  // bytes of the manifest
   std::string media_type;
+  // Required payload annotations (notation verify --user-metadata): each key present with this value in the
+  // signed targetArtifact.annotations, or the signature fails (always enforced). Empty: none required.
+  std::map<std::string, std::string> user_metadata = {};
 };
 
 enum class Level { strict, permissive, audit, skip };
