@@ -100,7 +100,7 @@ class NotationVerificationTest : public testing::LocalRegistryTest<NotationVerif
 
   // A policy with a Notation anchor "release" (files form) and a cosign key anchor "other" that signs
   // nothing here; the rule needs `threshold` of `anchors`.
-  std::shared_ptr<const policy::CompiledPolicy> policy(const fs::path& trust_policy, const fs::path& store,
+  std::shared_ptr<const policy::CompiledPolicy> make_policy(const fs::path& trust_policy, const fs::path& store,
                                                        const std::string& anchors, int threshold) {
     const testing::SigningKey key = testing::SigningKey::generate();
     std::ofstream(dir_ / "other.pub") << key.public_pem;
@@ -134,7 +134,7 @@ class NotationVerificationTest : public testing::LocalRegistryTest<NotationVerif
 TEST_F(NotationVerificationTest, NotationCliSignatureVerifiesWithItsEvidenceAndIsCached) {
   const auto image = push_layout("e2e-valid-signature", "notation/valid");
   const fs::path trust_policy = cli_e2e() / "trustpolicies" / "trustpolicy.json";
-  const auto material = build_anchor_material(*policy(trust_policy, trust_store("e2e.crt"), "release", 1), config_);
+  const auto material = build_anchor_material(*make_policy(trust_policy, trust_store("e2e.crt"), "release", 1), config_);
   ASSERT_EQ(material->find("release")->load_error, "");
   SignatureVerification verification(*clients_.cached);
   SignatureReport report = verify(verification, material, image, {"release"});
@@ -161,7 +161,7 @@ TEST_F(NotationVerificationTest, NotationCliSignatureVerifiesWithItsEvidenceAndI
 TEST_F(NotationVerificationTest, AnotherCertificateInTheStoreFailsAuthenticity) {
   const auto image = push_layout("e2e-valid-signature", "notation/wrongstore");
   const fs::path trust_policy = cli_e2e() / "trustpolicies" / "trustpolicy.json";
-  const auto material = build_anchor_material(*policy(trust_policy, trust_store("new_e2e.crt"), "release", 1), config_);
+  const auto material = build_anchor_material(*make_policy(trust_policy, trust_store("new_e2e.crt"), "release", 1), config_);
   ASSERT_EQ(material->find("release")->load_error, "");
   SignatureVerification verification(*clients_.cached);
   SignatureReport report = verify(verification, material, image, {"release"});
@@ -180,16 +180,17 @@ TEST_F(NotationVerificationTest, NotationCountsInTheThresholdWithOtherSchemes) {
                                                        {"other, release", 2, false},
                                                        {"release", 1, true},
                                                        {"other", 1, false}}) {
-    auto compiled = policy(trust_policy, store, anchors, threshold);
+    auto compiled = make_policy(trust_policy, store, anchors, threshold);
     const auto material = build_anchor_material(*compiled, config_);
     SignatureVerification verification(*clients_.cached);
     std::vector<std::string> names;
     for (const auto& a : policy::spec_of(*compiled).rules[0].signatures->anchors) names.push_back(a);
     SignatureReport report = verify(verification, material, image, names);
-    policy::Evidence evidence;
-    evidence.signatures = report.anchors;
     const policy::ImageUnderReview review{"", image.string()};
+    policy::Evidence evidence = policy::unevaluated_evidence(policy::plan(*compiled, review).needs, "not evaluated");
+    evidence.digest_resolution = {policy::EvidenceStatus::verified, "resolved"};
     evidence.digest = testing::run_on(io_, clients_.cached->resolve(image))->digest;
+    evidence.signatures = report.anchors;
     const policy::Decision decision = policy::evaluate(*compiled, review, evidence, std::chrono::system_clock::now());
     EXPECT_EQ(decision.action == policy::Action::allow, allowed) << anchors << " threshold " << threshold;
   }
@@ -200,7 +201,7 @@ TEST_F(NotationVerificationTest, TrustStoreAndPolicyChangesRebuildTheMaterial) {
   fs::copy_file(cli_e2e() / "trustpolicies" / "trustpolicy.json", trust_policy);
   const fs::path store = trust_store("e2e.crt");
   AnchorKeeper keeper(config_, std::chrono::milliseconds(0));
-  const auto material = keeper.load(policy(trust_policy, store, "release", 1));
+  const auto material = keeper.load(make_policy(trust_policy, store, "release", 1));
   ASSERT_EQ(material->find("release")->load_error, "");
   EXPECT_EQ(keeper.rotate(), nullptr) << "nothing changed";
 
