@@ -178,11 +178,14 @@ for path in "$TP"/*.json; do
   case "$named_policies" in *" $policy "*) continue ;; esac
   nverify "$VALID" "$path" "$E2E_STORE"
   case "$policy" in
-    invalid_format_* | malformed_registry_scope_* | empty_registry_scope_* | invalid_registry_scope_* | \
+    invalid_format_* | malformed_registry_scope_* | empty_registry_scope_* | \
       multi_statements_with_the_same_* | multi_statements_with_multi_wildcard_* | overlapped_registry_scope_* | \
       wildcard_plus_other_registry_scope_*)
       assert_rc "$policy: a malformed trust policy is refused" 2
       assert_contains "$policy: the error names the file" "$ERR" "$policy" ;;
+    invalid_registry_scope_*)  # well formed; its one scope is another registry's repository
+      assert_rc "$policy: no statement applies: refused" 1
+      assert_contains "$policy: said so" "$OUT$ERR" "no applicable trust policy statement" ;;
     *)
       if [ "$RC" = 2 ]; then assert_contains "$policy: refused naming the file" "$ERR" "$policy"
       else assert_match "$policy: decided" "$RC" '^[01]$'; fi ;;
@@ -222,7 +225,7 @@ nverify "$REG/notation/e2e-with-timestamped-signature:v1" "$TP/trustpolicy.json"
 assert_rc "timestamped signature by a signer no store trusts: refused" 1
 nverify "$VALID" "$TP/trustpolicy.json" "$T/no-such-store"
 assert_rc "a missing trust store directory is an error" 2
-nverify "$VALID" "$TP/trustpolicy.json"
+run_capture "$bin" verify "$VALID" --notation-trust-policy "$TP/trustpolicy.json" --ca-file "$T/ca.pem"
 assert_rc "--notation-trust-policy without --notation-trust-store is an error" 2
 assert_contains "flags: said so" "$ERR" "go together"
 
