@@ -171,8 +171,11 @@ run_capture render --values "$vals/sqlite.yaml" --notes
 assert_contains "NOTES.txt says sqlite runs one replica" "$OUT" "runs ONE replica"
 assert_contains "NOTES.txt shows how to push verdicts" "$OUT" "imagegate verdict push --server https://imagegate.imagegate-system.svc:8444"
 
+# Notation: notation's own trust policy and trust store from a Secret (or ConfigMap), laid out by `items`.
+notation_values='[{"name":"team","secret":"notation-team","certificates":[{"key":"release-ca.crt","store":"ca/release"}]}]'
 for pol in "$pols"/*.yaml; do
   run_capture render --set 'trust.existingSecrets=["imagegate-keys","sigstore-roots","notary-trust"]' \
+    --set "trust.notation=$notation_values" \
     --set verdicts.store.type=redis --set verdicts.store.redis.url=redis://redis.imagegate-system:6379/0 \
     --set-file "policy=$pol"
   echo "$OUT" > "$T/pol.yaml"
@@ -181,8 +184,6 @@ for pol in "$pols"/*.yaml; do
   [ "$RC" -eq 0 ] || echo "$OUT"
 done
 assert_contains "a Redis URL from values goes into the config" "$(cat "$T/pol.yaml")" 'store: "redis://redis.imagegate-system:6379/0"'
-# Notation: notation's own trust policy and trust store from a Secret (or ConfigMap), laid out by `items`.
-notation_values='[{"name":"team","secret":"notation-team","certificates":[{"key":"release-ca.crt","store":"ca/release"}]}]'
 run_capture render --set 'trust.existingSecrets=["notary-trust"]' --set "trust.notation=$notation_values" \
   --set-file "policy=$pols/migration-notary-to-notation.yaml"
 echo "$OUT" > "$T/notation.yaml"
