@@ -1,5 +1,6 @@
 // The policy loader's trustAnchors section (policy/loader_internal.h): one anchor per scheme (cosign key,
-// keyless identity, Notary v1 root, Notation trust policy) with exactly one body each.
+// keyless identity, Notary v1 root, Notation trust policy: `trustPolicy` + `trustStore` files, or the inline
+// trust stores and identities) with exactly one body each.
 #include <algorithm>
 #include <set>
 #include <string>
@@ -115,27 +116,47 @@ void Loader::load_anchor_body(const YAML::Node& body, const std::string& bp, std
     if (auto ca = string_field(*bf, body, bp, "caFile", false)) notary.ca_file = *ca;
     anchor.spec = notary;
   } else {
-    const std::optional<Fields> bf =
-        fields(body, bp, {"trustStores", "tsaStores", "trustedIdentities", "verificationLevel"});
-    if (!bf) return;
-    NotationAnchor notation;
-    string_list(*bf, bp, "trustStores", notation.trust_store_files);
-    if (notation.trust_store_files.empty()) missing(body, bp, "trustStores");
-    string_list(*bf, bp, "tsaStores", notation.tsa_store_files);
-    const auto identities = string_list(*bf, bp, "trustedIdentities", notation.trusted_identities);
-    if (notation.trusted_identities.empty()) missing(body, bp, "trustedIdentities");
-    for (const auto& [element_path, element] : identities) {
-      const std::string& id = element.Scalar();
-      if (id != "*" && id.rfind("x509.subject:", 0) != 0) {
-        error(element, element_path, "a trusted identity is \"*\" or \"x509.subject: <DN>\"; got " + quote(id));
+    load_notation(body, bp, anchor);
+  }
+}
+
+// Notation: `trustPolicy` + `trustStore` (notation's own files, read by the server when the policy loads)
+// or the inline trust stores and identities, not both.
+void Loader::load_notation(const YAML::Node& body, const std::string& bp, TrustAnchor& anchor) {
+  const std::optional<Fields> bf = fields(
+      body, bp, {"trustPolicy", "trustStore", "trustStores", "tsaStores", "trustedIdentities", "verificationLevel"});
+  if (!bf) return;
+  NotationAnchor notation;
+  const bool files = find(*bf, "trustPolicy") != nullptr || find(*bf, "trustStore") != nullptr;
+  if (files) {
+    for (std::string_view inline_key : {"trustStores", "tsaStores", "trustedIdentities", "verificationLevel"}) {
+      if (const YAML::Node* node = find(*bf, inline_key)) {
+        error(*node, child(bp, inline_key),
+              "\"" + std::string(inline_key) +
+                  "\" belongs to the inline form; with \"trustPolicy\" the trust policy document says it");
       }
     }
-    static const std::vector<std::string_view> kLevels = {"strict", "permissive", "audit"};
-    if (auto level = enum_field(*bf, bp, "verificationLevel", kLevels)) {
-      notation.verification_level = std::string(kLevels[*level]);
-    }
+    if (auto policy = string_field(*bf, body, bp, "trustPolicy", true)) notation.trust_policy_file = *policy;
+    if (auto store = string_field(*bf, body, bp, "trustStore", true)) notation.trust_store_dir = *store;
     anchor.spec = notation;
+    return;
   }
+  string_list(*bf, bp, "trustStores", notation.trust_store_files);
+  if (notation.trust_store_files.empty()) missing(body, bp, "trustStores");
+  string_list(*bf, bp, "tsaStores", notation.tsa_store_files);
+  const auto identities = string_list(*bf, bp, "trustedIdentities", notation.trusted_identities);
+  if (notation.trusted_identities.empty()) missing(body, bp, "trustedIdentities");
+  for (const auto& [element_path, element] : identities) {
+    const std::string& id = element.Scalar();
+    if (id != "*" && id.rfind("x509.subject:", 0) != 0) {
+      error(element, element_path, "a trusted identity is \"*\" or \"x509.subject: <DN>\"; got " + quote(id));
+    }
+  }
+  static const std::vector<std::string_view> kLevels = {"strict", "permissive", "audit"};
+  if (auto level = enum_field(*bf, bp, "verificationLevel", kLevels)) {
+    notation.verification_level = std::string(kLevels[*level]);
+  }
+  anchor.spec = notation;
 }
 
 }  // namespace imagegate::policy

@@ -98,6 +98,7 @@ class Loader {
   void load_anchor(const YAML::Node& node, const std::string& path, PolicySpec& spec);
   void load_anchor_body(const YAML::Node& body, const std::string& path, std::string_view kind,
                         TrustAnchor& anchor);
+  void load_notation(const YAML::Node& body, const std::string& path, TrustAnchor& anchor);
   void load_rule(const YAML::Node& node, const std::string& path, const PolicySpec& spec, Rule& rule);
   void load_signatures(const YAML::Node& node, const std::string& path, const PolicySpec& spec,
                        SignatureRequirement& out);

@@ -40,7 +40,7 @@ struct Location {
 using CosignKeyAnchor = verifier::CosignKeyAnchor;  // cosign public key, inline or keyFile
 using KeylessAnchor = verifier::KeylessAnchor;      // Fulcio certificate identity and its trust root
 using NotaryV1Anchor = verifier::NotaryV1Anchor;    // notary-server and pinned root
-using NotationAnchor = verifier::NotationAnchor;    // Notation trust policy (not verified by this build)
+using NotationAnchor = verifier::NotationAnchor;    // Notation trust policy and trust store (or inline)
 
 struct TrustAnchor {
   std::string name;

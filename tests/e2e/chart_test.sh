@@ -171,8 +171,11 @@ run_capture render --values "$vals/sqlite.yaml" --notes
 assert_contains "NOTES.txt says sqlite runs one replica" "$OUT" "runs ONE replica"
 assert_contains "NOTES.txt shows how to push verdicts" "$OUT" "imagegate verdict push --server https://imagegate.imagegate-system.svc:8444"
 
+# Notation: notation's own trust policy and trust store from a Secret (or ConfigMap), laid out by `items`.
+notation_values='[{"name":"team","secret":"notation-team","certificates":[{"key":"release-ca.crt","store":"ca/release"}]}]'
 for pol in "$pols"/*.yaml; do
   run_capture render --set 'trust.existingSecrets=["imagegate-keys","sigstore-roots","notary-trust"]' \
+    --set "trust.notation=$notation_values" \
     --set verdicts.store.type=redis --set verdicts.store.redis.url=redis://redis.imagegate-system:6379/0 \
     --set-file "policy=$pol"
   echo "$OUT" > "$T/pol.yaml"
@@ -181,6 +184,19 @@ for pol in "$pols"/*.yaml; do
   [ "$RC" -eq 0 ] || echo "$OUT"
 done
 assert_contains "a Redis URL from values goes into the config" "$(cat "$T/pol.yaml")" 'store: "redis://redis.imagegate-system:6379/0"'
+run_capture render --set 'trust.existingSecrets=["notary-trust"]' --set "trust.notation=$notation_values" \
+  --set-file "policy=$pols/migration-notary-to-notation.yaml"
+echo "$OUT" > "$T/notation.yaml"
+assert_contains "trust.notation: the trust policy is mounted as notation names it" "$OUT" "path: trustpolicy.json"
+assert_contains "trust.notation: each certificate in notation's store layout" "$OUT" "path: truststore/x509/ca/release/release-ca.crt"
+run_capture "$py" "$tools/check_rules.py" "$T/notation.yaml"
+assert_rc "trust.notation: the policy's trustPolicy and trustStore are mounted (no subPath: rotated live)" 0
+[ "$RC" -eq 0 ] || echo "$OUT"
+run_capture render --set 'trust.existingSecrets=["notary-trust"]' --set-file "policy=$pols/migration-notary-to-notation.yaml"
+echo "$OUT" > "$T/notation-unmounted.yaml"
+run_capture "$py" "$tools/check_rules.py" "$T/notation-unmounted.yaml"
+assert_rc "check_rules rejects: a Notation trust policy on no mounted volume" 1
+assert_contains "... naming the file" "$OUT" "/etc/imagegate/notation/team/trustpolicy.json is on no mounted volume"
 
 # 6b. The rules can fail.
 expect_rules_fail() {  # description file mutate-args...
@@ -240,6 +256,12 @@ components_overlay() {  # name component...
     > "$T/$name/kustomization.yaml"
   kubectl kustomize "$T/$name" > "$T/$name.yaml" 2>"$T/kerr" || die "kustomize $name: $(cat "$T/kerr")"
 }
+components_overlay k-notation notation
+render --set 'trust.notation=[{"name":"team","configMap":"imagegate-notation","certificates":[{"key":"release-ca.crt","store":"ca/release"}]}]' \
+  > "$T/c-notation.yaml"
+run_capture "$py" "$tools/compare_installs.py" --effective "$T/c-notation.yaml" "$T/k-notation.yaml"
+assert_rc "chart (trust.notation) and the kustomize notation component agree (mounts, volumes, items)" 0
+[ "$RC" -eq 0 ] || echo "$OUT" | grep -A2 DIFFERS
 components_overlay k-sqlite registry-credentials registry-ca trust verdict-api verdicts-sqlite
 render --values "$tools/values/components-sqlite.yaml" > "$T/c-sqlite.yaml"
 run_capture "$py" "$tools/compare_installs.py" --effective "$T/c-sqlite.yaml" "$T/k-sqlite.yaml"

@@ -31,7 +31,7 @@ What it checks (each failure is printed; exit 1 if any):
 - files: every Secret/ConfigMap volume is mounted read-only; every file the server config names (policy,
   certificate, key, client CA, registry CA bundles and Docker config files, the API token file) and every file
   the policy's trust anchors name (keyFile, trustedRoot, fulcioRoots, rekorKey, rootKeyFiles, caFile,
-  trustStores, tsaStores) lies in a mounted volume of the right kind (credentials, keys and tokens only from
+  trustStores, tsaStores, Notation's trustPolicy and trustStore directory) lies in a mounted volume of the right kind (credentials, keys and tokens only from
   Secrets), is projected by the volume's `items` when it has any, and is a key of the Secret/ConfigMap when
   that object is rendered too; nothing secret (private keys, Docker `auths`, API token lines, `--secret`
   strings) is in a ConfigMap; every $(VAR) in the container args is defined in env;
@@ -205,7 +205,7 @@ def check_webhooks(config, kind, path, svc, svc_port, args):
 
 
 TRUST_FILE_KEYS = ("keyFile", "trustedRoot", "fulcioRoots", "rekorKey", "rootKeyFiles", "caFile", "trustStores",
-                   "tsaStores")
+                   "tsaStores", "trustPolicy", "trustStore")
 SECRET_MARKERS = ("PRIVATE KEY", '"auths"')
 
 
@@ -260,7 +260,7 @@ def check_files(objs, by_name, dep, c, mounts, volumes, config, args):
         if any(k in src for k in ("secret", "configMap", "projected")) and m.get("readOnly") is not True:
             fail("volume %s (%s) is mounted writable" % (vname, [k for k in src if k != "name"]))
 
-    def check_file(what, path, secret_only):
+    def check_file(what, path, secret_only, directory=False):
         if not isinstance(path, str) or not path.startswith("/"):
             fail("%s: %r is not an absolute path" % (what, path))
             return
@@ -288,6 +288,9 @@ def check_files(objs, by_name, dep, c, mounts, volumes, config, args):
         items = body.get("items")
         if items:
             match = [i for i in items if i.get("path") == rel]
+            # A directory (a Notation trust store) is there when items lie under it.
+            if not match and directory:
+                match = [i for i in items if i.get("path", "").startswith(rel + "/")]
             if not match:
                 fail("%s: %s is not among the items %r of volume %s" % (what, path, [i.get("path") for i in items], vname))
                 return
@@ -322,7 +325,9 @@ def check_files(objs, by_name, dep, c, mounts, volumes, config, args):
             if cm:
                 pol = yaml.safe_load((cm.get("data") or {}).get(pol_path[len(m["mountPath"].rstrip("/")) + 1:]) or "null")
     for anchor, key, path in policy_files(pol):
-        check_file("policy trust anchor %s %s" % (anchor, key), path, True)
+        # Notation's trust policy and certificates are public: a ConfigMap will do. Its trust store is a directory.
+        notation = key in ("trustPolicy", "trustStore")
+        check_file("policy trust anchor %s %s" % (anchor, key), path, not notation, directory=key == "trustStore")
 
     # Flags the kubelet expands from env, and the store they may set.
     cargs = c.get("args") or []

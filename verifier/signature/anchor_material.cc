@@ -2,19 +2,25 @@
 
 #include "verifier/signature/anchor_material.h"
 
+#include <algorithm>
 #include <exception>
+#include <filesystem>
 #include <fstream>
+#include <system_error>
 
 #include "verifier/crypto/crypto.h"
 #include "verifier/signature/cosign/cosign_verifier.h"
 #include "verifier/signature/notary_v1/notary_v1.h"
+#include "verifier/signature/notation/notation_verifier.h"
 #include "verifier/signature/sigstore/trusted_root.h"
 
 namespace imagegate::verifier {
 namespace {
 
 constexpr std::size_t kMaxTrustFileBytes = 4 * 1024 * 1024;
-constexpr const char* kNotationNotVerified = "Notation signatures are not verified by this build";
+// A watched trust directory (a Notation trust store): at most this many files, this deep.
+constexpr std::size_t kMaxTrustDirFiles = 10'000;
+constexpr int kMaxTrustDirDepth = 8;
 
 Result<std::string> read_trust_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -27,15 +33,32 @@ Result<std::string> read_trust_file(const std::string& path) {
   return text;
 }
 
-// Notation (Notary Project v2) is not verified by this build: every check fails closed. Its scheme comes
-// next, in verifier/signature/notation/.
-class NotationPlaceholder final : public SignatureVerifier {
- public:
-  Reads reads() const noexcept override { return Reads::nothing; }
-  AnchorCheck verify(const FetchedSignatures& /*fetched*/, std::chrono::system_clock::time_point /*now*/) const override {
-    return {AnchorCheck::Status::failed, kNotationNotVerified, {}};
+// A fingerprint of every file under `dir` (relative path and content hash, in path order), "" when the
+// directory cannot be read. Kubernetes' atomic-writer entries (`..data`, `..2024_...`) are not walked: the
+// visible names link through them, and a Secret or ConfigMap update swaps them.
+std::string trust_dir_fingerprint(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return "";
+  std::vector<std::pair<std::string, std::string>> files;
+  fs::recursive_directory_iterator it(dir, fs::directory_options::follow_directory_symlink, ec);
+  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind("..", 0) == 0 || it.depth() >= kMaxTrustDirDepth) {
+      if (it->is_directory(ec)) it.disable_recursion_pending();
+      continue;
+    }
+    if (!it->is_regular_file(ec)) continue;
+    if (files.size() >= kMaxTrustDirFiles) return "more than " + std::to_string(kMaxTrustDirFiles) + " files";
+    auto text = read_trust_file(it->path().string());
+    files.emplace_back(fs::relative(it->path(), dir, ec).string(), text ? sha256_hex(*text) : std::string("unreadable"));
   }
-};
+  if (ec) return "";
+  std::sort(files.begin(), files.end());
+  std::string listing;
+  for (const auto& [path, hash] : files) listing += path + '\0' + hash + '\n';
+  return sha256_hex(listing);
+}
 
 // Reads trust files for one AnchorMaterial and remembers each with the hash of what was read, so the
 // material can tell later whether a rotated Secret changed one.
@@ -44,9 +67,11 @@ class TrustFileReader {
   explicit TrustFileReader(std::vector<AnchorMaterial::TrustFile>& files) : files_(files) {}
   Result<std::string> operator()(const std::string& path) {
     auto text = read_trust_file(path);
-    files_.push_back({path, text ? sha256_hex(*text) : std::string()});
+    files_.push_back({path, text ? sha256_hex(*text) : std::string(), false});
     return text;
   }
+  // Remembers a directory by the fingerprint of every file under it (a file added, removed or changed).
+  void watch_directory(const std::string& path) { files_.push_back({path, trust_dir_fingerprint(path), true}); }
 
  private:
   std::vector<AnchorMaterial::TrustFile>& files_;
@@ -147,6 +172,27 @@ void load_notary_v1(const NotaryV1Anchor& notary, const NotaryTransport& transpo
   out.verifier = std::shared_ptr<const SignatureVerifier>(std::move(verifier.value()));
 }
 
+// Notation: the trust policy and trust store (every file under it watched), or the inline form's files. The
+// files are hashed before they are loaded: a rotation in between makes the next check see a change.
+void load_notation(const NotationAnchor& spec, TrustFileReader& read_file, LoadedAnchor& out) {
+  out.kind = LoadedAnchor::Kind::notation;
+  Result<std::shared_ptr<const notation::TrustConfig>> trust = invalid_argument("not loaded");
+  if (!spec.trust_policy_file.empty()) {
+    (void)read_file(spec.trust_policy_file);
+    read_file.watch_directory(spec.trust_store_dir);
+    trust = notation::load_trust(spec.trust_policy_file, spec.trust_store_dir);
+  } else {
+    for (const std::string& file : spec.trust_store_files) (void)read_file(file);
+    for (const std::string& file : spec.tsa_store_files) (void)read_file(file);
+    trust = notation::load_trust(spec);
+  }
+  if (!trust) {
+    out.load_error = trust.error().message;
+    return;
+  }
+  out.verifier = std::make_shared<const NotationVerifier>(std::move(trust.value()));
+}
+
 LoadedAnchor load_anchor(const NamedAnchorSpec& anchor, const NotaryTransport& transport,
                          TrustFileReader& read_file) {
   LoadedAnchor out;
@@ -157,10 +203,8 @@ LoadedAnchor load_anchor(const NamedAnchorSpec& anchor, const NotaryTransport& t
     load_keyless(*keyless, read_file, out);
   } else if (const auto* notary = std::get_if<NotaryV1Anchor>(anchor.spec)) {
     load_notary_v1(*notary, transport, read_file, out);
-  } else {
-    out.kind = LoadedAnchor::Kind::notation;
-    out.load_error = kNotationNotVerified;
-    out.verifier = std::make_shared<const NotationPlaceholder>();
+  } else if (const auto* notation = std::get_if<NotationAnchor>(anchor.spec)) {
+    load_notation(*notation, read_file, out);
   }
   return out;
 }
@@ -192,6 +236,10 @@ std::shared_ptr<const AnchorMaterial> AnchorMaterial::build(std::string policy_v
 
 bool AnchorMaterial::trust_files_changed() const {
   for (const TrustFile& file : trust_files_) {
+    if (file.directory) {
+      if (trust_dir_fingerprint(file.path) != file.sha256) return true;
+      continue;
+    }
     auto text = read_trust_file(file.path);
     if ((text ? sha256_hex(*text) : std::string()) != file.sha256) return true;
   }

@@ -5,13 +5,14 @@
 // Built (AnchorMaterial::build, blocking: it reads key and root files) when a policy is compiled or the
 // trust files change, never during a review: a review verifies with the material of the snapshot it
 // started with. Each anchor becomes a SignatureVerifier of its scheme (signature_verifier.h): cosign key
-// and keyless -> cosign/cosign_verifier.h, Notary v1 -> notary_v1/notary_v1.h, Notation -> a placeholder
-// that fails closed ("Notation signatures are not verified by this build"). An anchor that cannot be
-// loaded (missing file, bad PEM) carries its load_error and fails every check with it: it never stops the
-// server.
+// and keyless -> cosign/cosign_verifier.h, Notary v1 -> notary_v1/notary_v1.h, Notation ->
+// notation/notation_verifier.h (its trust policy and trust store loaded by notation/notation.h). An anchor
+// that cannot be loaded (missing file, bad PEM, a malformed trust policy: the error names the file and the
+// problem) carries its load_error and fails every check with it: it never stops the server.
 //
 // Trust files rotate: the material remembers every key/root file it read with the SHA-256 of its content
-// (content, not stat identity: a Kubernetes Secret update swaps a `..data` symlink), and its version() is
+// (content, not stat identity: a Kubernetes Secret update swaps a `..data` symlink), and every file under a
+// Notation trust store directory (one added or removed counts too), and its version() is
 // the policy version plus a hash of all trust material; trust_files_changed() rereads them (blocking).
 //
 // Immutable once built; thread-safe.
@@ -63,10 +64,13 @@ class AnchorMaterial {
   // policy_version() + "/" + a hash of every trust file's content (and of every read error): two materials
   // with the same version were built from the same policy and the same trust material.
   const std::string& version() const noexcept { return full_version_; }
-  // A trust file read while building: its path and the SHA-256 of its content ("" when it could not be read).
+  // A trust file read while building: its path and the SHA-256 of its content ("" when it could not be read);
+  // or a trust directory (a Notation trust store): the SHA-256 of the list of every file under it with the
+  // SHA-256 of each one's content.
   struct TrustFile {
     std::string path;
     std::string sha256;
+    bool directory = false;
   };
   const std::vector<TrustFile>& trust_files() const noexcept { return trust_files_; }
   // Rereads every trust file (blocking): true when one's content (or readability) differs from what was loaded.

@@ -9,7 +9,8 @@ AnchorCheck SignatureVerifier::verify(const FetchedSignatures& /*fetched*/,
   return {AnchorCheck::Status::failed, "this anchor does not verify OCI signatures", {}};
 }
 
-boost::asio::awaitable<AnchorCheck> SignatureVerifier::fetch_and_verify(const ImageReference& /*image*/,
+boost::asio::awaitable<AnchorCheck> SignatureVerifier::fetch_and_verify(RegistryClient& /*registry*/,
+                                                                        const ImageReference& /*image*/,
                                                                         std::string /*digest*/) const {
   co_return AnchorCheck{AnchorCheck::Status::failed, "this anchor fetches no trust data of its own", {}};
 }

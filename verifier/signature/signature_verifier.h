@@ -7,10 +7,12 @@
 //   oci_signatures  the digest's classic `.sig` signatures and Sigstore bundles, fetched once per image for
 //                   every anchor by SignatureFetcher (signature_fetcher.h), bounded there; verify() is a
 //                   pure function of them (cosign/: key and keyless; sigstore/: bundles).
-//   own_material    trust data the scheme fetches through its own fetcher (notary_v1/: TUF metadata from a
-//                   notary-server through the registry client, verified by notary_v1/tuf.h over the fetched
-//                   bytes); fetch_and_verify() honours cancellation.
-//   nothing         a scheme this build does not verify (Notation, notation/ comes next): fails closed.
+//   own_material    what the scheme fetches itself (notary_v1/: TUF metadata from a notary-server through
+//                   a registry client of its own, verified by notary_v1/tuf.h over the fetched bytes;
+//                   notation/: the digest's Notation signatures through the referrers API or its tag
+//                   schema, read with the `registry` client fetch_and_verify is given, the one every other
+//                   registry read of the review uses); fetch_and_verify() honours cancellation.
+//   nothing         a scheme this build does not verify: fails closed.
 //
 // Thread-safe: one instance per anchor, shared by every review.
 #pragma once
@@ -21,6 +23,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "verifier/image/image_reference.h"
+#include "verifier/registry/registry_client.h"
 #include "verifier/signature/signature_check.h"
 #include "verifier/signature/signature_fetcher.h"
 
@@ -37,8 +40,10 @@ class SignatureVerifier {
   // verification time for evidence that carries none (key-based bundles). Others: failed.
   virtual AnchorCheck verify(const FetchedSignatures& fetched, std::chrono::system_clock::time_point now) const;
   // own_material: fetches the scheme's trust data for `image` (its repository and tag) and verifies that it
-  // signs `digest`. Others: failed.
-  virtual boost::asio::awaitable<AnchorCheck> fetch_and_verify(const ImageReference& image, std::string digest) const;
+  // signs `digest`; `registry` reaches the image's registry (a scheme with a server of its own ignores it).
+  // Others: failed.
+  virtual boost::asio::awaitable<AnchorCheck> fetch_and_verify(RegistryClient& registry, const ImageReference& image,
+                                                               std::string digest) const;
 };
 
 }  // namespace imagegate::verifier

@@ -1,7 +1,8 @@
 // `imagegate verify REF`: does the image carry valid signatures from the given anchors? The flags are the
 // ones cosign users know (--key, --certificate-identity[-regexp], --certificate-oidc-issuer[-regexp],
 // --trusted-root, or --fulcio-roots with --rekor-key), plus Notary v1 (--notary-server, --notary-root,
-// --notary-signer). The anchors become a PolicySpec with one rule (`signatures: {anchors, threshold}`), so
+// --notary-signer) and Notation (--notation-trust-policy with --notation-trust-store: notation's own
+// trustpolicy.json and truststore directory). The anchors become a PolicySpec with one rule (`signatures: {anchors, threshold}`), so
 // the CLI verifies and decides with exactly the code the server uses.
 //
 // Exit codes: 0 verified, 1 not verified (the reasons say why), 2 error (bad flags or files, registry or
@@ -46,6 +47,8 @@ struct VerifyFlags {
   std::string notary_server;
   std::vector<std::string> notary_roots;
   std::vector<std::string> notary_signers;
+  std::string notation_trust_policy;
+  std::string notation_trust_store;
   RegistryConfig registry;  // --ca-file, --docker-config, --insecure-registry, --legacy-tls-registry
   std::string signature_repository;
   int threshold = 1;
@@ -132,8 +135,23 @@ Result<policy::PolicySpec> build_spec(const VerifyFlags& flags, std::vector<std:
   } else if (!flags.notary_roots.empty() || !flags.notary_signers.empty()) {
     return invalid_argument("--notary-root and --notary-signer need --notary-server");
   }
+  if (!flags.notation_trust_policy.empty() || !flags.notation_trust_store.empty()) {
+    if (flags.notation_trust_policy.empty() || flags.notation_trust_store.empty()) {
+      return invalid_argument("--notation-trust-policy and --notation-trust-store go together");
+    }
+    policy::NotationAnchor n;
+    n.trust_policy_file = flags.notation_trust_policy;
+    n.trust_store_dir = flags.notation_trust_store;
+    policy::TrustAnchor anchor;
+    anchor.name = "notation";
+    anchor.spec = std::move(n);
+    requirement.anchors.push_back(anchor.name);
+    sources.push_back(flags.notation_trust_policy);
+    spec.trust_anchors.push_back(std::move(anchor));
+  }
   if (requirement.anchors.empty()) {
-    return invalid_argument("nothing to verify with: give --key, keyless flags, or --notary-server");
+    return invalid_argument(
+        "nothing to verify with: give --key, keyless flags, --notary-server, or --notation-trust-policy");
   }
   if (flags.threshold < 1 || static_cast<std::size_t>(flags.threshold) > requirement.anchors.size()) {
     return invalid_argument("--threshold must be between 1 and the number of anchors (" +
@@ -243,6 +261,9 @@ int run_verify(const VerifyFlags& flags) {
       const policy::AnchorEvidence& a = evidence.signatures[i];
       std::cout << "  " << a.anchor << " (" << (i < sources.size() ? sources[i] : "") << "): "
                 << policy::to_string(a.check.status) << ": " << a.check.detail << "\n";
+      if (i < report.signers.size()) {
+        for (const std::string& signer : report.signers[i]) std::cout << "    signer: " << signer << "\n";
+      }
     }
     if (!verified) {
       for (const std::string& reason : decision.reasons) std::cerr << "imagegate: not verified: " << reason << "\n";
@@ -260,10 +281,12 @@ void add_verify_command(CLI::App& app, CliContext& context) {
   CLI::App* verify = app.add_subcommand(
       "verify",
       "Verify an image's signatures as the server does: cosign keys, keyless (Fulcio/Rekor, offline trust "
-      "roots), Sigstore bundles, Notary v1.\nExit codes: 0 verified, 1 not verified, 2 error.\nExamples:\n"
+      "roots), Sigstore bundles, Notary v1, Notation.\nExit codes: 0 verified, 1 not verified, 2 error.\nExamples:\n"
       "  imagegate verify registry.example.com/app:1.0 --key cosign.pub\n"
       "  imagegate verify app@sha256:... --certificate-identity-regexp '^https://github.com/org/' \\\n"
-      "      --certificate-oidc-issuer https://token.actions.githubusercontent.com --trusted-root trusted_root.json");
+      "      --certificate-oidc-issuer https://token.actions.githubusercontent.com --trusted-root trusted_root.json\n"
+      "  imagegate verify registry.example.com/app:1.0 --notation-trust-policy ~/.config/notation/trustpolicy.json \\\n"
+      "      --notation-trust-store ~/.config/notation/truststore");
   verify->add_option("reference", flags->reference, "image reference, e.g. registry.example.com/app:1.2")->required();
   verify->add_option("--key", flags->keys, "cosign public key PEM file (repeatable: each is an anchor)")
       ->allow_extra_args(false);
@@ -279,6 +302,10 @@ void add_verify_command(CLI::App& app, CliContext& context) {
       ->allow_extra_args(false);
   verify->add_option("--notary-signer", flags->notary_signers, "Notary v1: required signer role, e.g. targets/releases (repeatable)")
       ->allow_extra_args(false);
+  verify->add_option("--notation-trust-policy", flags->notation_trust_policy,
+                     "Notation: trust policy document (notation's trustpolicy.json)");
+  verify->add_option("--notation-trust-store", flags->notation_trust_store,
+                     "Notation: trust store directory (notation's truststore, holding x509/{ca,signingAuthority,tsa}/NAME/)");
   verify->add_option("--threshold", flags->threshold, "how many anchors must verify (default 1)");
   verify->add_option("--ca-file", flags->registry.ca_files, "CA bundle trusted for registries (repeatable)")->allow_extra_args(false);
   verify->add_option("--docker-config", flags->registry.docker_config_files, "Docker config.json with credentials (repeatable)")

@@ -91,7 +91,7 @@ struct SignatureVerification::State {
 };
 
 SignatureVerification::SignatureVerification(verifier::RegistryClient& client, SignatureVerificationOptions options)
-    : fetcher_(client, options.fetch), options_(std::move(options)),
+    : client_(client), fetcher_(client, options.fetch), options_(std::move(options)),
       state_(std::make_unique<State>(options_.max_cache_entries)) {}
 
 SignatureVerification::~SignatureVerification() = default;
@@ -295,7 +295,7 @@ asio::awaitable<SignatureReport> SignatureVerification::run(std::shared_ptr<cons
     } else if (!anchor->verifier) {
       check = {AnchorCheck::Status::failed, "anchor not usable: not loaded", {}};
     } else if (anchor->verifier->reads() == verifier::SignatureVerifier::Reads::own_material) {
-      asio::awaitable<AnchorCheck> checking = anchor->verifier->fetch_and_verify(image, digest);
+      asio::awaitable<AnchorCheck> checking = anchor->verifier->fetch_and_verify(client_, image, digest);
       check = co_await std::move(checking);
     } else if (anchor->verifier->reads() == verifier::SignatureVerifier::Reads::nothing) {
       check = anchor->verifier->verify({}, now);

@@ -8,7 +8,9 @@
 // (verifier/signature/signature_verifier.h):
 //   cosign key and keyless anchors -> over the fetched signatures and bundles (pure);
 //   Notary v1 anchors              -> their own trust data for the image's tag (fetch_and_verify);
-//   Notation anchors               -> failed: not verified by this build.
+//   Notation anchors               -> the digest's Notation signatures (referrers API or tag schema), read
+//                                     through the same registry client, verified offline against the
+//                                     anchor's trust policy and store (fetch_and_verify).
 // Results are cached per (digest, signature repository, anchor material version, anchor[, tag for Notary])
 // for `cache_ttl`; answers that could not be decided (registry or notary-server unavailable) are never
 // cached. Concurrent misses for the same image and anchors share one flight (common/single_flight.h). With
@@ -104,6 +106,7 @@ class SignatureVerification {
                                                std::string digest, std::vector<std::string> anchors,
                                                std::string signature_repository, std::string flight_key);
 
+  verifier::RegistryClient& client_;  // what own_material schemes reading the registry (Notation) fetch through
   verifier::SignatureFetcher fetcher_;
   SignatureVerificationOptions options_;
   std::unique_ptr<State> state_;

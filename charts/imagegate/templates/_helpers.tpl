@@ -214,3 +214,24 @@ configMap:
 {{- define "imagegate.verdictClaimName" -}}
 {{- default (printf "%s-verdicts" (include "imagegate.fullname" .)) .Values.verdicts.store.sqlite.existingClaim -}}
 {{- end -}}
+
+{{/*
+A Notation trust policy and trust store from one Secret or ConfigMap (trust.notation entry): the trust policy
+key at trustpolicy.json, each certificate at truststore/x509/<store>/<key>, notation's own layout.
+*/}}
+{{- define "imagegate.notationSource" -}}
+{{- if .secret -}}
+secret:
+  secretName: {{ .secret }}
+{{- else -}}
+configMap:
+  name: {{ required "a trust.notation entry needs secret or configMap" .configMap }}
+{{- end }}
+  items:
+    - key: {{ .trustPolicyKey | default "trustpolicy.json" }}
+      path: trustpolicy.json
+    {{- range .certificates }}
+    - key: {{ .key }}
+      path: truststore/x509/{{ .store }}/{{ .key }}
+    {{- end }}
+{{- end -}}

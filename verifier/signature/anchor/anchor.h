@@ -50,9 +50,15 @@ struct NotaryV1Anchor {
   std::string ca_file;                    // TLS CA for the server
 };
 
-// Notation (Notary Project v2): trust stores and trusted identities, as a notation trust policy.
+// Notation (Notary Project v2), in one of two forms:
+//   files   `trustPolicy:` a notation trust policy document (trustpolicy.json) with `trustStore:` notation's
+//           trust store directory (x509/{ca,signingAuthority,tsa}/<name>/*), copied unchanged from a notation
+//           CLI setup (verifier/signature/notation/notation.h load_trust);
+//   inline  trust stores and trusted identities: one implicit statement for every registry.
 struct NotationAnchor {
-  std::vector<std::string> trust_store_files;  // CA certificates (PEM)
+  std::string trust_policy_file;  // files form: trustpolicy.json, with
+  std::string trust_store_dir;    // the `truststore` directory (or one holding `truststore/`)
+  std::vector<std::string> trust_store_files;  // inline form: CA certificates (PEM)
   std::vector<std::string> tsa_store_files;
   std::vector<std::string> trusted_identities;  // "x509.subject: CN=...", or "*"
   std::string verification_level = "strict";    // strict | permissive | audit

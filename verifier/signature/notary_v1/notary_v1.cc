@@ -51,7 +51,9 @@ class NotaryV1VerifierImpl final : public NotaryV1Verifier {
   NotaryV1VerifierImpl(NotaryV1Config config, tuf::RootPin pin, std::unique_ptr<TrustDataFetcher> fetcher)
       : config_(std::move(config)), pin_(std::move(pin)), fetcher_(std::move(fetcher)) {}
 
-  asio::awaitable<AnchorCheck> fetch_and_verify(const ImageReference& image, std::string digest) const override {
+  // The registry client is not used: trust data lives on the notary-server, reached by fetcher_.
+  asio::awaitable<AnchorCheck> fetch_and_verify(RegistryClient& /*registry*/, const ImageReference& image,
+                                                std::string digest) const override {
     if (!image.has_tag()) {
       co_return failed("Notary v1 signs tags: " + image.string() + " has no tag to look up");
     }

@@ -8,7 +8,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include <stdexcept>
+
 #include "tests/test_support.h"
+#include "verifier/registry/oci_registry_client.h"
 #include "verifier/signature/notary_v1/notary_v1.h"
 
 namespace imagegate::verifier {
@@ -60,7 +63,10 @@ TEST(NotaryV1Verifier, CreateRefusesUnusableConfiguration) {
 
 AnchorCheck run(NotaryV1Verifier& v, const ImageReference& ref, std::string digest) {
   boost::asio::io_context io;
-  auto f = boost::asio::co_spawn(io, v.fetch_and_verify(ref, std::move(digest)), boost::asio::use_future);
+  // The image registry's client is not what Notary v1 reads (its trust data is on the notary-server).
+  auto registry = OciRegistryClient::create({});
+  if (!registry) throw std::runtime_error(registry.error().message);
+  auto f = boost::asio::co_spawn(io, v.fetch_and_verify(**registry, ref, std::move(digest)), boost::asio::use_future);
   io.run();
   return f.get();
 }
