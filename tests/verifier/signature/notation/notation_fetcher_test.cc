@@ -20,6 +20,7 @@
 #include "tests/signature_registry.h"
 #include "tests/test_support.h"
 #include "verifier/registry/oci_registry_client.h"
+#include "verifier/signature/signature_fetcher.h"
 
 namespace imagegate::verifier {
 namespace {
