@@ -9,7 +9,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config ca-certificates \
       libboost1.81-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libre2-dev \
-      libsqlite3-dev libhiredis-dev \
+      libsqlite3-dev libhiredis-dev libsimdjson-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -20,11 +20,11 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DIMAGEGATE_TESTS=O
 
 # ---- runtime ----------------------------------------------------------------------------------------------
 FROM debian:bookworm-slim
-# Only the shared libraries the binary links (ldd): OpenSSL 3, yaml-cpp 0.7, RE2, SQLite, hiredis;
+# Only the shared libraries the binary links (ldd): OpenSSL 3, yaml-cpp 0.7, RE2, SQLite, hiredis, simdjson;
 # libstdc++ is in slim.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates libssl3 libyaml-cpp0.7 libre2-9 libsqlite3-0 \
-      libhiredis0.14 \
+      libhiredis0.14 libsimdjson14 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 65532 imagegate \
  && useradd --uid 65532 --gid 65532 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin imagegate

@@ -81,13 +81,18 @@ Result<policy::PolicySpec> build_spec(const VerifyFlags& flags, std::vector<std:
   rule.images = {"**"};
   rule.failure_policy = policy::FailurePolicy::closed;
   policy::SignatureRequirement requirement;
-  for (std::size_t i = 0; i < flags.keys.size(); ++i) {
+  // Each flag group becomes an anchor the rule requires; `source` is what the text output names it by.
+  const auto add_anchor = [&](std::string name, verifier::AnchorSpec anchor_spec, const std::string& source) {
+    requirement.anchors.push_back(name);
+    sources.push_back(source);
     policy::TrustAnchor anchor;
-    anchor.name = flags.keys.size() == 1 ? "key" : "key-" + std::to_string(i + 1);
-    anchor.spec = policy::CosignKeyAnchor{"", flags.keys[i]};
-    requirement.anchors.push_back(anchor.name);
-    sources.push_back(flags.keys[i]);
+    anchor.name = std::move(name);
+    anchor.spec = std::move(anchor_spec);
     spec.trust_anchors.push_back(std::move(anchor));
+  };
+  for (std::size_t i = 0; i < flags.keys.size(); ++i) {
+    add_anchor(flags.keys.size() == 1 ? "key" : "key-" + std::to_string(i + 1),
+               policy::CosignKeyAnchor{"", flags.keys[i]}, flags.keys[i]);
   }
   const bool keyless = !flags.identity.empty() || !flags.identity_regexp.empty() || !flags.issuer.empty() ||
                        !flags.issuer_regexp.empty() || !flags.trusted_root.empty() || !flags.fulcio_roots.empty() ||
@@ -113,12 +118,7 @@ Result<policy::PolicySpec> build_spec(const VerifyFlags& flags, std::vector<std:
     k.trusted_root_file = flags.trusted_root;
     k.fulcio_roots_file = flags.fulcio_roots;
     k.rekor_key_file = flags.rekor_key;
-    policy::TrustAnchor anchor;
-    anchor.name = "keyless";
-    anchor.spec = std::move(k);
-    requirement.anchors.push_back(anchor.name);
-    sources.push_back(flags.trusted_root.empty() ? flags.fulcio_roots : flags.trusted_root);
-    spec.trust_anchors.push_back(std::move(anchor));
+    add_anchor("keyless", std::move(k), flags.trusted_root.empty() ? flags.fulcio_roots : flags.trusted_root);
   }
   if (!flags.notary_server.empty()) {
     if (flags.notary_roots.empty()) return invalid_argument("--notary-server needs --notary-root PEM");
@@ -126,12 +126,7 @@ Result<policy::PolicySpec> build_spec(const VerifyFlags& flags, std::vector<std:
     n.server = flags.notary_server;
     n.root_key_files = flags.notary_roots;
     n.delegations = flags.notary_signers;
-    policy::TrustAnchor anchor;
-    anchor.name = "notary";
-    anchor.spec = std::move(n);
-    requirement.anchors.push_back(anchor.name);
-    sources.push_back(flags.notary_server);
-    spec.trust_anchors.push_back(std::move(anchor));
+    add_anchor("notary", std::move(n), flags.notary_server);
   } else if (!flags.notary_roots.empty() || !flags.notary_signers.empty()) {
     return invalid_argument("--notary-root and --notary-signer need --notary-server");
   }
@@ -142,12 +137,7 @@ Result<policy::PolicySpec> build_spec(const VerifyFlags& flags, std::vector<std:
     policy::NotationAnchor n;
     n.trust_policy_file = flags.notation_trust_policy;
     n.trust_store_dir = flags.notation_trust_store;
-    policy::TrustAnchor anchor;
-    anchor.name = "notation";
-    anchor.spec = std::move(n);
-    requirement.anchors.push_back(anchor.name);
-    sources.push_back(flags.notation_trust_policy);
-    spec.trust_anchors.push_back(std::move(anchor));
+    add_anchor("notation", std::move(n), flags.notation_trust_policy);
   }
   if (requirement.anchors.empty()) {
     return invalid_argument(

@@ -91,10 +91,9 @@ TEST_F(NotationFetcherTest, ReadsTheTargetAndEachEnvelopeThroughTheFallbackIndex
   auto [image, digest] = push("notation/app", "notation-app");
   const nlohmann::json first = signature("notation/app", digest, R"({"payload":"jws-1"})");
   const nlohmann::json second = signature("notation/app", digest, "cose-bytes", "application/cose");
-  const nlohmann::json sbom{{"mediaType", kManifestType},
-                            {"digest", "sha256:" + std::string(64, 'a')},
-                            {"size", 10},
-                            {"artifactType", "application/spdx+json"}};
+  // Another artifact about the image (the registry checks that an index's manifests exist): listed, not read.
+  nlohmann::json sbom = signature("notation/app", digest, R"({"spdxVersion":"SPDX-2.3"})", "application/spdx+json");
+  sbom["artifactType"] = "application/spdx+json";
   index("notation/app", digest, nlohmann::json::array({first, sbom, second}));
 
   auto got = fetch(image, digest);
