@@ -14,6 +14,8 @@ packages=(
   clang libclang-rt-dev
   # test and benchmark peers
   openssl curl wrk nginx-light ca-certificates
+  # TLS scan of both listeners (tests/e2e/testssl_test.sh)
+  testssl.sh
   # peak memory of a command (tests/e2e/memory_bounds_test.sh: /usr/bin/time -f %M)
   time
   # install tests: kubectl kustomize is on the machine; schema checks, OCI image build/push/pull, a registry
