@@ -436,6 +436,9 @@ int run_serve(const ServeFlags& flags) {
   log_started(setup, listeners->bound);
 
   std::signal(SIGPIPE, SIG_IGN);
+  // A file size limit (ulimit -f) reached by the SQLite store or the decision log: the write fails with
+  // EFBIG and is answered as an error (a verdict push gets 503), instead of SIGXFSZ killing the server.
+  std::signal(SIGXFSZ, SIG_IGN);
   watcher.start();
   PolicyAdmissionService* service = &admission.service;
   admission.anchor_keeper.start(policy_pool.get_executor(),

@@ -7,6 +7,7 @@
   /v2/mismatch/manifests/*  HEAD without the header; GET with a header that does not match the body
   /v2/garbage/manifests/*   200 with a body that is not a manifest
   /v2/hang/manifests/*      headers, half the body, then silence
+  /v2/drip/manifests/*      headers, then the body at 1 byte a second (no step ever times out)
   /v2/ratelimit/manifests/* 429 with Retry-After: 1, then ok (ratelimit3: Retry-After: 3, then ok)
   /v2/ratelimit20/manifests/* 429 with Retry-After: 20, always
   /v2/redirect/manifests/*  302 to itself, forever
@@ -258,6 +259,17 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(MANIFEST[: len(MANIFEST) // 2])
             self.wfile.flush()
             time.sleep(30)
+            return
+        if repo == "drip":
+            if self.command == "HEAD":
+                return self.send(200, b"", ctype)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(MANIFEST)))
+            self.end_headers()
+            for i in range(len(MANIFEST)):
+                self.wfile.write(MANIFEST[i:i + 1])
+                self.wfile.flush()
+                time.sleep(1)
             return
         if repo in ("ratelimit", "ratelimit3"):
             with lock:
