@@ -31,8 +31,6 @@ T="$E2E_TMP"
 here="$src/tests/e2e"
 
 make_ca
-mkdir -p "$T/registries.d" "$T/none.d"
-printf 'default-docker:\n  use-sigstore-attachments: true\n' >"$T/registries.d/default.yaml"
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/ec.key" 2>/dev/null
 openssl pkey -in "$T/ec.key" -pubout -out "$T/ec.pub"
 op="$(free_port)"; tp="$(free_port)"; kp="$(free_port)"; ip="$(free_port)"
@@ -42,23 +40,6 @@ start_registry token "$kp" "$TOKEN_AUTH_YAML"
 REGISTRY_PLAIN=1 start_registry keyless "$tp"
 printf '{"auths":{"127.0.0.1:%s":{"username":"u","password":"p"}}}' "$kp" >"$T/config.json"
 node_modules="$("$here/sigstore/install.sh")" || die "npm install of tests/e2e/sigstore failed"
-
-# cosign_image REGISTRY REPO:TAG SEED [CREDS]: pushes a new image and attaches one `.sig` signature.
-cosign_image() {
-  local reg="$1" ref="$2" seed="$3" digest dest=() src=()
-  [ -n "${4:-}" ] && { dest=(--dest-creds "$4"); src=(--src-creds "$4"); }
-  SSL_CERT_FILE="$T/ca.pem" push_image "$seed" "$reg/$ref" "${dest[@]}"
-  rm -rf "$T/dir"
-  SSL_CERT_FILE="$T/ca.pem" skopeo --registries.d "$T/none.d" copy --quiet --src-cert-dir "$T/certs.d" "${src[@]}" \
-    "docker://$reg/$ref" "dir:$T/dir"
-  digest="sha256:$(sha256sum "$T/dir/manifest.json" | sed 's/ .*//')"
-  printf '{"critical":{"identity":{"docker-reference":"%s"},"image":{"docker-manifest-digest":"%s"},"type":"cosign container image signature"},"optional":null}' \
-    "$reg/${ref%%:*}" "$digest" >"$T/payload.json"
-  openssl dgst -sha256 -sign "$T/ec.key" -out "$T/ec.sig" "$T/payload.json"
-  python3 "$here/signatures/attach.py" "$T/dir" "$T/payload.json" "$T/ec.sig"
-  SSL_CERT_FILE="$T/ca.pem" skopeo --registries.d "$T/registries.d" copy --quiet --dest-cert-dir "$T/certs.d" \
-    "${dest[@]}" "dir:$T/dir" "docker://$reg/$ref"
-}
 
 # The images: per round and binary, one for first contact and three new ones, on each registry. The keyless
 # ones are all signed in one sign.js run (one mock CA, so one trusted root for the anchor).
@@ -71,8 +52,8 @@ done
 kreg="127.0.0.1:$tp"
 also=()
 for name in "${images[@]}"; do
-  cosign_image "127.0.0.1:$op" "bench/$name:v1" "open-$name"
-  cosign_image "127.0.0.1:$kp" "bench/$name:v1" "token-$name" u:p
+  cosign_image "127.0.0.1:$op" "bench/$name:v1" "open-$name" "$T/ec.key"
+  cosign_image "127.0.0.1:$kp" "bench/$name:v1" "token-$name" "$T/ec.key" u:p
   push_image "keyless-$name" "$kreg/bench/$name:v1" --dest-tls-verify=false
   curl -sS -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$kreg/v2/bench/$name/manifests/v1" \
     >"$T/manifest-$name.json"

@@ -291,6 +291,28 @@ push_image() {
     >"$E2E_TMP/skopeo.log" 2>&1 || die "skopeo copy to $ref: $(cat "$E2E_TMP/skopeo.log")"
 }
 
+# cosign_image REGISTRY REPO:TAG SEED KEY [CREDS]: pushes a new image (push_image SEED) and attaches one
+# cosign `.sig` signature: a simple-signing payload for its digest signed with the EC private key KEY
+# (openssl), written by skopeo's attachment code (registries.d use-sigstore-attachments); trusts the test
+# CA ($E2E_TMP/ca.pem, certs.d); CREDS (user:password) for a registry with auth. Sets COSIGN_DIGEST.
+cosign_image() {
+  local reg="$1" ref="$2" seed="$3" key="$4" dest=() src=() T="$E2E_TMP"
+  [ -n "${5:-}" ] && { dest=(--dest-creds "$5"); src=(--src-creds "$5"); }
+  mkdir -p "$T/registries.d" "$T/none.d"
+  printf 'default-docker:\n  use-sigstore-attachments: true\n' >"$T/registries.d/default.yaml"
+  SSL_CERT_FILE="$T/ca.pem" push_image "$seed" "$reg/$ref" "${dest[@]}"
+  rm -rf "$T/dir"
+  SSL_CERT_FILE="$T/ca.pem" skopeo --registries.d "$T/none.d" copy --quiet --src-cert-dir "$T/certs.d" "${src[@]}" \
+    "docker://$reg/$ref" "dir:$T/dir"
+  COSIGN_DIGEST="sha256:$(sha256sum "$T/dir/manifest.json" | sed 's/ .*//')"
+  printf '{"critical":{"identity":{"docker-reference":"%s"},"image":{"docker-manifest-digest":"%s"},"type":"cosign container image signature"},"optional":null}' \
+    "$reg/${ref%%:*}" "$COSIGN_DIGEST" >"$T/payload.json"
+  openssl dgst -sha256 -sign "$key" -out "$T/payload.sig" "$T/payload.json"
+  python3 "$E2E_LIB_DIR/signatures/attach.py" "$T/dir" "$T/payload.json" "$T/payload.sig"
+  SSL_CERT_FILE="$T/ca.pem" skopeo --registries.d "$T/registries.d" copy --quiet --dest-cert-dir "$T/certs.d" \
+    "${dest[@]}" "dir:$T/dir" "docker://$reg/$ref"
+}
+
 # raw_digest REF [SKOPEO_INSPECT_ARGS...]: "sha256:<hex>" of the raw manifest `skopeo inspect --raw` reads
 # from docker://REF, trusting the test CA's cert directory (as push_image); e.g. raw_digest REF --creds u:p.
 raw_digest() {
