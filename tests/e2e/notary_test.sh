@@ -121,6 +121,9 @@ openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl ec -pubout
 verify "$GUN:v1" "$URL_A" "$T/other-root.pem"
 assert_rc "a root not signed by the pinned key is refused" 1
 assert_contains "wrong root: the reason" "$OUT$ERR" "root is not signed by a pinned key"
+other_fp="key sha256:$(openssl pkey -pubin -in "$T/other-root.pem" -outform DER | sha256sum | cut -c1-16)"
+assert_contains "wrong root: the pinned key, by its SPKI fingerprint" "$OUT$ERR" "pinned: $other_fp"
+assert_contains "wrong root: who signed the published root" "$OUT$ERR" "the server's root version 1 is signed by key sha256:"
 
 push other:v1 4
 verify "$REG/other:v1" "$URL_A" "$T/root-a.pem"
@@ -159,6 +162,14 @@ assert_rc "after root rotation the previously pinned root still verifies the tag
 root_pem "$URL_A" "$GUN" "$T/root-a2.pem"
 verify "$GUN:v1" "$URL_A" "$T/root-a2.pem"
 assert_rc "the new root certificate verifies too" 0
+# A wrong pin against a rotated root: the walk from version 1 finds no pinned key either; the answer says so
+# (the pin), not how the walk ended.
+verify "$GUN:v1" "$URL_A" "$T/other-root.pem"
+assert_rc "after root rotation a wrong pinned root is still refused" 1
+assert_contains "... naming the pinned key and the published root version" "$OUT$ERR" \
+  "root is not signed by a pinned key: the server's root version 2 is signed by"
+assert_contains "... by fingerprint" "$OUT$ERR" "pinned: $other_fp"
+assert_not_contains "... not the walk's fetch" "$OUT$ERR" "fetching 1.root.json"
 
 # ---- server B: timestamp and snapshot keys from notary-signer (ECDSA) ----
 GUN_B="$REG/app-b"
