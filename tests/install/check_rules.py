@@ -550,29 +550,23 @@ def main():
         fail("NetworkPolicy does not admit the serving port")
 
     check_files(objs, by_name, dep, c, mounts, volumes, config, args)
-    if config.get("apiListen"):
-        api_port = int(str(config["apiListen"]).rsplit(":", 1)[1])
-        expected_ports = 2
-        if api_port == listen_port:
-            fail("apiListen shares the webhook port %d" % listen_port)
-        if api_port not in ports.values():
-            fail("apiListen port %d is not a container port (%r)" % (api_port, ports))
-        if api_port not in by_target:
-            fail("no Service port targets the verdict API port %d" % api_port)
-        if api_port not in [ports.get(a, a) for a in allowed]:
-            fail("NetworkPolicy does not admit the verdict API port %d" % api_port)
-    if config.get("metricsListen"):
-        # /metrics over plain HTTP: its own container port, exposed by the Service and the NetworkPolicy.
-        metrics_port = int(str(config["metricsListen"]).rsplit(":", 1)[1])
+    # Second and third listeners (the verdict API; /metrics over plain HTTP): each its own container port,
+    # exposed by the Service and admitted by the NetworkPolicy.
+    used = {listen_port: "the webhook"}
+    for key, what in (("apiListen", "the verdict API"), ("metricsListen", "the plain-HTTP metrics")):
+        if not config.get(key):
+            continue
+        port = int(str(config[key]).rsplit(":", 1)[1])
         expected_ports += 1
-        if metrics_port in (listen_port, int(str(config.get("apiListen", ":0")).rsplit(":", 1)[1])):
-            fail("metricsListen shares port %d with another listener" % metrics_port)
-        if metrics_port not in ports.values():
-            fail("metricsListen port %d is not a container port (%r)" % (metrics_port, ports))
-        if metrics_port not in by_target:
-            fail("no Service port targets the plain-HTTP metrics port %d" % metrics_port)
-        if metrics_port not in [ports.get(a, a) for a in allowed]:
-            fail("NetworkPolicy does not admit the plain-HTTP metrics port %d" % metrics_port)
+        if port in used:
+            fail("%s shares port %d with %s" % (key, port, used[port]))
+        used[port] = what
+        if port not in ports.values():
+            fail("%s port %d is not a container port (%r)" % (key, port, ports))
+        if port not in by_target:
+            fail("no Service port targets %s port %d" % (what, port))
+        if port not in [ports.get(a, a) for a in allowed]:
+            fail("NetworkPolicy does not admit %s port %d" % (what, port))
     if len(svc_ports) != expected_ports:
         fail("Service: want %d port(s), found %d" % (expected_ports, len(svc_ports)))
 
