@@ -101,6 +101,8 @@ run_capture render --notes
 assert_rc "NOTES.txt renders" 0
 assert_contains "NOTES.txt shows the server-side dry run" "$OUT" "--dry-run=server"
 assert_contains "NOTES.txt shows kubectl imagegate test" "$OUT" "kubectl imagegate test"
+assert_contains "NOTES.txt shows helm test" "$OUT" "helm test imagegate -n imagegate-system"
+assert_contains "NOTES.txt says the uninstall removes the webhooks first" "$OUT" "first deletes the webhook configurations"
 
 # 6a. Registry, trust and verdict values: rendered, valid, following the rules.
 vals="$tools/values"
