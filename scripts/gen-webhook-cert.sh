@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Generates the webhook's TLS material for the kustomize install (manifests/): a private CA and a serving
 # certificate for the Service, with SANs <service>, <service>.<namespace>, <service>.<namespace>.svc and
-# <service>.<namespace>.svc.cluster.local. Writes ca.crt, tls.crt and tls.key into the tls component
-# (manifests/tls/ by default), from which kustomize builds the Secret and fills the webhook's caBundle.
+# <service>.<namespace>.svc.cluster.local. Writes ca.crt, tls.crt and tls.key for the tls component (into
+# manifests/tls/generated-by-scripts-gen-webhook-cert.sh/ by default: the folder's name is what kustomize
+# prints while they are missing), from which kustomize builds the Secret and fills the webhook's caBundle.
 #
 # Usage: scripts/gen-webhook-cert.sh [--namespace NS] [--service NAME] [--out DIR] [--days N] [--force]
 #                                    [--print-ca-bundle]
 #   --namespace  the namespace imagegate runs in (default imagegate-system; change the kustomization's
 #                `namespace:` to match)
 #   --service    the webhook Service's name (default imagegate)
-#   --out        where to write the files (default manifests/tls next to this script)
+#   --out        where to write the files (default manifests/tls/generated-by-scripts-gen-webhook-cert.sh/)
 #   --days       validity of the serving certificate (default 365; the CA gets 10 years)
 #   --force      overwrite existing files (rotation); without it, existing files are kept and the script fails
 #   --print-ca-bundle  also print the base64 caBundle (for patching a webhook configuration by hand)
@@ -19,7 +20,7 @@ set -euo pipefail
 
 namespace=imagegate-system
 service=imagegate
-out="$(cd "$(dirname "$0")/.." && pwd)/manifests/tls"
+out="$(cd "$(dirname "$0")/.." && pwd)/manifests/tls/generated-by-scripts-gen-webhook-cert.sh"
 days=365
 force=0
 print_bundle=0
@@ -31,7 +32,7 @@ while [ $# -gt 0 ]; do
     --days) days="${2:?--days needs a value}"; shift 2 ;;
     --force) force=1; shift ;;
     --print-ca-bundle) print_bundle=1; shift ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "gen-webhook-cert: unknown argument: $1" >&2; exit 2 ;;
   esac
 done

@@ -9,7 +9,12 @@
 #     Kubernetes 1.33 OpenAPI/CRD schemas and the install rules (tests/install/check_rules.py);
 #  3. the chart and the kustomize install agree on webhook, pod and server settings (compare_installs.py);
 #  4. `helm upgrade` keeps the generated certificate (lookup of the existing Secret) unless the Service
-#     name changed; an impossible grace period makes rendering fail;
+#     name changed; an impossible grace period makes rendering fail; the operator knobs (hostNetwork,
+#     matchConditions, namespaceSelector, webhook labels, extraArgs/extraEnv, affinity, spread, security
+#     contexts, priority class, logFormat, plain-HTTP metrics) reach their fields; a bring-your-own TLS
+#     Secret generates nothing and its CA is the caBundle; the hooks: pre-delete RBAC for exactly the webhook
+#     configurations, its script run against a stand-in API server (tests/install/apiserver_standin.py: no
+#     kube-apiserver here), and (step 5) the `helm test` pod's script run against the real server;
 #  5. the real imagegate binary serves with the chart's rendered config, policy and certificate, and curl
 #     verifies the serving certificate against the chart's caBundle and SAN;
 #  6. registry, trust and verdict values (tests/install/values/*.yaml, the example policies of
@@ -96,6 +101,8 @@ run_capture render --notes
 assert_rc "NOTES.txt renders" 0
 assert_contains "NOTES.txt shows the server-side dry run" "$OUT" "--dry-run=server"
 assert_contains "NOTES.txt shows kubectl imagegate test" "$OUT" "kubectl imagegate test"
+assert_contains "NOTES.txt shows helm test" "$OUT" "helm test imagegate -n imagegate-system"
+assert_contains "NOTES.txt says the uninstall removes the webhooks first" "$OUT" "first deletes the webhook configurations"
 
 # 6a. Registry, trust and verdict values: rendered, valid, following the rules.
 vals="$tools/values"
@@ -144,7 +151,7 @@ assert_contains "legacy TLS registries reach the config" "$facts" "legacy-tls ['
 assert_contains "registry concurrency caps reach the config (set, and the default)" "$facts" "concurrency 8 32"
 assert_contains "signatures limits, cache TTL and trust reload interval reach the config" "$facts" "signatures 20 262144 10m 15s"
 assert_contains "Redis URL from a Secret stays out of the config; API and cache TTL in it" "$facts" "store - 0.0.0.0:9443 /etc/imagegate/api/tokens 15s"
-assert_contains "... and reaches the server as a flag from env" "$facts" "args serve --config /etc/imagegate/config/config.yaml --store=\$(IMAGEGATE_STORE)"
+assert_contains "... and reaches the server as a flag from env" "$facts" "args serve --config /etc/imagegate/config/config.yaml --store=\$(IMAGEGATE_STORE) --log-format=json"
 assert_contains "Redis keeps the replicas and the rolling update" "$facts" "replicas 3 RollingUpdate"
 assert_contains "credentials from values roll the pods when they change (read at start-up)" "$(cat "$T/sig.yaml")" "checksum/registry-auth:"
 assert_contains "NetworkPolicy: webhook port from anywhere, API port only from the CI namespace" "$facts" \
@@ -221,6 +228,13 @@ expect_rules_fail "an API token in a ConfigMap" "$T/sig.yaml" ConfigMap data.lea
 expect_rules_fail "a private key in a ConfigMap" "$T/sig.yaml" ConfigMap data.key '"-----BEGIN EC PRIVATE KEY-----"'
 expect_rules_fail "\$(VAR) in args without env" "$T/sig.yaml" Deployment spec.template.spec.containers.0.env __delete__
 expect_rules_fail "a Redis URL in a plain env value" "$T/sig.yaml" Deployment spec.template.spec.containers.0.env.0 '{"name":"IMAGEGATE_STORE","value":"redis://:pw@redis:6379"}'
+expect_rules_fail "pre-delete RBAC that may delete another webhook configuration" "$T/default.yaml" ClusterRole rules.0.resourceNames '["imagegate","kyverno-resource-validating-webhook-cfg"]'
+expect_rules_fail "pre-delete RBAC with more verbs than delete" "$T/default.yaml" ClusterRole rules.0.verbs '["delete","patch"]'
+expect_rules_fail "pre-delete RBAC on any webhook configuration (no resourceNames)" "$T/default.yaml" ClusterRole rules.1.resourceNames __delete__
+expect_rules_fail "a pre-delete hook that deletes something else" "$T/default.yaml" Pod/imagegate-pre-delete spec.containers.0.env.0.value '"validatingwebhookconfigurations/other"'
+expect_rules_fail "a pre-delete hook without a ServiceAccount token" "$T/default.yaml" Pod/imagegate-pre-delete spec.automountServiceAccountToken false
+expect_rules_fail "a helm test pod that posts elsewhere" "$T/default.yaml" Pod/imagegate-test-review spec.containers.0.env.0.value '"https://example.com/validate"'
+expect_rules_fail "a helm test pod selected by the Service" "$T/default.yaml" Pod/imagegate-test-review metadata.labels '{"app.kubernetes.io/name":"imagegate","app.kubernetes.io/instance":"imagegate","app.kubernetes.io/component":"webhook"}'
 run_capture render --set-file "policy=$pols/keys.yaml"
 echo "$OUT" > "$T/nokeys.yaml"
 run_capture "$py" "$tools/check_rules.py" "$T/nokeys.yaml"
@@ -242,8 +256,8 @@ assert_rc "rendering refuses the verdict API on the webhook's port" 1
 
 # 3. Chart and kustomize agree.
 cp -r "$src/manifests" "$T/manifests"
-rm -f "$T/manifests/tls/"*.crt "$T/manifests/tls/"*.key
-"$src/scripts/gen-webhook-cert.sh" --out "$T/manifests/tls" 2>/dev/null
+rm -rf "$T/manifests/tls/generated-by-scripts-gen-webhook-cert.sh"
+"$src/scripts/gen-webhook-cert.sh" --out "$T/manifests/tls/generated-by-scripts-gen-webhook-cert.sh" 2>/dev/null
 kubectl kustomize "$T/manifests" > "$T/kustomize.yaml" 2>"$T/kerr" || die "kustomize: $(cat "$T/kerr")"
 run_capture "$py" "$tools/compare_installs.py" "$T/default.yaml" "$T/kustomize.yaml"
 assert_rc "chart defaults and kustomize agree (webhooks, pod, container, config, policy, service, PDB, netpol)" 0
@@ -266,6 +280,11 @@ components_overlay k-sqlite registry-credentials registry-ca trust verdict-api v
 render --values "$tools/values/components-sqlite.yaml" > "$T/c-sqlite.yaml"
 run_capture "$py" "$tools/compare_installs.py" --effective "$T/c-sqlite.yaml" "$T/k-sqlite.yaml"
 assert_rc "chart (registry/trust/sqlite/API values) and kustomize components agree (config + flags, mounts, volumes, ports, replicas, strategy)" 0
+[ "$RC" -eq 0 ] || echo "$OUT" | grep -A2 DIFFERS
+components_overlay k-metrics metrics-http
+render --set metrics.plainHTTP.enabled=true > "$T/c-metrics.yaml"
+run_capture "$py" "$tools/compare_installs.py" --effective "$T/c-metrics.yaml" "$T/k-metrics.yaml"
+assert_rc "chart (metrics.plainHTTP) and the kustomize metrics-http component agree (flag, ports, Service, netpol)" 0
 [ "$RC" -eq 0 ] || echo "$OUT" | grep -A2 DIFFERS
 components_overlay k-redis verdict-api verdicts-redis
 render --values "$tools/values/components-redis.yaml" > "$T/c-redis.yaml"
@@ -307,6 +326,171 @@ fi
 run_capture "$py" "$tools/check_rules.py" "$T/renamed.yaml"
 assert_rc "the renamed install's certificate matches its Service" 0
 
+# Operator knobs (issue 19): each value reaches its field, the objects stay valid and follow the rules.
+aff='{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[{"matchExpressions":[{"key":"node-role.kubernetes.io/control-plane","operator":"DoesNotExist"}]}]}},"podAntiAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":[{"topologyKey":"kubernetes.io/hostname","labelSelector":{"matchLabels":{"app.kubernetes.io/name":"imagegate","app.kubernetes.io/instance":"imagegate"}}}]}}'
+tsc='[{"maxSkew":2,"topologyKey":"topology.kubernetes.io/region","whenUnsatisfiable":"DoNotSchedule","labelSelector":{"matchLabels":{"app.kubernetes.io/name":"imagegate","app.kubernetes.io/instance":"imagegate"}}}]'
+mc='[{"name":"not-ci-deployer","expression":"request.userInfo.username != '"'"'system:serviceaccount:ci:deployer'"'"'"}]'
+run_capture render --set hostNetwork=true --set server.port=10443 --set logFormat=text \
+  --set metrics.plainHTTP.enabled=true --set metrics.plainHTTP.port=10800 --set metrics.serviceMonitor.enabled=true \
+  --set priorityClassName=system-cluster-critical --set "affinity=$aff" --set "topologySpreadConstraints=$tsc" \
+  --set 'podSecurityContext={"runAsNonRoot":true,"runAsUser":10001,"runAsGroup":10001,"fsGroup":10001,"seccompProfile":{"type":"RuntimeDefault"}}' \
+  --set 'securityContext={"allowPrivilegeEscalation":false,"readOnlyRootFilesystem":true,"runAsNonRoot":true,"runAsUser":10001,"capabilities":{"drop":["ALL"]},"seccompProfile":{"type":"RuntimeDefault"}}' \
+  --set 'extraArgs=["--threads","4"]' --set 'extraEnv=[{"name":"TZ","value":"UTC"},{"name":"POD_NAME","valueFrom":{"fieldRef":{"fieldPath":"metadata.name"}}}]' \
+  --set "webhook.matchConditions=$mc" --set 'webhook.labels={"team":"platform"}' \
+  --set 'webhook.namespaceSelector={"matchLabels":{"imagegate.dev/enforce":"true"},"matchExpressions":[{"key":"tier","operator":"NotIn","values":["sandbox"]}]}'
+assert_rc "chart renders with hostNetwork, metrics over HTTP, affinity, spread, security contexts, extra args/env, matchConditions" 0
+echo "$OUT" > "$T/knobs.yaml"
+run_capture "$py" "$tools/validate_k8s.py" "$T/knobs.yaml"
+assert_rc "... every object valid against Kubernetes 1.33 OpenAPI (ServiceMonitor CRD included)" 0
+[ "$RC" -eq 0 ] || echo "$OUT" | grep INVALID
+run_capture "$py" "$tools/check_rules.py" "$T/knobs.yaml"
+assert_rc "... and follows the install rules (restricted contexts, anti-affinity and spread on the pods, hooks)" 0
+[ "$RC" -eq 0 ] || echo "$OUT"
+"$py" - "$T/knobs.yaml" > "$T/knobs.facts" <<'PY'
+import json, sys, yaml
+objs = [o for o in yaml.safe_load_all(open(sys.argv[1])) if o]
+kind = lambda k: [o for o in objs if o["kind"] == k]
+pod = kind("Deployment")[0]["spec"]["template"]["spec"]
+c = pod["containers"][0]
+print("host", pod.get("hostNetwork"), pod.get("dnsPolicy"), pod.get("priorityClassName"))
+print("args", " ".join(c["args"]))
+print("env", json.dumps(c.get("env"), sort_keys=True))
+print("ports", sorted((p["name"], p["containerPort"]) for p in c["ports"]))
+print("psc", pod["securityContext"]["runAsUser"], "csc", c["securityContext"]["runAsUser"])
+print("affinity", sorted(pod["affinity"]), "tsc", [t["topologyKey"] for t in pod["topologySpreadConstraints"]])
+svc = kind("Service")[0]["spec"]["ports"]
+print("svc", sorted((p["name"], p["port"]) for p in svc))
+print("netpol", sorted(r["ports"][0]["port"] for r in kind("NetworkPolicy")[0]["spec"]["ingress"]))
+ep = kind("ServiceMonitor")[0]["spec"]["endpoints"][0]
+print("monitor", ep["port"], ep["scheme"], "tlsConfig" in ep)
+for cfg in kind("ValidatingWebhookConfiguration") + kind("MutatingWebhookConfiguration"):
+    print(cfg["kind"], "labels.team", cfg["metadata"]["labels"].get("team"))
+    for h in cfg["webhooks"]:
+        sel = h["namespaceSelector"]
+        print(h["name"], "conditions", [m["name"] for m in h.get("matchConditions", [])],
+              "selector", json.dumps(sel.get("matchLabels")), [e["key"] for e in sel["matchExpressions"]])
+PY
+facts="$(cat "$T/knobs.facts")"
+assert_contains "hostNetwork with dnsPolicy ClusterFirstWithHostNet, the priority class" "$facts" "host True ClusterFirstWithHostNet system-cluster-critical"
+assert_contains "logFormat, the plain-HTTP metrics listener and extraArgs reach the args, in that order" "$facts" \
+  "args serve --config /etc/imagegate/config/config.yaml --log-format=text --metrics-listen=0.0.0.0:10800 --threads 4"
+assert_contains "extraEnv reaches the container (value and valueFrom)" "$facts" '"name": "POD_NAME", "valueFrom"'
+assert_contains "the webhook port (the node's, with hostNetwork) and the metrics port are container ports" "$facts" \
+  "ports [('https', 10443), ('metrics', 10800)]"
+assert_contains "podSecurityContext and securityContext replace the defaults" "$facts" "psc 10001 csc 10001"
+assert_contains "free-form affinity and topologySpreadConstraints are used as given" "$facts" \
+  "affinity ['nodeAffinity', 'podAntiAffinity'] tsc ['topology.kubernetes.io/region']"
+assert_contains "the Service exposes the metrics port" "$facts" "svc [('https', 443), ('metrics', 10800)]"
+assert_contains "the NetworkPolicy admits the metrics port" "$facts" "netpol [10443, 10800]"
+assert_contains "the ServiceMonitor scrapes the plain-HTTP port (no TLS config)" "$facts" "monitor metrics http False"
+for hook in validate.imagegate.dev inventory.imagegate.dev mutate.imagegate.dev; do
+  assert_contains "$hook: matchConditions and the extra namespaceSelector terms, exclusions kept" "$facts" \
+    "$hook conditions ['not-ci-deployer'] selector {\"imagegate.dev/enforce\": \"true\"} ['kubernetes.io/metadata.name', 'imagegate.dev/ignore', 'tier']"
+done
+assert_contains "webhook.labels on the ValidatingWebhookConfiguration" "$facts" "ValidatingWebhookConfiguration labels.team platform"
+assert_contains "webhook.labels on the MutatingWebhookConfiguration" "$facts" "MutatingWebhookConfiguration labels.team platform"
+assert_contains "the default logFormat is json" "$(cat "$T/default.yaml")" "- --log-format=json"
+assert_not_contains "plain-HTTP metrics are off by default" "$(cat "$T/default.yaml")" "--metrics-listen"
+run_capture render --set 'securityContext={"allowPrivilegeEscalation":true,"privileged":true}'
+echo "$OUT" > "$T/priv.yaml"
+run_capture "$py" "$tools/check_rules.py" "$T/priv.yaml"
+assert_rc "check_rules rejects a securityContext override that is not restricted" 1
+run_capture render --set metrics.plainHTTP.enabled=true --set metrics.plainHTTP.port=8443
+assert_rc "rendering refuses the plain-HTTP metrics port on the webhook's port" 1
+assert_contains "... with the reason" "$ERR" "metrics.plainHTTP.port must differ from server.port"
+
+# Bring-your-own TLS Secret: nothing generated, the webhooks trust the CA given (or the Secret's ca.crt).
+"$src/scripts/gen-webhook-cert.sh" --out "$T/byo" 2>/dev/null || die "gen-webhook-cert.sh failed"
+byo_ca="$(base64 -w0 < "$T/byo/ca.crt")"
+run_capture render --set tls.existingSecret.name=corp-tls --set "tls.existingSecret.caBundle=$byo_ca"
+assert_rc "chart renders with an existing TLS Secret and its CA" 0
+echo "$OUT" > "$T/byo.yaml"
+run_capture "$py" "$tools/check_rules.py" --tls existing "$T/byo.yaml"
+assert_rc "... no TLS Secret or Certificate rendered, the pod mounts corp-tls, every webhook has a caBundle" 0
+[ "$RC" -eq 0 ] || echo "$OUT"
+run_capture "$py" "$tools/validate_k8s.py" "$T/byo.yaml"
+assert_rc "... valid against Kubernetes 1.33 OpenAPI" 0
+bundle_of "$T/byo.yaml" | base64 -d > "$T/byo/bundle.pem"
+run_capture openssl verify -CAfile "$T/byo/bundle.pem" "$T/byo/tls.crt"
+assert_rc "the Secret's certificate verifies against the rendered caBundle" 0
+secret_field "$T/default.yaml" tls.crt | base64 -d > "$T/byo/other.crt"
+run_capture openssl verify -CAfile "$T/byo/bundle.pem" "$T/byo/other.crt"
+assert_rc "(a certificate from another CA does not)" 2
+run_capture render --set tls.existingSecret.name=corp-tls
+assert_rc "an existing Secret without caBundle and unreadable (helm template): rendering refuses" 1
+assert_contains "... saying what to set" "$ERR" "set tls.existingSecret.caBundle"
+printf 'apiVersion: v1\nkind: Secret\nmetadata: {name: corp-tls, namespace: imagegate-system}\ntype: kubernetes.io/tls\ndata: {ca.crt: %s, tls.crt: eA==, tls.key: eA==}\n' \
+  "$byo_ca" > "$T/byo/existing.yaml"
+run_capture render --set tls.existingSecret.name=corp-tls --lookup "$T/byo/existing.yaml"
+assert_rc "an existing Secret with ca.crt (helm install: lookup) needs no caBundle value" 0
+echo "$OUT" > "$T/byo-lookup.yaml"
+assert_eq "... the caBundle is the Secret's ca.crt" "$byo_ca" "$(bundle_of "$T/byo-lookup.yaml")"
+run_capture render --set tls.existingSecret.name=corp-tls --set "tls.existingSecret.caBundle=$byo_ca" --set tls.certManager.enabled=true
+assert_rc "rendering refuses an existing Secret together with cert-manager" 1
+assert_contains "... with the reason" "$ERR" "exclude each other"
+"$py" "$tools/mutate.py" "$T/byo.yaml" ValidatingWebhookConfiguration webhooks.0.clientConfig.caBundle '""' > "$T/byo-mut.yaml"
+run_capture "$py" "$tools/check_rules.py" --tls existing "$T/byo-mut.yaml"
+assert_rc "check_rules rejects: an existing TLS Secret but a webhook without caBundle" 1
+
+# Helm hooks: the pre-delete pod may delete exactly the webhook configurations; `helm test` posts a review.
+assert_contains "a pre-delete hook" "$(cat "$T/default.yaml")" "helm.sh/hook: pre-delete"
+assert_contains "a helm test pod" "$(cat "$T/default.yaml")" "helm.sh/hook: test"
+run_capture render --set hooks.preDelete.enabled=false --set hooks.test.enabled=false
+echo "$OUT" > "$T/nohooks.yaml"
+run_capture "$py" "$tools/check_rules.py" --no-pre-delete-hook --no-test-hook "$T/nohooks.yaml"
+assert_rc "hooks disabled: no hook objects (--no-pre-delete-hook --no-test-hook)" 0
+run_capture "$py" "$tools/check_rules.py" "$T/nohooks.yaml"
+assert_rc "(the rules expect both hooks in a chart render: their absence is caught)" 1
+
+# hook_script RENDER KIND/NAME DIR: the hook's shell script (DIR/script.sh) and its env (DIR/env.sh, exports).
+hook_script() {
+  mkdir -p "$3"
+  "$py" - "$1" "$2" "$3" <<'PY'
+import os, shlex, sys, yaml
+kind, name = sys.argv[2].split("/")
+o = [o for o in yaml.safe_load_all(open(sys.argv[1])) if o and o["kind"] == kind and o["metadata"]["name"] == name][0]
+spec = o["spec"]
+c = spec["containers"][0]
+assert c["command"] == ["/bin/sh", "-c"], c["command"]
+open(os.path.join(sys.argv[3], "script.sh"), "w").write(c["args"][0])
+with open(os.path.join(sys.argv[3], "env.sh"), "w") as f:
+    for e in c.get("env", []):
+        f.write("export %s=%s\n" % (e["name"], shlex.quote(e["value"])))
+PY
+}
+# The pre-delete hook's own script, run against a STAND-IN for the API server (no kube-apiserver exists on
+# these machines; tests/install/apiserver_standin.py answers DELETE as the API server does).
+H="$T/hook"
+hook_script "$T/default.yaml" Pod/imagegate-pre-delete "$H"
+mkdir -p "$H/sa"
+make_self_signed_cert "$H"
+cp "$H/tls.crt" "$H/sa/ca.crt"
+echo "hook-token-0123" > "$H/sa/token"
+api_port="$(free_port)"
+"$py" "$tools/apiserver_standin.py" "$api_port" "$H/tls.crt" "$H/tls.key" hook-token-0123 "$H/api.log" \
+  validatingwebhookconfigurations/imagegate mutatingwebhookconfigurations/imagegate >/dev/null 2>&1 &
+api_pid=$!
+track_pid "$api_pid"
+wait_for_port "$api_port" 10 || die "the API server stand-in did not start"
+run_hook() {  # the hook's script with its env, the token and CA where the kubelet mounts them
+  run_capture env -i PATH="$PATH" sh -c ". '$H/env.sh'; export API_SERVER=https://127.0.0.1:$api_port SA_DIR='$H/sa'; sh '$H/script.sh'"
+}
+run_hook
+assert_rc "pre-delete hook: deletes the webhook configurations" 0
+assert_eq "... exactly the validating and mutating configuration, with the ServiceAccount token" \
+  "DELETE /apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/imagegate AUTH-OK -> 200|DELETE /apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/imagegate AUTH-OK -> 200" \
+  "$(paste -sd'|' "$H/api.log")"
+run_hook
+assert_rc "pre-delete hook: a rerun (configurations already gone, 404) succeeds" 0
+assert_contains "... saying they are gone" "$OUT" "HTTP 404 (gone)"
+echo "wrong-token" > "$H/sa/token"
+run_hook
+assert_rc "pre-delete hook: an API error (401) fails the hook, so helm uninstall reports it" 1
+assert_contains "... naming the object and the answer" "$ERR" "DELETE validatingwebhookconfigurations/imagegate: HTTP 401"
+stop_pid "$api_pid"
+run_hook
+assert_rc "pre-delete hook: an unreachable API server fails the hook (after its retries)" 1
+
 # 5. The real server runs with the chart's config, policy and certificate.
 if [ -n "${IMAGEGATE_BINARY:-}" ] && [ -x "$IMAGEGATE_BINARY" ]; then
   port="$(free_port)"
@@ -342,11 +526,30 @@ PY
   run_capture curl -sS -f --cacert "$T/srv/bundle.pem" --resolve "imagegate.imagegate-system.svc:$port:127.0.0.1" \
     -H 'Content-Type: application/json' --data-binary "@$review" "https://imagegate.imagegate-system.svc:$port/validate"
   assert_eq "a Deployment review is allowed by the audit-mode default policy" true "$(json_get "$OUT" 'd["response"]["allowed"]')"
+  # `helm test`: the test pod's own script, against this server, with the CA it mounts (the Secret's ca.crt).
+  hook_script "$T/default.yaml" Pod/imagegate-test-review "$T/htest"
+  mkdir -p "$T/htest/bin"
+  printf '#!/bin/sh\nexec /usr/bin/curl --connect-to imagegate.imagegate-system.svc:443:127.0.0.1:%s "$@"\n' "$port" > "$T/htest/bin/curl"
+  chmod +x "$T/htest/bin/curl"
+  run_helm_test() {  # CA file
+    run_capture env -i PATH="$T/htest/bin:$PATH" sh -c ". '$T/htest/env.sh'; export CA_FILE='$1'; sh '$T/htest/script.sh'"
+  }
+  run_helm_test "$T/srv/ca.crt"
+  assert_rc "helm test: the pod's review through the Service name is answered (TLS verified with the Secret's ca.crt)" 0
+  assert_contains "... with the review's uid" "$OUT" '"uid":"imagegate-helm-test"'
+  run_helm_test "$T/byo/ca.crt"
+  assert_rc "helm test: with another CA the test fails (curl 60: the certificate is really checked)" 60
   stop_pid "$pid"
 
   # 6c. The server with the chart's registry, trust and verdict files, laid out as the kubelet would.
   L="$T/live"
   mkdir -p "$L/fx"
+  # The chart passes --log-format (and --metrics-listen when enabled); a binary from before those flags runs
+  # without them (they are rendered and checked above, run once the binary has them).
+  drop=()
+  for f in --log-format --metrics-listen; do
+    "$IMAGEGATE_BINARY" serve --help | grep -q -- "$f" || drop+=("--drop-flag=$f")
+  done
   render --values "$vals/live.yaml" --set-file "policy=$pols/keys.yaml" > "$L/live.yaml"
   run_capture "$py" "$tools/check_rules.py" --replicas 1 "${leak[@]}" "$L/live.yaml"
   assert_rc "live values follow the rules" 0
@@ -370,8 +573,8 @@ PY
   assert_rc "materialize refuses a pod whose Secret is missing (regcred not given)" 1
   assert_contains "... naming the volume and the Secret" "$ERR" "volume registry-auth-0: Secret regcred neither rendered nor given"
   rm -rf "$L/root"
-  "$py" "$tools/materialize.py" "$L/live.yaml" "$L/root" --listen "$port" --api-port "$api" "${existing[@]}" > "$L/args" \
-    || die "materialize failed"
+  "$py" "$tools/materialize.py" "$L/live.yaml" "$L/root" --listen "$port" --api-port "$api" "${existing[@]}" "${drop[@]}" \
+    > "$L/args" || die "materialize failed"
   mapfile -t sargs < "$L/args"
   start_imagegate "$IMAGEGATE_BINARY" "$L/out.log" "$L/err.log" "${sargs[@]}"
   pass "imagegate serve starts with the chart's registry CAs, Docker configs, keys policy, token file and SQLite store"
@@ -412,7 +615,7 @@ PY
     run_capture "$py" "$tools/check_rules.py" "${leak[@]}" "$L/redis.yaml"
     assert_rc "Redis-from-Secret values follow the rules (3 replicas, no URL in a ConfigMap)" 0
     port="$(free_port)"; api="$(free_port)"
-    "$py" "$tools/materialize.py" "$L/redis.yaml" "$L/rroot" --listen "$port" --api-port "$api" "${existing[@]}" \
+    "$py" "$tools/materialize.py" "$L/redis.yaml" "$L/rroot" --listen "$port" --api-port "$api" "${existing[@]}" "${drop[@]}" \
       --existing "Secret/verdict-redis/url=$L/fx/redis-url" > "$L/rargs" || die "materialize (redis) failed"
     mapfile -t rargs < "$L/rargs"
     vurl="https://imagegate.imagegate-system.svc:$api/api/v1/verdicts/sha256:$(printf '%064x' 7)"

@@ -23,7 +23,8 @@ fi
 
 # A copy of manifests/ without any certificate a developer generated in the work tree.
 cp -r "$src/manifests" "$tmp/manifests"
-rm -f "$tmp/manifests/tls/"*.crt "$tmp/manifests/tls/"*.key
+gen="$tmp/manifests/tls/generated-by-scripts-gen-webhook-cert.sh"
+rm -rf "$gen"
 
 if kubectl kustomize "$tmp/manifests/base" >"$tmp/base.yaml" 2>"$tmp/err"; then
   ok "kubectl kustomize manifests/base renders offline"
@@ -32,18 +33,25 @@ else
 fi
 if kubectl kustomize "$tmp/manifests" >/dev/null 2>"$tmp/err"; then
   bad "manifests/ rendered without a certificate (the tls component should need gen-webhook-cert.sh)"
+elif grep -q "generated-by-scripts-gen-webhook-cert.sh/ca.crt.*no such file or directory" "$tmp/err"; then
+  ok "manifests/ refuses to render before gen-webhook-cert.sh, and kustomize's error names the script"
 else
-  ok "manifests/ refuses to render before gen-webhook-cert.sh (kustomize: $(grep -o "no such file or directory" "$tmp/err" | head -1))"
+  bad "manifests/ without a certificate fails without naming scripts/gen-webhook-cert.sh: $(cat "$tmp/err")"
+fi
+if (cd "$src" && scripts/gen-webhook-cert.sh --help | grep -q "default manifests/tls/generated-by-scripts-gen-webhook-cert.sh/"); then
+  ok "gen-webhook-cert.sh writes where the tls component reads by default"
+else
+  bad "gen-webhook-cert.sh's default --out is not the folder the tls component reads"
 fi
 
 # Certificate generation.
-if "$src/scripts/gen-webhook-cert.sh" --out "$tmp/manifests/tls" 2>"$tmp/err"; then
+if "$src/scripts/gen-webhook-cert.sh" --out "$gen" 2>"$tmp/err"; then
   ok "gen-webhook-cert.sh wrote the certificate"
 else
   bad "gen-webhook-cert.sh: $(cat "$tmp/err")"
 fi
-if [ "$(stat -c %a "$tmp/manifests/tls/tls.key")" = 600 ]; then ok "tls.key is mode 0600"; else bad "tls.key mode $(stat -c %a "$tmp/manifests/tls/tls.key")"; fi
-if "$src/scripts/gen-webhook-cert.sh" --out "$tmp/manifests/tls" 2>/dev/null; then
+if [ "$(stat -c %a "$gen/tls.key")" = 600 ]; then ok "tls.key is mode 0600"; else bad "tls.key mode $(stat -c %a "$gen/tls.key")"; fi
+if "$src/scripts/gen-webhook-cert.sh" --out "$gen" 2>/dev/null; then
   bad "gen-webhook-cert.sh overwrote existing files without --force"
 else
   ok "gen-webhook-cert.sh keeps existing files without --force"

@@ -121,6 +121,9 @@ openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl ec -pubout
 verify "$GUN:v1" "$URL_A" "$T/other-root.pem"
 assert_rc "a root not signed by the pinned key is refused" 1
 assert_contains "wrong root: the reason" "$OUT$ERR" "root is not signed by a pinned key"
+other_fp="key sha256:$(openssl pkey -pubin -in "$T/other-root.pem" -outform DER | sha256sum | cut -c1-16)"
+assert_contains "wrong root: the pinned key, by its SPKI fingerprint" "$OUT$ERR" "pinned: $other_fp"
+assert_contains "wrong root: who signed the published root" "$OUT$ERR" "the server's root version 1 is signed by key sha256:"
 
 push other:v1 4
 verify "$REG/other:v1" "$URL_A" "$T/root-a.pem"
@@ -159,6 +162,47 @@ assert_rc "after root rotation the previously pinned root still verifies the tag
 root_pem "$URL_A" "$GUN" "$T/root-a2.pem"
 verify "$GUN:v1" "$URL_A" "$T/root-a2.pem"
 assert_rc "the new root certificate verifies too" 0
+# A wrong pin against a rotated root: the walk from version 1 finds no pinned key either; the answer says so
+# (the pin), not how the walk ended.
+verify "$GUN:v1" "$URL_A" "$T/other-root.pem"
+assert_rc "after root rotation a wrong pinned root is still refused" 1
+assert_contains "... naming the pinned key and the published root version" "$OUT$ERR" \
+  "root is not signed by a pinned key: the server's root version 2 is signed by"
+assert_contains "... by fingerprint" "$OUT$ERR" "pinned: $other_fp"
+assert_not_contains "... not the walk's fetch" "$OUT$ERR" "fetching 1.root.json"
+
+# A server that publishes only the latest root (a mirror or pruned store: notary-server itself keeps every
+# version, so this is a STAND-IN, a static HTTPS copy of server A's current trust data without <N>.root.json).
+M="$T/mirror/v2/$GUN/_trust/tuf"
+mkdir -p "$M/targets"
+for f in root timestamp snapshot targets targets/releases; do
+  curl -sf --cacert "$T/ca.pem" "$URL_A/v2/$GUN/_trust/tuf/$f.json" -o "$M/$f.json" || die "copying $f.json"
+done
+mirror_port="$(free_port)"
+python3 - "$T/mirror" "$mirror_port" "$T/tls.crt" "$T/tls.key" >"$T/mirror.log" 2>&1 <<'PY' &
+import functools, http.server, ssl, sys
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+server = http.server.HTTPServer(("127.0.0.1", int(sys.argv[2])), handler)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+server.socket = ctx.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
+PY
+mirror_pid=$!
+track_pid "$mirror_pid"
+wait_for_port "$mirror_port" 10 || die "the mirror did not start: $(cat "$T/mirror.log")"
+verify "$GUN:v1" "https://127.0.0.1:$mirror_port" "$T/root-a2.pem"
+assert_rc "mirror with only the latest root: pinning that root verifies (control)" 0
+verify "$GUN:v1" "https://127.0.0.1:$mirror_port" "$T/root-a.pem"
+assert_rc "mirror without 1.root.json: the old pin cannot be walked to the new root, refused" 1
+root_a_fp="key sha256:$(openssl x509 -in "$T/root-a.pem" -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum | cut -c1-16)"
+assert_contains "... saying the pinned key did not sign the published root" "$OUT$ERR" \
+  "root is not signed by a pinned key: the server's root version 2 is signed by"
+assert_contains "... naming the pinned key" "$OUT$ERR" "pinned: $root_a_fp"
+assert_contains "... and that no older root was published to rotate from" "$OUT$ERR" \
+  "the server publishes no 1.root.json to rotate from a pinned key"
+assert_not_contains "... not as a failed fetch" "$OUT$ERR" "fetching 1.root.json"
+stop_pid "$mirror_pid"
 
 # ---- server B: timestamp and snapshot keys from notary-signer (ECDSA) ----
 GUN_B="$REG/app-b"

@@ -7,14 +7,15 @@ What it checks (each failure printed; exit 1 if any):
 - values.schema.json is a valid draft-07 schema and values.yaml validates against it;
 - every value in values.yaml is described by the schema (no value outside `properties`, except inside
   free-form maps such as podAnnotations), and every leaf value is listed in the chart README's table;
-- the schema rejects bad values: webhook timeoutSeconds 0 and 31, an unknown failurePolicy, a misspelled
-  top-level key, a tag given as image.digest, replicaCount 0, and at least one bad value for every registry,
-  trust and verdicts value (plus the API without a store or tokens, Redis without a URL);
+- the schema rejects bad values: at least one for every value in values.yaml (checked: a new value without
+  its own negative case fails), plus combinations (the API without a store or tokens, Redis without a URL,
+  an existing TLS Secret together with cert-manager);
 - every `.Values.*` path named in templates/ exists in values.yaml (or, below an empty map such as
   tls.certManager.issuerRef, in the schema);
-- every template parses with balanced {{ }} and if/range/with/define ... end (tests/install/helm_render.py's
-  parser, which knows Go's template syntax, plus an independent count of block openers and `end`s), and
-  every `include` names a helper that some `define` provides;
+- every template (templates/ and its subfolders, e.g. tests/) parses with balanced {{ }} and
+  if/range/with/define ... end (tests/install/helm_render.py's parser, which knows Go's template syntax, plus
+  an independent count of block openers and `end`s), and every `include` names a helper that some `define`
+  provides;
 - the Grafana dashboard is valid JSON whose queries name only metrics the server exports (names collected
   from SOURCE_DIR/webhook/observe/metrics.h and metrics.cc), and every exported review/reload/http metric is shown.
 """
@@ -167,6 +168,129 @@ def main():
         ("verdicts.api.tokens.lines", ["ci-token-without-access-prefix"]),
         ("verdicts.api.tokens.lines", ["rw:short"]),
         ("verdicts.api.ingressFrom", ["10.0.0.0/8"]),
+        # Names, image, pod and server basics.
+        ("nameOverride", "x" * 64),
+        ("fullnameOverride", 5),
+        ("image.repository", ""),
+        ("image.tag", "v1 beta"),
+        ("image.pullPolicy", "Sometimes"),
+        ("imagePullSecrets", ["Bad_Secret"]),
+        ("imagePullSecrets", [{"name": "regcred"}]),
+        ("podAntiAffinity", "preferred"),
+        ("topologySpread", "yes"),
+        ("podDisruptionBudget.enabled", "true"),
+        ("podDisruptionBudget.maxUnavailable", 0),
+        ("terminationGracePeriodSeconds", 0),
+        ("preStopSleepSeconds", 61),
+        ("preStopSleepSeconds", -1),
+        ("resources.requests.cpu", "one"),
+        ("resources.requests.memory", "64 MB"),
+        ("resources.limits.cpu", True),
+        ("resources.limits.memory", "lots"),
+        ("podAnnotations", {"a": 1}),
+        ("podLabels", {"a": True}),
+        ("nodeSelector", {"disk": 1}),
+        ("tolerations", ["NoSchedule"]),
+        ("serviceAccount.create", "yes"),
+        ("serviceAccount.name", "Imagegate_SA"),
+        ("serviceAccount.annotations", {"a": 1}),
+        ("service.port", 0),
+        ("service.port", 65536),
+        ("server.port", 443),
+        ("server.threads", 0),
+        ("server.threads", 1025),
+        ("server.maxConnections", 0),
+        ("server.maxBudget", "25"),
+        ("server.reloadInterval", "2 s"),
+        ("server.clientCAFile", "client-ca.crt"),
+        ("server.timeouts.handshake", "10"),
+        ("server.timeouts.idle", "1d"),
+        ("server.timeouts.read", -1),
+        ("server.timeouts.write", "10x"),
+        ("policy", ""),
+        ("policy", {"kind": "ImagePolicy"}),
+        ("existingPolicyConfigMap", "My_Policy"),
+        ("extraSecretMounts", [{"name": "keys", "secretName": "k"}]),
+        ("extraSecretMounts", [{"name": "Keys", "secretName": "k", "mountPath": "/etc/keys"}]),
+        ("webhook.excludeNamespaces", ["Team_A"]),
+        ("webhook.optOutLabel", "not a label"),
+        ("webhook.objectSelector", {"matchLabel": {"a": "b"}}),
+        ("webhook.objectSelector", {"matchExpressions": [{"key": "a", "operator": "Equals"}]}),
+        ("webhook.annotations", {"a": 1}),
+        ("mutatingWebhook.enabled", "true"),
+        ("mutatingWebhook.failurePolicy", "Open"),
+        ("tls.certManager.enabled", "true"),
+        ("tls.certManager.issuerRef", {"name": "ca", "kind": "Certificate"}),
+        ("tls.certManager.issuerRef", {"nam": "ca"}),
+        ("tls.certManager.duration", "90d"),
+        ("tls.certManager.renewBefore", "15 days"),
+        ("tls.generatedValidityDays", 29),
+        ("tls.generatedValidityDays", 36501),
+        ("metrics.serviceMonitor.enabled", "true"),
+        ("metrics.serviceMonitor.interval", "30"),
+        ("metrics.serviceMonitor.scrapeTimeout", "10 s"),
+        ("metrics.serviceMonitor.labels", {"release": 1}),
+        ("metrics.dashboard.enabled", 1),
+        ("metrics.dashboard.labels", {"grafana_dashboard": 1}),
+        ("metrics.dashboard.annotations", {"a": 1}),
+        ("networkPolicy.enabled", "true"),
+        ("networkPolicy.ingressFrom", ["10.0.0.0/8"]),
+        ("networkPolicy.egress", [443]),
+        # Pod, webhook, TLS, metrics and hook knobs.
+        ("affinity", {"nodeAfinity": {}}),
+        ("affinity", []),
+        ("topologySpreadConstraints", [{"maxSkew": 1, "topologyKey": "zone"}]),
+        ("topologySpreadConstraints", [{"maxSkew": 0, "topologyKey": "zone", "whenUnsatisfiable": "ScheduleAnyway"}]),
+        ("topologySpreadConstraints", [{"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "Sometimes"}]),
+        ("priorityClassName", "System_Critical"),
+        ("priorityClassName", 1000),
+        ("podSecurityContext", {"runAsUser": -1}),
+        ("podSecurityContext", {"runAsNonRoot": "yes"}),
+        ("podSecurityContext", {"runAsUsr": 1000}),
+        ("podSecurityContext", {"seccompProfile": {"type": "Default"}}),
+        ("securityContext", {"privileged": "false"}),
+        ("securityContext", {"capabilities": {"drop": ["all"]}}),
+        ("securityContext", {"readOnlyRootFS": True}),
+        ("securityContext", {"seccompProfile": {}}),
+        ("hostNetwork", "true"),
+        ("extraArgs", ["4"]),
+        ("extraArgs", "--threads=4"),
+        ("extraArgs", ["--config", "/tmp/other.yaml"]),
+        ("extraArgs", ["--config=/tmp/other.yaml"]),
+        ("extraArgs", ["--threads", ""]),
+        ("extraEnv", [{"value": "x"}]),
+        ("extraEnv", [{"name": "1BAD", "value": "x"}]),
+        ("extraEnv", [{"name": "A", "value": "x", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]),
+        ("extraEnv", [{"name": "A", "value": 5}]),
+        ("extraEnv", {"A": "x"}),
+        ("logFormat", "logfmt"),
+        ("logFormat", "JSON"),
+        ("webhook.namespaceSelector", {"matchLabel": {"a": "b"}}),
+        ("webhook.namespaceSelector", {"matchExpressions": [{"key": "a", "operator": "Equals", "values": ["b"]}]}),
+        ("webhook.namespaceSelector", {"matchLabels": {"a": 1}}),
+        ("webhook.matchConditions", [{"name": "skip-ci"}]),
+        ("webhook.matchConditions", [{"expression": "true"}]),
+        ("webhook.matchConditions", [{"name": "bad name", "expression": "true"}]),
+        ("webhook.matchConditions", [{"name": "a", "expression": ""}]),
+        ("webhook.matchConditions", [{"name": "n%d" % i, "expression": "true"} for i in range(65)]),
+        ("webhook.labels", {"team": 5}),
+        ("webhook.labels", ["team"]),
+        ("tls.existingSecret.name", "Corp_TLS"),
+        ("tls.existingSecret.caBundle", "-----BEGIN CERTIFICATE-----"),
+        ("tls.existingSecret.caBundle", "bm90IGEgUEVN"),
+        ("tls.existingSecret.secretName", "corp-tls"),
+        ("metrics.plainHTTP.enabled", "true"),
+        ("metrics.plainHTTP.port", 80),
+        ("metrics.plainHTTP.port", 65536),
+        ("metrics.plainHTTP.port", "8000"),
+        ("metrics.plainHTTP.address", "0.0.0.0"),
+        ("hooks.image.repository", ""),
+        ("hooks.image.tag", ""),
+        ("hooks.image.digest", "latest"),
+        ("hooks.image.pullPolicy", "Sometimes"),
+        ("hooks.preDelete.enabled", "no"),
+        ("hooks.preDelete.image", "x"),
+        ("hooks.test.enabled", 1),
     ]
     combos = {
         "verdicts.api.enabled without a store": [("verdicts.api.enabled", True),
@@ -174,6 +298,8 @@ def main():
         "verdicts.api.enabled without tokens": [("verdicts.api.enabled", True), ("verdicts.store.type", "redis"),
                                                 ("verdicts.store.redis.url", "redis://redis:6379")],
         "store redis without url or existingSecret": [("verdicts.store.type", "redis")],
+        "tls.existingSecret.name with tls.certManager.enabled": [("tls.certManager.enabled", True),
+                                                                 ("tls.existingSecret.name", "corp-tls")],
     }
     for path, bad in nested_negatives:
         combos["%s=%s" % (path, json.dumps(bad))] = [(path, bad)]
@@ -187,6 +313,17 @@ def main():
             node[keys[-1]] = bad
         if validator.is_valid(v):
             fail("values.schema.json accepts %s" % what)
+    # Every value has at least one negative case above (a new value must come with its own).
+    covered = {w.split("=")[0].split(" ")[0] for w in negatives} | {p for p, _ in nested_negatives}
+    covered |= {p for sets in combos.values() for p, _ in sets}
+    for path, value in walk_values(values):
+        dotted = ".".join(path)
+        if any(c == dotted or c.startswith(dotted + ".") or dotted.startswith(c + ".") for c in covered):
+            continue
+        node = schema_node(schema, path)
+        if node is not None and "properties" in node and isinstance(value, dict) and value:
+            continue  # a section: its leaves are checked
+        fail("no negative schema check for %s (add one to check_chart.py)" % dotted)
     good = copy.deepcopy(values)
     good["verdicts"]["store"]["type"] = "redis"
     good["verdicts"]["store"]["redis"]["existingSecret"] = "verdict-redis"
@@ -196,12 +333,10 @@ def main():
         fail("values.schema.json rejects a valid verdicts setup: %s" % e.message)
 
     # Templates.
-    tdir = os.path.join(chart, "templates")
     defines = {}
     includes = []
     value_paths = set()
-    for name in sorted(os.listdir(tdir)):
-        text = open(os.path.join(tdir, name)).read()
+    for name, text in helm_render.load_chart(chart)[1].items():
         try:
             _, d = helm_render.parse_template(text, name)
             defines.update(d)

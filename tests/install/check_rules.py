@@ -4,7 +4,7 @@ install issue, beyond what the OpenAPI schemas can say.
 
 Usage: check_rules.py [--replicas N] [--failure-policy Fail|Ignore] [--timeout N] [--no-mutating]
                       [--mutating-failure-policy Fail|Ignore] [--mutating-timeout N] [--no-inventory-webhook]
-                      [--tls secret|cert-manager] FILE|-
+                      [--tls secret|cert-manager|existing] [--no-pre-delete-hook] [--no-test-hook] FILE|-
 
 What it checks (each failure is printed; exit 1 if any):
 - exactly one Deployment, Service, ServiceAccount, PodDisruptionBudget, NetworkPolicy and
@@ -38,12 +38,21 @@ What it checks (each failure is printed; exit 1 if any):
 - verdicts: an sqlite store lies on a writable PersistentVolumeClaim volume (rendered, unless an existing
   claim) with exactly 1 replica and the Recreate strategy; `apiListen` is a container port that the Service
   and the NetworkPolicy expose, separate from the webhook port;
-- TLS: with `secret`, the Secret's tls.crt has the SAN <service>.<namespace>.svc and verifies against both
+- Helm hooks (objects annotated helm.sh/hook are left out of every check above; expected in a chart render,
+  whose objects say `app.kubernetes.io/managed-by: Helm`, never in kustomize's): the pre-delete Pod (unless
+  --no-pre-delete-hook) runs as its own ServiceAccount, bound to a ClusterRole that may only delete exactly the
+  rendered webhook configurations (resourceNames), and deletes exactly those (its WEBHOOKS); RBAC and
+  ServiceAccount are created before that pod (hook weights); the `helm test` pod (unless --no-test-hook) posts
+  an AdmissionReview (valid JSON, its uid the one it waits for) to the Service's /validate with the CA the
+  webhooks trust; no hook pod is selected by the Service, and both run restricted;
+- TLS: with `existing`, no TLS Secret or Certificate is rendered, the pod mounts the named Secret and every
+  webhook carries a caBundle; with `secret`, the Secret's tls.crt has the SAN <service>.<namespace>.svc and verifies against both
   the Secret's ca.crt and the webhook's caBundle (openssl); with `cert-manager`, a Certificate for that SAN
   writes the mounted Secret and the webhooks carry cert-manager.io/inject-ca-from for it.
 """
 import argparse
 import base64
+import json
 import os
 import re
 import subprocess
@@ -111,12 +120,15 @@ DELETE_RULES = {r for r in REQUIRED_RULES if r != ("", "pods/ephemeralcontainers
 
 def check_scope(h, where, ns):
     sel = h.get("namespaceSelector") or {}
+    # An ordinary namespace carries the labels an extra matchLabels asks for (webhook.namespaceSelector): the
+    # exclusions must hold even for namespaces that opted in.
+    opted_in = dict(sel.get("matchLabels") or {})
     for excluded in (ns, "kube-system"):
-        if selects(sel, {"kubernetes.io/metadata.name": excluded}):
+        if selects(sel, dict(opted_in, **{"kubernetes.io/metadata.name": excluded})):
             fail("%s: namespaceSelector selects namespace %s" % (where, excluded))
-    if not selects(sel, {"kubernetes.io/metadata.name": "team-a"}):
+    if not selects(sel, dict(opted_in, **{"kubernetes.io/metadata.name": "team-a"})):
         fail("%s: namespaceSelector does not select an ordinary namespace" % where)
-    if selects(sel, {"kubernetes.io/metadata.name": "team-a", "imagegate.dev/ignore": "true"}):
+    if selects(sel, dict(opted_in, **{"kubernetes.io/metadata.name": "team-a", "imagegate.dev/ignore": "true"})):
         fail("%s: the opt-out label imagegate.dev/ignore=true does not opt out" % where)
 
 
@@ -227,7 +239,8 @@ def policy_files(policy):
 # lists append.
 FLAG_KEYS = {"--policy": ("policy",), "--tls-cert": ("tls", "certFile"), "--tls-key": ("tls", "keyFile"),
              "--client-ca": ("tls", "clientCAFile"), "--listen": ("listen",), "--api-listen": ("apiListen",),
-             "--api-token-file": ("apiTokenFile",), "--store": ("store",)}
+             "--api-token-file": ("apiTokenFile",), "--store": ("store",), "--log-format": ("logFormat",),
+             "--metrics-listen": ("metricsListen",)}
 FLAG_LISTS = {"--ca-file": "caFiles", "--docker-config": "dockerConfigFiles",
               "--insecure-registry": "insecureRegistries", "--legacy-tls-registry": "legacyTLSRegistries"}
 
@@ -387,13 +400,17 @@ def main():
     p.add_argument("--mutating-timeout", type=int, default=10)
     p.add_argument("--no-inventory-webhook", action="store_true",
                    help="inventory.trackDeletions=false: no %s webhook" % INVENTORY_WEBHOOK)
-    p.add_argument("--tls", choices=["secret", "cert-manager"], default="secret")
+    p.add_argument("--tls", choices=["secret", "cert-manager", "existing"], default="secret")
+    p.add_argument("--no-pre-delete-hook", action="store_true")
+    p.add_argument("--no-test-hook", action="store_true")
     p.add_argument("--existing-claim", action="store_true", help="the sqlite volume's claim is not rendered")
     p.add_argument("--secret", action="append", default=[], help="a value that must not appear in a ConfigMap")
     p.add_argument("file")
     args = p.parse_args()
     text = sys.stdin.read() if args.file == "-" else open(args.file).read()
     objs = [o for o in yaml.safe_load_all(text) if o]
+    hooks = [o for o in objs if is_hook(o)]
+    objs = [o for o in objs if not is_hook(o)]
 
     for o in objs:
         if o.get("kind") in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"):
@@ -533,17 +550,23 @@ def main():
         fail("NetworkPolicy does not admit the serving port")
 
     check_files(objs, by_name, dep, c, mounts, volumes, config, args)
-    if config.get("apiListen"):
-        api_port = int(str(config["apiListen"]).rsplit(":", 1)[1])
-        expected_ports = 2
-        if api_port == listen_port:
-            fail("apiListen shares the webhook port %d" % listen_port)
-        if api_port not in ports.values():
-            fail("apiListen port %d is not a container port (%r)" % (api_port, ports))
-        if api_port not in by_target:
-            fail("no Service port targets the verdict API port %d" % api_port)
-        if api_port not in [ports.get(a, a) for a in allowed]:
-            fail("NetworkPolicy does not admit the verdict API port %d" % api_port)
+    # Second and third listeners (the verdict API; /metrics over plain HTTP): each its own container port,
+    # exposed by the Service and admitted by the NetworkPolicy.
+    used = {listen_port: "the webhook"}
+    for key, what in (("apiListen", "the verdict API"), ("metricsListen", "the plain-HTTP metrics")):
+        if not config.get(key):
+            continue
+        port = int(str(config[key]).rsplit(":", 1)[1])
+        expected_ports += 1
+        if port in used:
+            fail("%s shares port %d with %s" % (key, port, used[port]))
+        used[port] = what
+        if port not in ports.values():
+            fail("%s port %d is not a container port (%r)" % (key, port, ports))
+        if port not in by_target:
+            fail("no Service port targets %s port %d" % (what, port))
+        if port not in [ports.get(a, a) for a in allowed]:
+            fail("NetworkPolicy does not admit %s port %d" % (what, port))
     if len(svc_ports) != expected_ports:
         fail("Service: want %d port(s), found %d" % (expected_ports, len(svc_ports)))
 
@@ -556,11 +579,22 @@ def main():
     elif mwcs:
         fail("MutatingWebhookConfiguration rendered but not expected")
 
+    check_hooks(hooks, args, svc, svc_port, [vwc] + mwcs, cert_src.get("secretName"))
+
     # TLS.
     san = "%s.%s.svc" % (svc["metadata"]["name"], ns)
     secret_name = cert_src.get("secretName")
     configs = [vwc] + mwcs
-    if args.tls == "secret":
+    if args.tls == "existing":
+        for kind in ("Secret", "Certificate"):
+            if any(o.get("kind") == kind and (o["metadata"]["name"] == secret_name or
+                                              (o.get("spec") or {}).get("secretName") == secret_name) for o in objs):
+                fail("bring-your-own TLS Secret %r, but the render makes a %s for it" % (secret_name, kind))
+        for cfg in configs:
+            for h in cfg.get("webhooks") or []:
+                if not (h.get("clientConfig") or {}).get("caBundle"):
+                    fail("%s %s: no caBundle with an existing TLS Secret" % (cfg["kind"], h.get("name")))
+    elif args.tls == "secret":
         secret = by_name.get(("Secret", secret_name))
         if secret is None:
             fail("TLS Secret %r not rendered" % secret_name)
@@ -604,6 +638,130 @@ def main():
         if ref.get("kind", "Issuer") == "Issuer" and ("Issuer", ref.get("name")) not in by_name:
             fail("Certificate's Issuer %r not rendered" % ref.get("name"))
     return report()
+
+
+def is_hook(o):
+    return "helm.sh/hook" in ((o.get("metadata") or {}).get("annotations") or {})
+
+
+def hook_of(o):
+    return o["metadata"]["annotations"]["helm.sh/hook"]
+
+
+def check_restricted(pod, where):
+    psc = pod.get("securityContext") or {}
+    if psc.get("runAsNonRoot") is not True or (psc.get("seccompProfile") or {}).get("type") != "RuntimeDefault":
+        fail("%s: pod not runAsNonRoot with seccomp RuntimeDefault" % where)
+    for c in pod.get("containers") or []:
+        csc = c.get("securityContext") or {}
+        if (csc.get("allowPrivilegeEscalation") is not False or csc.get("readOnlyRootFilesystem") is not True
+                or (csc.get("capabilities") or {}).get("drop") != ["ALL"]):
+            fail("%s: container %s not restricted" % (where, c.get("name")))
+
+
+def env_of(container):
+    return {e["name"]: e.get("value") for e in container.get("env") or []}
+
+
+def check_hooks(hooks, args, svc, svc_port, configs, tls_secret):
+    if ((svc["metadata"].get("labels") or {}).get("app.kubernetes.io/managed-by")) != "Helm":
+        if hooks:
+            fail("Helm hook objects in a render that is not Helm's")
+        return
+    by_kind = {}
+    for o in hooks:
+        by_kind.setdefault((hook_of(o), o["kind"]), []).append(o)
+        if o["kind"] in ("Job", "Pod"):
+            pod = o["spec"]["template"]["spec"] if o["kind"] == "Job" else o["spec"]
+            labels = (o["spec"]["template"]["metadata"] if o["kind"] == "Job" else o["metadata"]).get("labels") or {}
+            if selects(svc["spec"].get("selector") and {"matchLabels": svc["spec"]["selector"]}, labels):
+                fail("hook %s %s is selected by the Service" % (o["kind"], o["metadata"]["name"]))
+            check_restricted(pod, "hook %s %s" % (o["kind"], o["metadata"]["name"]))
+    ns = svc["metadata"]["namespace"]
+    owned = sorted("%s/%s" % ({"ValidatingWebhookConfiguration": "validatingwebhookconfigurations",
+                               "MutatingWebhookConfiguration": "mutatingwebhookconfigurations"}[c["kind"]],
+                              c["metadata"]["name"]) for c in configs)
+    jobs = by_kind.get(("pre-delete", "Pod"), []) + by_kind.get(("pre-delete", "Job"), [])
+    if args.no_pre_delete_hook:
+        if [o for o in hooks if hook_of(o) == "pre-delete"]:
+            fail("pre-delete hook objects rendered but not expected")
+    elif len(jobs) != 1:
+        fail("want one pre-delete Pod or Job (removes the webhook configurations on uninstall), found %d" % len(jobs))
+    else:
+        job = jobs[0]
+        pod = job["spec"]["template"]["spec"] if job["kind"] == "Job" else job["spec"]
+        sa_name = pod.get("serviceAccountName")
+        if not sa_name or sa_name == "default":
+            fail("pre-delete hook: runs as %r, want its own ServiceAccount" % sa_name)
+        sas = [o for o in by_kind.get(("pre-delete", "ServiceAccount"), []) if o["metadata"]["name"] == sa_name]
+        if len(sas) != 1:
+            fail("pre-delete hook: its ServiceAccount %r is not a pre-delete hook object" % sa_name)
+        weight = int(job["metadata"]["annotations"].get("helm.sh/hook-weight", "0"))
+        for o in [o for o in hooks if hook_of(o) == "pre-delete" and o is not job]:
+            if int(o["metadata"]["annotations"].get("helm.sh/hook-weight", "0")) >= weight:
+                fail("pre-delete %s %s is not created before the hook pod (hook weight)" % (o["kind"], o["metadata"]["name"]))
+        for o in [o for o in hooks if hook_of(o) == "pre-delete"]:
+            if "hook-succeeded" not in o["metadata"]["annotations"].get("helm.sh/hook-delete-policy", ""):
+                fail("pre-delete %s %s is left behind (hook-delete-policy)" % (o["kind"], o["metadata"]["name"]))
+        bindings = [b for b in by_kind.get(("pre-delete", "ClusterRoleBinding"), [])
+                    if {"kind": "ServiceAccount", "name": sa_name, "namespace": ns} in (b.get("subjects") or [])]
+        roles = {r["metadata"]["name"]: r for r in by_kind.get(("pre-delete", "ClusterRole"), [])}
+        allowed = set()
+        for b in bindings:
+            role = roles.get(b["roleRef"]["name"])
+            if b["roleRef"].get("kind") != "ClusterRole" or role is None:
+                fail("pre-delete binding %s: role %r not rendered" % (b["metadata"]["name"], b["roleRef"]))
+                continue
+            for r in role.get("rules") or []:
+                if r.get("verbs") != ["delete"] or r.get("apiGroups") != ["admissionregistration.k8s.io"]:
+                    fail("pre-delete ClusterRole %s allows %r on %r: only delete on admissionregistration.k8s.io" % (
+                        role["metadata"]["name"], r.get("verbs"), r.get("apiGroups")))
+                if not r.get("resourceNames"):
+                    fail("pre-delete ClusterRole %s: a rule without resourceNames (any webhook configuration)" %
+                         role["metadata"]["name"])
+                for res in r.get("resources") or []:
+                    for name in r.get("resourceNames") or []:
+                        allowed.add("%s/%s" % (res, name))
+        others = [b for b in hooks if b["kind"] in ("RoleBinding", "ClusterRoleBinding") and b not in bindings]
+        if others:
+            fail("pre-delete: other bindings %r" % [b["metadata"]["name"] for b in others])
+        if sorted(allowed) != owned:
+            fail("pre-delete RBAC allows deleting %r, want exactly the webhook configurations %r" % (sorted(allowed), owned))
+        env = env_of(pod["containers"][0])
+        if sorted((env.get("WEBHOOKS") or "").split()) != owned:
+            fail("pre-delete hook deletes %r, want %r" % (env.get("WEBHOOKS"), owned))
+        if pod.get("automountServiceAccountToken") is not True:
+            fail("pre-delete hook: no ServiceAccount token mounted (it needs one to call the API server)")
+    tests = by_kind.get(("test", "Pod"), [])
+    if args.no_test_hook:
+        if tests:
+            fail("helm test pod rendered but not expected")
+        return
+    if len(tests) != 1:
+        fail("want one `helm test` pod, found %d" % len(tests))
+        return
+    pod = tests[0]["spec"]
+    c = pod["containers"][0]
+    env = env_of(c)
+    want_url = "https://%s.%s.svc:%d/validate" % (svc["metadata"]["name"], ns, svc_port)
+    if env.get("WEBHOOK_URL") != want_url:
+        fail("helm test posts to %r, want %s" % (env.get("WEBHOOK_URL"), want_url))
+    try:
+        review = json.loads(env.get("REVIEW") or "")
+        if review.get("kind") != "AdmissionReview" or review["request"]["uid"] != env.get("REVIEW_UID"):
+            fail("helm test: REVIEW is not an AdmissionReview with uid %r" % env.get("REVIEW_UID"))
+    except (ValueError, KeyError, TypeError) as e:
+        fail("helm test: REVIEW is not JSON: %s" % e)
+    ca_dir = os.path.dirname(env.get("CA_FILE") or "")
+    mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts") or []}
+    vol = {v["name"]: v for v in pod.get("volumes") or []}.get(mounts.get(ca_dir))
+    if vol is None:
+        fail("helm test: CA_FILE %r is on no volume" % env.get("CA_FILE"))
+    elif "secret" in vol and vol["secret"].get("secretName") != tls_secret:
+        fail("helm test: the CA comes from Secret %r, not the serving Secret %r" % (vol["secret"].get("secretName"), tls_secret))
+    elif "configMap" in vol and not any(h["kind"] == "ConfigMap" and h["metadata"]["name"] == vol["configMap"]["name"]
+                                        for h in hooks):
+        fail("helm test: the CA ConfigMap %r is not rendered" % vol["configMap"]["name"])
 
 
 def report():

@@ -30,7 +30,9 @@ from check_rules import apply_flags  # noqa: E402
 
 
 def load(path):
-    return [o for o in yaml.safe_load_all(open(path)) if o]
+    """The objects of a render, without Helm hooks (pre-delete Job, `helm test` pod): kustomize has none."""
+    return [o for o in yaml.safe_load_all(open(path)) if o
+            and "helm.sh/hook" not in ((o.get("metadata") or {}).get("annotations") or {})]
 
 
 def one(objs, kind):

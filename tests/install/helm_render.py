@@ -394,6 +394,7 @@ class Renderer:
         f["b64dec"] = lambda s: base64.b64decode(s).decode()
         f["sha256sum"] = lambda s: hashlib.sha256(s.encode()).hexdigest()
         f["list"] = lambda *a: list(a)
+        f["append"] = lambda l, v: list(l or []) + [v]
         f["concat"] = lambda *ls: [x for l in ls for x in (l or [])]
         f["uniq"] = lambda l: [x for i, x in enumerate(l) if x not in l[:i]]
         f["join"] = lambda sep, l: sep.join(go_str(x) for x in l)
@@ -586,9 +587,11 @@ def load_chart(chart):
     meta = yaml.safe_load(open(os.path.join(chart, "Chart.yaml")))
     tdir = os.path.join(chart, "templates")
     files = {}
-    for name in sorted(os.listdir(tdir)):
-        files[name] = open(os.path.join(tdir, name)).read()
-    return meta, files
+    for dirpath, _, names in os.walk(tdir):  # like Helm: templates/tests/ and other subfolders too
+        for name in names:
+            rel = os.path.relpath(os.path.join(dirpath, name), tdir)
+            files[rel] = open(os.path.join(dirpath, name)).read()
+    return meta, dict(sorted(files.items()))
 
 
 def render(chart, values_overrides=(), sets=(), name="imagegate", namespace="imagegate-system",
@@ -621,7 +624,7 @@ def render(chart, values_overrides=(), sets=(), name="imagegate", namespace="ima
     r = Renderer(ctx, defines, lookup_objects)
     out = []
     for fname, nodes in parsed.items():
-        if fname.startswith("_"):
+        if os.path.basename(fname).startswith("_"):
             continue
         if (fname == "NOTES.txt") != notes:
             continue

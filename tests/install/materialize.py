@@ -3,6 +3,7 @@
 rendered install, so that the real server can run with the chart's own config file (tests/e2e/chart_test.sh).
 
 Usage: materialize.py RENDER.yaml ROOT [--existing KIND/NAME/KEY=FILE]... [--listen PORT] [--api-port PORT]
+                      [--drop-flag FLAG]...
 
 - Every volumeMount of the Deployment's container is created under ROOT: a Secret or ConfigMap volume from
   the rendered object, or from --existing for objects the install expects to exist already (honouring
@@ -11,7 +12,8 @@ Usage: materialize.py RENDER.yaml ROOT [--existing KIND/NAME/KEY=FILE]... [--lis
 - The config file is copied to ROOT/run-config.yaml with /etc/imagegate and /var/lib/imagegate paths moved
   under ROOT and `listen`/`apiListen` on 127.0.0.1; the mounted policy gets the same path rewrite.
 - Prints the container's args after `serve`, one a line, with $(VAR) expanded from the container env
-  (value or secretKeyRef) and --config pointing at run-config.yaml.
+  (value or secretKeyRef) and --config pointing at run-config.yaml; --drop-flag leaves out a flag (FLAG=V or
+  FLAG V) that the binary under test does not know yet (the chart may pass flags added on other branches).
 """
 import argparse
 import base64
@@ -36,6 +38,7 @@ def main():
     p.add_argument("--existing", action="append", default=[])
     p.add_argument("--listen", type=int, default=0)
     p.add_argument("--api-port", type=int, default=0)
+    p.add_argument("--drop-flag", action="append", default=[])
     a = p.parse_args()
     root = os.path.abspath(a.root)
     objs = [o for o in yaml.safe_load_all(open(a.render)) if o]
@@ -128,7 +131,14 @@ def main():
                 die("env %s: Secret %s has no key %s" % (e["name"], ref["name"], ref["key"]))
             env[e["name"]] = files[ref["key"]].decode().strip()
     out = []
+    skip = False
     for arg in args[1:]:
+        if skip:
+            skip = False
+            continue
+        if arg.split("=", 1)[0] in a.drop_flag:
+            skip = "=" not in arg
+            continue
         arg = re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: env.get(m.group(1), m.group(0)), arg)
         out.append(arg)
     out[out.index("--config") + 1] = run_cfg

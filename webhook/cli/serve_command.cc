@@ -477,15 +477,29 @@ void add_serve_command(CLI::App& app, CliContext& context) {
       "serve",
       "Run the validating admission webhook over HTTPS. With no --policy and no --config it serves the "
       "built-in example policy with a generated self-signed certificate on 127.0.0.1:8443.");
+  serve->footer(
+      "Endpoints on --listen (HTTPS): POST /validate (ValidatingWebhookConfiguration), POST /mutate (digest "
+      "pinning, MutatingWebhookConfiguration), GET /healthz (liveness: always 200), GET /readyz (200 once a "
+      "policy is loaded, else 503), GET /metrics (Prometheus text). On --api-listen (HTTPS, bearer tokens from "
+      "--api-token-file): PUT/GET /api/v1/verdicts, GET/DELETE /api/v1/inventory, GET /healthz (docs/api.md).\n"
+      "Flags override the config file's keys; a default shown is used when neither sets the value.");
   serve->add_option("--config", flags->config, "YAML config file (docs/install.md); flags override it");
-  serve->add_option("--policy", flags->policy, "ImagePolicy file; reloaded when it changes");
-  serve->add_option("--tls-cert", flags->tls_cert, "PEM certificate chain; reloaded when it changes");
+  serve->add_option("--policy", flags->policy,
+                    "ImagePolicy file; reloaded when it changes (default: the built-in example policy)");
+  serve->add_option("--tls-cert", flags->tls_cert,
+                    "PEM certificate chain; reloaded when it changes (default: a generated self-signed one)");
   serve->add_option("--tls-key", flags->tls_key, "PEM private key; reloaded when it changes");
-  serve->add_option("--client-ca", flags->client_ca, "require client certificates signed by this CA (mTLS)");
-  serve->add_option("--listen", flags->listen, "ADDRESS:PORT, :PORT or [IPv6]:PORT; port 0 picks a free one");
-  serve->add_option("--api-listen", flags->api_listen, "ADDRESS:PORT of the verdict API listener (docs/api.md)");
+  serve->add_option("--client-ca", flags->client_ca,
+                    "require client certificates signed by this CA (mTLS) (default: none required)");
+  serve->add_option("--listen", flags->listen,
+                    "ADDRESS:PORT, :PORT or [IPv6]:PORT; port 0 picks a free one (default 0.0.0.0:8443; "
+                    "127.0.0.1:8443 for the built-in example)");
+  serve->add_option("--api-listen", flags->api_listen,
+                    "ADDRESS:PORT of the verdict API listener (docs/api.md) (default: none)");
   serve->add_option("--api-token-file", flags->api_token_file, "verdict API tokens: one rw:TOKEN or ro:TOKEN a line");
-  serve->add_option("--store", flags->store, "verdict store: sqlite:PATH or redis://HOST:PORT/DB");
+  serve->add_option("--store", flags->store,
+                    "verdict store: sqlite:PATH or redis://HOST:PORT/DB (default with --api-listen: "
+                    "sqlite:$IMAGEGATE_DATA_DIR/verdicts.db; without: none)");
   flags->threads_option =
       serve->add_option("--threads", flags->threads, "I/O threads (default: hardware concurrency)")
           ->check(CLI::Range(1U, 1024U));

@@ -52,9 +52,9 @@ app.kubernetes.io/component: webhook
 {{- end -}}
 {{- end -}}
 
-{{/* The Secret holding tls.crt, tls.key and ca.crt (chart-generated or written by cert-manager). */}}
+{{/* The Secret holding tls.crt and tls.key (and ca.crt): yours, chart-generated or written by cert-manager. */}}
 {{- define "imagegate.tlsSecretName" -}}
-{{- printf "%s-tls" (include "imagegate.fullname" .) -}}
+{{- default (printf "%s-tls" (include "imagegate.fullname" .)) .Values.tls.existingSecret.name -}}
 {{- end -}}
 
 {{/* The name the API server dials, and the serving certificate's SAN. */}}
@@ -66,12 +66,17 @@ app.kubernetes.io/component: webhook
 {{- default (printf "%s-policy" (include "imagegate.fullname" .)) .Values.existingPolicyConfigMap -}}
 {{- end -}}
 
-{{/* What the validating and the mutating webhook share: the request scope. */}}
-{{- define "imagegate.webhookScope" -}}
-admissionReviewVersions: [v1]
-sideEffects: NoneOnDryRun
-matchPolicy: Equivalent
+{{/*
+Which requests reach every webhook (the validating, inventory and mutating ones alike): the namespaceSelector
+(the release namespace, kube-system, webhook.excludeNamespaces and the opt-out label always left out, ANDed
+with webhook.namespaceSelector), the objectSelector and the CEL matchConditions.
+*/}}
+{{- define "imagegate.webhookMatch" -}}
 namespaceSelector:
+  {{- with .Values.webhook.namespaceSelector.matchLabels }}
+  matchLabels:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
   matchExpressions:
     - key: kubernetes.io/metadata.name
       operator: NotIn
@@ -80,10 +85,33 @@ namespaceSelector:
     - key: {{ .Values.webhook.optOutLabel }}
       operator: NotIn
       values: ["true"]
+    {{- with .Values.webhook.namespaceSelector.matchExpressions }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
 {{- with .Values.webhook.objectSelector }}
 objectSelector:
   {{- toYaml . | nindent 2 }}
 {{- end }}
+{{- with .Values.webhook.matchConditions }}
+matchConditions:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* Labels of the webhook configurations: the chart's and webhook.labels. */}}
+{{- define "imagegate.webhookLabels" -}}
+{{ include "imagegate.labels" . }}
+{{- with .Values.webhook.labels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* What the validating and the mutating webhook share: the request scope. */}}
+{{- define "imagegate.webhookScope" -}}
+admissionReviewVersions: [v1]
+sideEffects: NoneOnDryRun
+matchPolicy: Equivalent
+{{ include "imagegate.webhookMatch" . }}
 rules:
   - apiGroups: [""]
     apiVersions: [v1]
@@ -190,6 +218,17 @@ verdictCacheTTL: {{ .Values.verdicts.cacheTTL }}
 {{- if and .Values.verdicts.api.enabled (eq (int .Values.verdicts.api.port) (int .Values.server.port)) -}}
 {{- fail "verdicts.api.port must differ from server.port" -}}
 {{- end -}}
+{{- if .Values.metrics.plainHTTP.enabled -}}
+{{- if eq (int .Values.metrics.plainHTTP.port) (int .Values.server.port) -}}
+{{- fail "metrics.plainHTTP.port must differ from server.port" -}}
+{{- end -}}
+{{- if and .Values.verdicts.api.enabled (eq (int .Values.metrics.plainHTTP.port) (int .Values.verdicts.api.port)) -}}
+{{- fail "metrics.plainHTTP.port must differ from verdicts.api.port" -}}
+{{- end -}}
+{{- end -}}
+{{- if and .Values.tls.certManager.enabled .Values.tls.existingSecret.name -}}
+{{- fail "tls.existingSecret.name and tls.certManager.enabled exclude each other: the certificate is either yours or cert-manager's" -}}
+{{- end -}}
 {{- end -}}
 
 {{/* Replicas: an SQLite verdict store is one file on one volume, so it forces one replica. */}}
@@ -234,4 +273,40 @@ configMap:
     - key: {{ .key }}
       path: truststore/x509/{{ .store }}/{{ .key }}
     {{- end }}
+{{- end -}}
+
+{{- define "imagegate.hookImage" -}}
+{{- if .Values.hooks.image.digest -}}
+{{- printf "%s@%s" .Values.hooks.image.repository .Values.hooks.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.hooks.image.repository .Values.hooks.image.tag -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The hooks' pod and container security: restricted, like the server's defaults. */}}
+{{- define "imagegate.hookPodSecurity" -}}
+runAsNonRoot: true
+runAsUser: 65532
+runAsGroup: 65532
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+{{- define "imagegate.hookContainerSecurity" -}}
+allowPrivilegeEscalation: false
+privileged: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+capabilities:
+  drop: [ALL]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* The webhook configurations this release owns, as API paths: what the pre-delete hook removes. */}}
+{{- define "imagegate.webhookPaths" -}}
+{{- $paths := list (printf "validatingwebhookconfigurations/%s" (include "imagegate.fullname" .)) -}}
+{{- if .Values.mutatingWebhook.enabled -}}
+{{- $paths = append $paths (printf "mutatingwebhookconfigurations/%s" (include "imagegate.fullname" .)) -}}
+{{- end -}}
+{{- join " " $paths -}}
 {{- end -}}

@@ -136,6 +136,9 @@ class NotaryV1VerifierImpl final : public NotaryV1Verifier {
                                                           const std::string& bytes, Clock::time_point now) const {
     const std::uint64_t latest = tuf::TrustChain::peek_version(bytes);
     std::uint64_t from = 0;  // first older version to fetch
+    // When the walk starts from a pin the published root does not satisfy, why it does not: if the walk
+    // fails too, that is what the answer says (the pinned key), not the walk that found no way around it.
+    std::string pin_mismatch;
     if (chain.has_root()) {
       const std::uint64_t trusted = chain.root()->envelope.version;
       if (latest > trusted + 1) from = trusted + 1;
@@ -148,17 +151,28 @@ class NotaryV1VerifierImpl final : public NotaryV1Verifier {
         co_return failed(gun + ": " + direct.error().message);
       }
       from = 1;
+      pin_mismatch = gun + ": " + direct.error().message;
     }
     std::vector<std::string> older;
     if (from != 0) {
       if (latest - from > tuf::kMaxRootRotations) co_return failed(gun + ": too many root versions to walk");
       for (std::uint64_t v = from; v < latest; ++v) {
-        auto r = co_await fetch(gun, std::to_string(v) + ".root.json", tuf::kMaxMetadataBytes);
-        if (!r) co_return from_fetch_error(r.error(), std::to_string(v) + ".root.json");
+        const std::string file = std::to_string(v) + ".root.json";
+        auto r = co_await fetch(gun, file, tuf::kMaxMetadataBytes);
+        if (!r && !pin_mismatch.empty() && r.error().code == ErrorCode::not_found) {
+          co_return failed(pin_mismatch + " (and the server publishes no " + file + " to rotate from a pinned key)");
+        }
+        if (!r) co_return from_fetch_error(r.error(), file);
         older.push_back(std::move(*r));
       }
     }
-    if (auto s = chain.update_root(bytes, older, now); !s) co_return failed(gun + ": " + s.error().message);
+    if (auto s = chain.update_root(bytes, older, now); !s) {
+      if (!pin_mismatch.empty()) {
+        co_return failed(pin_mismatch + " (nor does a rotation from root version 1 lead to it: " + s.error().message +
+                         ")");
+      }
+      co_return failed(gun + ": " + s.error().message);
+    }
     co_return std::nullopt;
   }
 

@@ -171,7 +171,8 @@ struct RootPin {
 
 // ok when `root` is trusted by the pin: its root role threshold is met by its own keys, and one of those
 // signing keys is pinned (its public key equals a pinned key; with key_ids, its id or its public key id is
-// listed). permission_denied "root is not signed by a pinned key" / "root has no signatures" otherwise.
+// listed). permission_denied "root is not signed by a pinned key: <its signers and the pinned keys, by SPKI
+// sha256 fingerprint>" / "root has no signatures" otherwise.
 // Expiry is not checked here.
 Status verify_pinned_root(const Root& root, const RootPin& pin);
 

@@ -58,6 +58,24 @@ std::vector<std::string> verified_key_ids(const Envelope& env, const std::map<st
   return ids;
 }
 
+// "key sha256:<16 hex>": the sha256 of the SubjectPublicKeyInfo (`openssl pkey -pubin -outform DER |
+// sha256sum`), the same for a pinned certificate and its bare public key.
+std::string key_fingerprint(const PublicKey& key) { return "key sha256:" + sha256_hex(key.spki_der()).substr(0, 16); }
+
+// What a pin mismatch is about: who signed the root the server publishes, and what is pinned.
+std::string describe_pin_mismatch(const Root& root, const RootPin& pin) {
+  std::vector<std::string> signers;
+  for (const auto& id : verified_key_ids(root.envelope, root.keys, root.roles.at("root"))) {
+    signers.push_back(key_fingerprint(*root.keys.at(id).key) + " (key id " + id.substr(0, 12) + ")");
+  }
+  std::vector<std::string> pinned;
+  for (const auto& key : pin.keys) pinned.push_back(key_fingerprint(key));
+  std::string out = "the server's root version " + std::to_string(root.envelope.version) + " is signed by " +
+                    join(signers, ", ") + "; pinned: " + join(pinned, ", ");
+  if (!pin.key_ids.empty()) out += " with key id " + join(pin.key_ids, " or ");
+  return out;
+}
+
 }  // namespace
 
 namespace internal {
@@ -143,7 +161,7 @@ Status verify_pinned_root(const Root& root, const RootPin& pin) {
     }
     return Ok{};
   }
-  return denied("root is not signed by a pinned key");
+  return denied("root is not signed by a pinned key: " + describe_pin_mismatch(root, pin));
 }
 
 Status verify_root_rotation(const Root& trusted, const Root& next) {

@@ -408,6 +408,7 @@ struct TestKey {
   json key_json;
   std::string id;
   std::string pem;  // SubjectPublicKeyInfo PEM, for pins
+  std::string spki;  // its DER
 };
 
 TestKey make_key(bool ed25519) {
@@ -419,6 +420,7 @@ TestKey make_key(bool ed25519) {
   int n = i2d_PUBKEY(p, &der);
   std::string spki(reinterpret_cast<char*>(der), static_cast<std::size_t>(n));
   OPENSSL_free(der);
+  k.spki = spki;
   std::string pub;
   if (ed25519) {
     unsigned char raw[32];
@@ -558,10 +560,30 @@ TEST(TrustChain, SignedRepositoryVerifiesWithEcdsaAndEd25519Keys) {
   EXPECT_EQ(chain.earliest_expiry(), *parse_rfc3339("2030-01-02T03:04:05Z"));
 }
 
+// "key sha256:<16 hex>" of the SubjectPublicKeyInfo, computed here from the key's own DER.
+std::string fingerprint(const TestKey& k) { return "key sha256:" + sha256_hex(k.spki).substr(0, 16); }
+
 TEST(TrustChain, WrongPinIsRefused) {
   Repo repo;
-  TrustChain chain(pin_of({make_key(false).pem}));
-  EXPECT_EQ(message_of(load(chain, repo.build(), {})), "root is not signed by a pinned key");
+  const TestKey other = make_key(false);
+  TrustChain chain(pin_of({other.pem}));
+  // The answer names what failed: the root's signer and the pinned key, by fingerprint.
+  EXPECT_EQ(message_of(load(chain, repo.build(), {})),
+            "root is not signed by a pinned key: the server's root version 1 is signed by " + fingerprint(repo.root) +
+                " (key id " + repo.root.id.substr(0, 12) + "); pinned: " + fingerprint(other));
+  TrustChain right_key(pin_of({repo.root.pem}));
+  RootPin id_pin = pin_of({repo.root.pem});
+  id_pin.key_ids = {std::string(64, 'a')};
+  TrustChain wrong_id(id_pin);
+  EXPECT_EQ(message_of(load(wrong_id, repo.build(), {})),
+            "root is not signed by a pinned key: the server's root version 1 is signed by " + fingerprint(repo.root) +
+                " (key id " + repo.root.id.substr(0, 12) + "); pinned: " + fingerprint(repo.root) + " with key id " +
+                std::string(64, 'a'));
+  // Control: the root's own key (and its id) as the pin loads the same trust data.
+  EXPECT_EQ(message_of(load(right_key, repo.build(), {})), "ok");
+  id_pin.key_ids = {repo.root.id};
+  TrustChain right_id(id_pin);
+  EXPECT_EQ(message_of(load(right_id, repo.build(), {})), "ok");
 }
 
 TEST(TrustChain, TamperedTimestampSignatureIsRefused) {
@@ -693,7 +715,9 @@ TEST(TrustChain, RootRotation) {
 
   // A client that pins the old key and first sees v4 walks from version 1.
   TrustChain fresh(pin_of({old_root.pem}));
-  EXPECT_EQ(message_of(fresh.update_root(v4, {}, kNow)), "root is not signed by a pinned key");
+  EXPECT_EQ(message_of(fresh.update_root(v4, {}, kNow)),
+            "root is not signed by a pinned key: the server's root version 4 is signed by " + fingerprint(new_root) +
+                " (key id " + new_root.id.substr(0, 12) + "); pinned: " + fingerprint(old_root));
   EXPECT_EQ(message_of(fresh.update_root(v4, {v1, v2, v3}, kNow)), "ok");
   TrustChain forged(pin_of({old_root.pem}));
   EXPECT_EQ(message_of(forged.update_root(v4, {v1, v2_new_only, v3}, kNow)),
