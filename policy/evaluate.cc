@@ -400,7 +400,9 @@ Decision evaluate(const CompiledPolicy& policy, const ImagePlan& planned, const 
   if (!ref.has_digest()) {
     const std::string tag = ref.effective_tag();
     if (std::find(rule.denied_tags.begin(), rule.denied_tags.end(), tag) != rule.denied_tags.end()) {
-      checks.failures.push_back("tag " + quoted(tag) + " is denied by rule " + quoted(rule.name));
+      // A bare name pulls `latest` without saying so: the message says the tag was left out.
+      checks.failures.push_back((ref.has_tag() ? std::string() : std::string("no tag (means latest); ")) + "tag " +
+                                quoted(tag) + " is denied by rule " + quoted(rule.name));
     }
   }
   if (rule.require_digest && !ref.has_digest()) {

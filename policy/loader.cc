@@ -15,6 +15,7 @@
 #include <string>
 
 #include "common/duration.h"
+#include "common/yaml_hint.h"
 #include "policy/glob.h"
 #include "policy/loader_internal.h"
 #include "verifier/image/image_reference.h"
@@ -220,7 +221,8 @@ std::optional<YAML::Node> Loader::parse_document(std::string_view text) {
     error(e.mark, "", e.message);
     return std::nullopt;
   } catch (const YAML::Exception& e) {
-    error(e.mark, "", "YAML syntax error: " + e.msg);
+    const std::string hint = yaml_syntax_hint(text, e.mark.line, e.msg);
+    error(e.mark, "", "YAML syntax error: " + e.msg + (hint.empty() ? "" : "; " + hint));
     return std::nullopt;
   } catch (const std::exception& e) {  // yaml-cpp can also throw std::length_error and the like
     diagnostics_.push_back({file_, {}, "", std::string("cannot parse the YAML: ") + e.what()});

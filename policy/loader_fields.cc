@@ -8,6 +8,7 @@
 
 #include <re2/re2.h>
 
+#include "common/suggest.h"
 #include "common/text.h"
 #include "policy/loader_internal.h"
 
@@ -18,23 +19,6 @@ using namespace loader_internal;  // NOLINT: this file is part of the loader
 namespace {
 
 constexpr std::size_t kMaxNameLength = 253;
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                        std::tolower(static_cast<unsigned char>(b[j - 1]));
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (same ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
 
 }  // namespace
 
@@ -62,17 +46,8 @@ std::optional<Fields> Loader::fields(const YAML::Node& node, const std::string& 
     seen.emplace(key, kv.first.Mark());
     if (std::find(known.begin(), known.end(), key) == known.end()) {
       std::string message = "unknown key " + quote(key);
-      std::string_view best;
-      std::size_t best_distance = std::max<std::size_t>(2, key.size() / 3) + 1;
-      for (std::string_view candidate : known) {
-        const std::size_t d = edit_distance(key, candidate);
-        if (d < best_distance) {
-          best_distance = d;
-          best = candidate;
-        }
-      }
-      if (!best.empty()) {
-        message += " (did you mean \"" + std::string(best) + "\"?)";
+      if (auto best = closest_match(key, std::vector<std::string_view>(known))) {
+        message += " (did you mean \"" + *best + "\"?)";
       } else {
         message += " (known keys: " + join(known, ", ") + ")";
       }

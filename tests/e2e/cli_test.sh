@@ -11,7 +11,7 @@ BUILD="${IMAGEGATE_BUILD_DIR:-$(dirname "$BIN")}"
 POLICY="$SRC/manifests/examples/policy.yaml"
 EXAMPLES="$SRC/manifests/examples"
 REVIEWS="$CONF/admission/connaisseur/admission_requests"
-require_cmd kubectl python3
+require_cmd kubectl python3 openssl
 make_temp_dir
 T="$E2E_TMP"
 
@@ -29,9 +29,34 @@ assert_match "allowed row" "$OUT" "Deployment/dev/app +app +localhost:5000/team/
 
 run_capture "$BIN" test --policy "$POLICY" -f "$T/denied.yaml"
 assert_rc "denied deployment exits 1" 1
-assert_match "latest denied, in the default namespace" "$OUT" \
-  "Deployment/default/web +web +localhost:5000/team/web +deny +local-dev +tag \"latest\" is denied"
+assert_match "untagged image denied as 'no tag', in the default namespace" "$OUT" \
+  "Deployment/default/web +web +localhost:5000/team/web +deny +local-dev +no tag \(means latest\); tag \"latest\" is denied"
+assert_match "table: FILE column is file:line of the image" "$OUT" "^FILE +WORKLOAD"
+web_line="$(grep -n 'image: localhost:5000/team/web' "$T/denied.yaml" | cut -d: -f1)"
+assert_match "table: the web row names its image line" "$OUT" "$T/denied.yaml:$web_line +Deployment/default/web +web "
 assert_match "registry denied" "$OUT" "sidecar +quay.io/x/sidecar:1 +deny +- +registry \"quay.io\" is not in the allowed"
+run_capture "$BIN" test --policy "$POLICY" -f "$T/denied.yaml" -o json
+assert_eq "json: a container's line is its image: line" "$web_line" \
+  "$(json_get "$OUT" '[c["line"] for c in d["workloads"][0]["containers"] if c["name"]=="web"][0]')"
+assert_eq "json: the workload's line is where the document starts" "1" "$(json_get "$OUT" 'd["workloads"][0]["line"]')"
+assert_eq "json: file" "$T/denied.yaml" "$(json_get "$OUT" 'd["workloads"][0]["file"]')"
+
+# -o github: workflow commands, an annotation on each denied image's line.
+run_capture "$BIN" test --policy "$POLICY" -f "$T/denied.yaml" -o github
+assert_rc "github output: denied exits 1" 1
+if python3 - "$OUT" <<'PY'
+import re, sys
+lines = sys.argv[1].splitlines()
+shape = re.compile(r'^::(error|warning|notice)( [a-z]+=[^,:]*(,[a-z]+=[^,:]*)*)?::.+$')
+assert lines and all(shape.match(l) for l in lines), lines
+assert sum(l.startswith("::error ") for l in lines) == 2, lines
+assert lines[-1].startswith("::notice title=imagegate::"), lines
+PY
+then pass "github output: every line is a workflow command"; else fail "github output: every line is a workflow command" "$OUT"; fi
+assert_contains "github output: file and image line" "$OUT" "::error file=$T/denied.yaml,line=$web_line,title=imagegate%3A deny Deployment/default/web web"
+run_capture "$BIN" test --policy "$POLICY" -f "$T/denied.yaml" -o junit
+assert_rc "-o junit for manifests is an error, not ignored" 2
+assert_contains "-o junit for manifests: says why" "$ERR" "-o junit reports test suites"
 
 # Multi-document YAML (with an empty document and a ConfigMap in between).
 { cat "$T/allowed.yaml"; echo "---"; echo "---"; kc create configmap c --from-literal=a=b -o yaml; echo "---";
@@ -93,6 +118,18 @@ assert_eq "directory: files sorted, .txt skipped" '["CronJob/dev/nightly", "Depl
   "$(json_get "$OUT" '[w["id"] for w in d["workloads"]]')"
 run_capture "$BIN" test -p "$POLICY" -f "$T/allowed.yaml" -f "$T/denied.yaml" -o json
 assert_eq "-f is repeatable" "2" "$(json_get "$OUT" 'len(d["workloads"])')"
+# -R: subdirectories too (kubectl's flag); without it one level, as before.
+mkdir -p "$T/tree/sub/deeper"
+cp "$T/allowed.yaml" "$T/tree/a.yaml"; cp "$T/denied.yaml" "$T/tree/sub/deeper/d.yaml"
+run_capture "$BIN" test -p "$POLICY" -f "$T/tree" -o json
+assert_rc "directory without -R: one level (the denied file below is not read)" 0
+assert_eq "directory without -R: one workload" "1" "$(json_get "$OUT" 'len(d["workloads"])')"
+run_capture "$BIN" test -p "$POLICY" -f "$T/tree" -R -o json
+assert_rc "-R: the denied file in a subdirectory is read" 1
+assert_eq "-R: files in path order" '["'"$T"'/tree/a.yaml", "'"$T"'/tree/sub/deeper/d.yaml"]' \
+  "$(json_get "$OUT" '[w["file"] for w in d["workloads"]]')"
+run_capture "$BIN" test -p "$POLICY" -f "$T/tree" --recursive
+assert_rc "--recursive is -R" 1
 
 # ---- AdmissionReview samples (read in place) ----------------------------------------------------------------
 run_capture "$BIN" test -p "$POLICY" -f "$REVIEWS/09_dply_multi_image.json" -o json
@@ -143,6 +180,59 @@ assert_rc "lint: bad policy exits 1" 1
 assert_match "lint: file:line:col: path: message" "$OUT" "bad-policy.yaml:11:[0-9]+: [^ ]*colour"
 run_capture "$BIN" policy lint "$T/missing.yaml"
 assert_rc "lint: unreadable exits 2" 2
+# Many files and directories, every error of every file in one run; -o json.
+mkdir -p "$T/policies/sub"
+cp "$T/bad-policy.yaml" "$T/policies/one.yaml"
+sed 's/colour: blue/requireDigst: true/' "$T/bad-policy.yaml" >"$T/policies/sub/two.yml"
+cp "$POLICY" "$T/policies/good.yaml"
+echo "kind: ConfigMap" >"$T/policies/not-a-policy.yaml"
+run_capture "$BIN" policy lint "$T/policies"
+assert_rc "lint DIR: two broken files exit 1" 1
+assert_contains "lint DIR: the first broken file" "$OUT" "$T/policies/one.yaml:11:7: spec.rules[0].colour: unknown key"
+assert_contains "lint DIR: the second broken file, with a suggestion" "$OUT" \
+  "$T/policies/sub/two.yml:11:7: spec.rules[0].requireDigst: unknown key \"requireDigst\" (did you mean \"requireDigest\"?)"
+assert_match "lint DIR: the valid one" "$OUT" "$T/policies/good.yaml: valid: "
+assert_not_contains "lint DIR: other kinds skipped" "$OUT" "not-a-policy"
+run_capture "$BIN" policy lint "$T/policies" "$POLICY" -o json
+assert_rc "lint -o json: exit 1" 1
+assert_eq "lint -o json: both problems" \
+  '[["'"$T"'/policies/one.yaml", 11, 7, "spec.rules[0].colour", ""], ["'"$T"'/policies/sub/two.yml", 11, 7, "spec.rules[0].requireDigst", "requireDigest"]]' \
+  "$(json_get "$OUT" '[[p["file"], p["line"], p["column"], p["path"], p["suggestion"]] for p in d]')"
+run_capture "$BIN" policy lint "$POLICY" -o json
+assert_rc "lint -o json: valid exits 0" 0
+assert_eq "lint -o json: valid is an empty array" "[]" "$(json_get "$OUT" 'd')"
+run_capture "$BIN" policy lint "$POLICY" "$T/missing.yaml"
+assert_rc "lint: one unreadable file among others exits 2" 2
+assert_match "lint: the readable one still linted" "$OUT" "valid: "
+# Trust material: a garbage inline key fails lint; key files only with --check-files.
+python3 - "$T" <<'PY'
+import sys
+t = sys.argv[1]
+head = "apiVersion: imagegate.dev/v1alpha1\nkind: ImagePolicy\nmetadata:\n  name: k\nspec:\n  trustAnchors:\n"
+garbage = "          -----BEGIN PUBLIC KEY-----\n          bm90IGEga2V5IGF0IGFsbA==\n          -----END PUBLIC KEY-----\n"
+open(f"{t}/garbage-key.yaml", "w").write(head + "    - name: release\n      cosign:\n        key: |\n" + garbage)
+open(f"{t}/key-file.yaml", "w").write(head + f"    - name: release\n      cosign: {{keyFile: {t}/no-such.pub}}\n")
+PY
+run_capture "$BIN" policy lint "$T/garbage-key.yaml"
+assert_rc "lint: a garbage inline key exits 1" 1
+assert_contains "lint: the garbage key's path" "$OUT" "garbage-key.yaml:7:7: spec.trustAnchors[0].cosign.key: trust anchor \"release\" cannot be used"
+run_capture "$BIN" policy lint "$T/key-file.yaml"
+assert_rc "lint without --check-files: a missing key file is not read" 0
+run_capture "$BIN" policy lint --check-files "$T/key-file.yaml"
+assert_rc "lint --check-files: a missing key file exits 1" 1
+assert_contains "lint --check-files: names the file" "$OUT" "no-such.pub"
+openssl ecparam -genkey -name prime256v1 2>/dev/null | openssl ec -pubout -out "$T/good.pub" 2>/dev/null
+sed "s#$T/no-such.pub#$T/good.pub#" "$T/key-file.yaml" >"$T/good-key-file.yaml"
+run_capture "$BIN" policy lint --check-files "$T/good-key-file.yaml"
+assert_rc "lint --check-files: control, a key file that loads" 0
+run_capture "$BIN" policy lint --check-files "$POLICY"
+assert_rc "lint --check-files: the example policy names files of the server's machine" 1
+assert_contains "lint --check-files: the keyless anchor's missing trusted root" "$OUT" \
+  "spec.trustAnchors[1].keyless: trust anchor \"github-actions\" cannot be used: trustedRoot: cannot read /etc/imagegate/trusted_root.json"
+printf 'apiVersion: imagegate.dev/v1alpha1\nkind: ImagePolicy\nmetadata:\n\tname: t\n' >"$T/tab-policy.yaml"
+run_capture "$BIN" policy lint "$T/tab-policy.yaml"
+assert_rc "lint: tab-indented policy exits 1" 1
+assert_contains "lint: tab hint" "$OUT" "tabs are not allowed for indentation (line 4 is indented with a tab)"
 run_capture "$BIN" test -p "$T/bad-policy.yaml" -f "$T/allowed.yaml"
 assert_rc "test with a bad policy exits 2" 2
 assert_contains "test with a bad policy prints the diagnostics" "$ERR" "bad-policy.yaml:11"
@@ -167,16 +257,87 @@ cases:
 EOF
 run_capture "$BIN" test --suite "$T/suite/suite.yaml"
 assert_rc "failing suite exits 1" 1
-assert_contains "suite: the passing case" "$OUT" "PASS  Deployment/default/web web: deny"
-assert_contains "suite: wrong expectation" "$OUT" "FAIL  Deployment/default/web sidecar: expected allow; got deny"
-assert_contains "suite: missing workload fails" "$OUT" "FAIL  Deployment/default/nope web: expected deny; got no such workload"
+assert_match "suite: kyverno-shaped table" "$OUT" "ID +FILE +POLICY +RULE +RESOURCE +RESULT +REASON"
+assert_match "suite: the passing case" "$OUT" "1 +$T/suite/suite.yaml:6 +example +local-dev +Deployment/default/web web +pass +deny"
+assert_match "suite: wrong expectation, with its reason" "$OUT" \
+  "Deployment/default/web sidecar +fail +expected allow, got deny \(rule -: registry \"quay.io\" is not in the allowed"
+assert_contains "suite: missing workload fails" "$OUT" "expected deny, got no workload Deployment/default/nope in the resources"
 assert_contains "suite: missing container fails" "$OUT" "no container named \"ghost\""
-assert_contains "suite: reason mismatch fails" "$OUT" "reason contains \"no such text\""
+assert_contains "suite: reason mismatch fails" "$OUT" "expected a reason containing \"no such text\", got deny"
 assert_contains "suite: counts" "$OUT" "1 passed, 4 failed"
+run_capture "$BIN" test --suite "$T/suite/suite.yaml" -o json
+assert_rc "suite -o json: exit 1" 1
+assert_eq "suite -o json: summary" '{"cases": 5, "errors": 0, "failed": 4, "passed": 1, "suites": 1}' "$(json_get "$OUT" 'd["summary"]')"
+assert_eq "suite -o json: results" '[["pass", 6, "local-dev"], ["fail", 7, ""], ["fail", 8, ""], ["fail", 9, ""], ["fail", 10, "local-dev"]]' \
+  "$(json_get "$OUT" '[[r["result"], r["line"], r["rule"]] for r in d["suites"][0]["results"]]')"
+SUITE_JSON="$OUT"
+run_capture "$BIN" test --suite "$T/suite/suite.yaml" -o yaml
+assert_rc "suite -o yaml: exit 1" 1
+if python3 -c 'import json,sys,yaml; sys.exit(0 if yaml.safe_load(sys.argv[1]) == json.loads(sys.argv[2]) else 1)' "$OUT" "$SUITE_JSON"; then
+  pass "suite -o yaml parses to the same data as -o json"; else fail "suite -o yaml parses to the same data as -o json" "${OUT:0:400}"; fi
+run_capture "$BIN" test --suite "$T/suite/suite.yaml" -o junit
+assert_rc "suite -o junit: exit 1" 1
+if python3 - "$OUT" <<'PY'
+import sys, xml.etree.ElementTree as ET
+root = ET.fromstring(sys.argv[1])
+assert root.tag == "testsuites" and root.get("tests") == "5" and root.get("failures") == "4", root.attrib
+suites = root.findall("testsuite")
+assert len(suites) == 1 and len(suites[0].findall("testcase")) == 5
+failures = [c.find("failure") for c in suites[0].findall("testcase")]
+assert failures[0] is None and all(f is not None for f in failures[1:])
+assert failures[1].get("message").startswith('expected allow, got deny (rule -: registry "quay.io"'), failures[1].get("message")
+assert suites[0].findall("testcase")[1].get("line") == "7"
+PY
+then pass "suite -o junit: valid XML with one failure per failed case"; else fail "suite -o junit: valid XML with one failure per failed case" "${OUT:0:600}"; fi
+run_capture "$BIN" test --suite "$T/suite/suite.yaml" -o github
+assert_rc "suite -o github: exit 1" 1
+if python3 - "$OUT" <<'PY'
+import re, sys
+lines = sys.argv[1].splitlines()
+assert len(lines) == 5 and all(re.match(r'^::error file=[^,]+,line=\d+,title=[^:]+::expected ', l) for l in lines[:4]), lines
+assert lines[4] == "::notice title=imagegate::1 passed, 4 failed", lines
+PY
+then pass "suite -o github: one ::error per failed case at its line"; else fail "suite -o github: one ::error per failed case at its line" "$OUT"; fi
 sed 's/expect: deny, rule: local-dev/expcet: deny/' "$T/suite/suite.yaml" >"$T/suite/typo.yaml"
 run_capture "$BIN" test --suite "$T/suite/typo.yaml"
 assert_rc "suite with an unknown key exits 2" 2
-assert_contains "suite typo named" "$ERR" "cases[0].expcet: unknown key"
+assert_contains "suite typo named, with its position and a suggestion" "$ERR" \
+  "typo.yaml:6:56: cases[0].expcet: unknown key \"expcet\" (did you mean \"expect\"?)"
+# Every error of a suite in one run.
+printf 'apiVersion: imagegate.dev/v1alpha1\nkind: PolicyTest\npolcy: p.yaml\nresources: [w.yaml]\ncases:\n  - {workload: A/b, expect: maybe}\n' \
+  >"$T/suite/broken.yaml"
+run_capture "$BIN" test --suite "$T/suite/broken.yaml"
+assert_rc "broken suite exits 2" 2
+assert_contains "broken suite: unknown key" "$ERR" "broken.yaml:3:1: polcy: unknown key \"polcy\" (did you mean \"policy\"?)"
+assert_contains "broken suite: missing policy" "$ERR" "broken.yaml:1:1: policy: required"
+assert_contains "broken suite: workload shape" "$ERR" "broken.yaml:6:6: cases[0].workload: must be Kind/namespace/name"
+assert_contains "broken suite: expect value" "$ERR" "broken.yaml:6:21: cases[0].expect: must be allow, warn or deny"
+printf 'apiVersion: imagegate.dev/v1alpha1\nkind: PolicyTest\ncases:\n\t- {workload: A/b/c}\n' >"$T/suite/tabs.yaml"
+run_capture "$BIN" test --suite "$T/suite/tabs.yaml"
+assert_rc "suite indented with a tab exits 2" 2
+assert_contains "suite indented with a tab: says so" "$ERR" "tabs are not allowed for indentation (line 4 is indented with a tab)"
+
+# --suite DIR: every file of the tree that declares kind: PolicyTest, in path order; other YAML is skipped.
+mkdir -p "$T/suites/nested"
+cp -r "$EXAMPLES/policy.yaml" "$EXAMPLES/workloads" "$T/suites/"   # not suites: skipped
+cp "$EXAMPLES/policy-test.yaml" "$T/suites/example-test.yaml"
+sed "s#^policy: .*#policy: $POLICY#; s#^resources:.*#resources: [$T/suite/w.yaml]#" "$T/suite/suite.yaml" >"$T/suites/nested/failing.yml"
+echo "kind: ConfigMap" >"$T/suites/nested/other.yaml"
+run_capture "$BIN" test --suite "$T/suites" -o json
+assert_rc "--suite DIR: a failing suite among them exits 1" 1
+assert_eq "--suite DIR: the two suites, in path order" '["'"$T"'/suites/example-test.yaml", "'"$T"'/suites/nested/failing.yml"]' \
+  "$(json_get "$OUT" '[s["file"] for s in d["suites"]]')"
+run_capture "$BIN" test --suite "$T/suites" -o junit
+if python3 -c 'import sys, xml.etree.ElementTree as ET; r=ET.fromstring(sys.argv[1]); sys.exit(0 if len(r.findall("testsuite"))==2 else 1)' "$OUT"; then
+  pass "--suite DIR -o junit: one testsuite per suite file"; else fail "--suite DIR -o junit: one testsuite per suite file" "${OUT:0:400}"; fi
+cp "$T/suite/broken.yaml" "$T/suites/nested/broken.yaml"
+run_capture "$BIN" test --suite "$T/suites"
+assert_rc "--suite DIR with a broken suite: exit 2, the others still run" 2
+assert_contains "--suite DIR with a broken suite: the others' results" "$OUT" "total: "
+assert_contains "--suite DIR with a broken suite: its errors" "$ERR" "broken.yaml:3:1: polcy"
+mkdir -p "$T/nosuites"; echo "kind: ConfigMap" >"$T/nosuites/a.yaml"
+run_capture "$BIN" test --suite "$T/nosuites"
+assert_rc "--suite DIR without suites: exit 2" 2
 
 # ---- kubectl plugin: the real kubectl finds kubectl-imagegate on PATH ---------------------------------------
 assert_file_exists "kubectl-imagegate symlink in the build dir" "$BUILD/kubectl-imagegate"
@@ -203,6 +364,8 @@ printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: p\nspec: [\n' >"$T/malformed
 check_bad "malformed YAML" "$T/malformed.yaml" "malformed YAML at line"
 { cat "$T/allowed.yaml"; printf -- '---\nkind: Pod\n  bad: indent\n'; } >"$T/malformed2.yaml"
 check_bad "malformed second document" "$T/malformed2.yaml" "document 2: malformed YAML at line"
+printf 'apiVersion: v1\nkind: Pod\nmetadata:\n\tname: p\n' >"$T/tabs.yaml"
+check_bad "tab-indented manifest" "$T/tabs.yaml" "tabs are not allowed for indentation (line 4 is indented with a tab)"
 printf '{"kind": "Pod", "spec": {"containers": [}' >"$T/malformed.json"
 check_bad "malformed JSON" "$T/malformed.json" "malformed.json:1:"
 printf 'kind: Pod\nmetadata:\n  name: "\xff\xfe"\n' >"$T/latin1.yaml"

@@ -157,7 +157,10 @@ TEST(Evaluate, DeniedTagsUseTheEffectiveTag) {
     EXPECT_EQ(d.rule, "hub") << c.name;
     if (c.action == Action::deny) {
       EXPECT_EQ(d.outcome, Outcome::failed);
-      EXPECT_THAT(d.reasons, ElementsAre("tag \"latest\" is denied by rule \"hub\"")) << c.name;
+      // A bare name is reported as having no tag, not as if "latest" had been written.
+      const std::string expected = std::string(c.name == "implicit_latest" ? "no tag (means latest); " : "") +
+                                   "tag \"latest\" is denied by rule \"hub\"";
+      EXPECT_THAT(d.reasons, ElementsAre(expected)) << c.name;
     } else {
       EXPECT_EQ(d.outcome, Outcome::passed) << c.name;
       EXPECT_TRUE(d.reasons.empty()) << c.name;
@@ -397,7 +400,7 @@ TEST(Evaluate, RuleModeDecidesWhatAFailureDoes) {
     EXPECT_EQ(d.action, c.action) << c.rule_mode << "/" << c.policy_mode;
     EXPECT_EQ(d.outcome, Outcome::failed);
     EXPECT_EQ(d.mode, c.mode);
-    EXPECT_THAT(d.reasons, ElementsAre("tag \"latest\" is denied by rule \"r\""));
+    EXPECT_THAT(d.reasons, ElementsAre("no tag (means latest); tag \"latest\" is denied by rule \"r\""));
   }
 }
 
@@ -530,8 +533,8 @@ TEST(Workload, DenialMessageNamesEveryDeniedContainer) {
   EXPECT_EQ(message.find("ok ("), std::string::npos);
   const WorkloadDecision one = decide_workload({container(*policy, "app", "nginx")});
   EXPECT_EQ(one.denial_message(),
-            "imagegate denied 1 of 1 container: app (docker.io/library/nginx): tag \"latest\" is denied by rule "
-            "\"prod\"");
+            "imagegate denied 1 of 1 container: app (docker.io/library/nginx): no tag (means latest); tag \"latest\" "
+            "is denied by rule \"prod\"");
 }
 
 // An image volume is named as a volume, never as a container, in the denial message and the warnings.

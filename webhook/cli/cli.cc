@@ -32,6 +32,7 @@ int run_cli(int argc, char** argv) {
   app.require_subcommand(1);
   add_serve_command(app, context);
   add_test_commands(app, context);
+  add_policy_commands(app, context);
   add_resolve_command(app, context);
   add_verdict_commands(app, context);
   add_inventory_commands(app, context);

@@ -29,8 +29,10 @@ struct CliContext {
   int exit_code = 0;
 };
 
-// `test` (manifests and suites) and `policy lint`: webhook/cli/test_command.cc.
+// `test` (manifests and suites): webhook/cli/test_command.cc.
 void add_test_commands(CLI::App& app, CliContext& context);
+// `policy lint`: webhook/cli/lint_command.cc.
+void add_policy_commands(CLI::App& app, CliContext& context);
 // `serve`: webhook/cli/serve_command.cc.
 void add_serve_command(CLI::App& app, CliContext& context);
 // `resolve`: webhook/cli/resolve_command.cc.

@@ -44,7 +44,7 @@ Result<std::vector<Document>> parse_json_document(std::string_view text, std::st
   }
   try {
     std::vector<Document> out;
-    out.push_back(Document{1, 1, json::parse(text)});
+    out.push_back(Document{1, 1, json::parse(text), {}});
     return out;
   } catch (const json::parse_error& e) {
     auto [line, column] = line_column(text, e.byte == 0 ? 0 : e.byte - 1);
@@ -59,6 +59,16 @@ std::string_view strip_bom(std::string_view text) {
     text.remove_prefix(3);
   }
   return text;
+}
+
+// The positions of `positions` under `prefix` ("items[3].", "request.object."), relative to it.
+std::map<std::string, TextPosition, std::less<>> positions_under(
+    const std::map<std::string, TextPosition, std::less<>>& positions, std::string_view prefix) {
+  std::map<std::string, TextPosition, std::less<>> out;
+  for (auto it = positions.lower_bound(prefix); it != positions.end() && it->first.starts_with(prefix); ++it) {
+    out.emplace(it->first.substr(prefix.size()), it->second);
+  }
+  return out;
 }
 
 std::string document_name(std::string_view source, int index) { return std::string(source) + "#" + std::to_string(index); }
@@ -139,7 +149,8 @@ std::size_t find_invalid_utf8(std::string_view text) noexcept {
 }
 
 
-Result<std::vector<Document>> parse_documents(std::string_view text, std::string_view source) {
+Result<std::vector<Document>> parse_documents(std::string_view text, std::string_view source,
+                                              const PositionOptions& positions) {
   if (text.size() > kMaxManifestBytes) {
     return resource_exhausted(std::string(source) + ": larger than " + std::to_string(kMaxManifestBytes) + " bytes");
   }
@@ -154,15 +165,16 @@ Result<std::vector<Document>> parse_documents(std::string_view text, std::string
     auto parsed = parse_json_document(text, source);
     if (parsed.ok() || parsed.error().code == ErrorCode::resource_exhausted) return parsed;
     // Not JSON; a YAML flow collection (`{a: b}`) still is YAML. Report the JSON error if YAML fails too.
-    auto as_yaml = parse_yaml_documents(text, source);
+    auto as_yaml = parse_yaml_documents(text, source, positions);
     if (as_yaml.ok() || as_yaml.error().code == ErrorCode::resource_exhausted) return as_yaml;
     return parsed;
   }
-  return parse_yaml_documents(text, source);
+  return parse_yaml_documents(text, source, positions);
 }
 
 Result<std::vector<ManifestObject>> read_manifests(std::string_view text, std::string_view source) {
-  auto documents = parse_documents(text, source);
+  const PositionOptions image_keys{false, {"image", "reference"}};
+  auto documents = parse_documents(text, source, image_keys);
   if (!documents.ok()) return documents.error();
   std::vector<ManifestObject> out;
   for (Document& doc : *documents) {
@@ -176,6 +188,7 @@ Result<std::vector<ManifestObject>> read_manifests(std::string_view text, std::s
     if (kind == "AdmissionReview" || is_bare_admission_request(value)) {
       auto object = object_of_review(value, where, doc.line);
       if (!object.ok()) return object.error();
+      object->image_positions = positions_under(doc.positions, value.contains("request") ? "request.object." : "object.");
       out.push_back(std::move(*object));
       continue;
     }
@@ -196,6 +209,7 @@ Result<std::vector<ManifestObject>> read_manifests(std::string_view text, std::s
         object.source = item_where;
         object.line = doc.line;
         object.workload = decode_workload(item, item_kind);
+        object.image_positions = positions_under(doc.positions, "items[" + std::to_string(i) + "].");
         object.request_kind = item_kind;
         out.push_back(std::move(object));
       }
@@ -205,9 +219,32 @@ Result<std::vector<ManifestObject>> read_manifests(std::string_view text, std::s
     object.source = where;
     object.line = doc.line;
     object.workload = decode_workload(doc.value);
+    object.image_positions = std::move(doc.positions);
     out.push_back(std::move(object));
   }
   return out;
+}
+
+bool declares_kind(std::string_view text, std::string_view kind) {
+  for (std::size_t start = 0; start < text.size();) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    if (line.starts_with("kind:")) {
+      line.remove_prefix(5);
+      const std::size_t first = line.find_first_not_of(" \t");
+      const std::size_t last = line.find_last_not_of(" \t\r");
+      if (first != std::string_view::npos) {
+        std::string_view value = line.substr(first, last - first + 1);
+        if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
+          value = value.substr(1, value.size() - 2);
+        }
+        if (value == kind) return true;
+      }
+    }
+    start = end + 1;
+  }
+  return false;
 }
 
 Result<std::string> read_bounded_file(const std::string& path, std::size_t max_bytes) {
@@ -230,7 +267,32 @@ Result<std::string> read_bounded_file(const std::string& path, std::size_t max_b
   return data;
 }
 
-Result<std::vector<ManifestObject>> read_manifest_path(const std::string& path) {
+Result<std::vector<std::string>> list_files(const std::string& dir, bool recursive,
+                                            const std::vector<std::string_view>& extensions) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  auto wanted = [&](const std::filesystem::directory_entry& entry) {
+    const std::string ext = entry.path().extension().string();
+    std::error_code file_ec;
+    return std::find(extensions.begin(), extensions.end(), ext) != extensions.end() && entry.is_regular_file(file_ec);
+  };
+  if (recursive) {
+    std::filesystem::recursive_directory_iterator it(dir, ec), end;
+    for (; !ec && it != end; it.increment(ec)) {
+      if (wanted(*it)) files.push_back(it->path().string());
+    }
+  } else {
+    std::filesystem::directory_iterator it(dir, ec), end;
+    for (; !ec && it != end; it.increment(ec)) {
+      if (wanted(*it)) files.push_back(it->path().string());
+    }
+  }
+  if (ec) return not_found(dir + ": cannot list directory: " + ec.message());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+Result<std::vector<ManifestObject>> read_manifest_path(const std::string& path, bool recursive) {
   if (path == "-") {
     std::string data;
     char buffer[65536];
@@ -245,18 +307,14 @@ Result<std::vector<ManifestObject>> read_manifest_path(const std::string& path) 
   }
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
-    std::vector<std::string> files;
-    for (const auto& entry : std::filesystem::directory_iterator(path, ec)) {
-      const std::string ext = entry.path().extension().string();
-      if ((ext == ".yaml" || ext == ".yml" || ext == ".json") && entry.is_regular_file(ec)) {
-        files.push_back(entry.path().string());
-      }
+    auto files = list_files(path, recursive, {".yaml", ".yml", ".json"});
+    if (!files.ok()) return files.error();
+    if (files->empty()) {
+      return invalid_argument(path + ": no .yaml, .yml or .json files in this directory" +
+                              (recursive ? std::string(" tree") : std::string(" (-R reads subdirectories too)")));
     }
-    if (ec) return not_found(path + ": cannot list directory: " + ec.message());
-    if (files.empty()) return invalid_argument(path + ": no .yaml, .yml or .json files in this directory");
-    std::sort(files.begin(), files.end());
     std::vector<ManifestObject> out;
-    for (const std::string& file : files) {
+    for (const std::string& file : *files) {
       auto objects = read_manifest_path(file);
       if (!objects.ok()) return objects.error();
       for (ManifestObject& object : *objects) out.push_back(std::move(object));

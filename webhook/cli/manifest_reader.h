@@ -13,6 +13,8 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +36,10 @@ inline constexpr std::size_t kMaxListItems = 10'000;         // items of one `ki
 struct ManifestObject {
   std::string source;            // "deploy.yaml#2" (1-based document), "deploy.yaml#1.items[3]", "-#1"
   int line = 0;                  // 1-based line where the document starts; 0 when unknown
+  // Where each `image:` (and image volume `reference:`) key of the object is written, by its path in the
+  // object as the workload decoder names it ("spec.template.spec.containers[0].image"). YAML only: a JSON
+  // input has none, and its images are reported at `line`.
+  std::map<std::string, TextPosition, std::less<>> image_positions;
   // The object's workload (for a review: request.object's), or why its images cannot be read (reported
   // by evaluate_offline, naming the source, after every input was read).
   Result<policy::Workload> workload = policy::Workload{};
@@ -44,8 +50,10 @@ struct ManifestObject {
 };
 
 // Parses a YAML stream (or JSON, which it detects by a leading `{` or `[`) into documents. Empty
-// documents (a lone `---`, comments only) are dropped. `source` names the input in error messages.
-Result<std::vector<Document>> parse_documents(std::string_view text, std::string_view source);
+// documents (a lone `---`, comments only) are dropped. `source` names the input in error messages;
+// `positions` says which positions of a YAML input to record.
+Result<std::vector<Document>> parse_documents(std::string_view text, std::string_view source,
+                                              const PositionOptions& positions = {});
 
 // parse_documents, then flattens `kind: List` items and unwraps AdmissionReview bodies (a bare request
 // is wrapped first), and decodes each object's Workload. A review without an object (DELETE, broken
@@ -53,8 +61,19 @@ Result<std::vector<Document>> parse_documents(std::string_view text, std::string
 Result<std::vector<ManifestObject>> read_manifests(std::string_view text, std::string_view source);
 
 // Reads a file (bounded by kMaxManifestBytes), a directory (every .yaml/.yml/.json in it, sorted by
-// name, not recursive) or "-" (stdin), then read_manifests.
-Result<std::vector<ManifestObject>> read_manifest_path(const std::string& path);
+// name; with `recursive` in its subdirectories too, as kubectl's -R) or "-" (stdin), then read_manifests.
+Result<std::vector<ManifestObject>> read_manifest_path(const std::string& path, bool recursive = false);
+
+// The regular files under `dir` whose names end in one of `extensions` (".yaml"), sorted by path; with
+// `recursive` the whole tree (symbolic links to directories are not followed), else one level.
+// not_found when the directory cannot be listed.
+Result<std::vector<std::string>> list_files(const std::string& dir, bool recursive,
+                                            const std::vector<std::string_view>& extensions);
+
+// Whether a file's text declares `kind: KIND` at its top level (a line `kind: KIND` at column 0, the value
+// optionally quoted): how `test --suite DIR` and `policy lint DIR` pick their files, so that one with a
+// syntax error is still found and reported.
+bool declares_kind(std::string_view text, std::string_view kind);
 
 // Reads a whole file, refusing files over `max_bytes` and anything that is not a regular file.
 Result<std::string> read_bounded_file(const std::string& path, std::size_t max_bytes);

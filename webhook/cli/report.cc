@@ -72,6 +72,7 @@ Result<std::vector<WorkloadResult>> evaluate_offline(const policy::CompiledPolic
     WorkloadResult result;
     result.source = object.source;
     result.line = object.line;
+    result.image_positions = object.image_positions;
     // metadata.namespace, else the namespace of the review that carried the object, else the default.
     result.namespace_name = !workload->namespace_name.empty()   ? workload->namespace_name
                             : !object.request_namespace.empty() ? object.request_namespace
@@ -122,12 +123,23 @@ DecisionCounts count_decisions(const TestReport& report) {
 
 }  // namespace
 
+std::string source_file(const std::string& source) {
+  const std::size_t hash = source.rfind('#');
+  return hash == std::string::npos ? source : source.substr(0, hash);
+}
+
+int image_line(const WorkloadResult& workload, const policy::ContainerImage& container) {
+  auto it = workload.image_positions.find(container.json_path);
+  return it != workload.image_positions.end() ? it->second.line : workload.line;
+}
+
 std::string render_table(const TestReport& report) {
-  std::vector<std::array<std::string, 6>> rows;
-  rows.push_back({"WORKLOAD", "CONTAINER", "IMAGE", "DECISION", "RULE", "REASON"});
+  std::vector<std::array<std::string, 7>> rows;
+  rows.push_back({"FILE", "WORKLOAD", "CONTAINER", "IMAGE", "DECISION", "RULE", "REASON"});
   for (const WorkloadResult& w : report.workloads) {
+    const std::string file = source_file(w.source);
     if (!w.workload.has_pod_spec) {
-      rows.push_back({w.id, "-", "-", "allow", "-", "no pod spec"});
+      rows.push_back({file + ":" + std::to_string(w.line), w.id, "-", "-", "allow", "-", "no pod spec"});
       continue;
     }
     for (const policy::ContainerDecision& c : w.decision.containers) {
@@ -139,11 +151,12 @@ std::string render_table(const TestReport& report) {
       if (c.container.kind == "initContainers") name += " (init)";
       if (c.container.kind == "ephemeralContainers") name += " (ephemeral)";
       if (c.container.is_volume()) name += " (image volume)";
-      rows.push_back({w.id, name, c.container.image, std::string(policy::to_string(d.action)),
+      rows.push_back({file + ":" + std::to_string(image_line(w, c.container)), w.id, name, c.container.image,
+                      std::string(policy::to_string(d.action)),
                       d.rule.empty() ? std::string("-") : d.rule, reason});
     }
   }
-  std::array<std::size_t, 6> widths{};
+  std::array<std::size_t, 7> widths{};
   for (const auto& row : rows) {
     for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], display_width(row[i]));
   }
@@ -176,6 +189,7 @@ json report_to_json(const TestReport& report) {
                          {"image", c.container.image},
                          {"jsonPath", c.container.json_path},
                          {"jsonPointer", policy::to_json_pointer(c.container.json_path)},
+                         {"line", image_line(w, c.container)},
                          {"decision", std::string(policy::to_string(d.action))},
                          {"outcome", std::string(policy::to_string(d.outcome))},
                          {"mode", std::string(policy::to_string(d.mode))},
@@ -186,6 +200,7 @@ json report_to_json(const TestReport& report) {
     }
     workloads.push_back({{"id", w.id},
                          {"source", w.source},
+                         {"file", source_file(w.source)},
                          {"line", w.line},
                          {"apiVersion", w.workload.api_version},
                          {"kind", w.workload.kind},
@@ -209,6 +224,47 @@ json report_to_json(const TestReport& report) {
             {"warned", n.warned},
             {"denied", n.denied}}},
           {"workloads", std::move(workloads)}};
+}
+
+std::string github_escape(std::string_view text, bool property) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    switch (c) {
+      case '%': out += "%25"; break;
+      case '\r': out += "%0D"; break;
+      case '\n': out += "%0A"; break;
+      case ':': out += property ? "%3A" : ":"; break;
+      case ',': out += property ? "%2C" : ","; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string render_github(const TestReport& report) {
+  std::ostringstream out;
+  for (const WorkloadResult& w : report.workloads) {
+    for (const policy::ContainerDecision& c : w.decision.containers) {
+      const policy::Decision& d = c.decision;
+      const bool audit_failure = d.mode == policy::Mode::audit && d.outcome == policy::Outcome::failed;
+      if (d.action == policy::Action::allow && !audit_failure) continue;
+      const char* command = d.action == policy::Action::deny ? "error" : "warning";
+      const std::string title = "imagegate: " + std::string(policy::to_string(d.action)) + " " + w.id + " " +
+                                policy::owner_label(c.container, "-") + " (" + c.container.image + ")";
+      std::string message = join(d.reasons, "; ");
+      if (!d.rule.empty()) message += " (rule " + d.rule + ")";
+      if (audit_failure) message = "audit: " + message;
+      out << "::" << command << " file=" << github_escape(source_file(w.source), true)
+          << ",line=" << image_line(w, c.container) << ",title=" << github_escape(title, true)
+          << "::" << github_escape(message, false) << "\n";
+    }
+  }
+  const DecisionCounts n = count_decisions(report);
+  out << "::notice title=imagegate::" << plural(report.workloads.size(), "workload") << ", "
+      << plural(n.containers + n.image_volumes, "image") << ": " << n.allowed << " allowed, " << n.warned
+      << " warned, " << n.denied << " denied (policy " << github_escape(report.policy_file, false) << ")\n";
+  return out.str();
 }
 
 }  // namespace imagegate::webhook

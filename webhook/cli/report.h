@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,8 @@ inline constexpr const char* kNotEvaluatedOffline = "not evaluated offline";
 
 struct WorkloadResult {
   std::string source;          // file#document, as ManifestObject::source
-  int line = 0;
+  int line = 0;                // where the document starts
+  std::map<std::string, TextPosition, std::less<>> image_positions;  // as ManifestObject's
   policy::Workload workload;   // kind, name, images (namespace as written)
   std::string namespace_name;  // the namespace the policy was evaluated for
   std::string id;              // Kind/namespace/name, how tables and suites name the workload
@@ -63,11 +65,23 @@ Result<std::vector<WorkloadResult>> evaluate_offline(const policy::CompiledPolic
                                                      std::chrono::system_clock::time_point now,
                                                      const EvidenceFunction& evidence);
 
-// WORKLOAD CONTAINER IMAGE DECISION RULE REASON, one row per container or image volume ("NAME (image
-// volume)"; objects without a pod spec get one row with "-" and "no pod spec"), columns aligned, followed
-// by a summary line.
+// The file of a source ("deploy.yaml#2.items[1]" -> "deploy.yaml").
+std::string source_file(const std::string& source);
+// The line of a container's `image:` (an image volume's `reference:`), else the document's first line.
+int image_line(const WorkloadResult& workload, const policy::ContainerImage& container);
+
+// FILE WORKLOAD CONTAINER IMAGE DECISION RULE REASON, one row per container or image volume ("NAME (image
+// volume)"; objects without a pod spec get one row with "-" and "no pod spec"), FILE as file:line of the
+// image, columns aligned, followed by a summary line.
 std::string render_table(const TestReport& report);
-// The full structured result: decision, outcome, mode, rule, reasons, evidence and JSON paths.
+// The full structured result: decision, outcome, mode, rule, reasons, evidence, JSON paths and lines.
 nlohmann::json report_to_json(const TestReport& report);
+// GitHub Actions workflow commands: `::error file=F,line=L,title=T::message` for each denied image,
+// `::warning ...` for each warned one (audit-mode failures included), then a `::notice` summary.
+std::string render_github(const TestReport& report);
+
+// GitHub's escaping of a workflow command's message (% CR LF) and, with `property`, of a property value
+// (also : and ,).
+std::string github_escape(std::string_view text, bool property);
 
 }  // namespace imagegate::webhook

@@ -1,6 +1,7 @@
-// `imagegate test` (offline evaluation of manifests, and policy test suites) and `imagegate policy lint`.
+// `imagegate test`: offline evaluation of manifests, and policy test suites (`--suite`).
 // The same program runs as the kubectl plugin `kubectl imagegate ...`; nothing here depends on the name.
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -15,7 +16,9 @@
 #include "policy/policy.h"
 #include "webhook/cli/cli.h"
 #include "webhook/cli/manifest_reader.h"
+#include "webhook/cli/policy_file.h"
 #include "webhook/cli/policy_suite.h"
+#include "webhook/cli/suite_report.h"
 #include "webhook/evidence/anchor_keeper.h"
 #include "webhook/evidence/registry_evidence_source.h"
 #include "webhook/evidence/registry_setup.h"
@@ -31,7 +34,8 @@ struct TestOptions {
   std::vector<std::string> files;
   std::string output = "table";
   std::string namespace_name = kDefaultNamespace;
-  std::string suite;
+  std::vector<std::string> suites;  // suite files or directories searched for them
+  bool recursive = false;           // -R: directories of -f (and of suite resources) with subdirectories
   bool online = false;  // resolve digests with the server's registry client
   RegistryConfig registry;
 };
@@ -40,30 +44,25 @@ void print_error(const std::string& message) { std::cerr << "imagegate: error: "
 
 using LoadedPolicy = std::shared_ptr<const policy::CompiledPolicy>;
 
-// Reads and compiles a policy. On diagnostics prints them all (to `diagnostics_out`) and returns null.
-LoadedPolicy load_policy_file(const std::string& path, std::ostream& diagnostics_out, bool& unreadable) {
-  unreadable = false;
-  auto text = read_bounded_file(path, policy::kMaxPolicyBytes);
-  if (!text.ok()) {
-    unreadable = true;
-    print_error("cannot load policy: " + text.error().message);
+// Reads and compiles a policy; on failure prints its diagnostics to stderr and returns null.
+LoadedPolicy load_policy_file(const std::string& path) {
+  PolicyFile loaded = read_policy(path);
+  if (loaded.unreadable) {
+    print_error(loaded.diagnostics.front().message);
     return nullptr;
   }
-  policy::PolicyResult loaded = policy::load_policy(*text, path);
-  if (auto* diagnostics = std::get_if<std::vector<policy::Diagnostic>>(&loaded)) {
-    for (const policy::Diagnostic& d : *diagnostics) diagnostics_out << d.to_string() << "\n";
-    return nullptr;
-  }
-  return std::get<LoadedPolicy>(std::move(loaded));
+  for (const policy::Diagnostic& d : loaded.diagnostics) std::cerr << d.to_string() << "\n";
+  if (!loaded.policy) print_error(path + ": the policy has errors (above)");
+  return loaded.policy;
 }
 
 Result<std::vector<WorkloadResult>> evaluate_paths(const policy::CompiledPolicy& compiled,
                                                    const std::vector<std::string>& paths,
-                                                   const std::string& default_namespace,
+                                                   const std::string& default_namespace, bool recursive,
                                                    const EvidenceFunction& evidence = {}) {
   std::vector<ManifestObject> objects;
   for (const std::string& path : paths) {
-    auto read = read_manifest_path(path);
+    auto read = read_manifest_path(path, recursive);
     if (!read.ok()) return read.error();
     for (ManifestObject& object : *read) objects.push_back(std::move(object));
   }
@@ -72,60 +71,93 @@ Result<std::vector<WorkloadResult>> evaluate_paths(const policy::CompiledPolicy&
   return evaluate_offline(compiled, objects, default_namespace, std::chrono::system_clock::now(), evidence);
 }
 
-int run_suite(const TestOptions& options) {
-  auto text = read_bounded_file(options.suite, kMaxManifestBytes);
+// One suite file: loaded, its policy compiled, its resources evaluated, its cases checked. What does not
+// load ends up in the run's diagnostics (printed to stderr), so every suite of a directory is reported.
+SuiteRun run_suite_file(const std::string& file, bool recursive) {
+  SuiteRun run;
+  run.file = file;
+  auto text = read_bounded_file(file, kMaxManifestBytes);
   if (!text.ok()) {
-    print_error(text.error().message);
-    return kExitError;
+    run.diagnostics.push_back({file, {}, "", text.error().message});
+    return run;
   }
-  auto suite = parse_suite(*text, options.suite);
-  if (!suite.ok()) {
-    print_error(suite.error().message);
-    return kExitError;
+  auto loaded = load_suite(*text, file);
+  if (auto* diagnostics = std::get_if<std::vector<policy::Diagnostic>>(&loaded)) {
+    run.diagnostics = std::move(*diagnostics);
+    return run;
   }
-  bool unreadable = false;
-  LoadedPolicy compiled = load_policy_file(suite->policy, std::cerr, unreadable);
-  if (!compiled) {
-    if (!unreadable) print_error(suite->policy + ": the policy has errors (above)");
-    return kExitError;
+  run.suite = std::get<Suite>(std::move(loaded));
+  PolicyFile policy_file = read_policy(run.suite.policy);
+  if (!policy_file.policy) {
+    run.diagnostics = std::move(policy_file.diagnostics);
+    run.diagnostics.push_back({file, {}, "policy", run.suite.policy + ": the policy does not load"});
+    return run;
   }
-  auto workloads = evaluate_paths(*compiled, suite->resources, suite->namespace_name);
+  run.policy_name = policy::spec_of(*policy_file.policy).name;
+  auto workloads = evaluate_paths(*policy_file.policy, run.suite.resources, run.suite.namespace_name, recursive);
   if (!workloads.ok()) {
-    print_error(workloads.error().message);
-    return kExitError;
+    run.diagnostics.push_back({file, {}, "resources", workloads.error().message});
+    return run;
   }
-  const std::vector<CaseResult> results = check_suite(*suite, *workloads);
-  std::size_t failed = 0;
-  for (const CaseResult& r : results) {
-    const SuiteCase& t = r.test;
-    std::string subject = t.workload + (!t.volume.empty()      ? " volume " + t.volume
-                                        : !t.container.empty() ? " " + t.container
-                                                               : std::string());
-    if (!t.name.empty()) subject += " [" + t.name + "]";
-    std::string expected(policy::to_string(t.expect));
-    if (t.rule) expected += ", rule " + (t.rule->empty() ? std::string("-") : *t.rule);
-    if (!t.reason.empty()) expected += ", reason contains \"" + t.reason + "\"";
-    if (r.passed) {
-      std::cout << "PASS  " << subject << ": " << r.actual << "\n";
-    } else {
-      ++failed;
-      std::cout << "FAIL  " << subject << ": expected " << expected << "; got " << r.actual << "\n";
+  run.results = check_suite(run.suite, *workloads);
+  return run;
+}
+
+int run_suites(const TestOptions& options) {
+  std::vector<std::string> files;
+  for (const std::string& path : options.suites) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(path, ec)) {
+      files.push_back(path);
+      continue;
     }
+    auto found = find_suites(path);
+    if (!found.ok()) {
+      print_error(found.error().message);
+      return kExitError;
+    }
+    if (found->empty()) {
+      print_error(path + ": no suite files (.yaml/.yml with kind: PolicyTest) in this directory tree");
+      return kExitError;
+    }
+    files.insert(files.end(), found->begin(), found->end());
   }
-  std::cout << "\n"
-            << (suite->name.empty() ? options.suite : suite->name) << ": " << results.size() - failed << " passed, "
-            << failed << " failed\n";
-  return failed == 0 ? kExitOk : kExitNegative;
+  std::vector<SuiteRun> runs;
+  bool broken = false;
+  bool failed = false;
+  for (const std::string& file : files) {
+    runs.push_back(run_suite_file(file, options.recursive));
+    for (const policy::Diagnostic& d : runs.back().diagnostics) std::cerr << d.to_string() << "\n";
+    broken = broken || !runs.back().diagnostics.empty();
+    failed = failed || runs.back().failed() > 0;
+  }
+  if (options.output == "json") {
+    std::cout << suites_to_json(runs).dump(2) << "\n";
+  } else if (options.output == "yaml") {
+    std::cout << to_yaml(suites_to_json(runs));
+  } else if (options.output == "junit") {
+    std::cout << render_junit(runs);
+  } else if (options.output == "github") {
+    std::cout << render_suite_github(runs);
+  } else {
+    std::cout << render_suite_table(runs);
+  }
+  return broken ? kExitError : failed ? kExitNegative : kExitOk;
 }
 
 int run_test(const TestOptions& options) {
-  if (!options.suite.empty()) {
+  if (!options.suites.empty()) {
     if (!options.policy.empty() || !options.files.empty()) {
       print_error("--suite takes its policy and resources from the suite file; do not combine it with "
                   "--policy or -f");
       return kExitError;
     }
-    return run_suite(options);
+    return run_suites(options);
+  }
+  // An output this mode cannot produce is an error, never ignored.
+  if (options.output == "junit") {
+    print_error("-o junit reports test suites (--suite); for manifests use table, json, yaml or github");
+    return kExitError;
   }
   if (options.policy.empty() || options.files.empty()) {
     print_error("need --policy and at least one -f FILE|DIR|- (or --suite SUITE.yaml); see --help");
@@ -135,12 +167,8 @@ int run_test(const TestOptions& options) {
     print_error("--namespace must not be empty");
     return kExitError;
   }
-  bool unreadable = false;
-  LoadedPolicy compiled = load_policy_file(options.policy, std::cerr, unreadable);
-  if (!compiled) {
-    if (!unreadable) print_error(options.policy + ": the policy has errors (above)");
-    return kExitError;
-  }
+  LoadedPolicy compiled = load_policy_file(options.policy);
+  if (!compiled) return kExitError;
   // --online: the digest and signature checks run against the registry, one blocking lookup per image
   // through the same cache and verification code the server uses (repeated images cost one request).
   // Verdict checks stay offline.
@@ -183,7 +211,7 @@ int run_test(const TestOptions& options) {
       return out;
     };
   }
-  auto workloads = evaluate_paths(*compiled, options.files, options.namespace_name, evidence);
+  auto workloads = evaluate_paths(*compiled, options.files, options.namespace_name, options.recursive, evidence);
   if (!workloads.ok()) {
     print_error(workloads.error().message);
     return kExitError;
@@ -198,24 +226,12 @@ int run_test(const TestOptions& options) {
     std::cout << report_to_json(report).dump(2) << "\n";
   } else if (options.output == "yaml") {
     std::cout << to_yaml(report_to_json(report));
+  } else if (options.output == "github") {
+    std::cout << render_github(report);
   } else {
     std::cout << render_table(report);
   }
   return report.any_denied() ? kExitNegative : kExitOk;
-}
-
-int run_lint(const std::string& path) {
-  bool unreadable = false;
-  LoadedPolicy compiled = load_policy_file(path, std::cout, unreadable);
-  if (unreadable) return kExitError;
-  if (!compiled) {
-    std::cout << path << ": invalid\n";
-    return kExitNegative;
-  }
-  const policy::PolicySpec& spec = policy::spec_of(*compiled);
-  std::cout << path << ": valid: " << spec.rules.size() << " rules, " << spec.trust_anchors.size()
-            << " trust anchors\n";
-  return kExitOk;
 }
 
 }  // namespace
@@ -232,15 +248,20 @@ void add_test_commands(CLI::App& app, CliContext& context) {
       "Examples:\n"
       "  imagegate test --policy policy.yaml -f deploy.yaml -f manifests/\n"
       "  kubectl create deployment web --image=nginx --dry-run=client -o yaml | kubectl imagegate test -p policy.yaml -f -\n"
-      "  imagegate test --suite policy-test.yaml");
+      "  imagegate test --suite policy-test.yaml -o junit > imagegate-junit.xml\n"
+      "  imagegate test --suite tests/ -o github");
   test->add_option("-p,--policy", options->policy, "ImagePolicy YAML file");
   test->add_option("-f,--filename", options->files,
                    "Manifest file, directory (every .yaml/.yml/.json in it, sorted) or - for stdin; repeatable");
-  test->add_option("-o,--output", options->output, "Output format: table (default), json or yaml")
-      ->check(CLI::IsMember({"table", "json", "yaml"}));
+  test->add_flag("-R,--recursive", options->recursive,
+                 "Read the directories of -f (and of suite resources) with their subdirectories, as kubectl -R");
+  test->add_option("-o,--output", options->output,
+                   "Output format: table (default), json, yaml, github (workflow commands) or, with --suite, junit")
+      ->check(CLI::IsMember({"table", "json", "yaml", "github", "junit"}));
   test->add_option("-n,--namespace", options->namespace_name,
                    "Namespace for objects that do not name one (default \"default\")");
-  test->add_option("--suite", options->suite, "Policy test suite (kind: PolicyTest); see docs/cli.md");
+  test->add_option("--suite", options->suites,
+                   "Policy test suite (kind: PolicyTest), or a directory searched for them; repeatable; see docs/cli.md");
   test->add_flag("--online", options->online,
                  "Resolve digests and verify signatures against the registries (as the server does)");
   test->add_option("--ca-file", options->registry.ca_files, "With --online: CA bundle for registries (repeatable)");
@@ -252,15 +273,6 @@ void add_test_commands(CLI::App& app, CliContext& context) {
                    "With --online: HOST[:PORT] whose TLS may use CBC / static-RSA ciphers (repeatable)");
   test->callback([options, &context] { context.exit_code = run_test(*options); });
 
-  CLI::App* policy_command = app.add_subcommand("policy", "Policy file tools");
-  policy_command->require_subcommand(1);
-  auto lint_path = std::make_shared<std::string>();
-  CLI::App* lint = policy_command->add_subcommand(
-      "lint",
-      "Check a policy file: print every problem as file:line:col: path: message.\n"
-      "Exit codes: 0 valid, 1 the policy has errors, 2 the file cannot be read.");
-  lint->add_option("file", *lint_path, "ImagePolicy YAML file")->required();
-  lint->callback([lint_path, &context] { context.exit_code = run_lint(*lint_path); });
 }
 
 }  // namespace imagegate::webhook

@@ -16,6 +16,8 @@
 #include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
+#include "common/yaml_hint.h"
+
 namespace imagegate::webhook {
 namespace {
 
@@ -119,7 +121,7 @@ struct BuildError {
 
 class JsonBuilder : public YAML::EventHandler {
  public:
-  explicit JsonBuilder(std::vector<Document>& out) : out_(out) {}
+  JsonBuilder(std::vector<Document>& out, const PositionOptions& positions) : out_(out), positions_(positions) {}
 
   int document_index() const { return index_; }
 
@@ -129,11 +131,13 @@ class JsonBuilder : public YAML::EventHandler {
     stack_.clear();
     anchors_.clear();
     root_ = nullptr;
+    recorded_.clear();
   }
 
   void OnDocumentEnd() override {
-    if (!root_.is_null()) out_.push_back(Document{index_, line_, std::move(root_)});
+    if (!root_.is_null()) out_.push_back(Document{index_, line_, std::move(root_), std::move(recorded_)});
     root_ = nullptr;
+    recorded_.clear();
   }
 
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
@@ -184,7 +188,21 @@ class JsonBuilder : public YAML::EventHandler {
     bool merge = false;
     YAML::Mark mark;
     std::set<std::string> explicit_keys;  // written in this mapping (merged keys may be overridden)
+    std::string path;                     // dotted path; kept only when positions are recorded
   };
+
+  bool recording() const { return positions_.all || !positions_.keys.empty(); }
+
+  // The path of the node that starts now (a list item, or the value of the pending key), recorded when
+  // every position is asked for.
+  std::string next_path(const YAML::Mark& mark) {
+    if (!recording() || stack_.empty()) return std::string();
+    const Frame& top = stack_.back();
+    if (!top.value.is_array()) return top.path.empty() ? *top.key : top.path + "." + *top.key;
+    std::string path = top.path + "[" + std::to_string(top.value.size()) + "]";
+    if (positions_.all) recorded_[path] = TextPosition{mark.line + 1, mark.column + 1};
+    return path;
+  }
 
   [[noreturn]] void fail(const YAML::Mark& mark, const std::string& message, bool exhausted = false) {
     std::string text = "line " + std::to_string(mark.line + 1) + ", column " + std::to_string(mark.column + 1) +
@@ -197,6 +215,10 @@ class JsonBuilder : public YAML::EventHandler {
   void set_key(std::string key, bool merge, const YAML::Mark& mark) {
     Frame& top = stack_.back();
     if (!merge && !top.explicit_keys.insert(key).second) fail(mark, "duplicate mapping key \"" + key + "\"");
+    if (positions_.all ||
+        std::find(positions_.keys.begin(), positions_.keys.end(), key) != positions_.keys.end()) {
+      recorded_[top.path.empty() ? key : top.path + "." + key] = TextPosition{mark.line + 1, mark.column + 1};
+    }
     top.key = std::move(key);
     top.merge = merge;
   }
@@ -239,7 +261,8 @@ class JsonBuilder : public YAML::EventHandler {
       fail(mark, "nesting deeper than " + std::to_string(kMaxManifestDepth) + " levels", true);
     }
     count(1, mark);
-    stack_.push_back(Frame{std::move(value), anchor, 1, std::nullopt, false, mark, {}});
+    std::string path = next_path(mark);
+    stack_.push_back(Frame{std::move(value), anchor, 1, std::nullopt, false, mark, {}, std::move(path)});
   }
 
   void close() {
@@ -253,6 +276,7 @@ class JsonBuilder : public YAML::EventHandler {
   // A finished node: remember it under its anchor, then hang it into its parent.
   void add(json value, YAML::anchor_t anchor, std::size_t nodes, const YAML::Mark& mark) {
     count(nodes, mark);
+    if (positions_.all) next_path(mark);
     if (anchor != YAML::NullAnchor) anchors_[anchor] = {value, nodes};
     attach(std::move(value), nodes, mark);
   }
@@ -294,6 +318,8 @@ class JsonBuilder : public YAML::EventHandler {
   }
 
   std::vector<Document>& out_;
+  const PositionOptions& positions_;
+  std::map<std::string, TextPosition, std::less<>> recorded_;
   std::vector<Frame> stack_;
   std::map<YAML::anchor_t, std::pair<json, std::size_t>> anchors_;
   json root_;
@@ -308,9 +334,10 @@ bool plain_scalar_is_typed(std::string_view text) {
   return !resolve_plain(std::string(text)).is_string();
 }
 
-Result<std::vector<Document>> parse_yaml_documents(std::string_view text, std::string_view source) {
+Result<std::vector<Document>> parse_yaml_documents(std::string_view text, std::string_view source,
+                                                   const PositionOptions& positions) {
   std::vector<Document> out;
-  JsonBuilder builder(out);
+  JsonBuilder builder(out, positions);
   try {
     std::istringstream in{std::string(text)};
     YAML::Parser parser(in);
@@ -320,10 +347,11 @@ Result<std::vector<Document>> parse_yaml_documents(std::string_view text, std::s
     return Error{e.error.code, std::string(source) + ": document " + std::to_string(builder.document_index()) +
                                    ": " + e.error.message};
   } catch (const YAML::Exception& e) {
+    const std::string hint = yaml_syntax_hint(text, e.mark.line, e.msg);
     return invalid_argument(std::string(source) + ": document " +
                             std::to_string(std::max(1, builder.document_index())) + ": malformed YAML at line " +
                             std::to_string(e.mark.line + 1) + ", column " + std::to_string(e.mark.column + 1) +
-                            ": " + e.msg);
+                            ": " + e.msg + (hint.empty() ? "" : "; " + hint));
   }
   return out;
 }

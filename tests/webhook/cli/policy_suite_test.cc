@@ -5,6 +5,7 @@
 #include <chrono>
 #include <memory>
 #include <variant>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -143,6 +144,73 @@ cases:
   }
   EXPECT_EQ(results[8].actual, "no such workload in the resources");
   EXPECT_NE(results[9].actual.find("no container named \"nope\""), std::string::npos);
+  // Each case knows its line, and a failing case says why: expected X, got Y (rule: reasons).
+  EXPECT_EQ(results[0].test.line, 6);
+  EXPECT_EQ(results[9].test.line, 15);
+  EXPECT_EQ(results[0].rule, "local");
+  EXPECT_EQ(results[5].reason,
+            "expected allow, got deny (rule local: no tag (means latest); tag \"latest\" is denied by rule \"local\")");
+  EXPECT_EQ(results[6].reason.rfind("expected rule \"hub\", got rule \"local\": deny (rule local", 0), 0u)
+      << results[6].reason;
+  EXPECT_EQ(results[7].reason.rfind("expected a reason containing \"not there\", got deny", 0), 0u)
+      << results[7].reason;
+  EXPECT_EQ(results[8].reason, "expected deny, got no workload Deployment/prod/web in the resources");
+  EXPECT_EQ(results[1].reason, results[1].actual);  // a passing case's reason: what happened
+}
+
+// The manifest reader records where each image is written: the JSON `line` of a container and the table's
+// FILE column are the `image:` line, not the document's first line.
+TEST_F(SuiteTest, ImageLines) {
+  ASSERT_EQ(workloads_.size(), 3u);
+  const WorkloadResult& web = workloads_[0];
+  EXPECT_EQ(web.line, 1);
+  EXPECT_EQ(image_line(web, web.decision.containers[0].container), 9);   // app
+  EXPECT_EQ(image_line(web, web.decision.containers[1].container), 10);  // hub
+  EXPECT_EQ(image_line(web, web.decision.containers[2].container), 7);   // init
+  EXPECT_EQ(image_line(workloads_[1], workloads_[1].decision.containers[0].container), 16);
+  TestReport report;
+  report.policy_file = "p.yaml";
+  report.workloads = workloads_;
+  const nlohmann::json j = report_to_json(report);
+  EXPECT_EQ(j["workloads"][0]["line"], 1);
+  EXPECT_EQ(j["workloads"][0]["file"], "w.yaml");
+  EXPECT_EQ(j["workloads"][0]["containers"][0]["line"], 9);
+  const std::string table = render_table(report);
+  EXPECT_NE(table.find("w.yaml:9 "), std::string::npos) << table;
+  // List items, AdmissionReviews: positions relative to the object. JSON has none: the document's line.
+  auto list = read_manifests("kind: List\napiVersion: v1\nitems:\n- kind: Pod\n  apiVersion: v1\n"
+                             "  metadata: {name: a}\n  spec:\n    containers:\n    - name: c\n      image: x:1\n",
+                             "l.yaml");
+  ASSERT_TRUE(list.ok()) << list.error().message;
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ(list->front().image_positions.at("spec.containers[0].image").line, 10);
+  auto as_json = read_manifests(R"({"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "a"},
+ "spec": {"containers": [{"name": "c", "image": "x:1"}]}})", "j.json");
+  ASSERT_TRUE(as_json.ok());
+  EXPECT_TRUE(as_json->front().image_positions.empty());
+}
+
+TEST_F(SuiteTest, GithubOutput) {
+  TestReport report;
+  report.policy_file = "p.yaml";
+  report.workloads = workloads_;
+  const std::string out = render_github(report);
+  EXPECT_NE(out.find("::error file=w.yaml,line=9,title=imagegate%3A deny Deployment/dev/web app "
+                     "(localhost%3A5000/app)::no tag (means latest); tag \"latest\" is denied by rule \"local\" (rule local)\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("::warning file=w.yaml,line=10,"), std::string::npos) << out;
+  EXPECT_NE(out.find("::error file=w.yaml,line=16,"), std::string::npos) << out;  // quay.io not allowed
+  EXPECT_NE(out.find("::notice title=imagegate::3 workloads, 4 images: 1 allowed, 1 warned, 2 denied"), std::string::npos)
+      << out;
+  // Every line is a workflow command.
+  std::size_t start = 0;
+  while (start < out.size()) {
+    EXPECT_EQ(out.compare(start, 2, "::"), 0) << out.substr(start);
+    start = out.find('\n', start) + 1;
+  }
+  EXPECT_EQ(github_escape("a%b\r\nc:d,e", false), "a%25b%0D%0Ac:d,e");
+  EXPECT_EQ(github_escape("a%b\r\nc:d,e", true), "a%25b%0D%0Ac%3Ad%2Ce");
 }
 
 // Image volumes in `imagegate test`: evaluated like containers, marked in the table, typed "volumes" in
@@ -231,6 +299,50 @@ TEST(ParseSuite, Errors) {
     ASSERT_FALSE(suite.ok()) << c.text;
     EXPECT_NE(suite.error().message.find(c.message), std::string::npos) << suite.error().message;
   }
+}
+
+// Every problem in one run, each with file:line:column, its key path and a suggestion for a misspelt key.
+TEST(ParseSuite, AllErrorsWithPositions) {
+  auto loaded = load_suite(R"(apiVersion: imagegate.dev/v1alpha1
+kind: PolicyTest
+polcy: p.yaml
+resources: [w.yaml]
+cases:
+  - {workload: A/b/c, expcet: deny}
+  - workload: A/b/c
+    expect: maybe
+  - {workload: A/b/c, expect: deny}
+)",
+                           "s.yaml");
+  auto* diagnostics = std::get_if<std::vector<policy::Diagnostic>>(&loaded);
+  ASSERT_NE(diagnostics, nullptr);
+  std::vector<std::string> lines;
+  for (const policy::Diagnostic& d : *diagnostics) lines.push_back(d.to_string());
+  EXPECT_EQ(lines, (std::vector<std::string>{
+                       "s.yaml:1:1: policy: required",
+                       "s.yaml:3:1: polcy: unknown key \"polcy\" (did you mean \"policy\"?)",
+                       "s.yaml:6:5: cases[0].expect: required",
+                       "s.yaml:6:23: cases[0].expcet: unknown key \"expcet\" (did you mean \"expect\"?)",
+                       "s.yaml:8:5: cases[1].expect: must be allow, warn or deny (got \"maybe\")",
+                   }));
+}
+
+TEST(ParseSuite, SyntaxErrorsHintAtTabs) {
+  auto suite = parse_suite("apiVersion: imagegate.dev/v1alpha1\nkind: PolicyTest\ncases:\n\t- {workload: A/b/c}\n",
+                           "s.yaml");
+  ASSERT_FALSE(suite.ok());
+  EXPECT_NE(suite.error().message.find("tabs are not allowed for indentation (line 4 is indented with a tab)"),
+            std::string::npos)
+      << suite.error().message;
+  EXPECT_EQ(suite.error().message.rfind("s.yaml:4:", 0), 0u) << suite.error().message;
+}
+
+TEST(DeclaresKind, TopLevelOnly) {
+  EXPECT_TRUE(declares_kind("apiVersion: x\nkind: PolicyTest\n", "PolicyTest"));
+  EXPECT_TRUE(declares_kind("kind: \"PolicyTest\"  \r\n", "PolicyTest"));
+  EXPECT_FALSE(declares_kind("spec:\n  kind: PolicyTest\n", "PolicyTest"));
+  EXPECT_FALSE(declares_kind("kind: PolicyTests\n", "PolicyTest"));
+  EXPECT_FALSE(declares_kind("kind: ImagePolicy\n", "PolicyTest"));
 }
 
 }  // namespace
