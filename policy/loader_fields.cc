@@ -65,6 +65,11 @@ std::optional<Fields> Loader::fields(const YAML::Node& node, const std::string& 
       std::string_view best;
       std::size_t best_distance = std::max<std::size_t>(2, key.size() / 3) + 1;
       for (std::string_view candidate : known) {
+        // The distance is at least the difference in length: a long key (up to kMaxScalarBytes) skips
+        // the O(|key| x |candidate|) table instead of paying it for every known key.
+        const std::size_t gap =
+            key.size() > candidate.size() ? key.size() - candidate.size() : candidate.size() - key.size();
+        if (gap >= best_distance) continue;
         const std::size_t d = edit_distance(key, candidate);
         if (d < best_distance) {
           best_distance = d;
