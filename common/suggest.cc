@@ -26,6 +26,11 @@ std::optional<std::string> closest_match(std::string_view word, const std::vecto
   std::optional<std::string> best;
   std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
   for (std::string_view candidate : candidates) {
+    // The distance is at least the difference in length: a long word (a policy key can be up to
+    // kMaxScalarBytes) skips the O(|word| x |candidate|) table instead of paying it for every candidate.
+    const std::size_t gap =
+        word.size() > candidate.size() ? word.size() - candidate.size() : candidate.size() - word.size();
+    if (gap >= best_distance) continue;
     const std::size_t d = edit_distance(word, candidate);
     if (d < best_distance) {
       best_distance = d;

@@ -16,7 +16,6 @@
 // answering makes calls fail with `unavailable`, not hang.
 // Durability is Redis's: configure appendonly/appendfsync for it.
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -25,8 +24,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/json_bounded.h"
 #include "verifier/redis/redis_connection.h"
+#include "verifier/verdict/redis_inventory_codec.h"
 #include "verifier/verdict/scan_report.h"
 #include "verifier/verdict/verdict_store.h"
 
@@ -85,11 +84,6 @@ std::int64_t to_seconds(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
-std::string inventory_member(const InventoryEntry& e) {
-  return nlohmann::json::array({e.namespace_name, e.kind, e.name, e.image, e.digest})
-      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 // The start of every inventory key of one workload: `["ns","kind","name",`. The fields are JSON strings,
 // so the closing quote and comma end the name: "web" never matches "web2".
 std::string workload_prefix(const std::string& ns, const std::string& kind, const std::string& name) {
@@ -111,34 +105,6 @@ void append_argv(redisContext* ctx, const std::vector<std::string>& args) {
   redisAppendCommandArgv(ctx, static_cast<int>(args.size()), argv.data(), lengths.data());
 }
 
-// The key back into an entry; false when the member is not one of ours.
-bool parse_member(std::string_view member, InventoryEntry& e) {
-  // Five strings: anything with more values is not ours, and is refused before it is built.
-  const auto parsed = parse_json_bounded(member, JsonLimits{.max_depth = 1, .max_values = 6});
-  if (!parsed) return false;
-  const nlohmann::json& j = *parsed;
-  if (!j.is_array() || j.size() != 5) return false;
-  for (const auto& part : j) {
-    if (!part.is_string()) return false;
-  }
-  e.namespace_name = j[0].get<std::string>();
-  e.kind = j[1].get<std::string>();
-  e.name = j[2].get<std::string>();
-  e.image = j[3].get<std::string>();
-  e.digest = j[4].get<std::string>();
-  return true;
-}
-
-std::optional<std::int64_t> to_int(const redisReply* r) {
-  if (r == nullptr) return std::nullopt;
-  if (r->type == REDIS_REPLY_INTEGER) return r->integer;
-  if (r->type != REDIS_REPLY_STRING) return std::nullopt;
-  std::int64_t v = 0;
-  // Scores come back as decimal strings ("1700000000"); anything after the integer part is ignored.
-  auto [p, ec] = std::from_chars(r->str, r->str + r->len, v);
-  if (ec != std::errc()) return std::nullopt;
-  return v;
-}
 
 class RedisVerdictStore final : public VerdictStore {
  public:

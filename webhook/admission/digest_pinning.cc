@@ -15,6 +15,7 @@
 #include "policy/workload.h"
 #include "verifier/image/image_reference.h"
 #include "webhook/admission/admission_review.h"
+#include "webhook/admission/pin_patch.h"
 
 namespace imagegate::webhook {
 
@@ -90,18 +91,17 @@ asio::awaitable<HttpAnswer> DigestPinning::mutate(std::string body, std::string 
       response.warnings.push_back("not pinned: " + image + ": " + check.detail);
       continue;
     }
-    auto ref = verifier::ImageReference::from_container_image(image);
-    if (!ref) continue;
-    pinned_ref[job] = ref->name() + "@" + g.evidence->digest;
+    auto pinned = pinned_reference(image, g.evidence->digest);
+    if (!pinned) continue;
+    pinned_ref[job] = std::move(*pinned);
     for (const std::string& note : g.evidence->warnings) response.warnings.push_back("pinned " + image + ": " + note);
   }
-  nlohmann::json patch = nlohmann::json::array();
-  int pinned = 0;
+  std::vector<PinnedImage> pins;
   for (const auto& [container, job] : to_pin) {
-    if (pinned_ref[job].empty()) continue;
-    patch.push_back({{"op", "replace"}, {"path", policy::to_json_pointer(container->json_path)}, {"value", pinned_ref[job]}});
-    ++pinned;
+    if (!pinned_ref[job].empty()) pins.push_back({container->json_path, pinned_ref[job]});
   }
+  const std::size_t pinned = pins.size();
+  const nlohmann::json patch = pin_patch(pins);
   for (std::string& w : response.warnings) {
     if (w.size() > 240) w.resize(240);
   }

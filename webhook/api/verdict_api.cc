@@ -3,7 +3,6 @@
 #include "webhook/api/verdict_api.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -15,6 +14,7 @@
 #include "common/duration.h"
 #include "common/offload.h"
 #include "verifier/image/image_reference.h"
+#include "webhook/api/api_query.h"
 #include "webhook/observe/metrics.h"
 #include "webhook/server/router.h"
 
@@ -26,57 +26,12 @@ namespace {
 
 constexpr std::string_view kPrefix = "/api/v1/verdicts";
 constexpr std::string_view kInventory = "/api/v1/inventory";
-constexpr std::size_t kDefaultInventoryLimit = 1000;
 // Every route but a verdict PUT reads no body; what a client sends anyway is bounded by this.
 constexpr std::size_t kMaxBodilessRouteBytes = 16 * 1024;
 
 HttpAnswer json_error(unsigned status, std::string_view message) {
   return {status, "application/json",
           nlohmann::json{{"error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
-}
-
-int hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string url_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i] == '+' ? ' ' : s[i]);
-    }
-  }
-  return out;
-}
-
-std::string query_param(std::string_view target, std::string_view name) {
-  const std::size_t q = target.find('?');
-  if (q == std::string_view::npos) return "";
-  std::string_view rest = target.substr(q + 1);
-  while (!rest.empty()) {
-    const std::size_t amp = rest.find('&');
-    const std::string_view pair = rest.substr(0, amp);
-    const std::size_t eq = pair.find('=');
-    if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? "" : url_decode(pair.substr(eq + 1));
-    if (amp == std::string_view::npos) break;
-    rest = rest.substr(amp + 1);
-  }
-  return "";
-}
-
-// The normalised form of a reference (docker.io/library/nginx:1.25, registry host canonical), or the text as
-// given when it does not parse, so pushes and queries agree on spelling.
-std::string normalized_image(const std::string& image) {
-  if (image.empty()) return image;
-  auto ref = verifier::ImageReference::from_container_image(image);
-  if (ref) return ref->string();
-  return image;
 }
 
 nlohmann::json summary(const verifier::ScanVerdict& v) {
@@ -104,15 +59,6 @@ nlohmann::json entry_json(const verifier::InventoryEntry& e) {
           {"name", e.name},                {"image", e.image},
           {"digest", e.digest},            {"firstSeen", verifier::format_rfc3339(e.first_seen)},
           {"lastSeen", verifier::format_rfc3339(e.last_seen)}};
-}
-
-// ?limit=N within [1, max]; default kDefaultInventoryLimit (or max when smaller). nullopt when malformed.
-std::optional<std::size_t> parse_limit(const std::string& text, std::size_t max) {
-  if (text.empty()) return std::min(kDefaultInventoryLimit, max);
-  std::size_t n = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc() || p != text.data() + text.size() || n == 0) return std::nullopt;
-  return std::min(n, max);
 }
 
 // What the API's handlers share. `lookup` and `pool` are null in the head check's copy, whose router only
@@ -145,16 +91,6 @@ asio::awaitable<HttpAnswer> prune_inventory(const Api& api, HttpRequest request)
                        dump({{"olderThan", older_text},
                              {"cutoff", verifier::format_rfc3339(std::chrono::floor<std::chrono::seconds>(cutoff))},
                              {"removed", *removed}})};
-}
-
-// The filters the GET inventory routes share (?namespace=, ?digest=, ?image=); nullopt: a bad ?digest=.
-std::optional<verifier::InventoryQuery> inventory_query(std::string_view target) {
-  verifier::InventoryQuery query;
-  query.namespace_name = query_param(target, "namespace");
-  query.digest = query_param(target, "digest");
-  if (!query.digest.empty() && !verifier::is_valid_digest(query.digest)) return std::nullopt;
-  if (const std::string image = query_param(target, "image"); !image.empty()) query.image = normalized_image(image);
-  return query;
 }
 
 HttpAnswer bad_digest_query() { return json_error(400, "bad ?digest= (want sha256:<64 lowercase hex>)"); }

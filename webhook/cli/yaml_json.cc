@@ -126,6 +126,11 @@ class JsonBuilder : public YAML::EventHandler {
   int document_index() const { return index_; }
 
   void OnDocumentStart(const YAML::Mark& mark) override {
+    // yaml-cpp 0.7 can report empty documents at one position forever (after a stray `,`, at the start or
+    // after a document): a document that starts where the previous one did is malformed, not a new document.
+    // Without this the stream only ended at kMaxManifestNodes, two million empty documents later.
+    if (index_ > 0 && mark.pos <= last_start_) fail(mark, "malformed YAML: the parser made no progress");
+    last_start_ = mark.pos;
     ++index_;
     line_ = mark.line + 1;
     stack_.clear();
@@ -325,6 +330,7 @@ class JsonBuilder : public YAML::EventHandler {
   json root_;
   int index_ = 0;
   int line_ = 0;
+  int last_start_ = 0;  // where the previous document started (YAML::Mark::pos)
   std::size_t total_nodes_ = 0;
 };
 

@@ -1,0 +1,34 @@
+// libFuzzer target for the verdict API's query strings (webhook/api/api_query.h): arbitrary bytes as the
+// request target of GET/DELETE /api/v1/inventory. Percent-decoding never grows a value; ?limit= is within
+// [1, max] or refused; an inventory filter's ?digest= is a valid digest or the query is refused;
+// ?olderThan= goes through the duration parser the handler uses.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "common/duration.h"
+#include "verifier/image/scan_verdict.h"
+#include "webhook/api/api_query.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace imagegate::webhook;
+  const std::string_view target(reinterpret_cast<const char*>(data), size);
+  if (url_decode(target).size() > target.size()) std::abort();
+  for (const char* name : {"namespace", "image", "digest", "limit", "olderThan", "format"}) {
+    if (query_param(target, name).size() > target.size()) std::abort();
+  }
+  for (const std::size_t max : {std::size_t{1}, std::size_t{10'000}}) {
+    if (const auto limit = parse_limit(query_param(target, "limit"), max); limit && (*limit < 1 || *limit > max)) {
+      std::abort();
+    }
+  }
+  if (const auto query = inventory_query(target)) {
+    if (!query->digest.empty() && !imagegate::verifier::is_valid_digest(query->digest)) std::abort();
+  }
+  if (const std::string older = query_param(target, "olderThan"); !older.empty()) {
+    (void)imagegate::parse_duration(older);
+  }
+  return 0;
+}
