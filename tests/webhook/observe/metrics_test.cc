@@ -55,8 +55,8 @@ TEST(Metrics, FreshRenderHasHelpTypeAndZeroes) {
   EXPECT_EQ(s.at(R"(imagegate_policy_loaded)"), 0);
   EXPECT_EQ(s.at(R"(imagegate_policy_reloads_total{result="failure"})"), 0);
   // 4x4 review counters, in-flight, reloads, loaded, tls, registry requests and cache lookups (6), verdicts
-  // stored (2), inventory records (3).
-  EXPECT_EQ(s.size(), 16u + 1 + 2 + 1 + 2 + 6 + 2 + 3);
+  // stored (2), inventory records (3), the process's four and the build info.
+  EXPECT_EQ(s.size(), 16u + 1 + 2 + 1 + 2 + 6 + 2 + 3 + 4 + 1);
 }
 
 TEST(Metrics, CountsReviewsAndBuildsCumulativeHistograms) {

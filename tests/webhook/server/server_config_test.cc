@@ -239,7 +239,8 @@ TEST(ServerConfigTest, ParsesDurations) {
   EXPECT_EQ(*parse_config_duration("1m30s"), 90s);
   EXPECT_EQ(*parse_config_duration("1d"), 24h);
   EXPECT_EQ(*parse_config_duration("7d"), 168h);
-  for (const char* bad : {"", "10", "s", "1.5s", "-1s", "10 s", "10S", "8d", "169h"}) {
+  EXPECT_EQ(*parse_config_duration("1.5s"), 1500ms);  // Go's fractions: the grammar's, everywhere
+  for (const char* bad : {"", "10", "s", "1.5", "-1s", "10 s", "10S", "8d", "169h", "1w"}) {
     EXPECT_FALSE(parse_config_duration(bad).ok()) << bad;
   }
   EXPECT_NE(parse_config_duration("8d").error().message.find("too long"), std::string::npos);
