@@ -118,7 +118,8 @@ TEST(AnchorMaterialTest, BuildsFromPolicyAndIsolatesLoadErrors) {
 
 // imagegate_trust_material_expiry_seconds' source: a keyless anchor's trusted root expires when the first
 // authority still valid does (its certificates' notAfter included); the retired ones a Sigstore root keeps
-// for old signatures do not count, unless nothing else is left.
+// for old signatures do not count, unless nothing else is left. (The vector is an old public-good root: its
+// TSA leaf has already expired, which is exactly what the gauge is for.)
 TEST(AnchorMaterialTest, TrustedRootExpiryIgnoresRetiredAuthorities) {
   const auto public_good = testing::conformance_dir() / "sigstore" / "trusted_root" / "public-good.json";
   if (!std::filesystem::exists(public_good)) GTEST_SKIP() << "no conformance vectors at " << public_good;
@@ -146,12 +147,13 @@ TEST(AnchorMaterialTest, TrustedRootExpiryIgnoresRetiredAuthorities) {
   ASSERT_EQ(current->load_error, "");
   ASSERT_EQ(current->expiries.size(), 1U);
   EXPECT_EQ(current->expiries[0].kind, "trusted_root");
-  // The current Fulcio CA has no end: its certificates' notAfter (years ahead), not the retired CA's 2022.
-  EXPECT_GT(current->expiries[0].not_after, std::chrono::system_clock::now());
+  using namespace std::chrono;
+  // Among the authorities still valid (the current Fulcio CA, certificates to 2031; the GitHub TSA, whose
+  // leaf in this vector ended 2024-04-13T00:00:00Z): the TSA leaf. Not the retired Fulcio CA's 2022 end.
+  EXPECT_EQ(time_point_cast<seconds>(current->expiries[0].not_after), sys_days(year(2024) / 4 / 13));
   const LoadedAnchor* old = set->find("retired");
   ASSERT_EQ(old->load_error, "");
   ASSERT_EQ(old->expiries.size(), 1U);
-  using namespace std::chrono;
   const auto end_2022 = sys_days(year(2022) / 12 / 31) + hours(23) + minutes(59) + seconds(59) + milliseconds(999);
   EXPECT_EQ(time_point_cast<milliseconds>(old->expiries[0].not_after), end_2022);
   std::filesystem::remove_all(dir);
