@@ -29,10 +29,10 @@ void Loader::load_vulnerabilities(const YAML::Node& node, const std::string& pat
   if (auto v = bool_field(*f, path, "fixableOnly")) out.fixable_only = *v;
   if (const YAML::Node* age = find(*f, "maxAge")) {
     if (std::optional<std::string> s = string_value(*age, child(path, "maxAge"))) {
-      if (std::optional<std::chrono::seconds> d = parse_duration(*s)) {
+      if (std::optional<std::chrono::seconds> d = parse_positive_seconds(*s)) {
         out.max_age = d;
       } else {
-        error(*age, child(path, "maxAge"), "bad duration " + quote(*s) + " (like 30s, 15m, 24h, 7d, 1h30m)");
+        error(*age, child(path, "maxAge"), "bad duration " + quote(*s) + " (like 30s, 15m, 24h, 7d, 1h30m; at least 1s)");
       }
     }
   }

@@ -52,6 +52,19 @@ start_imagegate "$bin" "$T/decisions.log" "$T/serve.log" --config "$T/serve-conf
   --policy "$T/notation-policy.yaml" --listen "127.0.0.1:$sp" --tls-cert "$T/tls.crt" --tls-key "$T/tls.key" \
   --ca-file "$T/ca.pem"
 
+# imagegate_trust_material_expiry_seconds: the Notation trust store's earliest certificate, in the future;
+# the Notary v1 root file gives a series only when it holds certificates (keys never expire).
+expiry_metrics="$(curl -sk "https://127.0.0.1:$SERVER_PORT/metrics" | grep '^imagegate_trust_material_expiry_seconds')"
+store_expiry="$(sed -nE 's/^imagegate_trust_material_expiry_seconds\{anchor="notation-team",kind="trust_store"\} ([0-9]+)$/\1/p' <<<"$expiry_metrics")"
+[ -n "$store_expiry" ] && [ "$store_expiry" -gt "$(date +%s)" ] &&
+  pass "metrics: the Notation trust store's expiry ($store_expiry)" ||
+  fail "metrics: the Notation trust store's expiry" "$expiry_metrics"
+if grep -q 'BEGIN CERTIFICATE' "$T/notary-root.pem"; then
+  assert_contains "metrics: the Notary v1 root certificate's expiry" "$expiry_metrics" 'anchor="dct",kind="certificate"'
+else
+  assert_eq "metrics: a Notary v1 root key has no expiry series" "" "$(grep 'anchor="dct"' <<<"$expiry_metrics")"
+fi
+
 review "$REG/notation/e2e-valid-signature:v1"
 assert_eq "serve: Notation-signed image allowed" "true" "$(review_allowed)"
 assert_contains "decision log: the Notation evidence (signer subject)" "$(cat "$T/decisions.log")" "CN=e2e"

@@ -4,8 +4,10 @@
 # conformance AdmissionReviews captured from clusters (v1 and v1beta1), sent with curl. Checks allowed,
 # denied (403, the message names container and image), warned (warnings), dry-run, version echo, 400 on
 # malformed and 413 on oversized bodies, policy reload (good: the decision changes; bad: the old policy
-# stays and the failure is counted), /metrics, /healthz, /readyz, and SIGTERM with a review in flight
-# (it is answered, then exit 0).
+# stays and the failure is counted, in one JSON line with the errors as an array), /metrics (the process_*,
+# build and certificate-expiry series too, and the plain-HTTP metricsListen listener that serves /metrics
+# only), /healthz, /readyz, and SIGTERM with a review in flight (it is answered, then exit 0). Every line the
+# run writes, stderr and stdout, is JSON with time, level, msg first; --log-format text writes text lines.
 source "$(dirname "$0")/lib.sh"
 src="${IMAGEGATE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}"
 bin="${IMAGEGATE_BINARY:-$src/build/imagegate}"
@@ -65,6 +67,7 @@ policy: $tmp/policy.yaml
 policyReloadInterval: 200ms
 threads: 2
 gracePeriod: 10s
+metricsListen: "127.0.0.1:0"
 tls:
   certFile: $tmp/tls.crt
   keyFile: $tmp/tls.key
@@ -76,6 +79,31 @@ start_server() {
   start_imagegate "$bin" "$tmp/decisions.log" "$tmp/server.log" "$@"
   server_pid="$SERVER_PID"
   port="$SERVER_PORT"
+}
+
+# every_line_is_a_log_line FILE...: each line of each file is one JSON object whose first keys are time
+# (RFC 3339, UTC, milliseconds), level and msg (docs/install.md "Logs").
+every_line_is_a_log_line() {
+  python3 - "$@" <<'PY'
+import json, re, sys
+bad = []
+count = 0
+for path in sys.argv[1:]:
+    for n, line in enumerate(open(path, encoding="utf-8"), 1):
+        count += 1
+        try:
+            keys = list(json.loads(line).keys())
+        except ValueError:
+            bad.append(f"{path}:{n}: not JSON: {line[:120]}")
+            continue
+        if keys[:3] != ["time", "level", "msg"]:
+            bad.append(f"{path}:{n}: first keys {keys[:3]}")
+        elif not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", json.loads(line)["time"]):
+            bad.append(f"{path}:{n}: time {json.loads(line)['time']}")
+if bad or count == 0:
+    print("\n".join(bad[:5]) or "no lines", file=sys.stderr)
+    sys.exit(1)
+PY
 }
 
 # ---- Reviews -----------------------------------------------------------------------------------------
@@ -111,6 +139,10 @@ get() { curl -sS --cacert "$tmp/tls.crt" -o "$tmp/get.out" -w '%{http_code}' "ht
 
 start_server --config "$tmp/imagegate.yaml"
 grep -q '"msg":"listening"' "$tmp/server.log" && [ "$port" != 0 ] && pass "start-up line names the bound port ($port)"
+metrics_port="$(jq -r 'select(.msg | startswith("metrics listening")) | .port' "$tmp/server.log")"
+check "metricsListen: the plain-HTTP listener logs its port ($metrics_port)" [ -n "$metrics_port" -a "$metrics_port" != 0 ]
+check "policy load logged with name and version" \
+  [ "$(jq -r 'select(.msg == "policy loaded") | .policy' "$tmp/server.log" | head -1)" = e2e-strict ]
 
 check "/healthz 200" [ "$(get /healthz)" = 200 ]
 check "/readyz 200 with a valid policy" [ "$(get /readyz)" = 200 ]
@@ -216,6 +248,13 @@ check "bad reload: counted in imagegate_policy_reloads_total{result=\"failure\"}
 post "$tmp/latest.json"
 check "bad reload: the previous (relaxed) policy stays in force" [ "$(answer .response.allowed)" = true ]
 check "bad reload: still ready" [ "$(get /readyz)" = 200 ]
+rejected="$(grep '"msg":"policy file rejected' "$tmp/server.log" | tail -1)"
+check "bad reload: one line, the loader's errors as an array ($(head -c 300 <<<"$rejected"))" \
+  [ "$(json_get "$rejected" 'type(d["errors"]).__name__')" = list -a "$(json_get "$rejected" 'len(d["errors"]) >= 1')" = true ]
+check "bad reload: the line says the current policy stays, and which" \
+  [ "$(json_get "$rejected" 'd["msg"]')" = "policy file rejected; keeping the current policy" -a \
+    -n "$(json_get "$rejected" 'd["keptVersion"]')" ]
+check "bad reload: no diagnostic on a line of its own" [ -z "$(grep -v '^{' "$tmp/server.log")" ]
 
 # Metrics.
 get /metrics >/dev/null
@@ -228,6 +267,20 @@ check "metrics: review latency histogram" [ -n "$(metric 'imagegate_admission_re
 check "metrics: policy loaded" [ -n "$(metric 'imagegate_policy_loaded 1')" ]
 check "metrics: 413 answers counted" [ -n "$(metric 'imagegate_http_requests_total\{code="413"\} [1-9]')" ]
 check "metrics: 404 answers counted" [ -n "$(metric 'imagegate_http_requests_total\{code="404"\} [1-9]')" ]
+for series in process_cpu_seconds_total process_resident_memory_bytes process_open_fds process_start_time_seconds \
+  'imagegate_build_info\{version="[^"]+"\} 1' 'imagegate_tls_certificate_expiry_seconds [0-9]+'; do
+  check "metrics: $series" [ -n "$(metric "$series")" ]
+done
+cert_end="$(date -d "$(openssl x509 -in "$tmp/tls.crt" -noout -enddate | cut -d= -f2)" +%s)"
+check "metrics: the certificate's expiry is its notAfter ($cert_end)" \
+  [ -n "$(metric "imagegate_tls_certificate_expiry_seconds $cert_end\$")" ]
+plain="$(curl -sS -o "$tmp/plain.out" -w '%{http_code}' "http://127.0.0.1:$metrics_port/metrics")"
+check "metricsListen: /metrics over plain HTTP (HTTP $plain)" \
+  [ "$plain" = 200 -a -n "$(grep -E '^imagegate_admission_reviews_total\{operation="CREATE",decision="denied"\} [1-9]' "$tmp/plain.out")" ]
+check "metricsListen: only /metrics (404 for /healthz)" \
+  [ "$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$metrics_port/healthz")" = 404 ]
+check "metricsListen: only /metrics (404 for /validate)" \
+  [ "$(curl -sS -o /dev/null -w '%{http_code}' --data-binary "@$tmp/allowed.json" "http://127.0.0.1:$metrics_port/validate")" = 404 ]
 
 # SIGTERM with a review in flight: a 300 KB review uploaded at 100 KB/s is still arriving when the signal
 # comes; it is answered, then the server exits 0, and new connections are refused.
@@ -250,6 +303,13 @@ check "SIGTERM: the review in flight was answered ($(cat "$tmp/slow.code") $(cat
   [ "$(cat "$tmp/slow.code")" = 200 -a "$(jq -r .response.allowed "$tmp/slow.answer" 2>/dev/null)" = true ]
 check "SIGTERM: no new connections while stopping (curl: $refused)" [ "$refused" != 200 ]
 check "SIGTERM: logged" grep -q '"msg":"stopping' "$tmp/server.log"
+check "SIGTERM: the stopped line" grep -q '"msg":"stopped"' "$tmp/server.log"
+check "every stderr and stdout line of the run is JSON with time, level, msg first" \
+  every_line_is_a_log_line "$tmp/server.log" "$tmp/decisions.log"
+check "the decision log keeps its fields (docs/api.md)" [ "$(jq -r 'select(.uid) | [has("uid"), has("apiVersion"),
+  has("operation"), has("kind"), has("resource"), has("subResource"), has("namespace"), has("name"), has("user"),
+  has("dryRun"), has("policyVersion"), has("decision"), has("durationMs"), has("images")] | all' "$tmp/decisions.log" |
+  sort -u)" = true ]
 
 # A policy that does not load stops the start: exit 2 with the diagnostics.
 printf 'apiVersion: imagegate.dev/v1alpha1\nkind: ImagePolicy\nspec:\n  bogus: 1\n' >"$tmp/bad-policy.yaml"
@@ -258,6 +318,14 @@ printf 'apiVersion: imagegate.dev/v1alpha1\nkind: ImagePolicy\nspec:\n  bogus: 1
 rc=$?
 check "invalid policy at start: exit 2 (got $rc)" [ $rc = 2 ]
 check "invalid policy at start: diagnostics name the file" grep -q "bad-policy.yaml" "$tmp/bad.log"
+check "invalid policy at start: every line JSON with time, level, msg first" every_line_is_a_log_line "$tmp/bad.log"
+check "invalid policy at start: says no policy is in force" grep -q '"msg":"policy file rejected; no policy in force"' "$tmp/bad.log"
+check "invalid policy at start: never 'keeping the current policy'" [ -z "$(grep keeping "$tmp/bad.log")" ]
+"$bin" serve --policy "$tmp/bad-policy.yaml" --tls-cert "$tmp/tls.crt" --tls-key "$tmp/tls.key" \
+  --listen 127.0.0.1:0 --log-format text >/dev/null 2>"$tmp/bad-text.log"
+check "--log-format text: TIME LEVEL msg key=value lines ($(head -c 200 "$tmp/bad-text.log"))" \
+  [ -n "$(grep -E '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3}Z ERROR policy file rejected; no policy in force file=' "$tmp/bad-text.log")" -a \
+    -z "$(grep -vE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3}Z (INFO|WARN|ERROR) ' "$tmp/bad-text.log")" ]
 "$bin" serve --config "$tmp/imagegate.yaml" --grace-period 10 >/dev/null 2>"$tmp/bad.log"
 check "bad flag value: exit 2" [ $? = 2 ]
 printf 'listen: "127.0.0.1:0"\ntlss: {}\n' >"$tmp/typo.yaml"
@@ -268,7 +336,7 @@ check "unknown config key: exit 2 naming file:line ($(head -c 200 "$tmp/bad.log"
 
 # The embedded demo: no policy, no certificate; the printed curl line works and one container is denied.
 start_server --listen 127.0.0.1:0
-curl_line="$(grep -m1 -E '^ +curl ' "$tmp/server.log" | sed -E 's/^ +//')"
+curl_line="$(jq -r 'select(.try) | .try' "$tmp/server.log" | head -1)"
 demo_dir="$(grep -m1 '"msg":"listening"' "$tmp/server.log" | jq -r .demoDir)"
 check "demo: prints a curl line" [ -n "$curl_line" ]
 check "demo: self-signed certificate and policy written to $demo_dir" [ -s "$demo_dir/tls.crt" -a -s "$demo_dir/policy.yaml" ]

@@ -1,9 +1,8 @@
 #include "verifier/image/scan_verdict.h"
 
-#include <cstdio>
-#include <ctime>
-
 #include <nlohmann/json.hpp>
+
+#include "common/rfc3339.h"
 
 namespace imagegate::verifier {
 
@@ -89,19 +88,6 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
   if (seconds >= max_seconds) return Clock::time_point::max();
   if (seconds <= min_seconds) return Clock::time_point::min();
   return Clock::time_point(std::chrono::duration_cast<Dur>(std::chrono::seconds(seconds) + frac));
-}
-
-std::string format_rfc3339(std::chrono::system_clock::time_point t) {
-  const auto secs = std::chrono::floor<std::chrono::seconds>(t);
-  const auto days = std::chrono::floor<std::chrono::days>(secs);
-  const std::chrono::year_month_day ymd{days};
-  const std::chrono::hh_mm_ss hms{secs - days};
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                static_cast<int>(hms.seconds().count()));
-  return buf;
 }
 
 std::string to_native_json(const ScanVerdict& v) {

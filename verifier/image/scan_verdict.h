@@ -72,8 +72,8 @@ bool is_valid_digest(std::string_view digest) noexcept;
 // RFC 3339 ("2021-08-25T12:20:30.000000005Z", "+02:00" offsets). nullopt when malformed. Times beyond
 // what system_clock holds (years after 2262) saturate to time_point::max(), before 1677 to min().
 // The one RFC 3339 parser: scan reports, Sigstore trusted roots and TUF metadata all use it.
+// (The one formatter is common/rfc3339.h's format_rfc3339.)
 std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text) noexcept;
-std::string format_rfc3339(std::chrono::system_clock::time_point t);
 
 // The native JSON form (see above).
 std::string to_native_json(const ScanVerdict& verdict);

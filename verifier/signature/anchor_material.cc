@@ -3,9 +3,11 @@
 #include "verifier/signature/anchor_material.h"
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <system_error>
 
 #include "verifier/crypto/crypto.h"
@@ -77,6 +79,54 @@ class TrustFileReader {
   std::vector<AnchorMaterial::TrustFile>& files_;
 };
 
+using TimePoint = std::chrono::system_clock::time_point;
+
+void keep_earliest(std::optional<TimePoint>& earliest, TimePoint t) {
+  if (!earliest || t < *earliest) earliest = t;
+}
+
+// A trusted root's expiry: the earliest end among the authorities and logs still valid now (a Sigstore
+// trusted root keeps retired ones, ended on purpose, for old signatures), their certificates' notAfter
+// included. When every one has ended: the latest end (already past).
+std::optional<TimePoint> trusted_root_expiry(const TrustedRoot& root, TimePoint now) {
+  std::optional<TimePoint> earliest;
+  std::optional<TimePoint> latest_past;
+  const auto range = [&](const TimeRange& valid) {
+    if (!valid.end) return true;
+    if (*valid.end <= now) {
+      if (!latest_past || *valid.end > *latest_past) latest_past = *valid.end;
+      return false;
+    }
+    keep_earliest(earliest, *valid.end);
+    return true;
+  };
+  for (const auto* cas : {&root.certificate_authorities, &root.timestamp_authorities}) {
+    for (const CertificateAuthority& ca : *cas) {
+      if (!range(ca.valid)) continue;
+      for (const Certificate& c : ca.chain) keep_earliest(earliest, c.not_after());
+    }
+  }
+  for (const auto* logs : {&root.tlogs, &root.ctlogs}) {
+    for (const LogKey& log : *logs) (void)range(log.valid);
+  }
+  return earliest ? earliest : latest_past;
+}
+
+// The earliest notAfter of the certificates in PEM texts (a PEM holding keys only: none).
+std::optional<TimePoint> certificates_expiry(const std::vector<std::string>& pems) {
+  std::optional<TimePoint> earliest;
+  for (const std::string& pem : pems) {
+    auto certificates = certificates_from_pem_bundle(pem);
+    if (!certificates) continue;
+    for (const Certificate& c : *certificates) keep_earliest(earliest, c.not_after());
+  }
+  return earliest;
+}
+
+void add_expiry(LoadedAnchor& out, std::string kind, const std::optional<TimePoint>& at) {
+  if (at) out.expiries.push_back({std::move(kind), *at});
+}
+
 void load_cosign_key(const CosignKeyAnchor& cosign, TrustFileReader& read_file, LoadedAnchor& out) {
   out.kind = LoadedAnchor::Kind::cosign_key;
   std::string pem = cosign.key_pem;
@@ -134,6 +184,7 @@ void load_keyless(const KeylessAnchor& keyless, TrustFileReader& read_file, Load
     out.load_error = "a keyless anchor needs issuer or issuerRegExp";
     return;
   }
+  add_expiry(out, "trusted_root", trusted_root_expiry(*root, std::chrono::system_clock::now()));
   out.verifier = CosignVerifier::keyless(std::make_shared<const TrustedRoot>(std::move(root.value())),
                                          std::move(identity));
 }
@@ -158,6 +209,7 @@ void load_notary_v1(const NotaryV1Anchor& notary, const NotaryTransport& transpo
     (void)read_file(notary.ca_file);
     config.ca_files.push_back(notary.ca_file);
   }
+  const std::optional<TimePoint> roots_expiry = certificates_expiry(config.root_pems);
   config.root_key_ids = notary.root_key_ids;
   config.delegations = notary.delegations;
   config.all_delegations = notary.all_delegations;
@@ -169,6 +221,7 @@ void load_notary_v1(const NotaryV1Anchor& notary, const NotaryTransport& transpo
     out.load_error = verifier.error().message;
     return;
   }
+  add_expiry(out, "certificate", roots_expiry);
   out.verifier = std::shared_ptr<const SignatureVerifier>(std::move(verifier.value()));
 }
 
@@ -190,6 +243,7 @@ void load_notation(const NotationAnchor& spec, TrustFileReader& read_file, Loade
     out.load_error = trust.error().message;
     return;
   }
+  add_expiry(out, "trust_store", (*trust)->earliest_expiry());
   out.verifier = std::make_shared<const NotationVerifier>(std::move(trust.value()));
 }
 

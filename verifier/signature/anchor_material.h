@@ -38,6 +38,16 @@ struct NotaryTransport {
   std::chrono::milliseconds timeout{10'000};
 };
 
+// When a kind of an anchor's trust material stops being valid: the earliest notAfter (or validity end) of
+// its certificates. kind: "trusted_root" (a keyless anchor's Sigstore trusted root, or its Fulcio roots:
+// the authorities and logs still valid, their certificates included), "certificate" (a Notary v1 anchor's
+// pinned root certificates), "trust_store" (a Notation trust store's certificates). Keys have no expiry and give none; Notary v1's TUF metadata is fetched per review and its
+// expiry checked then.
+struct MaterialExpiry {
+  std::string kind;
+  std::chrono::system_clock::time_point not_after;
+};
+
 // One trust anchor, ready to verify with (or the reason it cannot be used).
 struct LoadedAnchor {
   enum class Kind { cosign_key, keyless, notary_v1, notation };
@@ -45,6 +55,7 @@ struct LoadedAnchor {
   Kind kind = Kind::cosign_key;
   std::string load_error;                             // non-empty: every check of this anchor fails with it
   std::shared_ptr<const SignatureVerifier> verifier;  // set when load_error is empty
+  std::vector<MaterialExpiry> expiries;               // at most one per kind; empty for a key
 };
 
 // An anchor as the policy names it.

@@ -2,31 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <ctime>
+#include <chrono>
 #include <utility>
 #include <variant>
 
 #include "common/text.h"
 #include "verifier/image/image_reference.h"
+#include "webhook/observe/logger.h"
 
 namespace imagegate::webhook {
-namespace {
-
-// Now as RFC 3339 UTC with milliseconds ("2026-11-28T18:29:22.433Z"), written into `buffer`.
-std::string_view rfc3339_now(char (&buffer)[32]) {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  const auto millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  const std::size_t n = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &utc);
-  const int total = std::snprintf(buffer + n, sizeof buffer - n, ".%03dZ", static_cast<int>(millis));
-  return {buffer, n + static_cast<std::size_t>(total)};
-}
-
-}  // namespace
 
 std::string_view decision_name(policy::Action action) {
   switch (action) {
@@ -137,26 +121,26 @@ void append_decision_log_line(std::string& out, const AdmissionRequest& request,
                               std::string_view message, std::string_view policy_version,
                               const policy::WorkloadDecision* decided, double seconds) {
   JsonWriter w(out);
-  // Members in sorted order, as nlohmann wrote them.
-  w.begin_object();
+  // time, level, msg first (as every line serve writes: webhook/observe/logger.h), then the review's
+  // fields in the order docs/api.md lists them.
+  write_log_head(w, std::chrono::system_clock::now(), decision == "error" ? LogLevel::error : LogLevel::info,
+                 "admission review");
+  w.member("uid", request.uid);
   w.member("apiVersion", request.version == ReviewVersion::v1 ? "admission.k8s.io/v1" : "admission.k8s.io/v1beta1");
-  w.member("decision", decision);
-  w.member("dryRun", request.dry_run);
-  w.member("durationMs", std::round(seconds * 1e6) / 1e3);
-  w.key("images");
-  write_decision_log_images(w, decided);
-  w.member("kind", request.kind);
-  if (!message.empty()) w.member("message", message);
-  w.member("name", request.name);
-  w.member("namespace", request.namespace_name);
   w.member("operation", request.operation);
-  w.member("policyVersion", policy_version);
+  w.member("kind", request.kind);
   w.member("resource", request.resource);
   w.member("subResource", request.sub_resource);
-  char time[32];
-  w.member("time", rfc3339_now(time));
-  w.member("uid", request.uid);
+  w.member("namespace", request.namespace_name);
+  w.member("name", request.name);
   w.member("user", request.user);
+  w.member("dryRun", request.dry_run);
+  w.member("policyVersion", policy_version);
+  w.member("decision", decision);
+  w.member("durationMs", std::round(seconds * 1e6) / 1e3);
+  if (!message.empty()) w.member("message", message);
+  w.key("images");
+  write_decision_log_images(w, decided);
   w.end_object();
 }
 

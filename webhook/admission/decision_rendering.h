@@ -55,8 +55,9 @@ std::map<std::string, std::string> audit_annotations(const policy::WorkloadDecis
 void write_decision_log_images(JsonWriter& writer, const policy::WorkloadDecision* decided);
 
 // One decision-log line (without the newline), appended to `out`: identifiers of the review, the decision,
-// the images (`decided`, may be null), the time taken. `message` is left out when empty. Members sorted by
-// name, byte for byte what the nlohmann encoder wrote before.
+// the images (`decided`, may be null), the time taken. `message` is left out when empty. Members: time,
+// level, msg ("admission review") first, as every line serve writes (webhook/observe/logger.h), then the
+// fields in docs/api.md's order; strings and numbers byte for byte as nlohmann writes them.
 void append_decision_log_line(std::string& out, const AdmissionRequest& request, std::string_view decision,
                               std::string_view message, std::string_view policy_version,
                               const policy::WorkloadDecision* decided, double seconds);

@@ -12,6 +12,7 @@
 
 #include <boost/asio/use_awaitable.hpp>
 
+#include "common/duration.h"
 #include "common/json_writer.h"
 #include "common/text.h"
 #include "policy/policy.h"

@@ -10,6 +10,7 @@
 #include <string>
 #include <system_error>
 #include <variant>
+#include <vector>
 
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
@@ -18,6 +19,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "policy/policy.h"
+#include "webhook/observe/logger.h"
 #include "webhook/observe/metrics.h"
 #include "webhook/admission/policy_admission_service.h"
 
@@ -56,7 +58,7 @@ FileIdentity identify(const fs::path& file) {
 
 struct PolicyWatcher::State {
   State(asio::any_io_executor executor, asio::thread_pool::executor_type reloader, fs::path file_path,
-        PolicyAdmissionService& admission, Metrics& m, std::ostream& out, std::chrono::milliseconds every)
+        PolicyAdmissionService& admission, Metrics& m, Logger& out, std::chrono::milliseconds every)
       : strand(asio::make_strand(std::move(executor))),
         timer(strand),
         worker(std::move(reloader)),
@@ -74,7 +76,7 @@ struct PolicyWatcher::State {
   const fs::path file;
   PolicyAdmissionService& service;
   Metrics& metrics;
-  std::ostream& log;
+  Logger& log;
   const std::chrono::milliseconds interval;
 
   // Held while loading, and by stop(): once stop() returns no load is running and none will start, so
@@ -83,49 +85,47 @@ struct PolicyWatcher::State {
   bool stopped = false;
   std::optional<FileIdentity> last;  // the identity last acted on (loaded or rejected)
 
+  // One error line for a file not taken (`why`, the file, `details`), saying what stays in force: the
+  // current policy, or none (at start-up). Counts a failed reload. Returns false.
+  bool rejected(std::string_view why, std::vector<LogField> details) {
+    const std::shared_ptr<const policy::CompiledPolicy> current = service.policy();
+    const std::string version = current ? policy::version_of(*current) : std::string();
+    const std::string file_name = file.string();
+    std::vector<LogField> fields{{"file", file_name}};
+    fields.insert(fields.end(), details.begin(), details.end());
+    if (current) fields.emplace_back("keptVersion", version);
+    log.log(LogLevel::error, std::string(why) + (current ? "; keeping the current policy" : "; no policy in force"),
+            fields);
+    metrics.policy_reload(false);
+    return false;
+  }
+
   // Reads and loads the file if its identity differs from `last` (or always, when `force`). Caller holds
   // the mutex. Returns whether the policy now in force came from this file's current content.
   bool reload_locked(bool force) {
     const FileIdentity id = identify(file);
     if (!force && last && *last == id) return true;
     last = id;
-    if (!id.exists) {
-      log << "imagegate: policy file " << file.string() << " is missing or unreadable; keeping the current policy\n";
-      log.flush();
-      metrics.policy_reload(false);
-      return false;
-    }
+    if (!id.exists) return rejected("policy file is missing or unreadable", {});
     if (id.size > policy::kMaxPolicyBytes) {
-      log << "imagegate: policy file " << file.string() << " is " << id.size << " bytes, more than the limit of "
-          << policy::kMaxPolicyBytes << "; keeping the current policy\n";
-      log.flush();
-      metrics.policy_reload(false);
-      return false;
+      return rejected("policy file is larger than the limit", {{"bytes", id.size}, {"limit", policy::kMaxPolicyBytes}});
     }
     // Read through the canonical path we identified, so the content matches the identity even if the
     // symlink is swapped again while we read.
     std::ifstream in(id.canonical, std::ios::binary);
     std::ostringstream text;
     text << in.rdbuf();
-    if (!in && !in.eof()) {
-      log << "imagegate: cannot read policy file " << file.string() << "; keeping the current policy\n";
-      log.flush();
-      metrics.policy_reload(false);
-      return false;
-    }
+    if (!in && !in.eof()) return rejected("cannot read the policy file", {});
     auto loaded = policy::load_policy(text.str(), file.string());
     if (auto* diagnostics = std::get_if<std::vector<policy::Diagnostic>>(&loaded)) {
-      log << "imagegate: policy file " << file.string() << " rejected (" << diagnostics->size()
-          << " problem(s)); keeping the current policy:\n";
-      for (const auto& d : *diagnostics) log << "  " << d.to_string() << "\n";
-      log.flush();
-      metrics.policy_reload(false);
-      return false;
+      std::vector<std::string> errors;
+      for (const auto& d : *diagnostics) errors.push_back(d.to_string());
+      return rejected("policy file rejected", {{"problems", errors.size()}, {"errors", errors}});
     }
     auto compiled = std::get<std::shared_ptr<const policy::CompiledPolicy>>(std::move(loaded));
-    log << "imagegate: policy " << policy::spec_of(*compiled).name << " version " << policy::version_of(*compiled)
-        << " loaded from " << file.string() << "\n";
-    log.flush();
+    log.info("policy loaded", {{"policy", policy::spec_of(*compiled).name},
+                               {"version", policy::version_of(*compiled)},
+                               {"file", file.string()}});
     service.set_policy(std::move(compiled));
     metrics.policy_reload(true);
     return true;
@@ -139,9 +139,7 @@ struct PolicyWatcher::State {
       state->reload_locked(false);
     } catch (const std::exception& e) {
       // A reload must never take the server down; the old policy stays.
-      state->log << "imagegate: policy reload failed: " << e.what() << "\n";
-      state->log.flush();
-      state->metrics.policy_reload(false);
+      state->rejected("policy reload failed", {{"error", e.what()}});
     }
     // The timer belongs to the strand: arm it there.
     asio::post(state->strand, [state] { schedule(state); });
@@ -170,7 +168,7 @@ struct PolicyWatcher::State {
 };
 
 PolicyWatcher::PolicyWatcher(asio::any_io_executor executor, fs::path file, PolicyAdmissionService& service,
-                             Metrics& metrics, std::ostream& log, std::chrono::milliseconds interval)
+                             Metrics& metrics, Logger& log, std::chrono::milliseconds interval)
     : worker_(std::make_unique<asio::thread_pool>(1)),
       state_(std::make_shared<State>(std::move(executor), worker_->get_executor(), std::move(file), service, metrics,
                                      log, interval)) {}
@@ -185,10 +183,7 @@ bool PolicyWatcher::load_now() {
   try {
     return state_->reload_locked(true);
   } catch (const std::exception& e) {
-    state_->log << "imagegate: policy load failed: " << e.what() << "\n";
-    state_->log.flush();
-    state_->metrics.policy_reload(false);
-    return false;
+    return state_->rejected("policy load failed", {{"error", e.what()}});
   }
 }
 

@@ -3,10 +3,10 @@
 // service so the libFuzzer target (tests/fuzz/review_timeout_fuzz.cc) links them without the admission path.
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <optional>
 #include <string_view>
 
+#include "common/duration.h"
 #include "webhook/admission/policy_admission_service.h"
 
 namespace imagegate::webhook {
@@ -22,6 +22,7 @@ constexpr milliseconds kMinBudget{100};
 
 // Parses the API server's `timeout` query parameter: a Go duration as time.Duration.String() writes it
 // ("10s", "1m0s", "1.5s", "500ms"), or a bare number of seconds. Anything else -> nullopt (default budget).
+// The grammar is common/duration.h's (a superset of Go's).
 std::optional<milliseconds> parse_review_timeout(std::string_view target) {
   const auto query_start = target.find('?');
   if (query_start == std::string_view::npos) return std::nullopt;
@@ -35,57 +36,12 @@ std::optional<milliseconds> parse_review_timeout(std::string_view target) {
   }
   if (!value || value->empty() || value->size() > 32) return std::nullopt;
 
-  std::string_view text = *value;
-  double total_ms = 0;
-  bool any = false;
-  while (!text.empty()) {
-    // number: digits [ "." digits ]
-    std::size_t i = 0;
-    double number = 0;
-    bool digits = false;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-      number = number * 10 + (text[i] - '0');
-      digits = true;
-      ++i;
-    }
-    if (i < text.size() && text[i] == '.') {
-      ++i;
-      double scale = 0.1;
-      while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-        number += (text[i] - '0') * scale;
-        scale /= 10;
-        digits = true;
-        ++i;
-      }
-    }
-    if (!digits) return std::nullopt;
-    text.remove_prefix(i);
-    double unit_ms = 0;
-    if (text.empty()) {
-      if (any) return std::nullopt;  // "1m30" is not a duration
-      unit_ms = 1000;                // a bare number: seconds
-    } else if (text.starts_with("ms")) {
-      unit_ms = 1, text.remove_prefix(2);
-    } else if (text.starts_with("us")) {
-      unit_ms = 0.001, text.remove_prefix(2);
-    } else if (text.starts_with("\xC2\xB5s") || text.starts_with("\xCE\xBCs")) {
-      unit_ms = 0.001, text.remove_prefix(3);
-    } else if (text.starts_with("ns")) {
-      unit_ms = 0.000001, text.remove_prefix(2);
-    } else if (text.starts_with("h")) {
-      unit_ms = 3'600'000, text.remove_prefix(1);
-    } else if (text.starts_with("m")) {
-      unit_ms = 60'000, text.remove_prefix(1);
-    } else if (text.starts_with("s")) {
-      unit_ms = 1000, text.remove_prefix(1);
-    } else {
-      return std::nullopt;
-    }
-    total_ms += number * unit_ms;
-    any = true;
-  }
-  if (!std::isfinite(total_ms) || total_ms > 86'400'000.0) total_ms = 86'400'000.0;  // clamp before the cast
-  return milliseconds(static_cast<milliseconds::rep>(total_ms));
+  // common/duration.h's grammar, which is Go's (plus days), with a bare number as seconds; beyond a day
+  // is a day (the budget is capped far below anyway).
+  const std::optional<milliseconds> timeout =
+      parse_duration(*value, DurationRules{.bare_number_is_seconds = true, .saturate = true});
+  if (!timeout) return std::nullopt;
+  return std::min(*timeout, milliseconds(86'400'000));
 }
 
 std::chrono::milliseconds review_budget(const AdmissionOptions& options, std::string_view target) {

@@ -13,6 +13,7 @@
 
 #include "common/duration.h"
 #include "common/offload.h"
+#include "common/rfc3339.h"
 #include "verifier/image/image_reference.h"
 #include "webhook/api/api_query.h"
 #include "webhook/observe/metrics.h"
@@ -41,7 +42,7 @@ nlohmann::json summary(const verifier::ScanVerdict& v) {
   return {{"digest", v.digest},
           {"image", v.image},
           {"scanner", v.scanner},
-          {"scannedAt", verifier::format_rfc3339(v.scanned_at)},
+          {"scannedAt", format_rfc3339(v.scanned_at)},
           {"vulnerabilities", counts},
           {"secrets", v.secrets.size()},
           {"complianceFailed",
@@ -57,8 +58,8 @@ std::string dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohma
 nlohmann::json entry_json(const verifier::InventoryEntry& e) {
   return {{"namespace", e.namespace_name}, {"kind", e.kind},
           {"name", e.name},                {"image", e.image},
-          {"digest", e.digest},            {"firstSeen", verifier::format_rfc3339(e.first_seen)},
-          {"lastSeen", verifier::format_rfc3339(e.last_seen)}};
+          {"digest", e.digest},            {"firstSeen", format_rfc3339(e.first_seen)},
+          {"lastSeen", format_rfc3339(e.last_seen)}};
 }
 
 // What the API's handlers share. `lookup` and `pool` are null in the head check's copy, whose router only
@@ -76,8 +77,8 @@ struct Api {
 asio::awaitable<HttpAnswer> prune_inventory(const Api& api, HttpRequest request) {
   const std::string older_text = query_param(request.target, "olderThan");
   if (older_text.empty()) co_return json_error(400, "give ?olderThan= (a duration: 30d, 720h, ...)");
-  const auto older = imagegate::parse_duration(older_text);  // the policy syntax: 30d, 720h
-  if (!older) co_return json_error(400, "bad ?olderThan= (a positive duration in s, m, h, d: 30d, 720h)");
+  const auto older = parse_positive_seconds(older_text);  // common/duration.h: 30d, 720h, 1h30m
+  if (!older) co_return json_error(400, "bad ?olderThan= (a positive duration: numbers with units ms, s, m, h, d: 30d, 720h)");
   const auto cutoff = api.options.clock() - *older;
   std::shared_ptr<verifier::VerdictStore> store = api.lookup->store();
   std::function<Result<std::size_t>()> call = [store, cutoff] { return store->prune_inventory(cutoff); };
@@ -89,7 +90,7 @@ asio::awaitable<HttpAnswer> prune_inventory(const Api& api, HttpRequest request)
   }
   co_return HttpAnswer{200, "application/json",
                        dump({{"olderThan", older_text},
-                             {"cutoff", verifier::format_rfc3339(std::chrono::floor<std::chrono::seconds>(cutoff))},
+                             {"cutoff", format_rfc3339(std::chrono::floor<std::chrono::seconds>(cutoff))},
                              {"removed", *removed}})};
 }
 
@@ -120,9 +121,9 @@ asio::awaitable<HttpAnswer> rescan_inventory(const Api& api, HttpRequest request
   query->limit = api.options.max_inventory + 1;
   std::string older_text = query_param(request.target, "olderThan");
   if (older_text.empty()) older_text = "24h";
-  // The server config's duration syntax (ms, s, m, h), as this route has always taken.
-  auto older = webhook::parse_duration(older_text);
-  if (!older) co_return json_error(400, "bad ?olderThan=: " + older.error().message);
+  // common/duration.h's grammar (0 allowed: every digest is due).
+  const std::optional<std::chrono::milliseconds> older = parse_duration(older_text);
+  if (!older) co_return json_error(400, "bad ?olderThan=: expected " + std::string(kDurationSyntax));
   auto snapshot = co_await api.lookup->inventory(std::move(*query), true);
   if (!snapshot) co_return store_error(snapshot.error());
   const bool truncated = snapshot->entries.size() > api.options.max_inventory;
@@ -150,8 +151,8 @@ asio::awaitable<HttpAnswer> rescan_inventory(const Api& api, HttpRequest request
                            {"images", d.images},
                            {"reason", verdict ? "stale" : "missing"},
                            {"workloads", d.workloads},
-                           {"lastSeen", verifier::format_rfc3339(d.last_seen)}};
-    if (verdict) item["scannedAt"] = verifier::format_rfc3339(verdict->scanned_at);
+                           {"lastSeen", format_rfc3339(d.last_seen)}};
+    if (verdict) item["scannedAt"] = format_rfc3339(verdict->scanned_at);
     digests.push_back(std::move(item));
   }
   co_return HttpAnswer{200, "application/json",
@@ -326,7 +327,7 @@ policy::Decision reevaluate(const policy::CompiledPolicy& policy, const verifier
   if (plan.needs.verdict) {
     if (verdict) {
       evidence.verdict = {policy::EvidenceStatus::verified,
-                          "scanned by " + verdict->scanner + " at " + verifier::format_rfc3339(verdict->scanned_at)};
+                          "scanned by " + verdict->scanner + " at " + format_rfc3339(verdict->scanned_at)};
       evidence.scan = *verdict;
     } else {
       evidence.verdict = {policy::EvidenceStatus::failed, "no scan verdict for " + entry.digest};

@@ -36,7 +36,7 @@ int run_resolve(const ResolveFlags& flags) {
   };
   auto ref = verifier::ImageReference::from_container_image(flags.reference);
   if (!ref) return error(ref.error().message);
-  auto timeout = parse_duration(flags.timeout);
+  auto timeout = parse_config_duration(flags.timeout);
   if (!timeout) return error("--timeout: " + timeout.error().message);
   RegistryConfig config = flags.registry;
   config.timeout = *timeout;

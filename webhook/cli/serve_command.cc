@@ -4,7 +4,8 @@
 // service), the policy watcher and TLS, open_listeners (webhook and verdict API), ShutdownOnSignal, run.
 //
 // Logs: the decision log (one JSON line per review) goes to stdout; operational lines (start-up, reloads,
-// errors) go to stderr, also as JSON lines.
+// errors, stop) go to stderr through one Logger (webhook/observe/logger.h): JSON lines, or text lines with
+// --log-format text. Both open with time, level, msg.
 
 #include "common/asio_warnings.h"  // before any Asio header
 
@@ -25,12 +26,13 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
 
 #include "webhook/cli/cli.h"
 #include "webhook/observe/decision_log.h"
+#include "webhook/observe/logger.h"
 #include "webhook/cli/embedded_examples.h"
 #include "webhook/server/https_server.h"
+#include "webhook/server/metrics_listener.h"
 #include "webhook/api/inventory_recorder.h"
 #include "webhook/observe/metrics.h"
 #include "webhook/admission/policy_admission_service.h"
@@ -69,14 +71,14 @@ struct ServeFlags {
   std::string api_listen;
   std::string api_token_file;
   std::string store;
+  std::string log_format;
+  std::string metrics_listen;
   CLI::Option* threads_option = nullptr;
   CLI::Option* max_connections_option = nullptr;
 };
 
-void log_line(const nlohmann::json& line) { std::cerr << line.dump() + "\n" << std::flush; }
-
-int fail(const std::string& message) {
-  log_line({{"level", "error"}, {"msg", message}});
+int fail(Logger& log, const std::string& message) {
+  log.error(message);
   return 2;
 }
 
@@ -102,6 +104,8 @@ Result<ServerConfig> build_config(const ServeFlags& flags) {
   if (!flags.api_listen.empty()) config.api_listen = flags.api_listen;
   if (!flags.api_token_file.empty()) config.api_token_file = flags.api_token_file;
   if (!flags.store.empty()) config.store = flags.store;
+  if (!flags.log_format.empty()) config.log_format = flags.log_format;
+  if (!flags.metrics_listen.empty()) config.metrics_listen = flags.metrics_listen;
   if (flags.threads_option->count() > 0) config.threads = flags.threads;
   if (flags.max_connections_option->count() > 0) config.max_connections = flags.max_connections;
   for (const auto& [from, to] : {std::pair{&flags.registry_ca_files, &config.registry.ca_files},
@@ -114,7 +118,7 @@ Result<ServerConfig> build_config(const ServeFlags& flags) {
        {std::tuple{&flags.grace_period, &config.grace_period, "--grace-period"},
         std::tuple{&flags.max_budget, &config.max_budget, "--max-budget"}}) {
     if (text->empty()) continue;
-    auto d = parse_duration(*text);
+    auto d = parse_config_duration(*text);
     if (!d) return invalid_argument(std::string(name) + ": " + d.error().message);
     *target = *d;
   }
@@ -277,10 +281,24 @@ struct Listeners {
   std::unique_ptr<HttpsServer> webhook;
   boost::asio::ip::tcp::endpoint bound;
   std::unique_ptr<HttpsServer> api;
+  std::unique_ptr<MetricsListener> metrics;  // --metrics-listen: plain-HTTP /metrics
 };
 
+// The plain-HTTP /metrics listener, when configured (bound, not started).
+Status open_metrics_listener(boost::asio::io_context& io, const ServerConfig& config, Listeners& out, Metrics& metrics,
+                             Logger& log) {
+  if (config.metrics_listen.empty()) return Ok{};
+  auto address = parse_listen_address(config.metrics_listen);
+  if (!address) return Error{address.error().code, "metricsListen: " + address.error().message};
+  out.metrics = std::make_unique<MetricsListener>(io, metrics, log);
+  auto bound = out.metrics->listen(*address);
+  if (!bound) return bound.error();
+  log.info("metrics listening (plain HTTP, /metrics only)", {{"port", bound->port()}});
+  return Ok{};
+}
+
 Result<Listeners> open_listeners(boost::asio::io_context& io, const Setup& setup, Admission& admission,
-                                 TlsContextProvider& tls, Metrics& metrics) {
+                                 TlsContextProvider& tls, Metrics& metrics, Logger& log) {
   const ServerConfig& config = setup.config;
   HttpsServerOptions server_options;
   server_options.host = setup.listen.host;
@@ -293,10 +311,11 @@ Result<Listeners> open_listeners(boost::asio::io_context& io, const Setup& setup
   DigestPinning* pinning = &admission.pinning;
   server_options.mutate = [pinning](HttpRequest r) { return pinning->mutate(std::move(r.body), std::move(r.target)); };
   Listeners out;
-  out.webhook = std::make_unique<HttpsServer>(io, server_options, tls, admission.service, &metrics, std::cerr);
+  out.webhook = std::make_unique<HttpsServer>(io, server_options, tls, admission.service, &metrics, log);
   auto bound = out.webhook->listen();
   if (!bound) return bound.error();
   out.bound = *bound;
+  if (auto opened = open_metrics_listener(io, config, out, metrics, log); !opened) return opened.error();
   const Verdicts& verdicts = admission.verdicts;
   if (!verdicts.tokens) return out;
   auto api_listen = parse_listen_address(config.api_listen);
@@ -312,11 +331,10 @@ Result<Listeners> open_listeners(boost::asio::io_context& io, const Setup& setup
   // Tokens are checked on the header: an unauthenticated body is never read (issue 13).
   api_options.head_check = make_verdict_api_head_check(verdicts.tokens, verdict_api_options);
   api_options.handler = make_verdict_api(*verdicts.lookup, verdicts.tokens, std::move(verdict_api_options));
-  out.api = std::make_unique<HttpsServer>(io, api_options, tls, admission.service, nullptr, std::cerr);
+  out.api = std::make_unique<HttpsServer>(io, api_options, tls, admission.service, nullptr, log);
   auto api_bound = out.api->listen();
   if (!api_bound) return Error{api_bound.error().code, "apiListen: " + api_bound.error().message};
-  log_line({{"level", "info"}, {"msg", "verdict API listening"}, {"port", api_bound->port()},
-            {"store", verdicts.store_spec}});
+  log.info("verdict API listening", {{"port", api_bound->port()}, {"store", verdicts.store_spec}});
   return out;
 }
 
@@ -325,9 +343,9 @@ Result<Listeners> open_listeners(boost::asio::io_context& io, const Setup& setup
 class ShutdownOnSignal {
  public:
   ShutdownOnSignal(boost::asio::io_context& io, std::chrono::milliseconds grace_period, Listeners& listeners,
-                   PolicyWatcher& watcher, AnchorKeeper& anchors, TlsContextProvider& tls)
+                   PolicyWatcher& watcher, AnchorKeeper& anchors, TlsContextProvider& tls, Logger& log)
       : io_(io), grace_period_(grace_period), listeners_(listeners), watcher_(watcher), anchors_(anchors), tls_(tls),
-        signals_(io, SIGINT, SIGTERM) {
+        log_(log), signals_(io, SIGINT, SIGTERM) {
     wait();
   }
 
@@ -346,16 +364,15 @@ class ShutdownOnSignal {
   void on_signal(const boost::system::error_code& ec, int signal_number) {
     if (ec) return;
     if (stopping_) {  // a second signal: stop now
-      log_line({{"level", "warn"}, {"msg", "second signal; stopping without waiting"}, {"signal", signal_number}});
+      log_.warn("second signal; stopping without waiting", {{"signal", signal_number}});
       stop_everything();
       return;
     }
     stopping_ = true;
-    log_line({{"level", "info"},
-              {"msg", "stopping: no new connections; finishing requests in flight"},
-              {"signal", signal_number},
-              {"gracePeriodSeconds", static_cast<double>(grace_period_.count()) / 1000.0}});
+    log_.info("stopping: no new connections; finishing requests in flight",
+              {{"signal", signal_number}, {"gracePeriodSeconds", static_cast<double>(grace_period_.count()) / 1000.0}});
     if (listeners_.api) listeners_.api->stop(grace_period_, [] {});
+    if (listeners_.metrics) listeners_.metrics->stop();
     listeners_.webhook->stop(grace_period_, [this] { stop_everything(); });
     wait();
   }
@@ -366,43 +383,58 @@ class ShutdownOnSignal {
   PolicyWatcher& watcher_;
   AnchorKeeper& anchors_;
   TlsContextProvider& tls_;
+  Logger& log_;
   boost::asio::signal_set signals_;
   bool stopping_ = false;
 };
 
-// The start-up line, and in demo mode how to try it.
-void log_started(const Setup& setup, const boost::asio::ip::tcp::endpoint& bound) {
+// imagegate_trust_material_expiry_seconds: each anchor's earliest expiries, from the material in force.
+std::vector<Metrics::TrustExpiry> trust_expiries(const AnchorKeeper& keeper) {
+  std::vector<Metrics::TrustExpiry> out;
+  const std::shared_ptr<const verifier::AnchorMaterial> material = keeper.material();
+  if (!material) return out;
+  for (const verifier::LoadedAnchor& anchor : material->anchors()) {
+    for (const verifier::MaterialExpiry& e : anchor.expiries) out.push_back({anchor.name, e.kind, e.not_after});
+  }
+  return out;
+}
+
+// The start-up line, and in demo mode how to try it (a line of its own, the command in `try`).
+void log_started(Logger& log, const Setup& setup, const boost::asio::ip::tcp::endpoint& bound) {
   const ServerConfig& config = setup.config;
   const std::string address = bound.address().is_v6()
                                   ? "[" + bound.address().to_string() + "]:" + std::to_string(bound.port())
                                   : bound.address().to_string() + ":" + std::to_string(bound.port());
-  nlohmann::json started{{"level", "info"},
-                         {"msg", "listening"},
-                         {"address", address},
-                         {"port", bound.port()},
-                         {"policy", config.policy_file},
-                         {"tlsCert", config.tls_cert_file},
-                         {"mtls", !config.client_ca_file.empty()},
-                         {"threads", setup.threads},
-                         {"version", IMAGEGATE_VERSION}};
-  if (setup.demo) started["demoDir"] = setup.demo_dir.string();
-  log_line(started);
+  std::vector<LogField> started{{"address", address},
+                                {"port", bound.port()},
+                                {"policy", config.policy_file},
+                                {"tlsCert", config.tls_cert_file},
+                                {"mtls", !config.client_ca_file.empty()},
+                                {"threads", setup.threads},
+                                {"version", IMAGEGATE_VERSION}};
+  const std::string demo_dir = setup.demo_dir.string();
+  if (setup.demo) started.emplace_back("demoDir", demo_dir);
+  log.log(LogLevel::info, "listening", started);
   if (!setup.demo) return;
   const std::string host =
       bound.address().is_loopback() || bound.address().is_unspecified() ? "127.0.0.1" : bound.address().to_string();
-  std::cerr << "\nimagegate demo: the example policy and a self-signed certificate for localhost are in "
-            << setup.demo_dir.string() << "\nTry it (one of the three containers is denied):\n\n  curl --cacert "
-            << config.tls_cert_file << " -H 'Content-Type: application/json' --data-binary @"
-            << (setup.demo_dir / "admission-review.json").string() << " https://" << host << ":" << bound.port()
-            << "/validate\n\n"
-            << std::flush;
+  const std::string command = "curl --cacert " + config.tls_cert_file +
+                              " -H 'Content-Type: application/json' --data-binary @" +
+                              (setup.demo_dir / "admission-review.json").string() + " https://" + host + ":" +
+                              std::to_string(bound.port()) + "/validate";
+  log.info("demo: the example policy and a self-signed certificate for localhost are in demoDir; try it (one of "
+           "the three containers is denied)",
+           {{"demoDir", demo_dir}, {"try", command}});
 }
 
 int run_serve(const ServeFlags& flags) {
+  // Every line on stderr goes through `log`; the format is the flag's (or json) until the config is read.
+  Logger log(std::cerr, parse_log_format(flags.log_format).value_or(LogFormat::json));
   auto prepared = prepare(flags);
-  if (!prepared) return fail(prepared.error().message);
+  if (!prepared) return fail(log, prepared.error().message);
   const Setup& setup = *prepared;
   const ServerConfig& config = setup.config;
+  log.set_format(parse_log_format(config.log_format).value_or(LogFormat::json));
   // Declared before everything that holds sockets or timers of it (the registry clients' pooled
   // connections, the Notary verifiers' clients in the anchor sets), so they are destroyed while it lives.
   boost::asio::io_context io(static_cast<int>(setup.threads));
@@ -413,27 +445,29 @@ int run_serve(const ServeFlags& flags) {
   Metrics metrics;
   // stdout, written by a thread of its own (decision_log.h): a review never waits on the log shipper.
   DecisionLogOptions log_options;
-  log_options.report = &std::cerr;
+  log_options.report = &log;
   DecisionLog decisions(STDOUT_FILENO, log_options);
   metrics.set_decision_log_source([&decisions] { return decisions.counts(); });
   auto built = Admission::build(config, metrics, decisions);
-  if (!built) return fail(built.error().message);
+  if (!built) return fail(log, built.error().message);
   Admission& admission = **built;
+  metrics.set_trust_expiry_source([keeper = &admission.anchor_keeper] { return trust_expiries(*keeper); });
 
-  PolicyWatcher watcher(io.get_executor(), config.policy_file, admission.service, metrics, std::cerr,
+  PolicyWatcher watcher(io.get_executor(), config.policy_file, admission.service, metrics, log,
                         config.policy_reload_interval);
   if (!watcher.load_now()) {
-    return fail("policy " + config.policy_file + " is not valid (diagnostics above); not starting");
+    return fail(log, "policy " + config.policy_file + " is not valid (errors above); not starting");
   }
   auto tls = TlsContextProvider::create(
-      TlsFiles{config.tls_cert_file, config.tls_key_file, config.client_ca_file}, &metrics, std::cerr);
-  if (!tls) return fail(tls.error().message);
+      TlsFiles{config.tls_cert_file, config.tls_key_file, config.client_ca_file}, &metrics, log);
+  if (!tls) return fail(log, tls.error().message);
   std::shared_ptr<TlsContextProvider> tls_provider = std::move(tls.value());
-  auto listeners = open_listeners(io, setup, admission, *tls_provider, metrics);
-  if (!listeners) return fail(listeners.error().message);
+  auto listeners = open_listeners(io, setup, admission, *tls_provider, metrics, log);
+  if (!listeners) return fail(log, listeners.error().message);
 
-  ShutdownOnSignal shutdown(io, config.grace_period, *listeners, watcher, admission.anchor_keeper, *tls_provider);
-  log_started(setup, listeners->bound);
+  ShutdownOnSignal shutdown(io, config.grace_period, *listeners, watcher, admission.anchor_keeper, *tls_provider,
+                            log);
+  log_started(log, setup, listeners->bound);
 
   std::signal(SIGPIPE, SIG_IGN);
   // A file size limit (ulimit -f) reached by the SQLite store or the decision log: the write fails with
@@ -448,6 +482,7 @@ int run_serve(const ServeFlags& flags) {
   tls_provider->start(io.get_executor(), config.tls_reload_interval);
   listeners->webhook->start();
   if (listeners->api) listeners->api->start();
+  if (listeners->metrics) listeners->metrics->start();
 
   std::vector<std::thread> workers;
   for (unsigned i = 1; i < setup.threads; ++i) workers.emplace_back([&io] { io.run(); });
@@ -459,13 +494,13 @@ int run_serve(const ServeFlags& flags) {
   // stdout is given up on after the drain timeout; what it kept is counted as not written).
   const bool drained = decisions.drain(log_options.drain_timeout);
   const DecisionLogCounts logged = decisions.counts();
-  nlohmann::json stopped = {{"level", "info"}, {"msg", "stopped"}, {"decisionLogLines", logged.written}};
+  std::vector<LogField> stopped{{"decisionLogLines", logged.written}};
   if (logged.dropped != 0 || logged.failed != 0 || !drained) {
-    stopped["decisionLogDropped"] = logged.dropped;
-    stopped["decisionLogFailed"] = logged.failed;
-    stopped["decisionLogDrained"] = drained;
+    stopped.insert(stopped.end(), {{"decisionLogDropped", logged.dropped},
+                                   {"decisionLogFailed", logged.failed},
+                                   {"decisionLogDrained", drained}});
   }
-  log_line(stopped);
+  log.log(LogLevel::info, "stopped", stopped);
   return 0;
 }
 
@@ -500,6 +535,10 @@ void add_serve_command(CLI::App& app, CliContext& context) {
   serve->add_option("--store", flags->store,
                     "verdict store: sqlite:PATH or redis://HOST:PORT/DB (default with --api-listen: "
                     "sqlite:$IMAGEGATE_DATA_DIR/verdicts.db; without: none)");
+  serve->add_option("--log-format", flags->log_format, "stderr lines: json (default) or text")
+      ->check(CLI::IsMember({"json", "text"}));
+  serve->add_option("--metrics-listen", flags->metrics_listen,
+                    "ADDRESS:PORT of a plain-HTTP listener serving only /metrics (default: none)");
   flags->threads_option =
       serve->add_option("--threads", flags->threads, "I/O threads (default: hardware concurrency)")
           ->check(CLI::Range(1U, 1024U));

@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/duration.h"
 #include "common/json_bounded.h"
 #include "common/text.h"
 #include "webhook/cli/cli.h"
@@ -44,13 +45,13 @@ bool read_all(const std::string& path, std::string& out) {
   return true;
 }
 
-// --timeout as std::stoi reads it (leading digits; an error names stoi), as this command always has.
+// --timeout: a bare number is seconds (as this command has always read it), else common/duration.h's
+// grammar ("30s", "1m30s"), rounded down to seconds.
 Result<std::chrono::seconds> timeout_of(const std::string& text) {
-  try {
-    return std::chrono::seconds(std::stoi(text));
-  } catch (const std::exception& e) {
-    return invalid_argument(e.what());
+  if (auto d = parse_duration(text, DurationRules{.bare_number_is_seconds = true})) {
+    return std::chrono::floor<std::chrono::seconds>(*d);
   }
+  return invalid_argument("--timeout " + text + ": expected seconds or " + std::string(kDurationSyntax));
 }
 
 // One request to the verdict API (webhook/cli/https_request.h) with the token from the token file.

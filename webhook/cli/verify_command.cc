@@ -157,7 +157,7 @@ Result<policy::PolicySpec> build_spec(const VerifyFlags& flags, std::vector<std:
 int run_verify(const VerifyFlags& flags) {
   auto ref = verifier::ImageReference::from_container_image(flags.reference);
   if (!ref) return error_exit(ref.error().message);
-  auto timeout = parse_duration(flags.timeout);
+  auto timeout = parse_config_duration(flags.timeout);
   if (!timeout) return error_exit("--timeout: " + timeout.error().message);
   std::vector<std::string> sources;
   auto spec = build_spec(flags, sources);

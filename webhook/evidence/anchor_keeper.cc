@@ -116,4 +116,9 @@ std::uint64_t AnchorKeeper::trust_reloads() const {
   return state_->trust_reloads;
 }
 
+std::shared_ptr<const verifier::AnchorMaterial> AnchorKeeper::material() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->material;
+}
+
 }  // namespace imagegate::webhook

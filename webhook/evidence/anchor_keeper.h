@@ -50,6 +50,8 @@ class AnchorKeeper {
   void stop();
 
   std::uint64_t trust_reloads() const;  // materials rebuilt because a trust file changed
+  // The material last built (of the policy last loaded, rebuilt on rotation); null before the first load.
+  std::shared_ptr<const verifier::AnchorMaterial> material() const;
 
   struct State;
 

@@ -3,6 +3,7 @@
 #include <functional>
 
 #include "common/offload.h"
+#include "common/rfc3339.h"
 #include "verifier/image/image_reference.h"
 
 namespace imagegate::webhook {
@@ -129,7 +130,7 @@ asio::awaitable<policy::Evidence> VerdictEvidenceSource::gather(const policy::Im
     e.scan_missing = true;
   } else {
     const verifier::ScanVerdict& v = **r;
-    e.verdict = {policy::EvidenceStatus::verified, "scanned by " + v.scanner + " at " + verifier::format_rfc3339(v.scanned_at)};
+    e.verdict = {policy::EvidenceStatus::verified, "scanned by " + v.scanner + " at " + format_rfc3339(v.scanned_at)};
     e.scan = std::move(**r);
   }
   co_return e;

@@ -9,7 +9,7 @@
 #include <thread>
 #include <utility>
 
-#include "common/json_writer.h"
+#include "webhook/observe/logger.h"
 
 namespace imagegate::webhook {
 namespace {
@@ -105,17 +105,10 @@ void DecisionLog::Queue::run() {
 }
 
 void DecisionLog::Queue::report_drops(std::uint64_t dropped) {
-  std::string line;
-  JsonWriter w(line);
-  w.begin_object();
-  w.member("level", "warn");
-  w.member("msg", "decision log lines dropped: stdout was not read fast enough and the queue was full");
-  w.member("dropped", dropped);
-  w.member("queueLines", options.max_queued_lines);
-  w.member("queueBytes", options.max_queued_bytes);
-  w.end_object();
-  line += '\n';
-  *options.report << line << std::flush;
+  options.report->warn("decision log lines dropped: stdout was not read fast enough and the queue was full",
+                       {{"dropped", dropped},
+                        {"queueLines", options.max_queued_lines},
+                        {"queueBytes", options.max_queued_bytes}});
 }
 
 DecisionLog::DecisionLog(std::ostream& out) : out_(&out) {}

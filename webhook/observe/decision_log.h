@@ -31,6 +31,8 @@
 
 namespace imagegate::webhook {
 
+class Logger;  // webhook/observe/logger.h
+
 struct DecisionLogOptions {
   // The queue's bound (lines waiting plus the batch being written). 4 MiB is ~6,000 typical lines of a
   // three-container review: at 8,000 reviews/s, 0.75 s of a stalled stdout beyond the pipe's own buffer.
@@ -40,9 +42,9 @@ struct DecisionLogOptions {
   std::chrono::microseconds batch_interval{1'000};
   // How long the destructor waits for the queue to drain (a stalled stdout is given up on after this).
   std::chrono::milliseconds drain_timeout{5'000};
-  // Where drops are reported (a JSON line: {"level":"warn","msg":...,"dropped":N}); may be null (none).
-  // Must outlive the log. Written by the writer thread only.
-  std::ostream* report = nullptr;
+  // Where drops are reported (a warn line: "msg":"decision log lines dropped: ...","dropped":N); may be
+  // null (none). Must outlive the log. Used by the writer thread only.
+  Logger* report = nullptr;
 };
 
 struct DecisionLogCounts {

@@ -1,5 +1,6 @@
 #include "webhook/observe/metrics.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <charconv>
@@ -8,10 +9,13 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <tuple>
 #include <string>
 #include <vector>
 
 #include "webhook/observe/decision_log.h"
+#include "webhook/observe/process_metrics.h"
 
 namespace imagegate::webhook {
 namespace {
@@ -155,6 +159,8 @@ struct Metrics::State {
   std::uint64_t verdicts_stored_success = 0;
   std::uint64_t verdicts_stored_failure = 0;
   std::map<std::string, std::uint64_t> inventory_records;  // result
+  std::optional<std::chrono::system_clock::time_point> tls_expiry;
+  std::function<std::vector<TrustExpiry>()> trust_expiry;  // read at each scrape; may be empty
 };
 
 Metrics::Metrics() : state_(new State) {
@@ -236,6 +242,45 @@ void Metrics::set_decision_log_source(std::function<DecisionLogCounts()> source)
   state_->decision_log = std::move(source);
 }
 
+void Metrics::set_tls_certificate_expiry(std::chrono::system_clock::time_point not_after) {
+  std::lock_guard lock(state_->mutex);
+  state_->tls_expiry = not_after;
+}
+
+void Metrics::set_trust_expiry_source(std::function<std::vector<TrustExpiry>()> source) {
+  std::lock_guard lock(state_->mutex);
+  state_->trust_expiry = std::move(source);
+}
+
+namespace {
+
+std::string unix_seconds(std::chrono::system_clock::time_point t) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
+}
+
+// The expiry gauges: the serving certificate's, then each anchor's trust material (sorted: stable output).
+void render_expiries(std::string& out, const std::optional<std::chrono::system_clock::time_point>& tls,
+                     std::vector<Metrics::TrustExpiry> trust) {
+  if (tls) {
+    header(out, "imagegate_tls_certificate_expiry_seconds", "gauge",
+           "When the serving certificate expires (notAfter), unix time.");
+    out.append("imagegate_tls_certificate_expiry_seconds ").append(unix_seconds(*tls)).append("\n");
+  }
+  if (trust.empty()) return;
+  std::sort(trust.begin(), trust.end(), [](const Metrics::TrustExpiry& a, const Metrics::TrustExpiry& b) {
+    return std::tie(a.anchor, a.kind) < std::tie(b.anchor, b.kind);
+  });
+  header(out, "imagegate_trust_material_expiry_seconds", "gauge",
+         "The earliest expiry of each trust anchor's material of one kind (certificates, trusted roots), unix time.");
+  for (const auto& t : trust) {
+    out.append("imagegate_trust_material_expiry_seconds{anchor=\"").append(escape_label_value(t.anchor));
+    out.append("\",kind=\"").append(escape_label_value(t.kind)).append("\"} ").append(unix_seconds(t.not_after));
+    out.append("\n");
+  }
+}
+
+}  // namespace
+
 std::string Metrics::render() const {
   std::string out;
   out.reserve(8192);
@@ -243,11 +288,15 @@ std::string Metrics::render() const {
   std::function<RegistryCacheCounts()> cache_source;
   std::vector<std::function<SharedCacheCounts()>> shared_sources;
   std::function<DecisionLogCounts()> log_source;
+  std::function<std::vector<TrustExpiry>()> trust_source;
+  std::optional<std::chrono::system_clock::time_point> tls_expiry;
   {
     std::lock_guard lock(state_->mutex);
     cache_source = state_->registry_cache;
     shared_sources = state_->shared_cache;
     log_source = state_->decision_log;
+    trust_source = state_->trust_expiry;
+    tls_expiry = state_->tls_expiry;
   }
   const bool have_cache = static_cast<bool>(cache_source);
   const RegistryCacheCounts cache = have_cache ? cache_source() : RegistryCacheCounts{};
@@ -383,6 +432,8 @@ std::string Metrics::render() const {
       out.append(std::to_string(value)).append("\n");
     }
   }
+  render_expiries(out, tls_expiry, trust_source ? trust_source() : std::vector<TrustExpiry>{});
+  render_process_metrics(out, read_process_stats(), IMAGEGATE_VERSION);
   return out;
 }
 

@@ -2,9 +2,13 @@
 // (https://prometheus.io/docs/instrumenting/exposition_formats/). Label values come from small fixed sets
 // (operation, decision, stage, result): never image names or uids, so cardinality stays bounded.
 //
+// Anchor names (the policy's) are the one label from outside a fixed set: escaped, and as many as the
+// policy has anchors.
+//
 // Thread-safe: any io_context thread may record; /metrics renders a consistent-enough snapshot.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -76,6 +80,21 @@ class Metrics {
   // each scrape (DecisionLog::counts). `source` must be thread-safe and outlive these metrics.
   void set_decision_log_source(std::function<DecisionLogCounts()> source);
 
+  // imagegate_tls_certificate_expiry_seconds: the serving certificate's notAfter, unix time (set when it
+  // is loaded and at each reload; absent before).
+  void set_tls_certificate_expiry(std::chrono::system_clock::time_point not_after);
+  // imagegate_trust_material_expiry_seconds{anchor,kind}: the earliest expiry of each anchor's trust
+  // material of one kind (certificate, trusted_root, ...), unix time, read from `source` at each scrape
+  // (the anchor material in force). Keys never expire: no series. `source` must be thread-safe and outlive
+  // these metrics.
+  struct TrustExpiry {
+    std::string anchor;
+    std::string kind;
+    std::chrono::system_clock::time_point not_after;
+  };
+  void set_trust_expiry_source(std::function<std::vector<TrustExpiry>()> source);
+
+  // Everything above, then the process's own series (process_metrics.h) and imagegate_build_info.
   std::string render() const;
 
  private:

@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "webhook/admission/admission_service.h"
+#include "webhook/observe/logger.h"
 #include "webhook/observe/metrics.h"
 #include "webhook/server/tls_context.h"
 
@@ -86,7 +87,7 @@ Router admission_routes(AdmissionService& service, Metrics* metrics, RequestHand
 
 struct HttpsServer::State : std::enable_shared_from_this<HttpsServer::State> {
   State(asio::io_context& context, HttpsServerOptions opts, TlsContextProvider& provider, AdmissionService& svc,
-        Metrics* m, std::ostream& out)
+        Metrics* m, Logger& out)
       : io(context),
         options(std::move(opts)),
         router(admission_routes(svc, m, options.mutate)),
@@ -102,7 +103,7 @@ struct HttpsServer::State : std::enable_shared_from_this<HttpsServer::State> {
   Router router;  // the admission routes, unless options.handler answers everything
   TlsContextProvider& tls;
   Metrics* metrics;
-  std::ostream& log;
+  Logger& log;
   asio::strand<asio::io_context::executor_type> accept_strand;
   tcp::acceptor acceptor;  // used on accept_strand only
 
@@ -155,8 +156,7 @@ asio::awaitable<void> HttpsServer::State::accept_loop() {
     if (stopping.load() || ec == asio::error::operation_aborted || !acceptor.is_open()) break;
     if (ec) {
       // EMFILE and friends: back off briefly instead of spinning.
-      log << nlohmann::json{{"level", "error"}, {"msg", "accept failed"}, {"error", ec.message()}}.dump() + "\n"
-          << std::flush;
+      log.error("accept failed", {{"error", ec.message()}});
       asio::steady_timer pause(accept_strand, std::chrono::milliseconds(100));
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
@@ -349,7 +349,7 @@ asio::awaitable<void> HttpsServer::State::serve(std::shared_ptr<Connection> conn
 }
 
 HttpsServer::HttpsServer(asio::io_context& io, HttpsServerOptions options, TlsContextProvider& tls,
-                         AdmissionService& service, Metrics* metrics, std::ostream& log)
+                         AdmissionService& service, Metrics* metrics, Logger& log)
     : state_(std::make_shared<State>(io, std::move(options), tls, service, metrics, log)) {}
 
 HttpsServer::~HttpsServer() {
@@ -357,12 +357,11 @@ HttpsServer::~HttpsServer() {
   state_->stopping.store(true);
 }
 
-Result<tcp::endpoint> HttpsServer::listen() {
+Result<tcp::endpoint> open_listener(tcp::acceptor& acceptor, const std::string& host, std::uint16_t port) {
   error_code ec;
-  const auto address = asio::ip::make_address(state_->options.host, ec);
-  if (ec) return invalid_argument("listen: bad address \"" + state_->options.host + "\": " + ec.message());
-  const tcp::endpoint endpoint{address, state_->options.port};
-  auto& acceptor = state_->acceptor;
+  const auto address = asio::ip::make_address(host, ec);
+  if (ec) return invalid_argument("listen: bad address \"" + host + "\": " + ec.message());
+  const tcp::endpoint endpoint{address, port};
   const auto fail = [&](std::string_view what) {
     error_code ignored;
     acceptor.close(ignored);
@@ -381,6 +380,10 @@ Result<tcp::endpoint> HttpsServer::listen() {
   auto bound = acceptor.local_endpoint(ec);
   if (ec) return fail("local address");
   return bound;
+}
+
+Result<tcp::endpoint> HttpsServer::listen() {
+  return open_listener(state_->acceptor, state_->options.host, state_->options.port);
 }
 
 void HttpsServer::start() {

@@ -23,6 +23,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -43,6 +44,7 @@
 namespace imagegate::webhook {
 
 class AdmissionService;
+class Logger;  // webhook/observe/logger.h
 class Metrics;
 class TlsContextProvider;
 
@@ -84,11 +86,16 @@ struct HttpsServerOptions {
 // `service` and `metrics` must outlive the router.
 Router admission_routes(AdmissionService& service, Metrics* metrics, RequestHandler mutate);
 
+// Opens, binds (SO_REUSEADDR) and listens on host:port; the address bound (the real port for port 0).
+// Errors name the address and the step. Every listener of serve opens its socket through it.
+Result<boost::asio::ip::tcp::endpoint> open_listener(boost::asio::ip::tcp::acceptor& acceptor, const std::string& host,
+                                                     std::uint16_t port);
+
 class HttpsServer {
  public:
   // `metrics` may be null (server-only tests).
   HttpsServer(boost::asio::io_context& io, HttpsServerOptions options, TlsContextProvider& tls,
-              AdmissionService& service, Metrics* metrics, std::ostream& log);
+              AdmissionService& service, Metrics* metrics, Logger& log);
   ~HttpsServer();
   HttpsServer(const HttpsServer&) = delete;
   HttpsServer& operator=(const HttpsServer&) = delete;

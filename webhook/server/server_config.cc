@@ -10,6 +10,9 @@
 #include <boost/asio/ip/address.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include "common/duration.h"
+#include "webhook/observe/logger.h"
+
 namespace imagegate::webhook {
 
 namespace {
@@ -48,6 +51,13 @@ class ConfigReader {
     return read_map(root, "", {
         {"listen", [&](const YAML::Node& n, const std::string& k) { return string(n, k, config_.listen); }},
         {"apiListen", [&](const YAML::Node& n, const std::string& k) { return string(n, k, config_.api_listen); }},
+        {"metricsListen", [&](const YAML::Node& n, const std::string& k) { return string(n, k, config_.metrics_listen); }},
+        {"logFormat",
+         [&](const YAML::Node& n, const std::string& k) -> Status {
+           if (auto s = string(n, k, config_.log_format); !s) return s;
+           if (!parse_log_format(config_.log_format)) return fail(n, k, "must be json or text");
+           return Ok{};
+         }},
         {"apiTokenFile",
          [&](const YAML::Node& n, const std::string& k) { return string(n, k, config_.api_token_file); }},
         {"store", [&](const YAML::Node& n, const std::string& k) { return string(n, k, config_.store); }},
@@ -256,7 +266,7 @@ class ConfigReader {
   Status duration(const YAML::Node& node, const std::string& key, std::chrono::milliseconds& out) const {
     std::string value;
     if (auto s = scalar(node, key, value); !s) return s;
-    auto d = parse_duration(value);
+    auto d = parse_config_duration(value);
     if (!d) return fail(node, key, d.error().message);
     out = *d;
     return Ok{};
@@ -309,26 +319,12 @@ Result<ListenAddress> parse_listen_address(std::string_view text) {
   return out;
 }
 
-Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
-  std::size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
-  const std::string_view unit = text.substr(digits);
-  auto number = parse_unsigned(text.substr(0, digits));
-  const auto bad = [&] {
-    return invalid_argument("duration \"" + std::string(text) + "\": expected a number and a unit (ms, s, m, h)");
-  };
-  if (!number) return bad();
-  std::uint64_t factor = 0;
-  if (unit == "ms") factor = 1;
-  else if (unit == "s") factor = 1000;
-  else if (unit == "m") factor = 60'000;
-  else if (unit == "h") factor = 3'600'000;
-  else return bad();
-  constexpr std::uint64_t kMaxMs = 7ULL * 24 * 3'600'000;  // a week is more than any setting needs
-  if (*number > kMaxMs / factor) {
-    return invalid_argument("duration \"" + std::string(text) + "\" is too long");
-  }
-  return std::chrono::milliseconds(static_cast<std::int64_t>(*number * factor));
+Result<std::chrono::milliseconds> parse_config_duration(std::string_view text) {
+  const std::optional<std::chrono::milliseconds> d = imagegate::parse_duration(text);
+  if (!d) return invalid_argument("duration \"" + std::string(text) + "\": expected " + std::string(kDurationSyntax));
+  constexpr std::chrono::milliseconds kMax = std::chrono::hours(7 * 24);  // a week is more than any setting needs
+  if (*d > kMax) return invalid_argument("duration \"" + std::string(text) + "\" is too long (at most 7d)");
+  return *d;
 }
 
 Result<ServerConfig> parse_server_config(std::string_view yaml_text, std::string_view file_name, ServerConfig base) {
@@ -378,6 +374,14 @@ Status validate_server_config(const ServerConfig& config) {
   }
   if (!config.listen.empty()) {
     if (auto a = parse_listen_address(config.listen); !a) return a.error();
+  }
+  if (!parse_log_format(config.log_format)) {
+    return invalid_argument("logFormat: \"" + config.log_format + "\" is not json or text");
+  }
+  if (!config.metrics_listen.empty()) {
+    if (auto a = parse_listen_address(config.metrics_listen); !a) {
+      return invalid_argument("metricsListen: " + a.error().message);
+    }
   }
   if (!config.api_listen.empty()) {
     if (auto a = parse_listen_address(config.api_listen); !a) return invalid_argument("apiListen: " + a.error().message);

@@ -62,8 +62,8 @@ struct ListenAddress {
 
 // "127.0.0.1:8443", ":8443" (every IPv4 interface), "[::1]:8443", "[::]:8443". Port 0 picks a free port.
 Result<ListenAddress> parse_listen_address(std::string_view text);
-// "500ms", "10s", "2m", "1h" (one number and a unit; a bare number is rejected).
-Result<std::chrono::milliseconds> parse_duration(std::string_view text);
+// A setting's duration: common/duration.h's grammar ("500ms", "10s", "1m30s", "1d"), at most a week.
+Result<std::chrono::milliseconds> parse_config_duration(std::string_view text);
 
 // The `registry:` section: what OciRegistryClient and CachingRegistryClient are built from.
 struct RegistryConfig {
@@ -123,6 +123,9 @@ struct ServerConfig {
   std::string store;                  // sqlite:PATH | redis://HOST:PORT[/DB]; empty: sqlite in the data dir
                                       // when api_listen is set, else no store
   std::chrono::milliseconds verdict_cache_ttl{30'000};
+  // Observability: serve's own log lines (webhook/observe/logger.h) and a plain-HTTP /metrics listener.
+  std::string log_format = "json";    // json | text
+  std::string metrics_listen;         // empty: /metrics only on the webhook's HTTPS listener
 };
 
 // Reads and validates a config file over `base` (so defaults stay for keys the file leaves out).

@@ -5,13 +5,16 @@
 
 #include <array>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <system_error>
 #include <utility>
 
 #include <boost/asio/steady_timer.hpp>
-#include <nlohmann/json.hpp>
 
+#include "verifier/crypto/crypto.h"
 #include "verifier/registry/tls_policy.h"
+#include "webhook/observe/logger.h"
 #include "webhook/observe/metrics.h"
 
 namespace imagegate::webhook {
@@ -131,11 +134,23 @@ TlsContextProvider::Fingerprint fingerprint(const TlsFiles& files) {
   return fp;
 }
 
-void log_reload(std::ostream& log, bool ok, const std::string& detail) {
-  nlohmann::json line{{"level", ok ? "info" : "error"},
-                      {"msg", ok ? "tls certificate reloaded" : "tls certificate reload rejected; keeping the old"}};
-  if (!detail.empty()) line["error"] = detail;
-  log << line.dump() + "\n" << std::flush;
+void log_reload(Logger& log, bool ok, const std::string& detail) {
+  if (ok) {
+    log.info("tls certificate reloaded");
+  } else {
+    log.error("tls certificate reload rejected; keeping the old", {{"error", detail}});
+  }
+}
+
+// The serving certificate's notAfter into imagegate_tls_certificate_expiry_seconds (the chain's first
+// certificate: the leaf). A file that no longer reads leaves the gauge as it was.
+void record_expiry(const TlsFiles& files, Metrics* metrics) {
+  if (metrics == nullptr) return;
+  std::ifstream in(files.cert_file, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto leaf = verifier::Certificate::from_pem(text.str());
+  if (leaf) metrics->set_tls_certificate_expiry(leaf->not_after());
 }
 
 }  // namespace
@@ -171,19 +186,20 @@ struct TlsContextProvider::Poller : std::enable_shared_from_this<TlsContextProvi
   bool stopped = false;
 };
 
-TlsContextProvider::TlsContextProvider(TlsFiles files, Metrics* metrics, std::ostream& log)
+TlsContextProvider::TlsContextProvider(TlsFiles files, Metrics* metrics, Logger& log)
     : files_(std::move(files)), metrics_(metrics), log_(log) {}
 
 TlsContextProvider::~TlsContextProvider() { stop(); }
 
 Result<std::shared_ptr<TlsContextProvider>> TlsContextProvider::create(TlsFiles files, Metrics* metrics,
-                                                                       std::ostream& log) {
+                                                                       Logger& log) {
   std::shared_ptr<TlsContextProvider> provider(new TlsContextProvider(std::move(files), metrics, log));
   auto fp = std::make_unique<Fingerprint>(fingerprint(provider->files_));
   auto context = make_server_tls_context(provider->files_);
   if (!context) return context.error();
   provider->context_ = std::move(context.value());
   provider->last_seen_ = std::move(fp);
+  record_expiry(provider->files_, metrics);
   return provider;
 }
 
@@ -211,6 +227,7 @@ bool TlsContextProvider::check_now() {
   }
   context_ = std::move(context.value());
   log_reload(log_, true, "");
+  record_expiry(files_, metrics_);
   if (metrics_ != nullptr) metrics_->tls_reload(true);
   return true;
 }

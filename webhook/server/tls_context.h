@@ -18,7 +18,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <ostream>
 #include <string>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -28,6 +27,7 @@
 
 namespace imagegate::webhook {
 
+class Logger;  // webhook/observe/logger.h
 class Metrics;
 
 struct TlsFiles {
@@ -44,9 +44,10 @@ Result<std::shared_ptr<boost::asio::ssl::context>> make_server_tls_context(const
 
 class TlsContextProvider {
  public:
-  // Loads the files once; fails if they do not load. `metrics` may be null (tests). `log` receives one
-  // JSON line per reload attempt and must outlive the provider.
-  static Result<std::shared_ptr<TlsContextProvider>> create(TlsFiles files, Metrics* metrics, std::ostream& log);
+  // Loads the files once; fails if they do not load. `metrics` may be null (tests): it gets the reloads
+  // and the certificate's expiry (imagegate_tls_certificate_expiry_seconds). `log` receives one line per
+  // reload attempt and must outlive the provider.
+  static Result<std::shared_ptr<TlsContextProvider>> create(TlsFiles files, Metrics* metrics, Logger& log);
 
   // The newest good context.
   std::shared_ptr<boost::asio::ssl::context> current() const;
@@ -66,12 +67,12 @@ class TlsContextProvider {
   struct Fingerprint;  // canonical path, size, mtime of each file (tls_context.cc)
 
  private:
-  TlsContextProvider(TlsFiles files, Metrics* metrics, std::ostream& log);
+  TlsContextProvider(TlsFiles files, Metrics* metrics, Logger& log);
   struct Poller;
 
   TlsFiles files_;
   Metrics* metrics_;
-  std::ostream& log_;
+  Logger& log_;
   mutable std::mutex mutex_;  // guards context_, last_seen_, poller_
   std::shared_ptr<boost::asio::ssl::context> context_;
   std::unique_ptr<Fingerprint> last_seen_;

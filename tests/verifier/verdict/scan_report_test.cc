@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/rfc3339.h"
 #include "tests/test_support.h"
 
 namespace imagegate::verifier {

@@ -3,7 +3,8 @@
 // oracle: for a wide set of decisions (allowed, warned, denied, audit failures, errors, warnings,
 // annotations, patches, signatures, diagnostics, unicode, control characters, invalid UTF-8, truncated
 // text, both API versions) the new writer must produce the same bytes. The log line's `time` is the clock's,
-// so it is compared apart (same shape) and then blanked in both.
+// so it is compared apart (same shape) and then blanked in both. The log line's keys are no longer sorted
+// (time, level, msg first): its oracle is an ordered_json built in that order.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -72,8 +73,12 @@ nlohmann::json old_decision_log_images(const policy::WorkloadDecision& decided) 
 std::string old_decision_log_line(const AdmissionRequest& request, const std::string& decision,
                                   const std::string& message, const std::string& policy_version, nlohmann::json images,
                                   double seconds) {
-  nlohmann::json line = {
+  // Keys in the order written (issue 19: time, level, msg first, then docs/api.md's order); the images'
+  // members sorted, as before.
+  nlohmann::ordered_json line = {
       {"time", "TIME"},
+      {"level", decision == "error" ? "error" : "info"},
+      {"msg", "admission review"},
       {"uid", request.uid},
       {"apiVersion", request.version == ReviewVersion::v1 ? "admission.k8s.io/v1" : "admission.k8s.io/v1beta1"},
       {"operation", request.operation},
@@ -87,9 +92,9 @@ std::string old_decision_log_line(const AdmissionRequest& request, const std::st
       {"policyVersion", policy_version},
       {"decision", decision},
       {"durationMs", std::round(seconds * 1e6) / 1e3},
-      {"images", std::move(images)},
   };
   if (!message.empty()) line["message"] = message;
+  line["images"] = nlohmann::ordered_json(std::move(images));
   return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -241,8 +246,8 @@ TEST(AnswerRendering, LinesAppendToTheBufferGiven) {
   const AdmissionRequest r = request(t);
   std::string buffer = "kept";
   append_decision_log_line(buffer, r, "allowed", "", "v1", nullptr, 0.5);
-  EXPECT_EQ(buffer.rfind("kept{\"apiVersion\":", 0), 0U) << buffer;
-  EXPECT_NE(buffer.find(R"("durationMs":500.0,"images":[],)"), std::string::npos) << buffer;
+  EXPECT_EQ(buffer.rfind("kept{\"time\":", 0), 0U) << buffer;
+  EXPECT_NE(buffer.find(R"("durationMs":500.0,"images":[]})"), std::string::npos) << buffer;
 }
 
 }  // namespace

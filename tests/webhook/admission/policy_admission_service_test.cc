@@ -520,6 +520,10 @@ TEST(ReviewBudget, ParsesTheApiServerTimeout) {
     EXPECT_EQ(parse_review_timeout(bad), std::nullopt) << bad;
   }
   EXPECT_EQ(parse_review_timeout("/validate?timeout=99999999999999999999999h"), milliseconds(86'400'000));
+  // Go's other units and fractions (the grammar is common/duration.h's: a superset), days beyond Go's.
+  EXPECT_EQ(parse_review_timeout("/validate?timeout=1500000us"), milliseconds(1'500));
+  EXPECT_EQ(parse_review_timeout("/validate?timeout=2.5"), milliseconds(2'500));
+  EXPECT_EQ(parse_review_timeout("/validate?timeout=2d"), milliseconds(86'400'000));
 
   const AdmissionOptions options;  // default 9 s, max 25 s, margin 1 s
   EXPECT_EQ(review_budget(options, "/validate?timeout=10s"), milliseconds(9'000));

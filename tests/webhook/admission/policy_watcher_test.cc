@@ -23,6 +23,7 @@
 #include "policy/policy.h"
 #include "tests/test_support.h"
 #include "webhook/observe/decision_log.h"
+#include "webhook/observe/logger.h"
 #include "webhook/observe/metrics.h"
 #include "webhook/admission/policy_admission_service.h"
 
@@ -34,6 +35,16 @@ namespace fs = std::filesystem;
 using imagegate::testing::read_file;
 using imagegate::testing::source_dir;
 using namespace std::chrono_literals;
+
+// The last log line containing `word`, parsed (keys in the order written); null when there is none.
+nlohmann::ordered_json last_line_with(const std::string& log, std::string_view word) {
+  nlohmann::ordered_json found;
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(word) != std::string::npos) found = nlohmann::ordered_json::parse(line);
+  }
+  return found;
+}
 
 std::string policy_text(const std::string& name) {
   return read_file(source_dir() / "tests" / "testdata" / "policies" / "admission" / name);
@@ -116,8 +127,9 @@ TEST(PolicyWatcher, ReloadsOnSymlinkSwapAndKeepsTheOldPolicyWhenTheNewOneIsInval
   DecisionLog decision_log(decisions);
   PolicyAdmissionService service(AdmissionOptions{}, evidence, metrics, decision_log);
   std::ostringstream log;
+  Logger logger(log);
   {
-    PolicyWatcher watcher(io.get_executor(), dir.file(), service, metrics, log, 20ms);
+    PolicyWatcher watcher(io.get_executor(), dir.file(), service, metrics, logger, 20ms);
     ASSERT_TRUE(watcher.load_now()) << log.str();
     ASSERT_TRUE(service.ready());
     const auto v1 = service.policy();
@@ -142,6 +154,15 @@ TEST(PolicyWatcher, ReloadsOnSymlinkSwapAndKeepsTheOldPolicyWhenTheNewOneIsInval
     EXPECT_EQ(sample(metrics, "imagegate_policy_loaded"), 1);
     EXPECT_NE(log.str().find("rejected"), std::string::npos) << log.str();
     EXPECT_NE(log.str().find("sometimes"), std::string::npos) << log.str();
+    // One JSON line: time, level, msg first; the loader's errors as an array; the version kept.
+    const nlohmann::ordered_json rejected = last_line_with(log.str(), "rejected");
+    ASSERT_TRUE(rejected.is_object()) << log.str();
+    EXPECT_EQ(rejected.begin().key(), "time");
+    EXPECT_EQ(rejected["level"], "error");
+    EXPECT_EQ(rejected["msg"], "policy file rejected; keeping the current policy");
+    ASSERT_TRUE(rejected["errors"].is_array());
+    EXPECT_NE(rejected["errors"][0].get<std::string>().find("sometimes"), std::string::npos);
+    EXPECT_EQ(rejected["keptVersion"], policy::version_of(*v1));
     EXPECT_FALSE(allowed(io, service, "r3", "busybox:latest"));  // still answered by v1
 
     // v3: valid again, and different: busybox is now allowed (noMatch allow, rule dropped).
@@ -179,16 +200,22 @@ TEST(PolicyWatcher, InvalidOrMissingFileAtStartIsNotReady) {
   PolicyAdmissionService service(AdmissionOptions{}, evidence, metrics, decision_log);
   asio::io_context io;
   std::ostringstream log;
+  Logger logger(log);
   {
-    PolicyWatcher missing(io.get_executor(), dir.file(), service, metrics, log, 20ms);
+    PolicyWatcher missing(io.get_executor(), dir.file(), service, metrics, logger, 20ms);
     EXPECT_FALSE(missing.load_now());
     EXPECT_NE(log.str().find("missing"), std::string::npos) << log.str();
   }
   dir.publish("apiVersion: imagegate.dev/v1alpha1\nkind: ImagePolicy\nmetadata: {name: x}\nspec: {rules: 3}\n");
   {
-    PolicyWatcher invalid(io.get_executor(), dir.file(), service, metrics, log, 20ms);
+    PolicyWatcher invalid(io.get_executor(), dir.file(), service, metrics, logger, 20ms);
     EXPECT_FALSE(invalid.load_now());
     EXPECT_FALSE(service.ready());
+    // At start-up there is no policy to keep: the line says so, and never "keeping the current policy".
+    EXPECT_EQ(log.str().find("keeping"), std::string::npos) << log.str();
+    const nlohmann::ordered_json rejected = last_line_with(log.str(), "rejected");
+    EXPECT_EQ(rejected["msg"], "policy file rejected; no policy in force") << log.str();
+    EXPECT_FALSE(rejected.contains("keptVersion"));
     EXPECT_EQ(sample(metrics, "imagegate_policy_loaded"), 0);
     EXPECT_EQ(sample(metrics, R"(imagegate_policy_reloads_total{result="failure"})"), 2);
     // Polling picks up a fixed file.
@@ -243,8 +270,9 @@ TEST(PolicyWatcher, ReloadsReadAndCompileOffTheIoThreads) {
   asio::io_context io;
   ThreadRecordingBuf buffer;
   std::ostream log(&buffer);
+  Logger logger(log);
   {
-    PolicyWatcher watcher(io.get_executor(), dir.file(), service, metrics, log, 20ms);
+    PolicyWatcher watcher(io.get_executor(), dir.file(), service, metrics, logger, 20ms);
     ASSERT_TRUE(watcher.load_now());
     const auto v1 = service.policy();
     watcher.start();
@@ -273,8 +301,9 @@ TEST(PolicyWatcher, PlainFileRewriteIsNoticed) {
   PolicyAdmissionService service(AdmissionOptions{}, evidence, metrics, decision_log);
   asio::io_context io;
   std::ostringstream log;
+  Logger logger(log);
   {
-    PolicyWatcher watcher(io.get_executor(), file, service, metrics, log, 20ms);
+    PolicyWatcher watcher(io.get_executor(), file, service, metrics, logger, 20ms);
     ASSERT_TRUE(watcher.load_now());
     const auto v1 = service.policy();
     watcher.start();

@@ -25,6 +25,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/rfc3339.h"
 #include "policy/policy.h"
 #include "tests/run_awaitable.h"
 #include "webhook/observe/decision_log.h"
@@ -645,8 +646,8 @@ TEST(InventoryApi, PruneNeedsAWriteTokenAndADuration) {
   EXPECT_EQ(body["removed"], 1);
   EXPECT_EQ(body["olderThan"], "30d");
   const auto cutoff = now - std::chrono::hours(24 * 30);  // the server's clock may have ticked on since
-  EXPECT_TRUE(body["cutoff"] == verifier::format_rfc3339(cutoff) ||
-              body["cutoff"] == verifier::format_rfc3339(cutoff + std::chrono::seconds(1)))
+  EXPECT_TRUE(body["cutoff"] == format_rfc3339(cutoff) ||
+              body["cutoff"] == format_rfc3339(cutoff + std::chrono::seconds(1)))
       << body.dump();
   std::tie(status, body) = f.get("/api/v1/inventory");
   ASSERT_EQ(body["items"].size(), 1U);

@@ -17,6 +17,7 @@
 #include "tests/test_support.h"
 #include "verifier/verdict/verdict_store.h"
 #include "webhook/admission/admission_service.h"
+#include "webhook/observe/logger.h"
 #include "webhook/observe/metrics.h"
 #include "webhook/server/self_signed.h"
 #include "webhook/server/tls_context.h"
@@ -47,7 +48,7 @@ class VerdictApiListenerTest : public ::testing::Test {
     ASSERT_TRUE(store.ok()) << store.error().message;
     lookup_ = std::make_unique<VerdictLookup>(std::shared_ptr<verifier::VerdictStore>(std::move(store).value()),
                                               std::chrono::milliseconds(0));
-    auto tls = TlsContextProvider::create(TlsFiles{dir_ / "tls.crt", dir_ / "tls.key", {}}, nullptr, log_);
+    auto tls = TlsContextProvider::create(TlsFiles{dir_ / "tls.crt", dir_ / "tls.key", {}}, nullptr, logger_);
     ASSERT_TRUE(tls.ok()) << tls.error().message;
     tls_ = std::move(tls.value());
     VerdictApiOptions api;
@@ -58,7 +59,7 @@ class VerdictApiListenerTest : public ::testing::Test {
     options.body_limit = api.limits.max_bytes;
     options.head_check = make_verdict_api_head_check(*tokens, api);
     options.handler = make_verdict_api(*lookup_, *tokens, api);
-    server_ = std::make_unique<HttpsServer>(io_, options, *tls_, admission_, nullptr, log_);
+    server_ = std::make_unique<HttpsServer>(io_, options, *tls_, admission_, nullptr, logger_);
     auto bound = server_->listen();
     ASSERT_TRUE(bound.ok()) << bound.error().message;
     port_ = bound->port();
@@ -92,6 +93,7 @@ class VerdictApiListenerTest : public ::testing::Test {
 
   std::filesystem::path dir_;
   std::ostringstream log_;
+  Logger logger_{log_};
   Metrics metrics_;
   NoAdmission admission_;
   std::unique_ptr<VerdictLookup> lookup_;

@@ -12,6 +12,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -24,6 +25,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/thread_pool.hpp>
+#include <nlohmann/json.hpp>
 
 #include "policy/policy.h"
 #include "tests/coroutine_support.h"
@@ -108,6 +110,52 @@ TEST(AnchorMaterialTest, BuildsFromPolicyAndIsolatesLoadErrors) {
   const std::string payload = payload_for(kDigest);
   EXPECT_EQ(check(*set->find("from-file"), fetched_with(payload, pair.sign(payload))).status,
             AnchorCheck::Status::verified);
+  // Keys never expire: no expiry, so no imagegate_trust_material_expiry_seconds series.
+  EXPECT_TRUE(set->find("from-file")->expiries.empty());
+  EXPECT_TRUE(set->find("inline")->expiries.empty());
+  std::filesystem::remove_all(dir);
+}
+
+// imagegate_trust_material_expiry_seconds' source: a keyless anchor's trusted root expires when the first
+// authority still valid does (its certificates' notAfter included); the retired ones a Sigstore root keeps
+// for old signatures do not count, unless nothing else is left. (The vector is an old public-good root: its
+// TSA leaf has already expired, which is exactly what the gauge is for.)
+TEST(AnchorMaterialTest, TrustedRootExpiryIgnoresRetiredAuthorities) {
+  const auto public_good = testing::conformance_dir() / "sigstore" / "trusted_root" / "public-good.json";
+  if (!std::filesystem::exists(public_good)) GTEST_SKIP() << "no conformance vectors at " << public_good;
+  const auto dir = std::filesystem::temp_directory_path() / ("imagegate-expiry-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  // The same root with only its retired CA (validFor ends 2022-12-31T23:59:59.999Z), no TSA.
+  nlohmann::json retired = nlohmann::json::parse(testing::read_file(public_good));
+  retired["certificateAuthorities"].erase(1);
+  retired.erase("timestampAuthorities");
+  std::ofstream(dir / "retired.json") << retired.dump();
+  const std::string yaml = "apiVersion: imagegate.dev/v1alpha1\nkind: ImagePolicy\nmetadata: {name: t}\nspec:\n"
+                           "  trustAnchors:\n"
+                           "    - name: current\n      keyless:\n        issuer: https://issuer.example\n"
+                           "        subjectRegExp: '.*'\n        trustedRoot: " + public_good.string() + "\n"
+                           "    - name: retired\n      keyless:\n        issuer: https://issuer.example\n"
+                           "        subjectRegExp: '.*'\n        trustedRoot: " + (dir / "retired.json").string() + "\n"
+                           "  rules:\n    - name: r\n      match: {images: ['**']}\n"
+                           "      signatures: {anchors: [current, retired]}\n";
+  policy::PolicyResult loaded = policy::load_policy(yaml, "t.yaml");
+  if (auto* diagnostics = std::get_if<std::vector<policy::Diagnostic>>(&loaded)) {
+    FAIL() << (*diagnostics)[0].to_string();
+  }
+  auto set = build_anchor_material(*std::get<std::shared_ptr<const policy::CompiledPolicy>>(loaded), RegistryConfig{});
+  const LoadedAnchor* current = set->find("current");
+  ASSERT_EQ(current->load_error, "");
+  ASSERT_EQ(current->expiries.size(), 1U);
+  EXPECT_EQ(current->expiries[0].kind, "trusted_root");
+  using namespace std::chrono;
+  // Among the authorities still valid (the current Fulcio CA, certificates to 2031; the GitHub TSA, whose
+  // leaf in this vector ended 2024-04-13T00:00:00Z): the TSA leaf. Not the retired Fulcio CA's 2022 end.
+  EXPECT_EQ(time_point_cast<seconds>(current->expiries[0].not_after), sys_days(year(2024) / 4 / 13));
+  const LoadedAnchor* old = set->find("retired");
+  ASSERT_EQ(old->load_error, "");
+  ASSERT_EQ(old->expiries.size(), 1U);
+  const auto end_2022 = sys_days(year(2022) / 12 / 31) + hours(23) + minutes(59) + seconds(59) + milliseconds(999);
+  EXPECT_EQ(time_point_cast<milliseconds>(old->expiries[0].not_after), end_2022);
   std::filesystem::remove_all(dir);
 }
 

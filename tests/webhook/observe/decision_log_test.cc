@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "webhook/observe/logger.h"
 #include "webhook/observe/metrics.h"
 
 namespace imagegate::webhook {
@@ -124,9 +125,10 @@ TEST(DecisionLogAsync, LinesQueuedTogetherGoOutInFewBatchesAndALoneLineAtOnce) {
 TEST(DecisionLogAsync, AStalledPipeNeverBlocksAReviewAndDropsWhatTheQueueCannotHold) {
   Pipe pipe;  // nobody reads until the end: the kernel's pipe buffer (64 KiB) fills, then the queue
   std::ostringstream report;
+  Logger reporter(report);
   DecisionLogOptions options;
   options.max_queued_lines = 100;
-  options.report = &report;
+  options.report = &reporter;
   auto log = std::make_unique<DecisionLog>(pipe.write_end, options);
   constexpr int kLines = 5000;
   auto writing = std::async(std::launch::async, [&log] {

@@ -2,6 +2,8 @@
 // histogram arithmetic, bounded label values, and whole lines under concurrency.
 #include "webhook/observe/metrics.h"
 
+#include <chrono>
+#include <cstdio>
 #include <map>
 #include <sstream>
 #include <string>
@@ -13,6 +15,7 @@
 #include <re2/re2.h>
 
 #include "webhook/observe/decision_log.h"
+#include "webhook/observe/process_metrics.h"
 
 namespace imagegate::webhook {
 namespace {
@@ -52,8 +55,8 @@ TEST(Metrics, FreshRenderHasHelpTypeAndZeroes) {
   EXPECT_EQ(s.at(R"(imagegate_policy_loaded)"), 0);
   EXPECT_EQ(s.at(R"(imagegate_policy_reloads_total{result="failure"})"), 0);
   // 4x4 review counters, in-flight, reloads, loaded, tls, registry requests and cache lookups (6), verdicts
-  // stored (2), inventory records (3).
-  EXPECT_EQ(s.size(), 16u + 1 + 2 + 1 + 2 + 6 + 2 + 3);
+  // stored (2), inventory records (3), the process's four and the build info.
+  EXPECT_EQ(s.size(), 16u + 1 + 2 + 1 + 2 + 6 + 2 + 3 + 4 + 1);
 }
 
 TEST(Metrics, CountsReviewsAndBuildsCumulativeHistograms) {
@@ -162,6 +165,68 @@ TEST(DecisionLog, WritesWholeLinesUnderConcurrency) {
     ++lines;
   }
   EXPECT_EQ(lines, 800);
+}
+
+TEST(Metrics, ProcessSeriesComeFromProc) {
+  Metrics metrics;
+  const auto before = std::chrono::system_clock::now();
+  const auto series = samples(metrics.render());
+  ASSERT_TRUE(series.contains("process_cpu_seconds_total"));
+  EXPECT_GE(series.at("process_cpu_seconds_total"), 0.0);
+  // This test process: some resident memory, a few descriptors (stdin/out/err at least), started today.
+  EXPECT_GT(series.at("process_resident_memory_bytes"), 1024.0 * 1024);
+  EXPECT_GE(series.at("process_open_fds"), 3.0);
+  const double start = series.at("process_start_time_seconds");
+  const double now = std::chrono::duration<double>(before.time_since_epoch()).count();
+  EXPECT_LE(start, now + 1);
+  EXPECT_GT(start, now - 24 * 3600);
+  EXPECT_EQ(series.at("imagegate_build_info{version=\"" IMAGEGATE_VERSION "\"}"), 1.0);
+  // Open one more descriptor: the count follows at the next scrape.
+  const double fds = series.at("process_open_fds");
+  FILE* extra = std::fopen("/proc/self/stat", "r");
+  ASSERT_NE(extra, nullptr);
+  EXPECT_EQ(samples(metrics.render()).at("process_open_fds"), fds + 1);
+  std::fclose(extra);
+}
+
+TEST(Metrics, ProcessStatsReadThisProcess) {
+  const ProcessStats stats = read_process_stats();
+  ASSERT_TRUE(stats.cpu_seconds && stats.resident_bytes && stats.open_fds && stats.start_time_seconds);
+  std::string out;
+  render_process_metrics(out, ProcessStats{}, "1.2.3");
+  // Nothing read, nothing rendered but the build info (a missing value is absent, never 0).
+  EXPECT_EQ(out.find("process_"), std::string::npos) << out;
+  EXPECT_NE(out.find("imagegate_build_info{version=\"1.2.3\"} 1\n"), std::string::npos) << out;
+  EXPECT_EQ(escape_label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+}
+
+TEST(Metrics, ExpiryGauges) {
+  Metrics metrics;
+  std::string text = metrics.render();
+  // Nothing loaded yet: no series (an absent gauge, not a 0 that would read as "expired in 1970").
+  EXPECT_EQ(text.find("imagegate_tls_certificate_expiry_seconds"), std::string::npos);
+  EXPECT_EQ(text.find("imagegate_trust_material_expiry_seconds"), std::string::npos);
+
+  using std::chrono::seconds;
+  metrics.set_tls_certificate_expiry(std::chrono::system_clock::time_point(seconds(1'900'000'000)));
+  std::vector<Metrics::TrustExpiry> anchors{
+      {"notary", "certificate", std::chrono::system_clock::time_point(seconds(2'000'000'000))},
+      {"keyless", "trusted_root", std::chrono::system_clock::time_point(seconds(1'800'000'000))},
+  };
+  metrics.set_trust_expiry_source([&anchors] { return anchors; });
+  auto series = samples(metrics.render());
+  EXPECT_EQ(series.at("imagegate_tls_certificate_expiry_seconds"), 1'900'000'000);
+  EXPECT_EQ(series.at(R"(imagegate_trust_material_expiry_seconds{anchor="keyless",kind="trusted_root"})"), 1'800'000'000);
+  EXPECT_EQ(series.at(R"(imagegate_trust_material_expiry_seconds{anchor="notary",kind="certificate"})"), 2'000'000'000);
+  // Read at each scrape: a rotated root shows at once; an anchor gone is gone.
+  anchors = {{"notary", "certificate", std::chrono::system_clock::time_point(seconds(2'100'000'000))}};
+  series = samples(metrics.render());
+  EXPECT_EQ(series.at(R"(imagegate_trust_material_expiry_seconds{anchor="notary",kind="certificate"})"), 2'100'000'000);
+  EXPECT_FALSE(series.contains(R"(imagegate_trust_material_expiry_seconds{anchor="keyless",kind="trusted_root"})"));
+  // A policy's anchor name is escaped, never breaks the exposition.
+  anchors = {{"we\"ird\\name", "certificate", std::chrono::system_clock::time_point(seconds(1))}};
+  EXPECT_NE(metrics.render().find(R"(imagegate_trust_material_expiry_seconds{anchor="we\"ird\\name",kind="certificate"} 1)"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -32,6 +32,8 @@
 
 #include "tests/https_client.h"
 #include "webhook/admission/admission_service.h"
+#include "verifier/crypto/crypto.h"
+#include "webhook/observe/logger.h"
 #include "webhook/observe/metrics.h"
 #include "webhook/server/self_signed.h"
 #include "webhook/server/tls_context.h"
@@ -125,10 +127,10 @@ class HttpsServerTest : public ::testing::Test {
   void start(HttpsServerOptions options = {}) {
     options.host = "127.0.0.1";
     options.port = 0;
-    auto tls = TlsContextProvider::create(TlsFiles{secrets_.cert(), secrets_.key(), {}}, &metrics_, log_);
+    auto tls = TlsContextProvider::create(TlsFiles{secrets_.cert(), secrets_.key(), {}}, &metrics_, logger_);
     ASSERT_TRUE(tls.ok()) << tls.error().message;
     tls_ = std::move(tls.value());
-    server_ = std::make_unique<HttpsServer>(io_, options, *tls_, service_, &metrics_, log_);
+    server_ = std::make_unique<HttpsServer>(io_, options, *tls_, service_, &metrics_, logger_);
     auto bound = server_->listen();
     ASSERT_TRUE(bound.ok()) << bound.error().message;
     port_ = bound->port();
@@ -158,6 +160,7 @@ class HttpsServerTest : public ::testing::Test {
   ScriptedService service_;
   Metrics metrics_;
   std::ostringstream log_;  // written from io threads only after start; read after they stop
+  Logger logger_{log_};
   asio::io_context io_;
   std::shared_ptr<TlsContextProvider> tls_;
   std::unique_ptr<HttpsServer> server_;
@@ -398,6 +401,15 @@ TEST_F(HttpsServerTest, RotatedCertificateIsServedWithoutDroppingConnections) {
   ASSERT_FALSE(after.ec) << after.ec.message();
   EXPECT_EQ(after.status, 200U);
   EXPECT_NE(metrics_.render().find("imagegate_tls_reloads_total{result=\"success\"} 1"), std::string::npos)
+      << metrics_.render();
+  // The expiry gauge follows the certificate now served.
+  std::ifstream pem_file(secrets_.cert(), std::ios::binary);
+  const std::string pem((std::istreambuf_iterator<char>(pem_file)), std::istreambuf_iterator<char>());
+  auto served = verifier::Certificate::from_pem(pem);
+  ASSERT_TRUE(served.ok());
+  const auto not_after = std::chrono::duration_cast<std::chrono::seconds>(served->not_after().time_since_epoch());
+  EXPECT_NE(metrics_.render().find("imagegate_tls_certificate_expiry_seconds " + std::to_string(not_after.count()) + "\n"),
+            std::string::npos)
       << metrics_.render();
 }
 

@@ -230,13 +230,42 @@ TEST(ServerConfigTest, ParsesListenAddresses) {
 }
 
 TEST(ServerConfigTest, ParsesDurations) {
-  EXPECT_EQ(*parse_duration("250ms"), 250ms);
-  EXPECT_EQ(*parse_duration("10s"), 10s);
-  EXPECT_EQ(*parse_duration("2m"), 2min);
-  EXPECT_EQ(*parse_duration("1h"), 1h);
-  for (const char* bad : {"", "10", "s", "1.5s", "-1s", "10 s", "1d", "10S"}) {
-    EXPECT_FALSE(parse_duration(bad).ok()) << bad;
+  // What the config always took, and now the rest of common/duration.h's grammar (days, combinations).
+  EXPECT_EQ(*parse_config_duration("250ms"), 250ms);
+  EXPECT_EQ(*parse_config_duration("10s"), 10s);
+  EXPECT_EQ(*parse_config_duration("2m"), 2min);
+  EXPECT_EQ(*parse_config_duration("1h"), 1h);
+  EXPECT_EQ(*parse_config_duration("0s"), 0ms);
+  EXPECT_EQ(*parse_config_duration("1m30s"), 90s);
+  EXPECT_EQ(*parse_config_duration("1d"), 24h);
+  EXPECT_EQ(*parse_config_duration("7d"), 168h);
+  EXPECT_EQ(*parse_config_duration("1.5s"), 1500ms);  // Go's fractions: the grammar's, everywhere
+  for (const char* bad : {"", "10", "s", "1.5", "-1s", "10 s", "10S", "8d", "169h", "1w"}) {
+    EXPECT_FALSE(parse_config_duration(bad).ok()) << bad;
   }
+  EXPECT_NE(parse_config_duration("8d").error().message.find("too long"), std::string::npos);
+  EXPECT_NE(parse_config_duration("soon").error().message.find("ms, s, m, h, d"), std::string::npos);
+}
+
+TEST(ServerConfigTest, LogFormatAndMetricsListen) {
+  auto config = parse_server_config("logFormat: text\nmetricsListen: 127.0.0.1:9090\n", "c.yaml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->log_format, "text");
+  EXPECT_EQ(config->metrics_listen, "127.0.0.1:9090");
+  EXPECT_TRUE(validate_server_config(*config).ok());
+  EXPECT_EQ(ServerConfig{}.log_format, "json");
+  EXPECT_TRUE(ServerConfig{}.metrics_listen.empty());
+
+  auto bad_format = parse_server_config("logFormat: logfmt\n", "c.yaml");
+  ASSERT_FALSE(bad_format.ok());
+  EXPECT_NE(bad_format.error().message.find("c.yaml:1:"), std::string::npos) << bad_format.error().message;
+  EXPECT_NE(bad_format.error().message.find("json or text"), std::string::npos) << bad_format.error().message;
+
+  ServerConfig bad_listen;
+  bad_listen.metrics_listen = "example.com:9090";
+  auto checked = validate_server_config(bad_listen);
+  ASSERT_FALSE(checked.ok());
+  EXPECT_NE(checked.error().message.find("metricsListen"), std::string::npos) << checked.error().message;
 }
 
 TEST(ServerConfigTest, MissingFileIsAnError) {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 
+#include "common/rfc3339.h"
 #include "common/text.h"
 #include "verifier/image/scan_verdict.h"
 #include "verifier/signature/notary_v1/tuf.h"

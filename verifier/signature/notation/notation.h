@@ -84,6 +84,9 @@ class TrustConfig {
   const Impl& impl() const noexcept { return *impl_; }
   const std::vector<TrustFile>& files() const noexcept;   // every file read: the policy, each certificate
   std::vector<std::string> statement_names() const;      // the trust policy's statements, in order
+  // The earliest notAfter of the trust store certificates the statements use (CA, signing authority,
+  // TSA); nullopt when there are none.
+  std::optional<std::chrono::system_clock::time_point> earliest_expiry() const;
 
  private:
   std::shared_ptr<const Impl> impl_;

@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "common/rfc3339.h"
 #include "common/text.h"
 #include "verifier/image/scan_verdict.h"
 

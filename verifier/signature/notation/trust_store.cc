@@ -129,6 +129,21 @@ std::vector<std::string> TrustConfig::statement_names() const {
   return out;
 }
 
+std::optional<std::chrono::system_clock::time_point> TrustConfig::earliest_expiry() const {
+  std::optional<std::chrono::system_clock::time_point> earliest;
+  const auto consider = [&earliest](const Certificate& c) {
+    if (!earliest || c.not_after() < *earliest) earliest = c.not_after();
+  };
+  for (const Statement& st : impl_->statements) {
+    for (const Certificate& c : st.ca) consider(c);
+    for (const Certificate& c : st.signing_authority) consider(c);
+    for (const CertificateAuthority& tsa : st.tsa) {
+      for (const Certificate& c : tsa.chain) consider(c);
+    }
+  }
+  return earliest;
+}
+
 Status validate_trust_policy(std::string_view json, std::string_view where) {
   auto statements = parse_trust_policy(json);
   if (!statements) return invalid_argument(std::string(where) + ": " + statements.error().message);

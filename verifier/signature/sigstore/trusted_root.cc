@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/json_bounded.h"
+#include "common/rfc3339.h"
 
 namespace imagegate::verifier {
 
@@ -45,15 +46,6 @@ bool allows_code_signing(std::string_view eku) {
     pos += 2 + len;
   }
   return false;
-}
-
-std::string format_time(system_clock::time_point t) {
-  const std::time_t tt = system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 // protobuf JSON accepts both base64 alphabets, padded or not.
@@ -242,10 +234,10 @@ Result<std::string> verify_fulcio_certificate(const Certificate& leaf, const std
   // The leaf's own window first, so an expired signing certificate is named as such and not as an
   // unspecific chain failure.
   if (at < leaf.not_before() || at > leaf.not_after()) {
-    return permission_denied("certificate expired at integrated time " + format_time(at) + " (valid " +
-                             format_time(leaf.not_before()) + " to " + format_time(leaf.not_after()) + ")");
+    return permission_denied("certificate expired at integrated time " + format_rfc3339(at) + " (valid " +
+                             format_rfc3339(leaf.not_before()) + " to " + format_rfc3339(leaf.not_after()) + ")");
   }
-  std::string last_reason = "no certificate authority valid at " + format_time(at);
+  std::string last_reason = "no certificate authority valid at " + format_rfc3339(at);
   bool chained = false;
   for (const auto& ca : root.certificate_authorities) {
     if (ca.chain.empty() || !ca.valid.contains(at)) continue;

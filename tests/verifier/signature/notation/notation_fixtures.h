@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "common/rfc3339.h"
+
 #include <nlohmann/json.hpp>
 
 #include "common/text.h"
@@ -30,15 +32,6 @@ inline std::string base64url(std::string_view bytes) {
   for (char& c : s) c = c == '+' ? '-' : c == '/' ? '_' : c;
   while (!s.empty() && s.back() == '=') s.pop_back();
   return s;
-}
-
-inline std::string rfc3339(std::chrono::system_clock::time_point t) {
-  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 // What to sign and how.
@@ -79,8 +72,8 @@ inline std::string make_jws(const EnvelopeSpec& spec, const TestKey& key) {
   prot["cty"] = "application/vnd.cncf.notary.payload.v1+json";
   prot["crit"] = critical_of(spec);
   prot["io.cncf.notary.signingScheme"] = spec.scheme;
-  prot[spec.scheme == "notary.x509" ? "io.cncf.notary.signingTime" : "io.cncf.notary.authenticSigningTime"] = rfc3339(spec.signing_time);
-  if (spec.expiry) prot["io.cncf.notary.expiry"] = rfc3339(*spec.expiry);
+  prot[spec.scheme == "notary.x509" ? "io.cncf.notary.signingTime" : "io.cncf.notary.authenticSigningTime"] = format_rfc3339(spec.signing_time);
+  if (spec.expiry) prot["io.cncf.notary.expiry"] = format_rfc3339(*spec.expiry);
   const std::string protected_b64 = base64url(prot.dump());
   const std::string payload_b64 = base64url(payload_of(spec));
   const std::string signature = sign_with(key, spec.algorithm, protected_b64 + "." + payload_b64);
