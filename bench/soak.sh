@@ -165,6 +165,7 @@ track_pid $!
   stop_pid "$redis_pid"
   sleep 3
   start_redis "$rp"
+  echo "$REDIS_PID" >"$T/redis.pid"  # started in this subshell: the parent stops it (track_pid is ours)
   date +%s >"$T/redis-up" ) >"$T/redis-restart.log" 2>&1 &
 track_pid $!
 
@@ -176,6 +177,7 @@ result="$(grep '^RESULT' "$T/soak.txt")"
 reloads="$(metric imagegate_policy_reloads_total)"
 tls_reloads="$(metric imagegate_tls_reloads_total)"
 kill -0 "$pid" 2>/dev/null && alive=yes || alive=no
+[ -s "$T/redis.pid" ] && track_pid "$(cat "$T/redis.pid")"  # the restarted redis-server, stopped on exit
 
 python3 - "$samples" "$T/pushes.tsv" "$start" "$secs" "$T/redis-down" "$T/redis-up" <<PY
 import sys
