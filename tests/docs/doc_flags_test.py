@@ -35,6 +35,9 @@ FOREIGN = {
     "-DIMAGEGATE_SANITIZE": "cmake",
     "-DIMAGEGATE_WERROR": "cmake",
     "-march": "the compiler",
+    "-runs": "libFuzzer",
+    "-seed": "libFuzzer",
+    "-entropic": "libFuzzer",
 }
 
 # Where an imagegate command starts inside a line of code.

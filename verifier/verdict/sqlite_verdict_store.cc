@@ -1,7 +1,9 @@
 // The SQLite VerdictStore: one table keyed by digest, the verdict as native JSON. WAL mode with
 // synchronous=FULL, so a put() that returned Ok survives a crash or kill -9 of the process (and power
-// loss, as far as the disk honours fsync). One connection guarded by a mutex: writes are serialised by
-// SQLite anyway, and reads are short.
+// loss, as far as the disk honours fsync). Two connections, each guarded by a mutex: one for writes
+// (serialised by SQLite anyway) and one for get(), the admission path's lookup, so a review's lookup never
+// waits behind a write that waits for the database lock (an inventory batch or a push while another process
+// holds the write lock: up to the 5 s busy timeout). In WAL mode a reader is not blocked by a writer.
 //
 // The inventory is a second table keyed by (namespace, kind, name, image, digest); a batch of sightings
 // is one transaction (one fsync), and an upsert keeps the first first_seen and the latest last_seen. An
@@ -68,7 +70,13 @@ Result<ScanVerdict> decode(sqlite3_stmt* stmt, int column) {
 class SqliteVerdictStore final : public VerdictStore {
  public:
   explicit SqliteVerdictStore(sqlite3* db) : db_(db) {}
-  ~SqliteVerdictStore() override { sqlite3_close_v2(db_); }
+  ~SqliteVerdictStore() override {
+    sqlite3_close_v2(reader_);
+    sqlite3_close_v2(db_);
+  }
+
+  // The connection get() reads through, opened once the schema exists (open_sqlite_verdict_store).
+  void set_reader(sqlite3* reader) { reader_ = reader; }
 
   Status put(const ScanVerdict& verdict) override {
     std::lock_guard lock(mutex_);
@@ -86,13 +94,13 @@ class SqliteVerdictStore final : public VerdictStore {
   }
 
   Result<std::optional<ScanVerdict>> get(const std::string& digest) override {
-    std::lock_guard lock(mutex_);
-    Statement st(db_, "SELECT body FROM verdicts WHERE digest = ?1");
-    if (st.get() == nullptr) return store_error(db_, "prepare");
+    std::lock_guard lock(read_mutex_);
+    Statement st(reader_, "SELECT body FROM verdicts WHERE digest = ?1");
+    if (st.get() == nullptr) return store_error(reader_, "prepare");
     st.bind(1, digest);
     const int rc = sqlite3_step(st.get());
     if (rc == SQLITE_DONE) return std::optional<ScanVerdict>();
-    if (rc != SQLITE_ROW) return store_error(db_, "read");
+    if (rc != SQLITE_ROW) return store_error(reader_, "read");
     Result<ScanVerdict> v = decode(st.get(), 0);
     if (!v) return v.error();
     return std::optional<ScanVerdict>(std::move(v).value());
@@ -238,6 +246,8 @@ class SqliteVerdictStore final : public VerdictStore {
 
   std::mutex mutex_;
   sqlite3* db_;
+  std::mutex read_mutex_;
+  sqlite3* reader_ = nullptr;
 };
 
 }  // namespace
@@ -270,6 +280,14 @@ Result<std::unique_ptr<VerdictStore>> open_sqlite_verdict_store(const std::strin
     sqlite3_free(message);
     return Error{ErrorCode::unavailable, "verdict store (sqlite): set up " + path + ": " + text};
   }
+  sqlite3* reader = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &reader, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK) {
+    Error e = store_error(reader, "open " + path + " for reading");
+    sqlite3_close_v2(reader);
+    return e;
+  }
+  sqlite3_busy_timeout(reader, 5'000);
+  store->set_reader(reader);
   return std::unique_ptr<VerdictStore>(std::move(store));
 }
 

@@ -1,11 +1,14 @@
 // Tests verifier/verdict/sqlite_verdict_store.cc on a real SQLite file: put/get/replace, find by image, WAL and
 // synchronous=FULL are in effect, a second connection (another process's view) sees acknowledged writes,
-// an unopenable path is unavailable, and bad store specs are refused.
+// an unopenable path is unavailable, and bad store specs are refused. A lookup is not held up by a write
+// that waits for another process's lock (the fault matrix's "SQLite locked" row, tests/e2e).
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <atomic>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "verifier/verdict/verdict_store.h"
 
@@ -86,6 +89,41 @@ TEST_F(SqliteStore, PutGetReplaceFind) {
   EXPECT_EQ(sqlite3_column_int(st, 0), 3);
   sqlite3_finalize(st);
   sqlite3_close(db);
+}
+
+// Another process holds the write lock: a write waits (up to the busy timeout, then fails), and a lookup
+// made meanwhile answers at once, from its own connection (WAL readers do not wait for writers).
+TEST_F(SqliteStore, LookupsDoNotWaitBehindAWriteBlockedByAnotherProcess) {
+  const std::string path = (dir_ / "v.db").string();
+  auto store = open_verdict_store("sqlite:" + path);
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  ASSERT_TRUE((*store)->put(verdict('a', "reg/app:1", 1)).ok());
+
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE; DELETE FROM verdicts WHERE digest = 'x'", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  std::atomic<bool> write_started = false;
+  std::atomic<bool> write_done = false;
+  std::thread writer([&] {
+    write_started = true;
+    (void)(*store)->put(verdict('b', "reg/app:2", 0));  // blocks on `other`'s lock
+    write_done = true;
+  });
+  while (!write_started) std::this_thread::yield();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let put() reach the lock
+  ASSERT_FALSE(write_done) << "the write was not held by the other connection's lock";
+  auto got = (*store)->get(digest('a'));
+  const bool answered_while_blocked = !write_done;
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  EXPECT_TRUE(got->has_value());
+  EXPECT_TRUE(answered_while_blocked) << "the lookup waited for the blocked write";
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  writer.join();
+  sqlite3_close(other);
+  auto after = (*store)->get(digest('b'));
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->has_value()) << "the write went through once the lock was released";
 }
 
 TEST_F(SqliteStore, Unavailable) {
