@@ -7,7 +7,7 @@
 # OUT/logs/. Exits 1 if any target found a crash (or failed to finish), 0 otherwise.
 #
 #   bench/fuzz-campaign.sh [EXECS] [TARGET...]     (defaults: 10000000, every tests/fuzz/*_fuzz.cc)
-#   env: JOBS (default nproc), BUILD_DIR (default build-fuzz), OUT (default BUILD_DIR/campaign),
+#   env: JOBS (default nproc), BUILD_DIR (default build-fuzz-campaign, -O2 -g), OUT (default BUILD_DIR/campaign),
 #        TIMEOUT (seconds one input may take before it counts as a finding, default 25)
 # docs/security.md ("Fuzz campaign") records a run and the command that produced it.
 set -euo pipefail
@@ -15,7 +15,7 @@ src="$(cd "$(dirname "$0")/.." && pwd)"
 execs="${1:-10000000}"
 shift || true
 jobs="${JOBS:-$(nproc)}"
-build="${BUILD_DIR:-$src/build-fuzz}"
+build="${BUILD_DIR:-$src/build-fuzz-campaign}"  # not scripts/test.sh's build-fuzz (-O1 -g1)
 out="${OUT:-$build/campaign}"
 timeout_s="${TIMEOUT:-25}"
 
@@ -27,7 +27,7 @@ fi
 launcher=()
 command -v ccache >/dev/null 2>&1 && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 cmake -S "$src" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DIMAGEGATE_FUZZ=ON -DIMAGEGATE_TESTS=OFF -DIMAGEGATE_WERROR=OFF "${launcher[@]}" >/dev/null
+  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g -DNDEBUG" -DIMAGEGATE_FUZZ=ON -DIMAGEGATE_TESTS=OFF -DIMAGEGATE_WERROR=OFF "${launcher[@]}" >/dev/null
 cmake --build "$build" -j "$jobs" --target "${targets[@]}"
 
 rm -rf "$out"
