@@ -19,18 +19,13 @@ matrix="$E2E_LIB_DIR/faults/matrix.py"
 results="$T/results.tsv"
 : >"$results"
 
-start_fault_server  # its certificate ($T/cert.pem, key.pem) serves every fault server below
+start_fault_server
 reg="$FAULT_REGISTRY"
 # own_registry: a fault server of the row's own (a fault's after-effects, a 20 s Retry-After or a hung
 # connection, stay with its registry); sets R to its host:port.
 own_registry() {
-  local p
-  p="$(free_port)"
-  python3 "$E2E_LIB_DIR/registry/fault_server.py" "$p" "$T/cert.pem" "$T/key.pem" "$T/requests-$p.log" \
-    >>"$T/fault-servers.log" 2>&1 &
-  track_pid $!
-  wait_for_port "$p" 10 || die "fault server on $p did not start: $(tail -5 "$T/fault-servers.log")"
-  R="127.0.0.1:$p"
+  start_fault_server "$T/requests-row.log"
+  R="$FAULT_REGISTRY"
 }
 silent="$(free_port)"
 python3 "$E2E_LIB_DIR/registry/fault_server.py" listener silent "$silent" >"$T/silent.log" 2>&1 &

@@ -223,20 +223,24 @@ YML
   wait_for_port "$port" 15 || die "docker-registry $name did not start: $(tail -5 "$E2E_TMP/$name.log")"
 }
 
-# start_fault_server: the project's scripted fake registry (registry/fault_server.py: faults and memory bombs
-# a real registry cannot serve; its docstring lists the repositories) on https://127.0.0.1:PORT, with a
-# self-signed certificate for 127.0.0.1 in $E2E_TMP/cert.pem (key.pem); each request appends
-# "METHOD PATH AUTH" to $E2E_TMP/requests.log (emptied here). Tracked; waits for the port; sets FAULT_PORT and FAULT_REGISTRY
-# (127.0.0.1:PORT); dies with its log when it does not start.
+# start_fault_server [LOG]: the project's scripted fake registry (registry/fault_server.py: faults and memory
+# bombs a real registry cannot serve; its docstring lists the repositories) on https://127.0.0.1:PORT, with a
+# self-signed certificate for 127.0.0.1 in $E2E_TMP/cert.pem (key.pem; made by the first call, shared by
+# the servers of later calls: other origins, or a fault's own server); each request appends
+# "METHOD PATH AUTH" to LOG (default $E2E_TMP/requests.log; emptied here). Tracked; waits for the port;
+# sets FAULT_PORT and FAULT_REGISTRY (127.0.0.1:PORT); dies with its log when it does not start.
 start_fault_server() {
-  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$E2E_TMP/key.pem" -out "$E2E_TMP/cert.pem" -days 2 \
-    -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" >/dev/null 2>&1 || die "openssl"
+  local log="${1:-$E2E_TMP/requests.log}"
+  if [ ! -f "$E2E_TMP/cert.pem" ]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$E2E_TMP/key.pem" -out "$E2E_TMP/cert.pem" -days 2 \
+      -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" >/dev/null 2>&1 || die "openssl"
+  fi
   FAULT_PORT="$(free_port)"
-  : >"$E2E_TMP/requests.log"
+  : >"$log"
   python3 "$E2E_LIB_DIR/registry/fault_server.py" "$FAULT_PORT" "$E2E_TMP/cert.pem" "$E2E_TMP/key.pem" \
-    "$E2E_TMP/requests.log" >"$E2E_TMP/fault.log" 2>&1 &
+    "$log" >>"$E2E_TMP/fault.log" 2>&1 &
   track_pid $!
-  wait_for_port "$FAULT_PORT" 20 || die "fault server did not start: $(cat "$E2E_TMP/fault.log")"
+  wait_for_port "$FAULT_PORT" 20 || die "fault server did not start: $(tail -5 "$E2E_TMP/fault.log")"
   FAULT_REGISTRY="127.0.0.1:$FAULT_PORT"
 }
 

@@ -13,18 +13,13 @@ bin="${IMAGEGATE_BINARY:?}"
 make_temp_dir
 T="$E2E_TMP"
 
+# The other origins B and C (same address, other ports: another origin all the same), then A, the registry.
+start_fault_server "$T/b.log"
+pb="$FAULT_PORT"
+start_fault_server "$T/c.log"
+pc="$FAULT_PORT"
 start_fault_server
 reg="$FAULT_REGISTRY"
-# The other origins (same address, other ports: another origin all the same).
-pb="$(free_port)"
-pc="$(free_port)"
-: >"$T/b.log"
-: >"$T/c.log"
-python3 "$E2E_LIB_DIR/registry/fault_server.py" "$pb" "$T/cert.pem" "$T/key.pem" "$T/b.log" >>"$T/server.log" 2>&1 &
-track_pid $!
-python3 "$E2E_LIB_DIR/registry/fault_server.py" "$pc" "$T/cert.pem" "$T/key.pem" "$T/c.log" >>"$T/server.log" 2>&1 &
-track_pid $!
-wait_for_port "$pb" 10 && wait_for_port "$pc" 10 || die "fault servers B/C did not start: $(cat "$T/server.log")"
 digest_of() {  # digest_of CONFIG_HEX_CHAR: the fault server's manifest (a) or the one it lies about (b)
   python3 - "$1" <<'PY'
 import hashlib, json, sys
