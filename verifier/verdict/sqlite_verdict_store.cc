@@ -69,14 +69,12 @@ Result<ScanVerdict> decode(sqlite3_stmt* stmt, int column) {
 
 class SqliteVerdictStore final : public VerdictStore {
  public:
-  explicit SqliteVerdictStore(sqlite3* db) : db_(db) {}
+  // `db` takes every write and the other reads; `reader` only get(). The store closes both.
+  SqliteVerdictStore(sqlite3* db, sqlite3* reader) : db_(db), reader_(reader) {}
   ~SqliteVerdictStore() override {
     sqlite3_close_v2(reader_);
     sqlite3_close_v2(db_);
   }
-
-  // The connection get() reads through, opened once the schema exists (open_sqlite_verdict_store).
-  void set_reader(sqlite3* reader) { reader_ = reader; }
 
   Status put(const ScanVerdict& verdict) override {
     std::lock_guard lock(mutex_);
@@ -247,12 +245,11 @@ class SqliteVerdictStore final : public VerdictStore {
   std::mutex mutex_;
   sqlite3* db_;
   std::mutex read_mutex_;
-  sqlite3* reader_ = nullptr;
+  sqlite3* reader_;
 };
 
-}  // namespace
-
-Result<std::unique_ptr<VerdictStore>> open_sqlite_verdict_store(const std::string& path) {
+// One connection to `path`, waiting up to 5 s for another process's lock.
+Result<sqlite3*> open_connection(const std::string& path) {
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                                  nullptr);
@@ -261,8 +258,21 @@ Result<std::unique_ptr<VerdictStore>> open_sqlite_verdict_store(const std::strin
     sqlite3_close_v2(db);
     return e;
   }
-  auto store = std::make_unique<SqliteVerdictStore>(db);
   sqlite3_busy_timeout(db, 5'000);  // another process writing: wait, bounded
+  return db;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<VerdictStore>> open_sqlite_verdict_store(const std::string& path) {
+  Result<sqlite3*> db = open_connection(path);
+  if (!db) return db.error();
+  Result<sqlite3*> reader = open_connection(path);
+  if (!reader) {
+    sqlite3_close_v2(*db);
+    return reader.error();
+  }
+  auto store = std::make_unique<SqliteVerdictStore>(*db, *reader);
   // WAL: readers don't block the writer; synchronous=FULL: the WAL is fsynced at every commit, so an
   // acknowledged put() survives kill -9 and power loss.
   const char* setup =
@@ -275,19 +285,11 @@ Result<std::unique_ptr<VerdictStore>> open_sqlite_verdict_store(const std::strin
       "PRIMARY KEY(namespace, kind, name, image, digest));"
       "CREATE INDEX IF NOT EXISTS inventory_last_seen ON inventory(last_seen);";
   char* message = nullptr;
-  if (sqlite3_exec(db, setup, nullptr, nullptr, &message) != SQLITE_OK) {
+  if (sqlite3_exec(*db, setup, nullptr, nullptr, &message) != SQLITE_OK) {
     std::string text = message ? message : "unknown error";
     sqlite3_free(message);
     return Error{ErrorCode::unavailable, "verdict store (sqlite): set up " + path + ": " + text};
   }
-  sqlite3* reader = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &reader, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK) {
-    Error e = store_error(reader, "open " + path + " for reading");
-    sqlite3_close_v2(reader);
-    return e;
-  }
-  sqlite3_busy_timeout(reader, 5'000);
-  store->set_reader(reader);
   return std::unique_ptr<VerdictStore>(std::move(store));
 }
 
