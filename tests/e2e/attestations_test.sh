@@ -44,7 +44,7 @@ openssl ecparam -name prime256v1 -genkey -noout -out "$T/release.key" 2>/dev/nul
 openssl ec -in "$T/release.key" -pubout -out "$T/release.pub" 2>/dev/null || die "openssl ec"
 spdx=https://spdx.dev/Document
 vuln=https://cosign.sigstore.dev/attestation/vuln/v1
-NODE_PATH="$node_modules" node "$here/sigstore/sign.js" "$breg" bundles/signed "$signed" "$T/mock/manifest.json" \
+NODE_PATH="$node_modules" timeout 120 node "$here/sigstore/sign.js" "$breg" bundles/signed "$signed" "$T/mock/manifest.json" \
   "$T/mock" dev@example.com https://issuer.example \
   --attest bundles/attested "$attested" "$spdx" --attest bundles/attested "$attested" "$vuln" \
   --attest bundles/signed "$signed" "$vuln" \

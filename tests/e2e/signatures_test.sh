@@ -189,7 +189,7 @@ bsign() {
   mkdir -p "$2"
   curl -sS -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$breg/v2/$repo/manifests/${1#*:}" >"$2/manifest.json"
   digest="sha256:$(sha256sum "$2/manifest.json" | sed 's/ .*//')"
-  NODE_PATH="$node_modules" node "$here/sigstore/sign.js" "$breg" "$repo" "$digest" "$2/manifest.json" "$2" \
+  NODE_PATH="$node_modules" timeout 120 node "$here/sigstore/sign.js" "$breg" "$repo" "$digest" "$2/manifest.json" "$2" \
     dev@example.com https://issuer.example ${3:-} >"$2/sign.log" 2>&1 || die "sign.js: $(cat "$2/sign.log")"
 }
 bpush bundles/app:v1 seed-bundle

@@ -297,12 +297,10 @@ TEST(Bounds, AliasBombFailsFastWithAClearError) {
     text += "]\n";
   }
   text += "spec: {}\n";
-  const auto start = std::chrono::steady_clock::now();
+  // The expansion bound stopped it (a walk of 10^10 nodes would never end): one error, naming aliases.
   const std::vector<Diagnostic> errors = errors_of(load_policy(text, "bomb.yaml"));
-  const auto elapsed = std::chrono::steady_clock::now() - start;
   ASSERT_EQ(errors.size(), 1u) << joined(errors);
   EXPECT_THAT(errors[0].message, HasSubstr("once aliases are expanded"));
-  EXPECT_LT(elapsed, std::chrono::seconds(2));
 }
 
 TEST(Bounds, AliasBombInsideAKnownKeyToo) {
@@ -325,13 +323,12 @@ TEST(Bounds, ManySmallNodesFailBeforeATreeIsBuilt) {
   for (int i = 0; i < 1'900'000; ++i) text += ",a";
   text += "]\n";
   ASSERT_LT(text.size(), kMaxPolicyBytes);
-  const auto start = std::chrono::steady_clock::now();
+  // The node bound, not the byte bound or a later check, is what stopped it: one error, at the sequence.
+  // (No timing here: how fast it fails belongs in a benchmark, not a unit test.)
   const std::vector<Diagnostic> errors = errors_of(load_policy(text, "wide.yaml"));
-  const auto elapsed = std::chrono::steady_clock::now() - start;
   ASSERT_EQ(errors.size(), 1u) << joined(errors);
   EXPECT_THAT(errors[0].to_string(), HasSubstr("wide.yaml:5:"));
   EXPECT_THAT(errors[0].message, HasSubstr("more than 200000 nodes"));
-  EXPECT_LT(elapsed, std::chrono::seconds(3));
 }
 
 TEST(Bounds, SelfReferencingAliasDoesNotHang) {

@@ -204,7 +204,8 @@ async function main() {
   }
 }
 
-main().catch((err) => {
+// Exit once the work is done: a handle left open by a library must not keep the test waiting.
+main().then(() => process.exit(0), (err) => {
   console.error(err && err.stack ? err.stack : String(err));
   if (err && err.cause) console.error('cause:', err.cause);
   process.exit(1);
