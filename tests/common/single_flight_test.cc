@@ -1,6 +1,7 @@
 // Tests common/single_flight.h: concurrent calls for one key share one execution; other keys and later
-// calls run their own; a cancelled waiter gives up at once while the flight goes on for the others; an
-// exception in the work wakes every waiter with cancelled().
+// calls run their own; a cancelled waiter gives up at once while the flight goes on for the others; a
+// cancelled leader's error is not handed to its waiters (they run the flight again); an exception in the
+// work wakes every waiter with cancelled().
 #include "common/single_flight.h"
 
 #include <gtest/gtest.h>
@@ -12,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -43,6 +45,13 @@ class SingleFlightTest : public ::testing::Test {
     co_await sleep_for(delay);
     if (fail) throw std::runtime_error("work failed");
     co_return answer;
+  }
+  // As registry requests end when cancelled: an error value (-2, "Operation canceled"), not an exception.
+  asio::awaitable<int> body_with_error_on_cancel(int answer, std::chrono::milliseconds delay) {
+    ++executions_;
+    asio::steady_timer t(co_await asio::this_coro::executor, delay);
+    auto [ec] = co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    co_return ec ? -2 : answer;
   }
   static int cancelled() { return -1; }
 
@@ -157,6 +166,41 @@ TEST_F(SingleFlightTest, CancelledWaiterGivesUpWhileTheFlightGoesOn) {
   EXPECT_EQ(*other_waiter, 42) << "the flight went on for the others";
   EXPECT_GE(leader_done - start, 400ms);
   EXPECT_EQ(executions_.load(), 1);
+  EXPECT_EQ(flight_.in_flight(), 0U);
+}
+
+TEST_F(SingleFlightTest, CancelledLeadersErrorIsNotTheWaitersAnswer) {
+  // The leader's review ran out of budget: its registry request ends with "Operation canceled", which is
+  // its own answer only. The waiter, whose budget is not spent, runs the flight itself and gets a real one.
+  asio::io_context io;
+  asio::cancellation_signal signal;
+  std::optional<int> leader, waiter;
+  bool waiter_shared = false;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        leader = co_await flight_.run(
+            "key", [this] { return body_with_error_on_cancel(42, 10s); }, &SingleFlightTest::cancelled);
+      },
+      asio::bind_cancellation_slot(signal.slot(), asio::detached));
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        co_await sleep_for(20ms);
+        bool s = false;
+        waiter = co_await flight_.run(
+            "key", [this] { return body_with_error_on_cancel(7, 1ms); }, &SingleFlightTest::cancelled, &s);
+        waiter_shared = s;
+      },
+      asio::detached);
+  asio::steady_timer cancel_at(io, 100ms);
+  cancel_at.async_wait([&](boost::system::error_code) { signal.emit(asio::cancellation_type::terminal); });
+  io.run();
+  ASSERT_TRUE(leader && waiter);
+  EXPECT_EQ(*leader, -2) << "the cancelled leader keeps its own error";
+  EXPECT_EQ(*waiter, 7) << "the waiter ran the flight again, not handed the leader's cancellation";
+  EXPECT_TRUE(waiter_shared) << "it did wait on the first flight";
+  EXPECT_EQ(executions_.load(), 2);
   EXPECT_EQ(flight_.in_flight(), 0U);
 }
 
