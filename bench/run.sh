@@ -8,8 +8,8 @@
 # at half of imagegate's peak rate, and imagegate's idle resident memory.
 #
 # Usage: bench/run.sh [seconds-per-run (default 10)] [rounds (default 3)]
-#        (expects build/imagegate and build/bench/bench_bare_server; scripts/run.sh builds the first,
-#        `cmake --build build --target imagegate bench_bare_server` both)
+#        (builds build/imagegate and build/bench/bench_bare_server when the build tree exists and no
+#        IMAGEGATE_BINARY / BENCH_BARE_SERVER names another binary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-10}"
@@ -18,6 +18,9 @@ threads="${BENCH_THREADS:-2}"
 conns="${BENCH_CONNECTIONS:-32}"
 bin="${IMAGEGATE_BINARY:-$PWD/build/imagegate}"
 bare="${BENCH_BARE_SERVER:-$PWD/build/bench/bench_bare_server}"
+if [ -z "${IMAGEGATE_BINARY:-}${BENCH_BARE_SERVER:-}" ] && [ -f build/build.ninja ]; then
+  cmake --build build --target imagegate bench_bare_server >/dev/null
+fi
 [ -x "$bin" ] || { echo "bench: $bin not built (cmake --build build --target imagegate)" >&2; exit 2; }
 [ -x "$bare" ] || { echo "bench: $bare not built (cmake --build build --target bench_bare_server)" >&2; exit 2; }
 
