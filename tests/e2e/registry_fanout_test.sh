@@ -89,6 +89,12 @@ stats() { curl -sS --cacert "$T/cert.pem" "https://$reg/$1"; }
 peak() { json_get "$(stats _stats)" 'd["requests"]'; }
 allowed() { json_get "$(cat "$1")" 'd["response"]["allowed"]'; }
 within() { python3 -c "import sys; sys.exit(0 if $1 < $2 else 1)"; }
+# The answer deadline a review of 300 images must meet with ?timeout=2s. In the sanitizer tree (unoptimised,
+# ASan: decoding, deciding and rendering 300 containers costs one to two seconds there, after the 1 s
+# evidence budget) the time is only a guard against a hang; the budget's effect is still checked by the
+# answers' "timed out after 1000ms" and by the requests never sent. The regular tree checks the 2 s.
+deadline=1.9
+[ -n "${IMAGEGATE_SANITIZED:-}" ] && deadline=5
 
 per_review="${FANOUT_PER_REVIEW:-6}"
 per_registry="${FANOUT_PER_REGISTRY:-10}"
@@ -123,13 +129,13 @@ pod "$T/slow.json" default slower s
 post "$T/slow.json" 2s "$T/slow.out"
 assert_eq "slow registry, failurePolicy closed: denied" "false" "$(allowed "$T/slow.out")"
 assert_contains "slow registry: the reason is the budget" "$(cat "$T/slow.out")" "timed out after 1000ms"
-within "$(cat "$T/slow.out.time")" 1.9 && pass "slow registry: answered before the 2 s deadline ($(cat "$T/slow.out.time") s)" \
+within "$(cat "$T/slow.out.time")" "$deadline" && pass "slow registry: answered before the 2 s deadline ($(cat "$T/slow.out.time") s)" \
   || fail "slow registry: took $(cat "$T/slow.out.time") s (deadline 2 s)"
 pod "$T/open.json" open slower o
 post "$T/open.json" 2s "$T/open.out"
 assert_eq "slow registry, failurePolicy open: allowed" "true" "$(allowed "$T/open.out")"
 assert_contains "slow registry, open: the warning says why" "$(cat "$T/open.out")" "timed out"
-within "$(cat "$T/open.out.time")" 1.9 && pass "slow registry, open: answered before the deadline ($(cat "$T/open.out.time") s)" \
+within "$(cat "$T/open.out.time")" "$deadline" && pass "slow registry, open: answered before the deadline ($(cat "$T/open.out.time") s)" \
   || fail "slow registry, open: took $(cat "$T/open.out.time") s"
 sleep 4  # long enough for anything still queued in the server to have been sent, were it going to be
 sent="$(grep -c 'slower/' "$T/requests.log")"
@@ -144,7 +150,7 @@ for r in x y z; do post "$T/$r.json" 2s "$T/$r.out" & pids+=($!); done
 wait "${pids[@]}"
 for r in x y z; do
   assert_eq "three slow reviews: review $r denied" "false" "$(allowed "$T/$r.out")"
-  within "$(cat "$T/$r.out.time")" 1.9 && pass "three slow reviews: $r answered in time ($(cat "$T/$r.out.time") s)" \
+  within "$(cat "$T/$r.out.time")" "$deadline" && pass "three slow reviews: $r answered in time ($(cat "$T/$r.out.time") s)" \
     || fail "three slow reviews: $r took $(cat "$T/$r.out.time") s"
 done
 # A permit freed by one review's cancelled requests may go to another review still inside its budget, so
