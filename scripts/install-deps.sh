@@ -10,8 +10,9 @@ packages=(
   libgtest-dev libgmock-dev
   # verdict stores
   libsqlite3-dev libhiredis-dev redis-server
-  # fuzzing (libFuzzer ships with clang's runtime)
-  clang libclang-rt-dev
+  # fuzzing and the sanitizer test tree (libFuzzer ships with clang's runtime; lld links its large
+  # debug binaries several times faster than ld.bfd)
+  clang libclang-rt-dev lld
   # test and benchmark peers
   openssl curl wrk nginx-light ca-certificates
   # TLS scan of both listeners (tests/e2e/testssl_test.sh)
