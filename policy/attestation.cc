@@ -17,10 +17,11 @@ CheckEvidence decide_attestation_anchor(const AttestationRequirement& requiremen
   for (const VerifiedStatement& statement : statements) {
     const ConditionOutcome outcome = evaluate_conditions(requirement.conditions, statement.predicate_json, now);
     if (outcome.passed) return {EvidenceStatus::verified, statement.source};
-    if (first_failure.empty()) first_failure = statement.source + ": " + outcome.detail;
+    // The condition alone: a denial message has little room per container, and the decision log has the rest.
+    if (first_failure.empty()) first_failure = outcome.detail;
   }
   if (statements.size() > 1) {
-    first_failure += " (and " + std::to_string(statements.size() - 1) + " more statements that fail)";
+    first_failure += " (and " + std::to_string(statements.size() - 1) + " more statements)";
   }
   return {EvidenceStatus::failed, std::move(first_failure)};
 }

@@ -21,8 +21,9 @@ struct VerifiedStatement {
   std::string predicate_json;
 };
 
-// verified naming the first statement whose predicate passes every condition; failed with the first
-// statement's reason otherwise (and how many more failed too). `unverified` says why there was no
+// verified naming the first statement whose predicate passes every condition (its source); failed with the
+// first statement's failing condition otherwise (and how many more statements failed too), short enough
+// for a denial message. `unverified` says why there was no
 // statement at all ("no attestation of predicate type ... found", "2 attestations did not verify: ...")
 // and is the failure when `statements` is empty.
 CheckEvidence decide_attestation_anchor(const AttestationRequirement& requirement,

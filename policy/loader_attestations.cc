@@ -36,6 +36,20 @@ constexpr std::string_view kOperators[] = {"equals", "matches", "regexp", "oneOf
 
 }  // namespace
 
+std::vector<Condition> Loader::load_condition_list(std::string_view text) {
+  std::vector<Condition> out;
+  const std::optional<YAML::Node> root = parse_document(text);
+  if (!root) return out;
+  try {
+    if (!check_bounds(*root)) return out;
+    std::size_t count = 0;
+    load_conditions(*root, "conditions", 1, count, out);
+  } catch (const YAML::Exception& e) {  // should not happen on a loaded tree; never let one escape
+    error(e.mark, "", "YAML error: " + e.msg);
+  }
+  return out;
+}
+
 void Loader::load_attestations(const YAML::Node& node, const std::string& path, const PolicySpec& spec,
                                std::vector<AttestationRequirement>& out) {
   if (!node.IsSequence()) {

@@ -41,6 +41,8 @@ class Loader {
   Loader(std::string_view file, std::vector<Diagnostic>& diagnostics) : file_(file), diagnostics_(diagnostics) {}
 
   PolicySpec load(std::string_view text);
+  // A YAML list of conditions alone (`imagegate verify --condition`), read as a rule's conditions are.
+  std::vector<Condition> load_condition_list(std::string_view text);
 
  private:
   void error(const YAML::Mark& mark, const std::string& path, std::string message) {

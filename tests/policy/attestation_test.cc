@@ -129,7 +129,7 @@ TEST(DecideAttestationAnchor, ConditionsPickTheStatement) {
   EXPECT_EQ(decide_attestation_anchor(r, {}, "signature does not verify", kNow).detail, "signature does not verify");
   const CheckEvidence evil = decide_attestation_anchor(r, {{"layer 1", R"({"repo":"evil"})"}}, "", kNow);
   EXPECT_EQ(evil.status, EvidenceStatus::failed);
-  EXPECT_EQ(evil.detail, "layer 1: repo is \"evil\", not \"acme\"");
+  EXPECT_EQ(evil.detail, "repo is \"evil\", not \"acme\"");
   const CheckEvidence good = decide_attestation_anchor(
       r, {{"layer 1", R"({"repo":"evil"})"}, {"layer 2", R"({"repo":"acme"})"}}, "", kNow);
   EXPECT_EQ(good.status, EvidenceStatus::verified);
