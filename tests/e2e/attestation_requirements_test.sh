@@ -127,6 +127,30 @@ run_capture "$bin" verify "$reg/app/good:v1" "${ident[@]}" --attestation "$slsa"
 assert_rc "verify: a bad --condition is an error" 2
 assert_contains "verify: ... said with did-you-mean" "$ERR" "unknown key"
 
+# ---- imagegate test --online ----
+cat >"$T/pods.yaml" <<YML
+apiVersion: v1
+kind: Pod
+metadata: {name: good, namespace: default}
+spec:
+  containers: [{name: app, image: "$reg/app/good:v1"}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: evil, namespace: default}
+spec:
+  containers: [{name: app, image: "$reg/app/evil:v1"}]
+YML
+run_capture "$bin" test --online --insecure-registry "$reg" --policy "$T/policy.yaml" -f "$T/pods.yaml" -o json
+assert_rc "test --online: the evil provenance is denied (exit 1)" 1
+assert_eq "test --online: good allowed, evil denied" '["allow", "deny"]' \
+  "$(json_get "$OUT" '[w["containers"][0]["decision"] for w in d["workloads"]]')"
+assert_contains "test --online: the evidence names the satisfying statement" \
+  "$(json_get "$OUT" 'd["workloads"][0]["containers"][0]["evidence"]["attestations"][0]["anchors"][0]["detail"]')" "signed by key sha256:"
+assert_contains "test --online: ... and why none did" \
+  "$(json_get "$OUT" 'd["workloads"][1]["containers"][0]["evidence"]["attestations"][0]["anchors"][0]["detail"]')" \
+  'is "https://github.com/evil/app", not "https://github.com/acme/app"'
+
 # ---- imagegate serve ----
 make_ca "$T"
 make_server_cert "$T" tls
