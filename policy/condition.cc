@@ -8,6 +8,7 @@
 
 #include "common/json_bounded.h"
 #include "common/text.h"
+#include "policy/glob.h"
 #include "policy/loader_internal.h"
 #include "verifier/image/scan_verdict.h"
 
@@ -51,28 +52,6 @@ Result<PathStep> bracket_step(std::string_view text, std::size_t& i) {
   if (i >= text.size() || text[i] != ']') return bad_path("expected ']'", i);
   ++i;
   return step;
-}
-
-// `*` within a `/`-separated segment, `**` across segments, everything else literal.
-std::string glob_regex(std::string_view glob) {
-  std::string out;
-  std::string literal;
-  for (std::size_t i = 0; i < glob.size(); ++i) {
-    if (glob[i] != '*') {
-      literal.push_back(glob[i]);
-      continue;
-    }
-    out += RE2::QuoteMeta(literal);
-    literal.clear();
-    if (i + 1 < glob.size() && glob[i + 1] == '*') {
-      out += ".*";
-      ++i;
-    } else {
-      out += "[^/]*";
-    }
-  }
-  out += RE2::QuoteMeta(literal);
-  return out;
 }
 
 Result<std::shared_ptr<const re2::RE2>> compile_re2(const std::string& pattern, std::string_view what) {
@@ -252,7 +231,8 @@ Result<std::vector<PathStep>> parse_condition_path(std::string_view text) {
 
 Result<std::shared_ptr<const re2::RE2>> compile_condition_glob(std::string_view glob) {
   if (glob.size() > kMaxConditionValueBytes) return invalid_argument("glob too long");
-  return compile_re2(glob_regex(glob), "glob");
+  // `*` within a `/`-separated segment, `**` across segments, everything else literal.
+  return compile_re2(wildcard_regex(glob, "[^/]*", ".*"), "glob");
 }
 
 Result<std::shared_ptr<const re2::RE2>> compile_condition_regexp(std::string_view regexp) {
