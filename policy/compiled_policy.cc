@@ -21,6 +21,33 @@ Result<std::vector<Glob>> compile_globs(const std::vector<std::string>& patterns
   return out;
 }
 
+// anchors / threshold / required of a signatures or attestation requirement, against the defined anchors.
+Status check_anchor_choice(const std::string& where, const std::vector<std::string>& anchors, int threshold,
+                           const std::vector<std::string>& required,
+                           const std::set<std::string, std::less<>>& anchor_names) {
+  if (anchors.empty()) return invalid_argument(where + " name no anchor");
+  for (const std::string& name : anchors) {
+    if (!anchor_names.contains(name)) return invalid_argument(where + ": unknown trust anchor \"" + name + "\"");
+  }
+  for (const std::string& name : required) {
+    if (std::find(anchors.begin(), anchors.end(), name) == anchors.end()) {
+      return invalid_argument(where + ": required anchor \"" + name + "\" is not in anchors");
+    }
+  }
+  if (threshold < 1 || static_cast<std::size_t>(threshold) > anchors.size()) {
+    return invalid_argument(where + ": threshold out of range");
+  }
+  return Ok{};
+}
+
+// Every glob and regexp of the conditions compiled (a spec built in code may lack them).
+bool conditions_compiled(const std::vector<Condition>& conditions) {
+  return std::all_of(conditions.begin(), conditions.end(), [](const Condition& c) {
+    const bool pattern = c.op == ConditionOp::matches || c.op == ConditionOp::regexp;
+    return (!pattern || c.compiled != nullptr) && conditions_compiled(c.nested);
+  });
+}
+
 }  // namespace
 
 bool Specificity::beats(const Specificity& other) const noexcept {
@@ -125,18 +152,19 @@ Result<std::shared_ptr<const CompiledPolicy>> CompiledPolicy::compile(PolicySpec
     compiled.namespaces = std::move(rule_namespaces).value();
     if (rule.signatures) {
       const SignatureRequirement& sig = *rule.signatures;
-      if (sig.anchors.empty()) return invalid_argument(where + ": signatures name no anchor");
-      for (const std::string& name : sig.anchors) {
-        if (!anchor_names.contains(name)) return invalid_argument(where + ": unknown trust anchor \"" + name + "\"");
+      if (Status ok = check_anchor_choice(where + ": signatures", sig.anchors, sig.threshold, sig.required,
+                                          anchor_names);
+          !ok.ok()) {
+        return ok.error();
       }
-      for (const std::string& name : sig.required) {
-        if (std::find(sig.anchors.begin(), sig.anchors.end(), name) == sig.anchors.end()) {
-          return invalid_argument(where + ": required anchor \"" + name + "\" is not in anchors");
-        }
+    }
+    for (const AttestationRequirement& att : rule.attestations) {
+      const std::string at = where + ": attestation \"" + att.name + "\"";
+      if (att.predicate_type.empty()) return invalid_argument(at + " has no predicate type");
+      if (Status ok = check_anchor_choice(at, att.anchors, att.threshold, att.required, anchor_names); !ok.ok()) {
+        return ok.error();
       }
-      if (sig.threshold < 1 || static_cast<std::size_t>(sig.threshold) > sig.anchors.size()) {
-        return invalid_argument(where + ": threshold out of range");
-      }
+      if (!conditions_compiled(att.conditions)) return invalid_argument(at + ": a pattern is not compiled");
     }
     policy->rules_.push_back(std::move(compiled));
   }

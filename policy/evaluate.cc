@@ -76,7 +76,8 @@ ImagePlan make_plan(const CompiledPolicy& policy, const ImageUnderReview& image,
   }
   const Rule& rule = *selected->rule;
   p.rule = &rule;
-  const bool network = rule.signatures.has_value() || rule.vulnerabilities.has_value() || rule.pin_digest;
+  const bool network = rule.signatures.has_value() || rule.vulnerabilities.has_value() || rule.pin_digest ||
+                       !rule.attestations.empty();
   p.needs.resolve_digest = network && !reference.has_digest();
   if (rule.signatures) {
     p.needs.anchors = rule.signatures->anchors;
@@ -84,6 +85,7 @@ ImagePlan make_plan(const CompiledPolicy& policy, const ImageUnderReview& image,
     p.needs.signature_repository = rule.signatures->repository;
   }
   p.needs.verdict = rule.vulnerabilities.has_value();
+  for (const AttestationRequirement& a : rule.attestations) p.needs.attestations.push_back(&a);
   return out;
 }
 
@@ -126,16 +128,19 @@ struct Checks {
   }
 };
 
-void check_signatures(const SignatureRequirement& requirement, const Evidence& evidence, Checks& checks) {
+// m-of-n over anchors: `label` ("signatures", `attestation "provenance"`) names the requirement in the reason.
+void check_anchors(std::string_view label, const std::vector<std::string>& anchors, int threshold_wanted,
+                   const std::vector<std::string>& required, const std::vector<AnchorEvidence>& evidence,
+                   Checks& checks) {
   std::vector<std::string> verified;
   std::vector<std::string> unsettled;
   // Anchors grouped by what happened to them, in first-seen order, so ten anchors that were all "not
   // evaluated offline" make one short phrase.
   std::vector<std::pair<std::string, std::string>> groups;  // description -> "a, b"
-  for (const std::string& anchor : requirement.anchors) {
-    auto it = std::find_if(evidence.signatures.begin(), evidence.signatures.end(),
+  for (const std::string& anchor : anchors) {
+    auto it = std::find_if(evidence.begin(), evidence.end(),
                            [&](const AnchorEvidence& e) { return e.anchor == anchor; });
-    const CheckEvidence check = it != evidence.signatures.end() ? it->check : CheckEvidence{};
+    const CheckEvidence check = it != evidence.end() ? it->check : CheckEvidence{};
     if (check.status == EvidenceStatus::verified) {
       verified.push_back(anchor);
       continue;
@@ -154,23 +159,23 @@ void check_signatures(const SignatureRequirement& requirement, const Evidence& e
   };
   bool required_ok = true;
   bool required_possible = true;
-  for (const std::string& r : requirement.required) {
+  for (const std::string& r : required) {
     if (!contains(verified, r)) {
       required_ok = false;
       if (!contains(unsettled, r)) required_possible = false;
     }
   }
-  const auto threshold = static_cast<std::size_t>(std::max(1, requirement.threshold));
+  const auto threshold = static_cast<std::size_t>(std::max(1, threshold_wanted));
   if (verified.size() >= threshold && required_ok) return;
 
-  std::string reason = "signatures: " + std::to_string(verified.size()) + " of " +
-                       std::to_string(requirement.anchors.size()) + " anchors verified, need " +
+  std::string reason = std::string(label) + ": " + std::to_string(verified.size()) + " of " +
+                       std::to_string(anchors.size()) + " anchors verified, need " +
                        std::to_string(threshold);
-  if (!requirement.required.empty()) reason += " including " + join(requirement.required, ", ");
+  if (!required.empty()) reason += " including " + join(required, ", ");
   std::string details;
   if (!verified.empty()) details = "verified: " + join(verified, ", ");
-  for (const auto& [description, anchors] : groups) {
-    details += (details.empty() ? "" : "; ") + anchors + ": " + description;
+  for (const auto& [description, names] : groups) {
+    details += (details.empty() ? "" : "; ") + names + ": " + description;
   }
   reason += " (" + details + ")";
   // If the anchors that could not be checked might still have made up the difference, the failure
@@ -179,6 +184,22 @@ void check_signatures(const SignatureRequirement& requirement, const Evidence& e
     checks.unsettled(reason);
   } else {
     checks.failures.push_back(reason);
+  }
+}
+
+
+void check_signatures(const SignatureRequirement& requirement, const Evidence& evidence, Checks& checks) {
+  check_anchors("signatures", requirement.anchors, requirement.threshold, requirement.required, evidence.signatures,
+                checks);
+}
+
+void check_attestations(const Rule& rule, const Evidence& evidence, Checks& checks) {
+  static const std::vector<AnchorEvidence> kNone;
+  for (const AttestationRequirement& requirement : rule.attestations) {
+    auto it = std::find_if(evidence.attestations.begin(), evidence.attestations.end(),
+                           [&](const AttestationEvidence& e) { return e.requirement == requirement.name; });
+    check_anchors("attestation " + quoted(requirement.name), requirement.anchors, requirement.threshold,
+                  requirement.required, it != evidence.attestations.end() ? it->anchors : kNone, checks);
   }
 }
 
@@ -327,6 +348,13 @@ Evidence unevaluated_evidence(const Requirements& needs, const std::string& deta
     evidence.signatures.push_back({anchor, {EvidenceStatus::not_evaluated, detail}});
   }
   if (needs.verdict) evidence.verdict = {EvidenceStatus::not_evaluated, detail};
+  for (const AttestationRequirement* requirement : needs.attestations) {
+    AttestationEvidence a{requirement->name, {}};
+    for (const std::string& anchor : requirement->anchors) {
+      a.anchors.push_back({anchor, {EvidenceStatus::not_evaluated, detail}});
+    }
+    evidence.attestations.push_back(std::move(a));
+  }
   return evidence;
 }
 
@@ -339,6 +367,13 @@ std::vector<std::string> diagnostics(const Evidence& evidence) {
   if (!evidence.digest_resolution.diagnostic.empty()) out.push_back("digest: " + evidence.digest_resolution.diagnostic);
   for (const AnchorEvidence& a : evidence.signatures) {
     if (!a.check.diagnostic.empty()) out.push_back("signature " + a.anchor + ": " + a.check.diagnostic);
+  }
+  for (const AttestationEvidence& a : evidence.attestations) {
+    for (const AnchorEvidence& anchor : a.anchors) {
+      if (!anchor.check.diagnostic.empty()) {
+        out.push_back("attestation " + a.requirement + " " + anchor.anchor + ": " + anchor.check.diagnostic);
+      }
+    }
   }
   if (!evidence.verdict.diagnostic.empty()) out.push_back("verdict: " + evidence.verdict.diagnostic);
   return out;
@@ -410,6 +445,7 @@ Decision evaluate(const CompiledPolicy& policy, const ImagePlan& planned, const 
   }
   if (p.needs.resolve_digest) checks.check("digest", evidence.digest_resolution);
   if (rule.signatures) check_signatures(*rule.signatures, evidence, checks);
+  check_attestations(rule, evidence, checks);
   if (p.needs.verdict) check_verdict(*rule.vulnerabilities, evidence, now, checks);
 
   if (!checks.failures.empty()) {

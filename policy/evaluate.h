@@ -50,6 +50,14 @@ struct AnchorEvidence {
   CheckEvidence check;
 };
 
+// One attestation requirement of the rule (AttestationRequirement::name): per anchor it names, whether a
+// statement it signed about the digest, of the predicate type, passed the conditions (verified: which one;
+// failed: why none did).
+struct AttestationEvidence {
+  std::string requirement;
+  std::vector<AnchorEvidence> anchors;
+};
+
 struct Evidence {
   CheckEvidence digest_resolution;
   std::string digest;                    // sha256:... when resolved (or given by the reference)
@@ -61,6 +69,7 @@ struct Evidence {
   CheckEvidence verdict;
   std::optional<verifier::ScanVerdict> scan;  // the digest's verdict, when one was found
   bool scan_missing = false;
+  std::vector<AttestationEvidence> attestations;  // one per attestation requirement of the rule
   // Notes for the answer that do not change the decision (a digest served stale from the registry cache
   // because the registry is unavailable); the webhook adds them to the review's warnings.
   std::vector<std::string> warnings;
@@ -75,6 +84,8 @@ struct Requirements {
   // resolves to may vouch for the platform manifest digest it lists, and where the signatures live.
   bool accept_index_signatures = false;
   std::string signature_repository;  // "" = the image's own repository
+  // The rule's `attestations` (pointers into the policy snapshot, like Plan::rule).
+  std::vector<const AttestationRequirement*> attestations;
 };
 
 enum class Outcome {
@@ -123,7 +134,8 @@ Plan plan(const CompiledPolicy& policy, const ImageUnderReview& image);
 // Evidence for a plan whose network checks were not run: every needed check not_evaluated with `detail`
 // (the offline CLI passes "not evaluated offline").
 Evidence unevaluated_evidence(const Requirements& needs, const std::string& detail);
-// The evidence's diagnostics, for the decision log: "digest: ...", "signature ANCHOR: ...", "verdict: ...".
+// The evidence's diagnostics, for the decision log: "digest: ...", "signature ANCHOR: ...",
+// "attestation NAME ANCHOR: ...", "verdict: ...".
 std::vector<std::string> diagnostics(const Evidence& evidence);
 // The decision for a planned image (plan_image's, of the same snapshot) from its evidence.
 Decision evaluate(const CompiledPolicy& policy, const ImagePlan& planned, const Evidence& evidence,

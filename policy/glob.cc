@@ -133,6 +133,13 @@ Result<std::string> registry_regex(std::string_view pattern) {
       return bad(pattern, "character '" + std::string(1, c) + "' cannot appear in a registry host");
     }
   }
+  // `**` anything within the host; `*` one DNS label: `*.example.com` must not match `a.b.example.com`.
+  return wildcard_regex(pattern, "[^./:]*", "[^/]*");
+}
+
+}  // namespace
+
+std::string wildcard_regex(std::string_view pattern, std::string_view star, std::string_view double_star) {
   std::string re;
   std::string literal;
   for (std::size_t i = 0; i < pattern.size(); ++i) {
@@ -143,17 +150,15 @@ Result<std::string> registry_regex(std::string_view pattern) {
     if (!literal.empty()) re += RE2::QuoteMeta(literal);
     literal.clear();
     if (i + 1 < pattern.size() && pattern[i + 1] == '*') {
-      re += "[^/]*";
+      re += double_star;
       ++i;
     } else {
-      re += "[^./:]*";  // one DNS label: `*.example.com` must not match `a.b.example.com`
+      re += star;
     }
   }
   if (!literal.empty()) re += RE2::QuoteMeta(literal);
   return re;
 }
-
-}  // namespace
 
 // A literal host goes through verifier::canonical_registry_host, the one place that decides; a host with
 // wildcards is lowercased and its literal port (if any) canonicalised by the same function, so `*.EXAMPLE.com:0443`

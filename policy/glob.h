@@ -60,6 +60,10 @@ class Glob {
   int single_stars_ = 0;
 };
 
+// `pattern` as an RE2 expression: `**` becomes `double_star`, `*` becomes `star`, everything else literal
+// (quoted). Registry patterns and attestation conditions' value globs (policy/condition.h) are built with it.
+std::string wildcard_regex(std::string_view pattern, std::string_view star, std::string_view double_star);
+
 // The normalisation image patterns get (see above); the pattern is not validated beyond its registry host,
 // which is put in canonical form (an error when a literal host has none, e.g. `localhost:99999`).
 Result<std::string> normalize_image_pattern(std::string_view pattern);

@@ -1,7 +1,8 @@
 // Internal to policy/: what the loader's files share. loader.cc drives (bounds, document, metadata, the
 // spec's sections in order, scalar parsers); loader_fields.cc reads typed fields of a mapping;
 // loader_anchors.cc reads trustAnchors; loader_rules.cc reads rules and their signature requirements;
-// loader_vulnerabilities.cc reads a rule's vulnerabilities. Not for other rooms (see policy/loader.h).
+// loader_vulnerabilities.cc reads a rule's vulnerabilities; loader_attestations.cc a rule's attestations and
+// their conditions. Not for other rooms (see policy/loader.h).
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -40,6 +41,8 @@ class Loader {
   Loader(std::string_view file, std::vector<Diagnostic>& diagnostics) : file_(file), diagnostics_(diagnostics) {}
 
   PolicySpec load(std::string_view text);
+  // A YAML list of conditions alone (`imagegate verify --condition`), read as a rule's conditions are.
+  std::vector<Condition> load_condition_list(std::string_view text);
 
  private:
   void error(const YAML::Mark& mark, const std::string& path, std::string message) {
@@ -103,6 +106,19 @@ class Loader {
   void load_signatures(const YAML::Node& node, const std::string& path, const PolicySpec& spec,
                        SignatureRequirement& out);
   void load_vulnerabilities(const YAML::Node& node, const std::string& path, VerdictRequirement& out);
+  // `anchors`, `threshold` and `required` of a signatures or attestations requirement.
+  void load_anchor_choice(const Fields& f, const YAML::Node& node, const std::string& path, const PolicySpec& spec,
+                          std::vector<std::string>& anchors, int& threshold, std::vector<std::string>& required);
+  void load_attestations(const YAML::Node& node, const std::string& path, const PolicySpec& spec,
+                         std::vector<AttestationRequirement>& out);
+  void load_attestation(const YAML::Node& node, const std::string& path, const PolicySpec& spec,
+                        AttestationRequirement& out);
+  // One condition (policy/condition.h) at nesting `depth` (1 = top level); `count` counts every condition
+  // of the requirement against kMaxConditions.
+  bool load_condition(const YAML::Node& node, const std::string& path, int depth, std::size_t& count,
+                      Condition& out);
+  void load_conditions(const YAML::Node& node, const std::string& path, int depth, std::size_t& count,
+                       std::vector<Condition>& out);
 
   std::string file_;
   std::vector<Diagnostic>& diagnostics_;

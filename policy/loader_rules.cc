@@ -1,5 +1,6 @@
 // The policy loader's rules section (policy/loader_internal.h): a rule's match, mode, failure policy,
-// digest and tag requirements, and its signature requirement (anchors by name, threshold, repository).
+// digest and tag requirements, and its signature requirement (anchors by name, threshold, repository); the
+// anchors m-of-n shape is shared with attestation requirements (loader_attestations.cc).
 #include <algorithm>
 #include <set>
 #include <string>
@@ -25,7 +26,7 @@ bool is_tag_char(char c, bool first) {
 void Loader::load_rule(const YAML::Node& node, const std::string& path, const PolicySpec& spec, Rule& rule) {
   const std::optional<Fields> f = fields(node, path,
                                          {"name", "match", "mode", "failurePolicy", "requireDigest", "deniedTags",
-                                          "pinDigest", "signatures", "vulnerabilities"});
+                                          "pinDigest", "signatures", "vulnerabilities", "attestations"});
   if (!f) return;
   if (std::optional<std::string> name = string_field(*f, node, path, "name", true)) {
     check_name(*find(*f, "name"), child(path, "name"), *name);
@@ -65,13 +66,14 @@ void Loader::load_rule(const YAML::Node& node, const std::string& path, const Po
     load_vulnerabilities(*vulnerabilities, child(path, "vulnerabilities"), requirement);
     rule.vulnerabilities = std::move(requirement);
   }
+  if (const YAML::Node* attestations = find(*f, "attestations")) {
+    load_attestations(*attestations, child(path, "attestations"), spec, rule.attestations);
+  }
 }
 
-void Loader::load_signatures(const YAML::Node& node, const std::string& path, const PolicySpec& spec,
-                             SignatureRequirement& out) {
-  const std::optional<Fields> f =
-      fields(node, path, {"anchors", "threshold", "required", "acceptIndexSignatures", "repository"});
-  if (!f) return;
+void Loader::load_anchor_choice(const Fields& f, const YAML::Node& node, const std::string& path,
+                                const PolicySpec& spec, std::vector<std::string>& anchors, int& threshold_out,
+                                std::vector<std::string>& required_anchors) {
   auto check_references = [&](const std::vector<std::pair<std::string, YAML::Node>>& refs) {
     std::set<std::string, std::less<>> seen;
     for (const auto& [element_path, element] : refs) {
@@ -89,27 +91,35 @@ void Loader::load_signatures(const YAML::Node& node, const std::string& path, co
       }
     }
   };
-  check_references(string_list(*f, path, "anchors", out.anchors));
-  if (out.anchors.empty() && find(*f, "anchors") == nullptr) missing(node, path, "anchors");
-  else if (out.anchors.empty()) error(*find(*f, "anchors"), child(path, "anchors"), "must name at least one anchor");
-  const auto required = string_list(*f, path, "required", out.required);
+  check_references(string_list(f, path, "anchors", anchors));
+  if (anchors.empty() && find(f, "anchors") == nullptr) missing(node, path, "anchors");
+  else if (anchors.empty()) error(*find(f, "anchors"), child(path, "anchors"), "must name at least one anchor");
+  const auto required = string_list(f, path, "required", required_anchors);
   check_references(required);
   for (const auto& [element_path, element] : required) {
-    if (std::find(out.anchors.begin(), out.anchors.end(), element.Scalar()) == out.anchors.end()) {
+    if (std::find(anchors.begin(), anchors.end(), element.Scalar()) == anchors.end()) {
       error(element, element_path, "required anchor " + quote(element.Scalar()) + " is not in \"anchors\"");
     }
   }
-  if (const YAML::Node* threshold = find(*f, "threshold")) {
+  if (const YAML::Node* threshold = find(f, "threshold")) {
     if (std::optional<long long> t = int_value(*threshold, child(path, "threshold"))) {
-      const auto n = static_cast<long long>(out.anchors.size());
+      const auto n = static_cast<long long>(anchors.size());
       if (*t < 1 || (n > 0 && *t > n)) {
         error(*threshold, child(path, "threshold"),
               "threshold " + std::to_string(*t) + " is out of range 1.." + std::to_string(std::max(1LL, n)));
       } else {
-        out.threshold = static_cast<int>(*t);
+        threshold_out = static_cast<int>(*t);
       }
     }
   }
+}
+
+void Loader::load_signatures(const YAML::Node& node, const std::string& path, const PolicySpec& spec,
+                             SignatureRequirement& out) {
+  const std::optional<Fields> f =
+      fields(node, path, {"anchors", "threshold", "required", "acceptIndexSignatures", "repository"});
+  if (!f) return;
+  load_anchor_choice(*f, node, path, spec, out.anchors, out.threshold, out.required);
   if (auto v = bool_field(*f, path, "acceptIndexSignatures")) out.accept_index_signatures = *v;
   if (auto repository = string_field(*f, node, path, "repository", false)) {
     const YAML::Node& repository_node = *find(*f, "repository");

@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "policy/condition.h"
 #include "verifier/image/severity.h"
 #include "verifier/signature/anchor/anchor.h"
 
@@ -63,6 +64,20 @@ struct SignatureRequirement {
   std::string repository;
 };
 
+// `attestations[]`: a signed in-toto statement about the image digest of exactly `predicate_type`, signed by
+// the anchors m-of-n as for signatures (an anchor counts when one statement it signed passes every
+// condition), with conditions on its predicate (policy/condition.h). Only cosign key and keyless anchors
+// can sign the DSSE envelopes attestations come in.
+struct AttestationRequirement {
+  std::string name;            // `name`, default the predicate type; unique within the rule
+  std::string predicate_type;  // exact URI: a different case, version or suffix is another type
+  std::vector<std::string> anchors;
+  int threshold = 1;
+  std::vector<std::string> required;
+  std::vector<Condition> conditions;
+  Location location;
+};
+
 struct CveException {
   std::string id;  // CVE-2024-1234, GHSA-..., any scanner id
   std::optional<std::chrono::sys_days> expires;  // no longer applies on and after this date (UTC)
@@ -93,6 +108,7 @@ struct Rule {
   bool pin_digest = false;              // /mutate rewrites the image to name@digest (issue: registry)
   std::optional<SignatureRequirement> signatures;
   std::optional<VerdictRequirement> vulnerabilities;
+  std::vector<AttestationRequirement> attestations;
   Location location;
 };
 

@@ -5,6 +5,7 @@
 
 #include "policy/compiled_policy.h"
 #include "policy/loader.h"
+#include "policy/loader_internal.h"
 
 namespace imagegate::policy {
 namespace {
@@ -40,13 +41,31 @@ std::string Diagnostic::to_string() const {
   return out;
 }
 
+namespace {
+
+void sort_by_position(std::vector<Diagnostic>& diagnostics) {
+  std::stable_sort(diagnostics.begin(), diagnostics.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return std::pair(a.location.line, a.location.column) < std::pair(b.location.line, b.location.column);
+  });
+}
+
+}  // namespace
+
+std::variant<std::vector<Condition>, std::vector<Diagnostic>> parse_conditions(std::string_view yaml_text,
+                                                                               std::string_view file_name) {
+  std::vector<Diagnostic> diagnostics;
+  loader_internal::Loader loader(file_name, diagnostics);
+  std::vector<Condition> conditions = loader.load_condition_list(yaml_text);
+  if (diagnostics.empty()) return conditions;
+  sort_by_position(diagnostics);
+  return diagnostics;
+}
+
 PolicyResult load_policy(std::string_view yaml_text, std::string_view file_name) {
   std::vector<Diagnostic> diagnostics;
   PolicySpec spec = parse_policy_spec(yaml_text, file_name, diagnostics);
   if (!diagnostics.empty()) {
-    std::stable_sort(diagnostics.begin(), diagnostics.end(), [](const Diagnostic& a, const Diagnostic& b) {
-      return std::pair(a.location.line, a.location.column) < std::pair(b.location.line, b.location.column);
-    });
+    sort_by_position(diagnostics);
     return diagnostics;
   }
   auto compiled = CompiledPolicy::compile(std::move(spec), fnv1a_hex(yaml_text));

@@ -41,6 +41,11 @@ PolicyResult load_policy(std::string_view yaml_text, std::string_view file_name)
 // rejected (bad globs or regexps, unknown anchors, bad thresholds).
 Result<std::shared_ptr<const CompiledPolicy>> compile_policy(PolicySpec spec, std::string version);
 
+// A YAML list of attestation conditions (policy/condition.h) as a rule's `attestations[].conditions` holds
+// them, with the same checks and messages (`imagegate verify --condition`). Diagnostics sorted by position.
+std::variant<std::vector<Condition>, std::vector<Diagnostic>> parse_conditions(std::string_view yaml_text,
+                                                                               std::string_view file_name);
+
 // The spec a policy was compiled from, its name and a version string that changes whenever its content
 // does (for cache keys and the decision log).
 const PolicySpec& spec_of(const CompiledPolicy& policy) noexcept;

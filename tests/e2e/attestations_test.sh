@@ -25,11 +25,7 @@ bp="$(free_port)"
 REGISTRY_PLAIN=1 start_registry bundles "$bp"
 breg="127.0.0.1:$bp"
 bpush() { push_image "$2" "$breg/$1" --dest-tls-verify=false; }
-# manifest REPO:TAG FILE: the manifest bytes as the registry serves them; prints their digest.
-manifest() {
-  curl -sS -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$breg/v2/${1%%:*}/manifests/${1#*:}" >"$2"
-  echo "sha256:$(sha256sum "$2" | sed 's/ .*//')"
-}
+manifest() { save_manifest "$breg" "$@"; }
 bpush bundles/signed:v1 seed-signed
 bpush bundles/attested:v1 seed-attested
 mkdir -p "$T/mock"

@@ -325,6 +325,13 @@ raw_digest() {
   skopeo inspect --raw --cert-dir "$dir/certs.d" "$@" "docker://$ref" | sha256sum | sed 's/ .*//; s/^/sha256:/'
 }
 
+# save_manifest REGISTRY REPO:TAG FILE: the OCI manifest bytes a plain-HTTP registry serves for REPO:TAG, into
+# FILE (what a signer signs); prints their digest "sha256:<hex>".
+save_manifest() {
+  curl -sS -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$1/v2/${2%%:*}/manifests/${2#*:}" >"$3"
+  echo "sha256:$(sha256sum "$3" | sed 's/ .*//')"
+}
+
 # start_imagegate BINARY STDOUT_FILE STDERR_FILE SERVE_ARGS...: starts `BINARY serve SERVE_ARGS` in the
 # background (tracked), waits for its JSON "listening" line on stderr and sets SERVER_PID and SERVER_PORT
 # (the port actually bound, so `--listen 127.0.0.1:0` works); dies with the server's stderr otherwise.

@@ -314,4 +314,11 @@ AnchorCheck check_fetched(const LoadedAnchor& anchor, const FetchedSignatures& f
   return anchor.verifier->verify(fetched, now);
 }
 
+AttestationCheck check_fetched_attestations(const LoadedAnchor& anchor, const FetchedSignatures& fetched,
+                                            std::string_view predicate_type, std::chrono::system_clock::time_point now) {
+  if (!anchor.load_error.empty()) return {{}, "anchor not usable: " + anchor.load_error};
+  if (!anchor.verifier) return {{}, "anchor not usable: not loaded"};
+  return anchor.verifier->verify_attestations(fetched, predicate_type, now);
+}
+
 }  // namespace imagegate::verifier

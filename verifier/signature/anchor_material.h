@@ -100,5 +100,9 @@ class AnchorMaterial {
 // anchor with a load error fails with "anchor not usable: <error>".
 AnchorCheck check_fetched(const LoadedAnchor& anchor, const FetchedSignatures& fetched,
                           std::chrono::system_clock::time_point now);
+// The attestations of `predicate_type` the anchor signed among what was fetched for `fetched.digest` (pure);
+// an anchor with a load error finds none, saying why.
+AttestationCheck check_fetched_attestations(const LoadedAnchor& anchor, const FetchedSignatures& fetched,
+                                            std::string_view predicate_type, std::chrono::system_clock::time_point now);
 
 }  // namespace imagegate::verifier

@@ -15,4 +15,10 @@ boost::asio::awaitable<AnchorCheck> SignatureVerifier::fetch_and_verify(Registry
   co_return AnchorCheck{AnchorCheck::Status::failed, "this anchor fetches no trust data of its own", {}};
 }
 
+AttestationCheck SignatureVerifier::verify_attestations(const FetchedSignatures& /*fetched*/,
+                                                       std::string_view /*predicate_type*/,
+                                                       std::chrono::system_clock::time_point /*now*/) const {
+  return {{}, "this anchor cannot sign attestations (DSSE envelopes)"};
+}
+
 }  // namespace imagegate::verifier

@@ -24,6 +24,7 @@
 
 #include "verifier/image/image_reference.h"
 #include "verifier/registry/registry_client.h"
+#include "verifier/signature/attestation/attestation_check.h"
 #include "verifier/signature/signature_check.h"
 #include "verifier/signature/signature_fetcher.h"
 
@@ -44,6 +45,11 @@ class SignatureVerifier {
   // Others: failed.
   virtual boost::asio::awaitable<AnchorCheck> fetch_and_verify(RegistryClient& registry, const ImageReference& image,
                                                                std::string digest) const;
+  // Schemes that sign DSSE envelopes (cosign key, keyless): the attestations of exactly `predicate_type`
+  // this anchor signed about `fetched.digest`, among what was fetched (no I/O; see
+  // attestation/attestation_check.h). Others: none, with a detail saying the anchor cannot sign them.
+  virtual AttestationCheck verify_attestations(const FetchedSignatures& fetched, std::string_view predicate_type,
+                                               std::chrono::system_clock::time_point now) const;
 };
 
 }  // namespace imagegate::verifier

@@ -76,6 +76,23 @@ std::map<std::string, std::string> audit_annotations(const policy::WorkloadDecis
   return annotations;
 }
 
+namespace {
+
+// One `{anchor, detail, status}` per anchor: a rule's signatures, or one attestation requirement's anchors.
+void write_anchors(JsonWriter& w, const std::vector<policy::AnchorEvidence>& anchors) {
+  w.begin_array();
+  for (const auto& a : anchors) {
+    w.begin_object();
+    w.member("anchor", a.anchor);
+    w.member("detail", a.check.detail);
+    w.member("status", policy::to_string(a.check.status));
+    w.end_object();
+  }
+  w.end_array();
+}
+
+}  // namespace
+
 void write_decision_log_images(JsonWriter& w, const policy::WorkloadDecision* decided) {
   w.begin_array();
   if (decided != nullptr) {
@@ -83,6 +100,20 @@ void write_decision_log_images(JsonWriter& w, const policy::WorkloadDecision* de
       const auto& d = c.decision;
       // Members in sorted order, as nlohmann wrote them (tests/webhook/admission/answer_rendering_test.cc).
       w.begin_object();
+      // Which statement satisfied each attestation requirement's anchors, or why none did (rules with
+      // `attestations:` only).
+      if (!d.evidence.attestations.empty()) {
+        w.key("attestations");
+        w.begin_array();
+        for (const auto& r : d.evidence.attestations) {
+          w.begin_object();
+          w.key("anchors");
+          write_anchors(w, r.anchors);
+          w.member("requirement", r.requirement);
+          w.end_object();
+        }
+        w.end_array();
+      }
       w.member("container", c.container.name);
       w.member("containerKind", c.container.kind);
       w.member("decision", decision_name(d.action));
@@ -102,15 +133,7 @@ void write_decision_log_images(JsonWriter& w, const policy::WorkloadDecision* de
       // Which trust anchors vouched (or failed) and how: an index signature accepting a platform digest
       // says so here, for allowed reviews too (incident response reads this log).
       w.key("signatures");
-      w.begin_array();
-      for (const auto& a : d.evidence.signatures) {
-        w.begin_object();
-        w.member("anchor", a.anchor);
-        w.member("detail", a.check.detail);
-        w.member("status", policy::to_string(a.check.status));
-        w.end_object();
-      }
-      w.end_array();
+      write_anchors(w, d.evidence.signatures);
       w.end_object();
     }
   }

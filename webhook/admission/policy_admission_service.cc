@@ -46,7 +46,8 @@ HttpAnswer json_error(unsigned status, const std::string& message) {
 
 bool needs_evidence(const policy::Plan& plan) {
   return plan.outcome == policy::Outcome::passed &&
-         (plan.needs.resolve_digest || !plan.needs.anchors.empty() || plan.needs.verdict);
+         (plan.needs.resolve_digest || !plan.needs.anchors.empty() || plan.needs.verdict ||
+          !plan.needs.attestations.empty());
 }
 
 // Every check `needs` asks for, marked unavailable with `detail`: what a check that did not finish in time
@@ -57,6 +58,11 @@ policy::Evidence unavailable_evidence(const policy::Requirements& needs, const s
   if (needs.resolve_digest) evidence.digest_resolution = unavailable;
   for (const auto& anchor : needs.anchors) evidence.signatures.push_back({anchor, unavailable});
   if (needs.verdict) evidence.verdict = unavailable;
+  for (const policy::AttestationRequirement* requirement : needs.attestations) {
+    policy::AttestationEvidence a{requirement->name, {}};
+    for (const auto& anchor : requirement->anchors) a.anchors.push_back({anchor, unavailable});
+    evidence.attestations.push_back(std::move(a));
+  }
   return evidence;
 }
 

@@ -324,6 +324,14 @@ policy::Decision reevaluate(const policy::CompiledPolicy& policy, const verifier
   for (const auto& anchor : plan.needs.anchors) {
     evidence.signatures.push_back({anchor, {policy::EvidenceStatus::verified, "verified at admission (not re-checked)"}});
   }
+  // Attestations likewise: statements about a digest were decided when it was admitted.
+  for (const policy::AttestationRequirement* requirement : plan.needs.attestations) {
+    policy::AttestationEvidence a{requirement->name, {}};
+    for (const auto& anchor : requirement->anchors) {
+      a.anchors.push_back({anchor, {policy::EvidenceStatus::verified, "verified at admission (not re-checked)"}});
+    }
+    evidence.attestations.push_back(std::move(a));
+  }
   if (plan.needs.verdict) {
     if (verdict) {
       evidence.verdict = {policy::EvidenceStatus::verified,

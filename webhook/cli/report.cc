@@ -21,10 +21,25 @@ json evidence_json(const policy::Evidence& evidence) {
     entry["anchor"] = anchor.anchor;
     signatures.push_back(std::move(entry));
   }
-  return {{"digestResolution", check_json(evidence.digest_resolution)},
-          {"digest", evidence.digest},
-          {"signatures", std::move(signatures)},
-          {"verdict", check_json(evidence.verdict)}};
+  json out{{"digestResolution", check_json(evidence.digest_resolution)},
+           {"digest", evidence.digest},
+           {"signatures", std::move(signatures)},
+           {"verdict", check_json(evidence.verdict)}};
+  // Per attestation requirement: each anchor's status and the statement that satisfied it, or why none did.
+  if (!evidence.attestations.empty()) {
+    json attestations = json::array();
+    for (const policy::AttestationEvidence& r : evidence.attestations) {
+      json anchors = json::array();
+      for (const policy::AnchorEvidence& a : r.anchors) {
+        json entry = check_json(a.check);
+        entry["anchor"] = a.anchor;
+        anchors.push_back(std::move(entry));
+      }
+      attestations.push_back({{"requirement", r.requirement}, {"anchors", std::move(anchors)}});
+    }
+    out["attestations"] = std::move(attestations);
+  }
+  return out;
 }
 
 // Display width in code points, so a UTF-8 image name does not shift the columns.

@@ -44,6 +44,7 @@
 #include "webhook/api/verdict_api.h"
 #include "webhook/evidence/verdict_lookup.h"
 #include "webhook/server/self_signed.h"
+#include "webhook/evidence/attestation_verification.h"
 #include "webhook/evidence/signature_evidence_source.h"
 #include "webhook/evidence/signature_verification.h"
 #include "webhook/server/server_config.h"
@@ -186,6 +187,15 @@ SignatureVerificationOptions signature_options(const ServerConfig& config,
   return options;
 }
 
+// Attestations are fetched with the signatures' bounds and cached as long as signature results.
+AttestationVerificationOptions attestation_options(const ServerConfig& config) {
+  AttestationVerificationOptions options;
+  options.fetch.max_signatures = config.signatures.max_signatures;
+  options.fetch.max_payload_bytes = config.signatures.max_payload_bytes;
+  options.cache_ttl = config.signatures.cache_ttl;
+  return options;
+}
+
 AdmissionOptions admission_options(const ServerConfig& config) {
   AdmissionOptions options;
   options.max_budget = config.max_budget;
@@ -220,10 +230,12 @@ struct Admission {
         signature_evidence(registry_evidence, signature_verification,
                            *registry.cached,  // the registry: index signatures
                            &metrics),
-        verdict_evidence(verdicts.lookup ? std::make_unique<VerdictEvidenceSource>(signature_evidence, *verdicts.lookup)
+        attestation_verification(*registry.cached, attestation_options(config)),
+        attestation_evidence(signature_evidence, attestation_verification),
+        verdict_evidence(verdicts.lookup ? std::make_unique<VerdictEvidenceSource>(attestation_evidence, *verdicts.lookup)
                                          : nullptr),
         options(admission_options(config)),
-        service(options, verdict_evidence ? static_cast<EvidenceSource&>(*verdict_evidence) : signature_evidence,
+        service(options, verdict_evidence ? static_cast<EvidenceSource&>(*verdict_evidence) : attestation_evidence,
                 metrics, decisions),
         pinning(service, *registry.cached, options) {
     if (registry.shared) {
@@ -266,6 +278,9 @@ struct Admission {
   SignatureVerification signature_verification;
   AnchorKeeper anchor_keeper;
   SignatureEvidenceSource signature_evidence;
+  // Attestations (rules' `attestations:`): DSSE statements about the digest, their conditions decided.
+  AttestationVerification attestation_verification;
+  AttestationEvidenceSource attestation_evidence;
   // With a store, the verdict of the resolved digest joins the registry's evidence.
   std::unique_ptr<VerdictEvidenceSource> verdict_evidence;
   AdmissionOptions options;

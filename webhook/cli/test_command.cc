@@ -20,6 +20,7 @@
 #include "webhook/cli/policy_suite.h"
 #include "webhook/cli/suite_report.h"
 #include "webhook/evidence/anchor_keeper.h"
+#include "webhook/evidence/attestation_verification.h"
 #include "webhook/evidence/registry_evidence_source.h"
 #include "webhook/evidence/registry_setup.h"
 #include "webhook/cli/report.h"
@@ -178,6 +179,7 @@ int run_test(const TestOptions& options) {
   boost::asio::io_context io;
   std::optional<RegistryClients> clients;
   std::optional<SignatureVerification> signatures;
+  std::optional<AttestationVerification> attestations;
   std::shared_ptr<const verifier::AnchorMaterial> anchors;
   EvidenceFunction evidence;
   if (options.online) {
@@ -190,11 +192,12 @@ int run_test(const TestOptions& options) {
     follow_policy_allowlist(*clients->network, [compiled] { return compiled; });
     // Signatures too, with the server's verification code (anchors loaded once for this policy).
     signatures.emplace(*clients->cached);
+    attestations.emplace(*clients->cached);
     anchors = build_anchor_material(*compiled, options.registry);
-    evidence = [&clients, &signatures, &anchors, &io](const policy::ImageUnderReview& image,
-                                                      const policy::Plan& plan) {
+    evidence = [&clients, &signatures, &attestations, &anchors, &io](const policy::ImageUnderReview& image,
+                                                                     const policy::Plan& plan) {
       policy::Evidence out = policy::unevaluated_evidence(plan.needs, kNotEvaluatedOffline);
-      if (!plan.needs.resolve_digest && plan.needs.anchors.empty()) return out;
+      if (!plan.needs.resolve_digest && plan.needs.anchors.empty() && plan.needs.attestations.empty()) return out;
       auto run = [&]() -> boost::asio::awaitable<void> {
         if (plan.needs.resolve_digest) {
           out.digest_resolution = co_await resolve_digest_evidence(*clients->cached, image.image, out.digest);
@@ -202,6 +205,10 @@ int run_test(const TestOptions& options) {
         SignatureReport report =
             co_await gather_signature_evidence(*signatures, *clients->cached, anchors, image, plan, out);
         (void)report;
+        // Attestations: which statement satisfied each requirement's anchors, or why none did.
+        boost::asio::awaitable<AttestationReport> attesting =
+            gather_attestation_evidence(*attestations, anchors, image, plan, out);
+        co_await std::move(attesting);
       };
       boost::asio::co_spawn(io, run(), [&out](std::exception_ptr e) {
         if (e) out.digest_resolution = {policy::EvidenceStatus::unavailable, "digest resolution or signature check failed"};

@@ -5,6 +5,10 @@
 // trustpolicy.json and truststore directory). The anchors become a PolicySpec with one rule (`signatures: {anchors, threshold}`), so
 // the CLI verifies and decides with exactly the code the server uses.
 //
+// `--attestation TYPE [--condition YAML]...`: instead of signatures, an attestation of exactly predicate type
+// TYPE signed by the anchors (m-of-n with --threshold) whose predicate passes every condition (a YAML
+// mapping as in a policy's `attestations[].conditions`, e.g. '{path: runDetails.builder.id, matches: ...}').
+//
 // Exit codes: 0 verified, 1 not verified (the reasons say why), 2 error (bad flags or files, registry or
 // notary-server unavailable).
 
@@ -21,10 +25,12 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/text.h"
 #include "policy/evaluate.h"
 #include "policy/policy.h"
 #include "webhook/cli/cli.h"
 #include "webhook/evidence/anchor_keeper.h"
+#include "webhook/evidence/attestation_verification.h"
 #include "webhook/evidence/registry_evidence_source.h"
 #include "webhook/evidence/registry_setup.h"
 #include "webhook/server/server_config.h"
@@ -51,6 +57,8 @@ struct VerifyFlags {
   std::string notation_trust_store;
   RegistryConfig registry;  // --ca-file, --docker-config, --insecure-registry, --legacy-tls-registry
   std::string signature_repository;
+  std::string attestation;              // --attestation: a predicate type
+  std::vector<std::string> conditions;  // --condition: YAML mappings
   int threshold = 1;
   std::string timeout = "10s";
   std::string output = "text";
@@ -73,7 +81,8 @@ std::string_view kind_name(verifier::LoadedAnchor::Kind kind) {
 
 // The flags as a policy: one anchor per --key, one keyless anchor, one Notary anchor, and a rule for every
 // image requiring `threshold` of them.
-Result<policy::PolicySpec> build_spec(const VerifyFlags& flags, std::vector<std::string>& sources) {
+Result<policy::PolicySpec> build_spec(const VerifyFlags& flags, std::vector<policy::Condition> conditions,
+                                      std::vector<std::string>& sources) {
   policy::PolicySpec spec;
   spec.name = "imagegate-verify";
   policy::Rule rule;
@@ -149,9 +158,32 @@ Result<policy::PolicySpec> build_spec(const VerifyFlags& flags, std::vector<std:
   }
   requirement.threshold = flags.threshold;
   requirement.repository = flags.signature_repository;
-  rule.signatures = std::move(requirement);
+  if (!flags.attestation.empty()) {
+    policy::AttestationRequirement attestation;
+    attestation.name = flags.attestation;
+    attestation.predicate_type = flags.attestation;
+    attestation.anchors = requirement.anchors;
+    attestation.threshold = requirement.threshold;
+    attestation.conditions = std::move(conditions);
+    rule.attestations.push_back(std::move(attestation));
+  } else {
+    rule.signatures = std::move(requirement);
+  }
   spec.rules.push_back(std::move(rule));
   return spec;
+}
+
+// Per attestation requirement, each anchor's status and the statement that satisfied it (or why none did).
+nlohmann::json attestations_json(const policy::Evidence& evidence) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const policy::AttestationEvidence& r : evidence.attestations) {
+    nlohmann::json anchors = nlohmann::json::array();
+    for (const policy::AnchorEvidence& a : r.anchors) {
+      anchors.push_back({{"name", a.anchor}, {"status", policy::to_string(a.check.status)}, {"detail", a.check.detail}});
+    }
+    out.push_back({{"predicateType", r.requirement}, {"anchors", anchors}});
+  }
+  return out;
 }
 
 int run_verify(const VerifyFlags& flags) {
@@ -159,8 +191,21 @@ int run_verify(const VerifyFlags& flags) {
   if (!ref) return error_exit(ref.error().message);
   auto timeout = parse_config_duration(flags.timeout);
   if (!timeout) return error_exit("--timeout: " + timeout.error().message);
+  std::vector<policy::Condition> conditions;
+  if (!flags.conditions.empty()) {
+    if (flags.attestation.empty()) return error_exit("--condition needs --attestation TYPE");
+    std::string list;
+    for (const std::string& c : flags.conditions) list += "- " + c + "\n";
+    auto parsed = policy::parse_conditions(list, "--condition");
+    if (auto* errors = std::get_if<std::vector<policy::Diagnostic>>(&parsed)) {
+      std::vector<std::string> messages;
+      for (const policy::Diagnostic& d : *errors) messages.push_back(d.path + ": " + d.message);
+      return error_exit(join(messages, "; "));
+    }
+    conditions = std::get<std::vector<policy::Condition>>(std::move(parsed));
+  }
   std::vector<std::string> sources;
-  auto spec = build_spec(flags, sources);
+  auto spec = build_spec(flags, std::move(conditions), sources);
   if (!spec) return error_exit(spec.error().message);
   auto compiled = policy::compile_policy(std::move(spec.value()), "cli");
   if (!compiled) return error_exit(compiled.error().message);
@@ -173,6 +218,7 @@ int run_verify(const VerifyFlags& flags) {
   auto clients = make_registry_clients(config);
   if (!clients) return error_exit(clients.error().message);
   SignatureVerification verification(*clients->cached);
+  AttestationVerification attestations(*clients->cached);
   // Unusable flags (a key that does not parse, a missing trusted root) are errors, not "not verified".
   std::shared_ptr<const verifier::AnchorMaterial> anchors = build_anchor_material(*policy, config);
   for (const verifier::LoadedAnchor& a : anchors->anchors()) {
@@ -191,6 +237,9 @@ int run_verify(const VerifyFlags& flags) {
       evidence.digest = ref->digest();
     }
     report = co_await gather_signature_evidence(verification, anchors, image, plan, evidence);
+    boost::asio::awaitable<AttestationReport> attesting =
+        gather_attestation_evidence(attestations, anchors, image, plan, evidence);
+    co_await std::move(attesting);
     finished = true;
   };
   boost::asio::co_spawn(io, run(), [](std::exception_ptr) {});
@@ -200,6 +249,9 @@ int run_verify(const VerifyFlags& flags) {
   const bool verified = decision.action == policy::Action::allow && decision.outcome == policy::Outcome::passed;
   bool undecided = evidence.digest_resolution.status == policy::EvidenceStatus::unavailable;
   for (const auto& a : evidence.signatures) undecided |= a.check.status == policy::EvidenceStatus::unavailable;
+  for (const auto& r : evidence.attestations) {
+    for (const auto& a : r.anchors) undecided |= a.check.status == policy::EvidenceStatus::unavailable;
+  }
   const int exit_code = verified ? 0 : (undecided ? 2 : 1);
 
   std::vector<std::pair<const policy::AnchorEvidence*, std::size_t>> rows;
@@ -241,12 +293,19 @@ int run_verify(const VerifyFlags& flags) {
     out["matched"] = matched;
     out["failed"] = failed;
     if (!report.skipped.empty()) out["skipped"] = report.skipped;
+    if (!flags.attestation.empty()) out["attestations"] = attestations_json(evidence);
     std::cout << out.dump(2) << "\n";
   } else {
     std::cout << "image:     " << ref->string() << "\n"
               << "digest:    " << (evidence.digest.empty() ? "-" : evidence.digest) << "\n"
               << "verified:  " << (verified ? "yes" : "no") << " (" << flags.threshold << " of "
-              << evidence.signatures.size() << " anchors required)\n";
+              << sources.size() << " anchors required)\n";
+    for (const policy::AttestationEvidence& r : evidence.attestations) {
+      std::cout << "attestation: " << r.requirement << "\n";
+      for (const policy::AnchorEvidence& a : r.anchors) {
+        std::cout << "  " << a.anchor << ": " << policy::to_string(a.check.status) << ": " << a.check.detail << "\n";
+      }
+    }
     for (std::size_t i = 0; i < evidence.signatures.size(); ++i) {
       const policy::AnchorEvidence& a = evidence.signatures[i];
       std::cout << "  " << a.anchor << " (" << (i < sources.size() ? sources[i] : "") << "): "
@@ -308,6 +367,13 @@ void add_verify_command(CLI::App& app, CliContext& context) {
   verify->add_option("--signature-repository", flags->signature_repository,
                      "repository holding the signatures instead of the image's (default: $COSIGN_REPOSITORY)")
       ->envname("COSIGN_REPOSITORY");
+  verify->add_option("--attestation", flags->attestation,
+                     "verify an attestation of this exact in-toto predicate type instead of signatures "
+                     "(e.g. https://slsa.dev/provenance/v1)");
+  verify->add_option("--condition", flags->conditions,
+                     "with --attestation: a condition on the predicate, YAML as in a policy "
+                     "(repeatable), e.g. '{path: runDetails.builder.id, matches: \"https://github.com/acme/**\"}'")
+      ->allow_extra_args(false);
   verify->add_option("--timeout", flags->timeout, "timeout for each network step (default 10s)");
   verify->add_option("-o,--output", flags->output, "text (default) or json")->check(CLI::IsMember({"text", "json"}));
   verify->callback([flags, &context] { context.exit_code = run_verify(*flags); });

@@ -7,6 +7,7 @@
 //                [--key-attest KEY_PEM REPOSITORY2 DIGEST2 PREDICATE_TYPE]...
 //                [--key-sign KEY_PEM REPOSITORY2 DIGEST2 MANIFEST_FILE2]...
 //                [--also-sign REPOSITORY2 DIGEST2 MANIFEST_FILE2]...
+//                [--predicate FILE] [--subjects DIGEST,...] (before an --attest / --key-attest: for that one)
 //
 // The bundle is a message signature over the image manifest bytes (its digest is the image digest).
 // Writes OUT_DIR/bundle.json and OUT_DIR/trusted_root.json (the mock CA, Rekor and CT log keys, in the
@@ -19,6 +20,9 @@
 // certificate, no log entry; what `cosign attest --key` / `cosign sign --key` write with the new bundle
 // format and no transparency log) with the EC private key in KEY_PEM: a DSSE attestation about DIGEST2, or
 // a message signature over MANIFEST_FILE2 (whose SHA-256 must be DIGEST2); attached like the others.
+// --predicate FILE puts the JSON in FILE in the next attestation's statement as its predicate (a real SLSA
+// provenance v1 or SPDX document; default: an empty predicate); --subjects D1,D2 makes the next statement's
+// subjects those digests instead of DIGEST2 (a statement about another image, or several).
 // Each --also-sign makes another keyless message signature, with the same CA and identity, over
 // MANIFEST_FILE2 (whose SHA-256 must be DIGEST2), attached to REPOSITORY2@DIGEST2 (bench/cold.sh: many
 // images under one trusted root; attached even with --no-attach, which is for the main bundle).
@@ -59,14 +63,17 @@ function attachBundle(bundle, imageName, imageDigest, predicateType) {
   });
 }
 
-// An in-toto statement about IMAGE's DIGEST with an empty predicate of PREDICATE_TYPE.
-function intotoStatement(imageName, digest, predicateType) {
-  return Buffer.from(JSON.stringify({
+// An in-toto statement of PREDICATE_TYPE about IMAGE's DIGEST (or about `subjects`, digests, when given),
+// whose predicate is the JSON text `predicate` (default: an empty object). Written as text, so a predicate
+// nested deeper than JSON.parse/stringify would go is carried as it is.
+function intotoStatement(imageName, digest, predicateType, predicate, subjects) {
+  const digests = subjects && subjects.length ? subjects : [digest];
+  const head = JSON.stringify({
     _type: 'https://in-toto.io/Statement/v1',
-    subject: [{ name: imageName, digest: { sha256: digest.replace(/^sha256:/, '') } }],
+    subject: digests.map((d) => ({ name: imageName, digest: { sha256: d.replace(/^sha256:/, '') } })),
     predicateType,
-    predicate: {},
-  }));
+  });
+  return Buffer.from(`${head.slice(0, -1)},"predicate":${predicate || '{}'}}`);
 }
 
 function b64url(object) {
@@ -85,15 +92,24 @@ async function main() {
   const attestations = [];
   const keyed = [];
   const others = [];
+  let pending = {};  // --predicate / --subjects for the next attestation
   for (let i = 0; i < rest.length; i++) {
     if (rest[i] === '--no-attach') {
       attach = false;
+    } else if (rest[i] === '--predicate' && i + 1 < rest.length) {
+      pending.predicate = fs.readFileSync(rest[i + 1], 'utf8');
+      i += 1;
+    } else if (rest[i] === '--subjects' && i + 1 < rest.length) {
+      pending.subjects = rest[i + 1].split(',');
+      i += 1;
     } else if (rest[i] === '--attest' && i + 3 < rest.length) {
-      attestations.push({ repository: rest[i + 1], digest: rest[i + 2], predicateType: rest[i + 3] });
+      attestations.push({ repository: rest[i + 1], digest: rest[i + 2], predicateType: rest[i + 3], ...pending });
+      pending = {};
       i += 3;
     } else if ((rest[i] === '--key-attest' || rest[i] === '--key-sign') && i + 4 < rest.length) {
       keyed.push({ attest: rest[i] === '--key-attest', key: rest[i + 1], repository: rest[i + 2], digest: rest[i + 3],
-                   extra: rest[i + 4] });
+                   extra: rest[i + 4], ...pending });
+      pending = {};
       i += 4;
     } else if (rest[i] === '--also-sign' && i + 3 < rest.length) {
       others.push({ repository: rest[i + 1], digest: rest[i + 2], manifest: rest[i + 3] });
@@ -153,7 +169,7 @@ async function main() {
   fs.writeFileSync(path.join(outDir, 'trusted_root.json'), JSON.stringify(trustedRoot, null, 2));
 
   for (const [n, a] of attestations.entries()) {
-    const statement = intotoStatement(`${registry}/${a.repository}`, a.digest, a.predicateType);
+    const statement = intotoStatement(`${registry}/${a.repository}`, a.digest, a.predicateType, a.predicate, a.subjects);
     const attestation = await attest(statement, 'application/vnd.in-toto+json', options);
     fs.writeFileSync(path.join(outDir, `attestation-${n + 1}.json`), JSON.stringify(attestation));
     if (attach) {
@@ -165,7 +181,7 @@ async function main() {
     const key = crypto.createPrivateKey(fs.readFileSync(k.key));
     let keyBundle;
     if (k.attest) {
-      const statement = intotoStatement(`${registry}/${k.repository}`, k.digest, k.extra);
+      const statement = intotoStatement(`${registry}/${k.repository}`, k.digest, k.extra, k.predicate, k.subjects);
       const type = 'application/vnd.in-toto+json';
       const pae = Buffer.concat([Buffer.from(`DSSEv1 ${type.length} ${type} ${statement.length} `), statement]);
       keyBundle = {

@@ -4,6 +4,7 @@
 
 #include "common/text.h"
 #include "verifier/signature/cosign/cosign.h"
+#include "verifier/signature/sigstore/image_attestations.h"
 #include "verifier/signature/sigstore/image_bundles.h"
 
 namespace imagegate::verifier {
@@ -72,18 +73,8 @@ AnchorCheck CosignVerifier::verify(const FetchedSignatures& fetched, std::chrono
       record(verify_cosign_key(signature, *key_, fetched.digest, constraints, nullptr));
     }
   }
-  BundleTrust trust;
-  trust.now = now;
-  static const TrustedRoot kNoRoot;
-  if (keyless) {
-    trust.identity = identity_;
-  } else {
-    // A key-based bundle: the key is the trust; transparency-log evidence is checked when the bundle
-    // carries it and the (empty) root knows the log, which it does not -- so none is required.
-    trust.key = *key_;
-    trust.tlog_threshold = 0;
-  }
-  const ImageBundleResults bundles = verify_image_bundles(fetched.bundles, fetched.digest, keyless ? *root_ : kNoRoot, trust);
+  const BundleTrust trust = bundle_trust(now);
+  const ImageBundleResults bundles = verify_image_bundles(fetched.bundles, fetched.digest, bundle_root(), trust);
   for (const auto& r : bundles.results) record(r);
   if (!check.signers.empty()) {
     check.status = AnchorCheck::Status::verified;
@@ -92,6 +83,32 @@ AnchorCheck CosignVerifier::verify(const FetchedSignatures& fetched, std::chrono
   }
   check.detail = summarize_failures(fetched.cosign.size() + fetched.bundles.size() - bundles.attestations, reasons);
   return check;
+}
+
+BundleTrust CosignVerifier::bundle_trust(std::chrono::system_clock::time_point now) const {
+  BundleTrust trust;
+  trust.now = now;
+  if (!key_) {
+    trust.identity = identity_;
+  } else {
+    // A key-based bundle: the key is the trust; transparency-log evidence is checked when the bundle
+    // carries it and the (empty) root knows the log, which it does not -- so none is required.
+    trust.key = *key_;
+    trust.tlog_threshold = 0;
+  }
+  return trust;
+}
+
+const TrustedRoot& CosignVerifier::bundle_root() const {
+  static const TrustedRoot kNoRoot;
+  return key_ ? kNoRoot : *root_;
+}
+
+AttestationCheck CosignVerifier::verify_attestations(const FetchedSignatures& fetched, std::string_view predicate_type,
+                                                     std::chrono::system_clock::time_point now) const {
+  if (!key_ && !root_) return {{}, "anchor not usable: not loaded"};
+  return verify_image_attestations(fetched.bundles, fetched.skipped, fetched.digest, predicate_type, bundle_root(),
+                                   bundle_trust(now));
 }
 
 }  // namespace imagegate::verifier
