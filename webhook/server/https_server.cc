@@ -201,6 +201,7 @@ asio::awaitable<error_code> HttpsServer::State::write_answer(Connection& connect
   Response response{static_cast<http::status>(answer.status), version};
   response.set(http::field::server, "imagegate");
   response.set(http::field::content_type, answer.content_type);
+  for (const auto& [name, value] : options.answer_headers) response.set(name, value);
   response.keep_alive(keep_alive);
   response.body() = std::move(answer.body);
   response.prepare_payload();

@@ -82,7 +82,7 @@ void check_inventory(const std::function<std::unique_ptr<VerdictStore>()>& reope
 
   // Another connection (another imagegate process) sees the same inventory.
   auto other = reopen();
-  auto again = other->list_inventory({"prod", "", "", 100});
+  auto again = other->list_inventory({"prod", "", "", 100, "", "", 0});
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->size(), 2U);
 }
@@ -150,7 +150,7 @@ void check_lifecycle(const std::function<std::unique_ptr<VerdictStore>()>& reope
                                                                               workload_entry("Deployment", "web", 'd', 20, 20)})})
                   .ok());
   EXPECT_EQ(listing(*store), "Deployment/api=c Deployment/web=a Deployment/web=d Pod/web-7d9f-=a");
-  auto web = store->list_inventory({"prod", "reg.example.com/app:a", "", 10});
+  auto web = store->list_inventory({"prod", "reg.example.com/app:a", "", 10, "", "", 0});
   ASSERT_TRUE(web.ok());
   for (const auto& e : *web) {
     if (e.kind == "Deployment") {
