@@ -188,6 +188,9 @@ signatures:
 {{- if .Values.verdicts.api.enabled }}
 apiListen: {{ printf "0.0.0.0:%d" (int .Values.verdicts.api.port) | quote }}
 apiTokenFile: /etc/imagegate/api/tokens
+console:
+  enabled: {{ .Values.console.enabled }}
+  recentDecisions: {{ int .Values.console.recentDecisions }}
 {{- end }}
 {{- if eq .Values.verdicts.store.type "sqlite" }}
 store: sqlite:/var/lib/imagegate/verdicts.db
