@@ -166,6 +166,9 @@ asio::awaitable<void> HttpsServer::State::accept_loop() {
       socket.close(ec);
       continue;
     }
+    // An answer larger than one segment (the console's views) must not wait for the peer's delayed ACK
+    // (Nagle: ~40 ms on each such answer); every answer is written whole, so nothing is gained by waiting.
+    socket.set_option(tcp::no_delay(true), ec);
     connection_count.fetch_add(1);
     auto connection = std::make_shared<Connection>(std::move(socket), tls.current());
     {
