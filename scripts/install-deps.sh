@@ -25,6 +25,8 @@ packages=(
   notary
   # Sigstore bundle e2e: node (and npm) run sigstore-js (@sigstore/mock, @sigstore/oci) from tests/e2e/sigstore
   nodejs
+  # the console in a real browser (tests/e2e/console_test.sh): headless Chromium driven by Selenium
+  chromium chromium-driver python3-selenium
 )
 
 # The pinned npm packages of tests/e2e/sigstore/package-lock.json, into a cache directory (not the tree).

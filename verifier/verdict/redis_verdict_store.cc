@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -145,6 +146,11 @@ class RedisVerdictStore final : public VerdictStore {
 
   Result<std::optional<ScanVerdict>> get(const std::string& digest) override {
     std::lock_guard lock(mutex_);
+    return get_locked(digest);
+  }
+
+  // get() with mutex_ held (list_inventory's ?cve= filter reads verdicts too).
+  Result<std::optional<ScanVerdict>> get_locked(const std::string& digest) {
     if (Status s = conn_.ensure(); !s) return s.error();
     const std::string key = std::string(kVerdictKey) + digest;
     RedisReply r(static_cast<redisReply*>(redisCommand(conn_.context(), "GET %b", key.data(), key.size())));
@@ -252,6 +258,8 @@ class RedisVerdictStore final : public VerdictStore {
     if (Status s = conn_.ensure(); !s) return s.error();
     std::vector<InventoryEntry> out;
     std::vector<std::string> members;
+    std::map<std::string, bool> cve_memo;  // ?cve=: each digest's verdict read once
+    std::size_t skipped = 0;
     for (std::size_t start = 0; out.size() < query.limit && start < kMaxInventoryScan; start += kInventoryPage) {
       const std::string from = std::to_string(start);
       const std::string to = std::to_string(start + kInventoryPage - 1);
@@ -266,7 +274,17 @@ class RedisVerdictStore final : public VerdictStore {
         InventoryEntry e;
         if (!parse_member(std::string_view(m->str, m->len), e)) continue;
         if ((!query.namespace_name.empty() && e.namespace_name != query.namespace_name) ||
-            (!query.image.empty() && e.image != query.image) || (!query.digest.empty() && e.digest != query.digest)) {
+            (!query.image.empty() && e.image != query.image) || (!query.digest.empty() && e.digest != query.digest) ||
+            (!query.image_contains.empty() && e.image.find(query.image_contains) == std::string::npos)) {
+          continue;
+        }
+        if (!query.cve.empty()) {
+          Result<bool> listed = lists_cve(e.digest, query.cve, cve_memo);
+          if (!listed) return listed.error();
+          if (!*listed) continue;
+        }
+        if (skipped < query.offset) {  // pagination: matches before the page are counted, not kept
+          ++skipped;
           continue;
         }
         const auto last = to_int(r->element[i + 1]);
@@ -294,6 +312,18 @@ class RedisVerdictStore final : public VerdictStore {
   }
 
  private:
+  // Whether `digest`'s stored verdict lists `cve` (Redis keeps no index of ids: the verdict is read, once
+  // per digest per listing). No verdict: false.
+  Result<bool> lists_cve(const std::string& digest, const std::string& cve, std::map<std::string, bool>& memo) {
+    if (const auto it = memo.find(digest); it != memo.end()) return it->second;
+    Result<std::optional<ScanVerdict>> v = get_locked(digest);
+    if (!v) return v.error();
+    const bool listed = v->has_value() && std::any_of((*v)->vulnerabilities.begin(), (*v)->vulnerabilities.end(),
+                                                      [&](const Vulnerability& x) { return x.id == cve; });
+    memo.emplace(digest, listed);
+    return listed;
+  }
+
   // Queues the upsert of one entry (inside a MULTI); the number of commands queued.
   std::size_t append_upsert(const InventoryEntry& e) {
     const std::string member = inventory_member(e);

@@ -8,6 +8,10 @@
 // The inventory is a second table keyed by (namespace, kind, name, image, digest); a batch of sightings
 // is one transaction (one fsync), and an upsert keeps the first first_seen and the latest last_seen. An
 // update_inventory batch (upserts, replacements, forgotten workloads) is one transaction too.
+//
+// A third table, verdict_cves(cve, digest), indexes the vulnerability ids of each stored verdict (written
+// with it, in its transaction), so "where does CVE-X run" is one indexed query (InventoryQuery::cve). A
+// database made before it existed is indexed once when opened.
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -78,17 +82,11 @@ class SqliteVerdictStore final : public VerdictStore {
 
   Status put(const ScanVerdict& verdict) override {
     std::lock_guard lock(mutex_);
-    Statement st(db_,
-                 "INSERT INTO verdicts(digest, image, scanned_at, body) VALUES(?1, ?2, ?3, ?4) "
-                 "ON CONFLICT(digest) DO UPDATE SET image=excluded.image, scanned_at=excluded.scanned_at, "
-                 "body=excluded.body");
-    if (st.get() == nullptr) return store_error(db_, "prepare");
-    st.bind(1, verdict.digest);
-    st.bind(2, verdict.image);
-    st.bind(3, to_seconds(verdict.scanned_at));
-    st.bind(4, to_native_json(verdict));
-    if (sqlite3_step(st.get()) != SQLITE_DONE) return store_error(db_, "write");
-    return Ok{};
+    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) return store_error(db_, "begin");
+    Status s = write_verdict(verdict);
+    if (s && sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) s = store_error(db_, "commit");
+    if (!s) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return s;
   }
 
   Result<std::optional<ScanVerdict>> get(const std::string& digest) override {
@@ -163,12 +161,17 @@ class SqliteVerdictStore final : public VerdictStore {
     Statement st(db_,
                  "SELECT namespace, kind, name, image, digest, first_seen, last_seen FROM inventory "
                  "WHERE (?1 = '' OR namespace = ?1) AND (?2 = '' OR image = ?2) AND (?3 = '' OR digest = ?3) "
-                 "ORDER BY last_seen DESC, namespace, kind, name, image LIMIT ?4");
+                 "AND (?5 = '' OR instr(image, ?5) > 0) "
+                 "AND (?6 = '' OR digest IN (SELECT digest FROM verdict_cves WHERE cve = ?6)) "
+                 "ORDER BY last_seen DESC, namespace, kind, name, image, digest LIMIT ?4 OFFSET ?7");
     if (st.get() == nullptr) return store_error(db_, "prepare");
     st.bind(1, query.namespace_name);
     st.bind(2, query.image);
     st.bind(3, query.digest);
-    st.bind(4, static_cast<std::int64_t>(query.limit));
+    st.bind(4, static_cast<std::int64_t>(std::min<std::size_t>(query.limit, INT64_MAX)));
+    st.bind(5, query.image_contains);
+    st.bind(6, query.cve);
+    st.bind(7, static_cast<std::int64_t>(std::min<std::size_t>(query.offset, INT64_MAX)));
     std::vector<InventoryEntry> out;
     for (;;) {
       const int rc = sqlite3_step(st.get());
@@ -182,6 +185,33 @@ class SqliteVerdictStore final : public VerdictStore {
   }
 
  private:
+  // The verdict row and its vulnerability ids (inside put's transaction).
+  Status write_verdict(const ScanVerdict& verdict) {
+    Statement st(db_,
+                 "INSERT INTO verdicts(digest, image, scanned_at, body) VALUES(?1, ?2, ?3, ?4) "
+                 "ON CONFLICT(digest) DO UPDATE SET image=excluded.image, scanned_at=excluded.scanned_at, "
+                 "body=excluded.body");
+    if (st.get() == nullptr) return store_error(db_, "prepare");
+    st.bind(1, verdict.digest);
+    st.bind(2, verdict.image);
+    st.bind(3, to_seconds(verdict.scanned_at));
+    st.bind(4, to_native_json(verdict));
+    if (sqlite3_step(st.get()) != SQLITE_DONE) return store_error(db_, "write");
+    Statement clear(db_, "DELETE FROM verdict_cves WHERE digest = ?1");
+    if (clear.get() == nullptr) return store_error(db_, "prepare");
+    clear.bind(1, verdict.digest);
+    if (sqlite3_step(clear.get()) != SQLITE_DONE) return store_error(db_, "write");
+    Statement add(db_, "INSERT OR IGNORE INTO verdict_cves(cve, digest) VALUES(?1, ?2)");
+    if (add.get() == nullptr) return store_error(db_, "prepare");
+    for (const Vulnerability& v : verdict.vulnerabilities) {
+      sqlite3_reset(add.get());
+      add.bind(1, v.id);
+      add.bind(2, verdict.digest);
+      if (sqlite3_step(add.get()) != SQLITE_DONE) return store_error(db_, "write");
+    }
+    return Ok{};
+  }
+
   Status upsert_all(const std::vector<InventoryEntry>& entries) {
     Statement st(db_,
                  "INSERT INTO inventory(namespace, kind, name, image, digest, first_seen, last_seen) "
@@ -283,7 +313,13 @@ Result<std::unique_ptr<VerdictStore>> open_sqlite_verdict_store(const std::strin
       "CREATE TABLE IF NOT EXISTS inventory(namespace TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, "
       "image TEXT NOT NULL, digest TEXT NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, "
       "PRIMARY KEY(namespace, kind, name, image, digest));"
-      "CREATE INDEX IF NOT EXISTS inventory_last_seen ON inventory(last_seen);";
+      "CREATE INDEX IF NOT EXISTS inventory_last_seen ON inventory(last_seen);"
+      "CREATE TABLE IF NOT EXISTS verdict_cves(cve TEXT NOT NULL, digest TEXT NOT NULL, PRIMARY KEY(cve, digest));"
+      "CREATE INDEX IF NOT EXISTS verdict_cves_digest ON verdict_cves(digest);"
+      // A database from before verdict_cves: its verdicts indexed once (JSON1 is built into SQLite >= 3.38).
+      "INSERT OR IGNORE INTO verdict_cves(cve, digest) SELECT json_extract(v.value, '$.id'), vv.digest "
+      "FROM (SELECT digest, body FROM verdicts WHERE json_valid(body) AND NOT EXISTS (SELECT 1 FROM verdict_cves)) "
+      "AS vv, json_each(vv.body, '$.vulnerabilities') AS v WHERE json_extract(v.value, '$.id') IS NOT NULL;";
   char* message = nullptr;
   if (sqlite3_exec(*db, setup, nullptr, nullptr, &message) != SQLITE_OK) {
     std::string text = message ? message : "unknown error";

@@ -51,12 +51,16 @@ struct InventoryUpdate {
   std::vector<InventoryEntry> entries;
 };
 
-// Filters for list_inventory; empty strings match everything. Newest last_seen first, at most `limit`.
+// Filters for list_inventory; empty strings match everything. Newest last_seen first, at most `limit`
+// after skipping `offset` matches (pagination: the store filters, orders and skips, not its caller).
 struct InventoryQuery {
   std::string namespace_name;
   std::string image;  // normalised reference, exact
   std::string digest;
   std::size_t limit = 1000;
+  std::string image_contains;  // a substring of the normalised reference (search)
+  std::string cve;  // only digests whose stored verdict lists this vulnerability id (exact, as the scanner wrote it)
+  std::size_t offset = 0;
 };
 
 class VerdictStore {

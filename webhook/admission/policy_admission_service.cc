@@ -21,6 +21,7 @@
 #include "webhook/admission/admission_review.h"
 #include "webhook/admission/decision_rendering.h"
 #include "webhook/observe/decision_log.h"
+#include "webhook/observe/decision_ring.h"
 #include "webhook/observe/metrics.h"
 
 namespace imagegate::webhook {
@@ -113,8 +114,15 @@ void PolicyAdmissionService::set_policy(std::shared_ptr<const policy::CompiledPo
   // Built before the swap: a review never sees a policy without the material of its anchors.
   std::shared_ptr<const verifier::AnchorMaterial> anchors;
   if (anchor_loader_ && policy) anchors = anchor_loader_(policy);
+  const auto now = std::chrono::system_clock::now();  // the wall clock (clock_ is the evaluation's)
   std::lock_guard lock(mutex_);
   snapshot_ = {std::move(policy), std::move(anchors)};
+  loaded_at_ = now;
+}
+
+std::chrono::system_clock::time_point PolicyAdmissionService::policy_loaded_at() const {
+  std::lock_guard lock(mutex_);
+  return loaded_at_;
 }
 
 void PolicyAdmissionService::set_anchor_material(std::shared_ptr<const verifier::AnchorMaterial> anchors) {
@@ -254,13 +262,27 @@ asio::awaitable<ReviewOutcome> review_workload(const AdmissionRequest& request, 
 // One JSON line per review (decision_log.h). Never the request body: only identifiers and the decision.
 // Rendered into this thread's buffer (no co_await between its use and the copy into the log's queue), so
 // a review allocates nothing for its log line once the buffer has grown to the longest line.
-void write_decision(DecisionLog& log, const AdmissionRequest& request, std::string_view decision,
-                    std::string_view message, std::string_view policy_version,
+// With a ring (the console's recent decisions), the same line is kept there too, with the fields its
+// filters read: one rendering per review, whoever reads it.
+void write_decision(DecisionLog& log, DecisionRing* recent, const AdmissionRequest& request,
+                    std::string_view decision, std::string_view message, std::string_view policy_version,
                     const policy::WorkloadDecision* decided, double seconds) {
   thread_local std::string line;
   line.clear();
   append_decision_log_line(line, request, decision, message, policy_version, decided, seconds);
   log.write(line);
+  if (recent != nullptr) {
+    RecentDecision kept{0, std::chrono::system_clock::now(), std::string(decision), request.namespace_name, {}, line};
+    if (decided != nullptr) {
+      for (const auto& c : decided->containers) {
+        const std::string& rule = c.decision.rule;
+        if (!rule.empty() && std::find(kept.rules.begin(), kept.rules.end(), rule) == kept.rules.end()) {
+          kept.rules.push_back(rule);
+        }
+      }
+    }
+    recent->record(std::move(kept));
+  }
   // A huge line (thousands of images) does not pin its memory to the thread for good.
   if (line.capacity() > 256 * 1024) std::string().swap(line);
 }
@@ -314,7 +336,7 @@ asio::awaitable<HttpAnswer> PolicyAdmissionService::validate(std::string body, s
     metrics_.observe_stage("encode", seconds_since(encode_start));
     const double seconds = seconds_since(start);
     metrics_.observe_review(operation, outcome.metric_decision, seconds);
-    write_decision(log_, *request, outcome.metric_decision, outcome.response.message, outcome.policy_version,
+    write_decision(log_, recent_, *request, outcome.metric_decision, outcome.response.message, outcome.policy_version,
                    outcome.decided ? &*outcome.decided : nullptr, seconds);
     // A dry run changes nothing in the cluster, so it changes nothing in the inventory either.
     if (observer_ != nullptr && outcome.admitted && !request->dry_run) observer_->admitted(std::move(*outcome.admitted));
@@ -342,7 +364,7 @@ asio::awaitable<HttpAnswer> PolicyAdmissionService::validate(std::string body, s
   response.allowed = false;
   response.code = 403;
   response.message = "imagegate: internal error; denied (fail closed)";
-  write_decision(log_, *request, "error", "internal error: " + internal_failure, "", nullptr, seconds);
+  write_decision(log_, recent_, *request, "error", "internal error: " + internal_failure, "", nullptr, seconds);
   co_return HttpAnswer{200, "application/json", encode_admission_review(request->version, response)};
 }
 

@@ -33,6 +33,7 @@
 namespace imagegate::webhook {
 
 class DecisionLog;
+class DecisionRing;
 class Metrics;
 
 // Gathers the network evidence a plan needs (digest, signatures, verdict). Later issues add the registry,
@@ -149,6 +150,11 @@ class PolicyAdmissionService final : public AdmissionService {
   void set_anchor_material(std::shared_ptr<const verifier::AnchorMaterial> anchors);
   // Optional; `observer` (may be null: none) must outlive the service. Set it before serving.
   void set_observer(AdmissionObserver* observer) { observer_ = observer; }
+  // Optional; every decision-log line is also kept in `recent` (webhook/observe/decision_ring.h; may be null:
+  // none), which must outlive the service. Set it before serving.
+  void set_recent(DecisionRing* recent) { recent_ = recent; }
+  // When the policy in force was set (set_policy); the epoch before the first.
+  std::chrono::system_clock::time_point policy_loaded_at() const;
 
  private:
   AdmissionOptions options_;
@@ -160,6 +166,8 @@ class PolicyAdmissionService final : public AdmissionService {
   PolicySnapshot snapshot_;
   AnchorLoader anchor_loader_;
   AdmissionObserver* observer_ = nullptr;
+  DecisionRing* recent_ = nullptr;
+  std::chrono::system_clock::time_point loaded_at_{};  // guarded by mutex_
 };
 
 }  // namespace imagegate::webhook

@@ -71,4 +71,70 @@ std::optional<verifier::InventoryQuery> inventory_query(std::string_view target)
   return query;
 }
 
+std::optional<std::size_t> parse_offset(const std::string& text, std::size_t max) {
+  if (text.empty()) return 0;
+  std::size_t n = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || p != text.data() + text.size() || n > max) return std::nullopt;
+  return n;
+}
+
+bool is_valid_vulnerability_id(std::string_view id) noexcept {
+  if (id.empty() || id.size() > kMaxVulnerabilityIdBytes) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == ':' || c == '-';
+  });
+}
+
+Result<verifier::InventoryQuery> inventory_page_query(std::string_view target, std::size_t max_limit) {
+  std::optional<verifier::InventoryQuery> query = inventory_query(target);
+  if (!query) return invalid_argument("bad ?digest= (want sha256:<64 lowercase hex>)");
+  if (query->namespace_name.size() > kMaxFilterBytes) return invalid_argument("?namespace= is too long");
+  query->image_contains = query_param(target, "search");
+  if (query->image_contains.size() > kMaxFilterBytes) return invalid_argument("?search= is too long");
+  query->cve = query_param(target, "cve");
+  if (!query->cve.empty() && !is_valid_vulnerability_id(query->cve)) {
+    return invalid_argument("bad ?cve= (a vulnerability id: letters, digits and . _ : -, at most 64)");
+  }
+  const auto limit = parse_limit(query_param(target, "limit"), max_limit);
+  if (!limit) return invalid_argument("bad ?limit= (a positive number)");
+  const auto offset = parse_offset(query_param(target, "offset"), max_limit);
+  if (!offset) return invalid_argument("bad ?offset= (a number from 0 to " + std::to_string(max_limit) + ")");
+  query->limit = *limit;
+  query->offset = *offset;
+  return std::move(*query);
+}
+
+Result<RecentFilter> recent_filter(std::string_view target) {
+  RecentFilter filter;
+  filter.decision = query_param(target, "decision");
+  if (!filter.decision.empty() && !ring_decision_index(filter.decision)) {
+    return invalid_argument("bad ?decision= (allowed, warned, denied or error)");
+  }
+  filter.namespace_name = query_param(target, "namespace");
+  if (filter.namespace_name.size() > kMaxFilterBytes) return invalid_argument("?namespace= is too long");
+  filter.rule = query_param(target, "rule");
+  if (filter.rule.size() > kMaxFilterBytes) return invalid_argument("?rule= is too long");
+  if (const std::string before = query_param(target, "before"); !before.empty()) {
+    const auto id = parse_decision_id(before);
+    if (!id) return invalid_argument("bad ?before= (a decision id)");
+    filter.before = *id;
+  }
+  const std::string limit_text = query_param(target, "limit");
+  const auto limit = limit_text.empty() ? std::optional<std::size_t>(kDefaultDecisionLimit)
+                                        : parse_limit(limit_text, kMaxDecisionLimit);
+  if (!limit) return invalid_argument("bad ?limit= (a positive number)");
+  filter.limit = *limit;
+  return filter;
+}
+
+std::optional<std::uint64_t> parse_decision_id(std::string_view text) noexcept {
+  if (text.empty() || text.front() == '0') return std::nullopt;
+  std::uint64_t n = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
+  return n;
+}
+
 }  // namespace imagegate::webhook

@@ -30,10 +30,7 @@ constexpr std::string_view kInventory = "/api/v1/inventory";
 // Every route but a verdict PUT reads no body; what a client sends anyway is bounded by this.
 constexpr std::size_t kMaxBodilessRouteBytes = 16 * 1024;
 
-HttpAnswer json_error(unsigned status, std::string_view message) {
-  return {status, "application/json",
-          nlohmann::json{{"error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
-}
+HttpAnswer json_error(unsigned status, std::string_view message) { return api_error(status, message); }
 
 nlohmann::json summary(const verifier::ScanVerdict& v) {
   nlohmann::json counts = nlohmann::json::object();
@@ -49,9 +46,7 @@ nlohmann::json summary(const verifier::ScanVerdict& v) {
            std::count_if(v.compliance.begin(), v.compliance.end(), [](const auto& c) { return !c.passed; })}};
 }
 
-HttpAnswer store_error(const Error& e) {
-  return json_error(e.code == ErrorCode::internal ? 500 : 503, e.message);
-}
+HttpAnswer store_error(const Error& e) { return api_store_error(e); }
 
 std::string dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
@@ -96,21 +91,24 @@ asio::awaitable<HttpAnswer> prune_inventory(const Api& api, HttpRequest request)
 
 HttpAnswer bad_digest_query() { return json_error(400, "bad ?digest= (want sha256:<64 lowercase hex>)"); }
 
-// GET /api/v1/inventory: what runs where (a read-only token suffices).
+// GET /api/v1/inventory: what runs where (a read-only token suffices). The store filters, orders and
+// skips (?offset=); `truncated`: more entries follow this page.
 asio::awaitable<HttpAnswer> list_inventory(const Api& api, HttpRequest request) {
-  std::optional<verifier::InventoryQuery> query = inventory_query(request.target);
-  if (!query) co_return bad_digest_query();
-  const auto limit = parse_limit(query_param(request.target, "limit"), api.options.max_inventory);
-  if (!limit) co_return json_error(400, "bad ?limit= (a positive number)");
+  Result<verifier::InventoryQuery> query = inventory_page_query(request.target, api.options.max_inventory);
+  if (!query) co_return json_error(400, query.error().message);
+  const std::size_t limit = query->limit;
+  const std::size_t offset = query->offset;
   // One more than asked: tells whether the answer is complete.
-  query->limit = *limit + 1;
-  auto snapshot = co_await api.lookup->inventory(std::move(*query), false);
+  query->limit = limit + 1;
+  verifier::InventoryQuery asked = std::move(query).value();  // named: see verdict_lookup.cc on GCC 12
+  auto snapshot = co_await api.lookup->inventory(std::move(asked), false);
   if (!snapshot) co_return store_error(snapshot.error());
-  const bool truncated = snapshot->entries.size() > *limit;
-  if (truncated) snapshot->entries.resize(*limit);
+  const bool truncated = snapshot->entries.size() > limit;
+  if (truncated) snapshot->entries.resize(limit);
   nlohmann::json items = nlohmann::json::array();
   for (const auto& e : snapshot->entries) items.push_back(entry_json(e));
-  co_return HttpAnswer{200, "application/json", dump({{"items", items}, {"truncated", truncated}})};
+  co_return HttpAnswer{200, "application/json",
+                       dump({{"items", items}, {"offset", offset}, {"truncated", truncated}})};
 }
 
 // GET /api/v1/inventory/rescan[?olderThan=24h]: digests whose verdict is missing or older than that.
@@ -172,17 +170,27 @@ asio::awaitable<HttpAnswer> inventory_violations(const Api& api, HttpRequest req
   const bool truncated = snapshot->entries.size() > api.options.max_inventory;
   if (truncated) snapshot->entries.resize(api.options.max_inventory);
   nlohmann::json violations = nlohmann::json::array();
+  // The same violations by (rule, first reason): what to replace, for one fix at a time.
+  std::map<std::pair<std::string, std::string>, nlohmann::json> groups;
   for (const auto& e : snapshot->entries) {
     const policy::Decision d = reevaluate(*compiled, e, snapshot->verdicts[e.digest], now);
     if (d.action != policy::Action::deny) continue;
     nlohmann::json item = entry_json(e);
     item["rule"] = d.rule;
     item["reasons"] = d.reasons;
+    nlohmann::json& group = groups[{d.rule, d.reasons.empty() ? std::string() : d.reasons.front()}];
+    if (group.is_null()) group = nlohmann::json::array();
+    group.push_back(entry_json(e));
     violations.push_back(std::move(item));
+  }
+  nlohmann::json grouped = nlohmann::json::array();
+  for (auto& [key, workloads] : groups) {
+    grouped.push_back({{"rule", key.first}, {"reason", key.second}, {"workloads", std::move(workloads)}});
   }
   co_return HttpAnswer{200, "application/json",
                        dump({{"policyVersion", policy::version_of(*compiled)},
                              {"violations", violations},
+                             {"groups", grouped},
                              {"truncated", truncated}})};
 }
 
@@ -274,6 +282,7 @@ void add_routes(Api& api) {
                  [a](HttpRequest r) { return get_verdicts(*a, std::move(r)); }, "verdicts_get");
   api.router.add("PUT", std::string(kPrefix), Match::subtree,
                  [a](HttpRequest r) { return put_verdict(*a, std::move(r)); }, "verdicts_put");
+  if (api.options.more_routes) api.options.more_routes(api.router);
 }
 
 std::shared_ptr<const Api> make_api(VerdictLookup* lookup, std::shared_ptr<asio::thread_pool> pool,
@@ -301,6 +310,8 @@ std::string_view route_label(const Router::Found& found, std::string_view target
 std::optional<HttpAnswer> refuse_on_header(const Api& api, const Router::Found& found, const HttpRequest& request) {
   if (found.refusal) return found.refusal;
   if (found.route->name == "healthz") return std::nullopt;
+  const auto& open = api.options.public_routes;
+  if (std::find(open.begin(), open.end(), found.route->name) != open.end()) return std::nullopt;
   const bool writes = request.method == "PUT" || request.method == "DELETE";
   const Access access = api.tokens->check(request.authorization);
   if (access == Access::none) return json_error(401, "a valid bearer token is required");
@@ -309,6 +320,12 @@ std::optional<HttpAnswer> refuse_on_header(const Api& api, const Router::Found& 
 }
 
 }  // namespace
+
+HttpAnswer api_error(unsigned status, std::string_view message) {
+  return {status, "application/json", dump(nlohmann::json{{"error", message}})};
+}
+
+HttpAnswer api_store_error(const Error& e) { return api_error(e.code == ErrorCode::internal ? 500 : 503, e.message); }
 
 policy::Decision reevaluate(const policy::CompiledPolicy& policy, const verifier::InventoryEntry& entry,
                             const std::optional<verifier::ScanVerdict>& verdict,

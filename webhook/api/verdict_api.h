@@ -10,6 +10,9 @@
 //   GET /api/v1/inventory/violations[?namespace=NS]  workloads the current policy would now deny
 //   DELETE /api/v1/inventory?olderThan=30d      removes entries last seen before then (read-write token)
 //   GET /healthz                                no token
+//   ... and the routes VerdictApiOptions::more_routes adds (the console: webhook/console/console_routes.h).
+// /api/v1/inventory also takes ?search=TEXT (a substring of the image), ?cve=ID and ?offset=N
+// (api_query.h inventory_page_query); /violations answers its violations grouped by rule and reason too.
 //
 // Authentication happens on the request header (make_verdict_api_head_check): a request that is refused
 // (401, 403, 404, 405, or a Content-Length over its route's limit: 413) never has its body read.
@@ -37,6 +40,7 @@
 #include "verifier/verdict/scan_report.h"
 #include "webhook/api/api_tokens.h"
 #include "webhook/server/https_server.h"
+#include "webhook/server/router.h"
 #include "webhook/server/server_config.h"
 #include "webhook/evidence/verdict_lookup.h"
 
@@ -52,7 +56,15 @@ struct VerdictApiOptions {
   // The policy in force, for /api/v1/inventory/violations; empty or null: that route answers 503.
   std::function<std::shared_ptr<const policy::CompiledPolicy>()> policy;
   std::function<std::chrono::system_clock::time_point()> clock = [] { return std::chrono::system_clock::now(); };
+  // More routes on this listener (the console), added after the API's own. Each wants a token like a GET
+  // of the API unless its name is in `public_routes` (the console's page and its script and style: no data).
+  std::function<void(Router&)> more_routes;
+  std::vector<std::string> public_routes;
 };
+
+// The API's error answer, JSON {"error": "..."}; and a store's error: 500 internal, 503 otherwise.
+HttpAnswer api_error(unsigned status, std::string_view message);
+HttpAnswer api_store_error(const Error& e);
 
 // The offline re-evaluation behind /api/v1/inventory/violations: for one inventory entry, the decision the
 // policy would take now with the evidence that can be had without the network. The digest is the recorded

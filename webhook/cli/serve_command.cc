@@ -28,7 +28,9 @@
 #include <CLI/CLI.hpp>
 
 #include "webhook/cli/cli.h"
+#include "webhook/console/console_routes.h"
 #include "webhook/observe/decision_log.h"
+#include "webhook/observe/decision_ring.h"
 #include "webhook/observe/logger.h"
 #include "webhook/cli/embedded_examples.h"
 #include "webhook/server/https_server.h"
@@ -74,6 +76,9 @@ struct ServeFlags {
   std::string store;
   std::string log_format;
   std::string metrics_listen;
+  bool no_console = false;
+  std::size_t recent_decisions = 0;
+  CLI::Option* recent_decisions_option = nullptr;
   CLI::Option* threads_option = nullptr;
   CLI::Option* max_connections_option = nullptr;
 };
@@ -107,6 +112,8 @@ Result<ServerConfig> build_config(const ServeFlags& flags) {
   if (!flags.store.empty()) config.store = flags.store;
   if (!flags.log_format.empty()) config.log_format = flags.log_format;
   if (!flags.metrics_listen.empty()) config.metrics_listen = flags.metrics_listen;
+  if (flags.no_console) config.console_enabled = false;
+  if (flags.recent_decisions_option->count() > 0) config.recent_decisions = flags.recent_decisions;
   if (flags.threads_option->count() > 0) config.threads = flags.threads;
   if (flags.max_connections_option->count() > 0) config.max_connections = flags.max_connections;
   for (const auto& [from, to] : {std::pair{&flags.registry_ca_files, &config.registry.ca_files},
@@ -262,6 +269,9 @@ struct Admission {
       inventory = std::make_unique<InventoryRecorder>(verdicts.lookup->store(), &metrics);
       service.set_observer(inventory.get());
     }
+    // The console's recent decisions (on the API listener): each decision-log line is kept there too.
+    if (config.console_enabled && verdicts.tokens) recent = std::make_unique<DecisionRing>(config.recent_decisions);
+    service.set_recent(recent.get());
     service_ready = &service;
   }
 
@@ -286,6 +296,7 @@ struct Admission {
   AdmissionOptions options;
   PolicyAdmissionService service;
   std::unique_ptr<InventoryRecorder> inventory;
+  std::unique_ptr<DecisionRing> recent;  // with the console
   // POST /mutate: pins images of pinDigest rules to their digest, through the same registry cache.
   DigestPinning pinning;
   PolicyAdmissionService* service_ready = nullptr;  // set once the service exists, before any review
@@ -343,6 +354,16 @@ Result<Listeners> open_listeners(boost::asio::io_context& io, const Setup& setup
   verdict_api_options.metrics = &metrics;
   PolicyAdmissionService* service = &admission.service;
   verdict_api_options.policy = [service] { return service->policy(); };
+  if (admission.recent) {  // the console (webhook/console/console_routes.h)
+    auto sources = std::make_shared<ConsoleSources>();
+    sources->recent = admission.recent.get();
+    sources->lookup = verdicts.lookup.get();
+    sources->policy = verdict_api_options.policy;
+    sources->policy_loaded_at = [service] { return service->policy_loaded_at(); };
+    sources->replica = replica_name();
+    add_console(verdict_api_options, std::move(sources));
+  }
+  api_options.answer_headers = console_answer_headers();  // nosniff, no-store, CSP: on every API answer
   // Tokens are checked on the header: an unauthenticated body is never read (issue 13).
   api_options.head_check = make_verdict_api_head_check(verdicts.tokens, verdict_api_options);
   api_options.handler = make_verdict_api(*verdicts.lookup, verdicts.tokens, std::move(verdict_api_options));
@@ -531,7 +552,8 @@ void add_serve_command(CLI::App& app, CliContext& context) {
       "Endpoints on --listen (HTTPS): POST /validate (ValidatingWebhookConfiguration), POST /mutate (digest "
       "pinning, MutatingWebhookConfiguration), GET /healthz (liveness: always 200), GET /readyz (200 once a "
       "policy is loaded, else 503), GET /metrics (Prometheus text). On --api-listen (HTTPS, bearer tokens from "
-      "--api-token-file): PUT/GET /api/v1/verdicts, GET/DELETE /api/v1/inventory, GET /healthz (docs/api.md).\n"
+      "--api-token-file): PUT/GET /api/v1/verdicts, GET/DELETE /api/v1/inventory, GET /healthz, and the "
+      "console at /console/ with its views (docs/api.md).\n"
       "Flags override the config file's keys; a default shown is used when neither sets the value.");
   serve->add_option("--config", flags->config, "YAML config file (docs/install.md); flags override it");
   serve->add_option("--policy", flags->policy,
@@ -554,6 +576,12 @@ void add_serve_command(CLI::App& app, CliContext& context) {
       ->check(CLI::IsMember({"json", "text"}));
   serve->add_option("--metrics-listen", flags->metrics_listen,
                     "ADDRESS:PORT of a plain-HTTP listener serving only /metrics (default: none)");
+  serve->add_flag("--no-console", flags->no_console,
+                  "do not serve the console on --api-listen (default: served; config console.enabled)");
+  flags->recent_decisions_option =
+      serve->add_option("--recent-decisions", flags->recent_decisions,
+                        "reviews the console keeps in memory (default 1000; config console.recentDecisions)")
+          ->check(CLI::Range(std::size_t{1}, kMaxRecentDecisionsLimit));
   flags->threads_option =
       serve->add_option("--threads", flags->threads, "I/O threads (default: hardware concurrency)")
           ->check(CLI::Range(1U, 1024U));

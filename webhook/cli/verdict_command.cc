@@ -134,6 +134,7 @@ struct InventoryFlags {
   std::string namespace_name;
   std::string image;
   std::string digest;
+  std::string cve;
   std::string older_than;
   std::string limit;
   std::string output = "table";
@@ -149,6 +150,7 @@ std::string inventory_target(const InventoryFlags& flags, std::string_view route
   if (route.empty()) {
     add("image", flags.image);
     add("digest", flags.digest);
+    add("cve", flags.cve);
     add("limit", flags.limit);
   }
   if (route == "/rescan") add("olderThan", flags.older_than);
@@ -278,6 +280,7 @@ void add_inventory_commands(CLI::App& app, CliContext& context) {
   common(list);
   list->add_option("--image", flags->image, "only this image reference");
   list->add_option("--digest", flags->digest, "only this digest");
+  list->add_option("--cve", flags->cve, "only digests whose scan verdict lists this vulnerability (CVE-2024-3094)");
   list->add_option("--limit", flags->limit, "at most this many entries (default 1000)");
   list->callback([flags, &context] {
     context.exit_code = run_inventory("", *flags);

@@ -166,6 +166,9 @@ asio::awaitable<void> HttpsServer::State::accept_loop() {
       socket.close(ec);
       continue;
     }
+    // An answer larger than one segment (the console's views) must not wait for the peer's delayed ACK
+    // (Nagle: ~40 ms on each such answer); every answer is written whole, so nothing is gained by waiting.
+    socket.set_option(tcp::no_delay(true), ec);
     connection_count.fetch_add(1);
     auto connection = std::make_shared<Connection>(std::move(socket), tls.current());
     {
@@ -201,6 +204,7 @@ asio::awaitable<error_code> HttpsServer::State::write_answer(Connection& connect
   Response response{static_cast<http::status>(answer.status), version};
   response.set(http::field::server, "imagegate");
   response.set(http::field::content_type, answer.content_type);
+  for (const auto& [name, value] : options.answer_headers) response.set(name, value);
   response.keep_alive(keep_alive);
   response.body() = std::move(answer.body);
   response.prepare_payload();

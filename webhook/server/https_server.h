@@ -30,6 +30,8 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -80,6 +82,9 @@ struct HttpsServerOptions {
   // Its body_limit is capped by `body_limit` above. Empty: every route may carry `body_limit`.
   RequestHeadCheck head_check;
   RequestHandler mutate;   // set: POST /mutate is answered by it (webhook/admission/digest_pinning.h); else 404
+  // Header fields sent with every answer of this listener (the verdict API's: nosniff, no-store and a strict
+  // Content-Security-Policy, for its JSON and the console's page alike: webhook/console/console_routes.h).
+  std::vector<std::pair<std::string, std::string>> answer_headers;
 };
 
 // The webhook listener's routes (the table above). `metrics` may be null (/metrics then answers empty);

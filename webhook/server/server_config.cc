@@ -171,6 +171,20 @@ class ConfigReader {
                 }},
            });
          }},
+        {"console",
+         [&](const YAML::Node& n, const std::string& k) {
+           return read_map(n, k, {
+               {"enabled",
+                [&](const YAML::Node& v, const std::string& p) { return boolean(v, p, config_.console_enabled); }},
+               {"recentDecisions",
+                [&](const YAML::Node& v, const std::string& p) {
+                  std::uint64_t value = 0;
+                  if (auto s2 = count(v, p, value, kMaxRecentDecisionsLimit); !s2) return s2;
+                  config_.recent_decisions = static_cast<std::size_t>(value);
+                  return Status(Ok{});
+                }},
+           });
+         }},
         {"signatures",
          [&](const YAML::Node& n, const std::string& k) {
            SignaturesConfig& sig = config_.signatures;
@@ -269,6 +283,14 @@ class ConfigReader {
     auto d = parse_config_duration(value);
     if (!d) return fail(node, key, d.error().message);
     out = *d;
+    return Ok{};
+  }
+
+  Status boolean(const YAML::Node& node, const std::string& key, bool& out) const {
+    std::string value;
+    if (auto s = scalar(node, key, value); !s) return s;
+    if (value != "true" && value != "false") return fail(node, key, "expected true or false");
+    out = value == "true";
     return Ok{};
   }
 

@@ -126,7 +126,11 @@ struct ServerConfig {
   // Observability: serve's own log lines (webhook/observe/logger.h) and a plain-HTTP /metrics listener.
   std::string log_format = "json";    // json | text
   std::string metrics_listen;         // empty: /metrics only on the webhook's HTTPS listener
+  // The console (webhook/console/): served on the API listener when enabled; the reviews it keeps.
+  bool console_enabled = true;
+  std::size_t recent_decisions = 1000;  // webhook/observe/decision_ring.h kDefaultRecentDecisions
 };
+inline constexpr std::size_t kMaxRecentDecisionsLimit = 100'000;  // = kMaxRecentDecisions
 
 // Reads and validates a config file over `base` (so defaults stay for keys the file leaves out).
 Result<ServerConfig> load_server_config(const std::string& path, ServerConfig base = {});

@@ -188,6 +188,12 @@ signatures:
 {{- if .Values.verdicts.api.enabled }}
 apiListen: {{ printf "0.0.0.0:%d" (int .Values.verdicts.api.port) | quote }}
 apiTokenFile: /etc/imagegate/api/tokens
+{{- /* The console's section only when it differs from the server's defaults (on, 1000). */}}
+{{- if or (not .Values.console.enabled) (ne (int .Values.console.recentDecisions) 1000) }}
+console:
+  enabled: {{ .Values.console.enabled }}
+  recentDecisions: {{ int .Values.console.recentDecisions }}
+{{- end }}
 {{- end }}
 {{- if eq .Values.verdicts.store.type "sqlite" }}
 store: sqlite:/var/lib/imagegate/verdicts.db

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,22 +68,47 @@ void check_inventory(const std::function<std::unique_ptr<VerdictStore>()>& reope
     std::size_t expected;
   };
   const Case cases[] = {
-      {"namespace", {"prod", "", "", 100}, 2},
-      {"image", {"", "docker.io/library/nginx:1.25", "", 100}, 2},
-      {"namespace and image", {"dev", "docker.io/library/nginx:1.25", "", 100}, 1},
-      {"digest", {"", "", "sha256:" + std::string(64, 'b'), 100}, 1},
-      {"no match", {"staging", "", "", 100}, 0},
-      {"limit", {"", "", "", 2}, 2},
+      {"namespace", {"prod", "", "", 100, "", "", 0}, 2},
+      {"image", {"", "docker.io/library/nginx:1.25", "", 100, "", "", 0}, 2},
+      {"namespace and image", {"dev", "docker.io/library/nginx:1.25", "", 100, "", "", 0}, 1},
+      {"digest", {"", "", "sha256:" + std::string(64, 'b'), 100, "", "", 0}, 1},
+      {"no match", {"staging", "", "", 100, "", "", 0}, 0},
+      {"limit", {"", "", "", 2, "", "", 0}, 2},
+      {"a substring of the image", {"", "", "", 100, "nginx", "", 0}, 2},
+      {"no image holds the substring", {"", "", "", 100, "NGINX", "", 0}, 0},
+      {"offset", {"", "", "", 100, "", "", 1}, 2},
+      {"offset and limit", {"", "", "", 1, "", "", 2}, 1},
+      {"offset past the end", {"", "", "", 100, "", "", 3}, 0},
+      {"a CVE no verdict lists", {"", "", "", 100, "", "CVE-2024-3094", 0}, 0},
   };
   for (const Case& c : cases) {
     auto got = store->list_inventory(c.query);
     ASSERT_TRUE(got.ok()) << c.name;
     EXPECT_EQ(got->size(), c.expected) << c.name;
   }
+  // ?cve=: the digests whose stored verdict lists the id (digest a runs in prod/web and dev/web), paged.
+  ScanVerdict listed;
+  listed.digest = "sha256:" + std::string(64, 'a');
+  listed.scanner = "test";
+  listed.vulnerabilities.push_back({"CVE-2024-3094", Severity::critical, std::nullopt, "xz-utils", "5.6.0", "5.6.2"});
+  ASSERT_TRUE(store->put(listed).ok());
+  auto by_cve = store->list_inventory({"", "", "", 100, "", "CVE-2024-3094", 0});
+  ASSERT_TRUE(by_cve.ok()) << by_cve.error().message;
+  ASSERT_EQ(by_cve->size(), 2U);
+  EXPECT_EQ((*by_cve)[0].namespace_name, "prod");
+  auto second = store->list_inventory({"", "", "", 1, "", "CVE-2024-3094", 1});
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->size(), 1U);
+  EXPECT_EQ((*second)[0].namespace_name, "dev");
+  // A new verdict for the digest replaces its ids.
+  listed.vulnerabilities[0].id = "CVE-2025-0001";
+  ASSERT_TRUE(store->put(listed).ok());
+  EXPECT_TRUE(store->list_inventory({"", "", "", 100, "", "CVE-2024-3094", 0})->empty());
+  EXPECT_EQ(store->list_inventory({"", "", "", 100, "", "CVE-2025-0001", 0})->size(), 2U);
 
   // Another connection (another imagegate process) sees the same inventory.
   auto other = reopen();
-  auto again = other->list_inventory({"prod", "", "", 100});
+  auto again = other->list_inventory({"prod", "", "", 100, "", "", 0});
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->size(), 2U);
 }
@@ -150,7 +176,7 @@ void check_lifecycle(const std::function<std::unique_ptr<VerdictStore>()>& reope
                                                                               workload_entry("Deployment", "web", 'd', 20, 20)})})
                   .ok());
   EXPECT_EQ(listing(*store), "Deployment/api=c Deployment/web=a Deployment/web=d Pod/web-7d9f-=a");
-  auto web = store->list_inventory({"prod", "reg.example.com/app:a", "", 10});
+  auto web = store->list_inventory({"prod", "reg.example.com/app:a", "", 10, "", "", 0});
   ASSERT_TRUE(web.ok());
   for (const auto& e : *web) {
     if (e.kind == "Deployment") {

@@ -6,6 +6,7 @@
 #include "common/asio_warnings.h"  // before any Asio header
 #include "webhook/admission/policy_admission_service.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -32,6 +33,7 @@
 #include "tests/test_support.h"
 #include "webhook/admission/admission_review.h"
 #include "webhook/observe/decision_log.h"
+#include "webhook/observe/decision_ring.h"
 #include "webhook/observe/metrics.h"
 
 namespace imagegate::webhook {
@@ -454,6 +456,38 @@ TEST(PolicyAdmissionService, ImageStringsCannotForgeDecisionLogLines) {
   EXPECT_EQ(lines[0]["decision"], "denied");
   EXPECT_EQ(lines[0]["images"][0]["image"], forged);
   EXPECT_EQ(f.log_text.str().find("\"uid\":\"forged\""), std::string::npos);
+}
+
+// The console's recent decisions (webhook/observe/decision_ring.h) keep the very line the decision log
+// wrote, with the fields their filters read; without a ring nothing is kept (and nothing else changes).
+TEST(PolicyAdmissionService, RecentDecisionsKeepTheDecisionLogLine) {
+  Fixture f;
+  DecisionRing ring(10);
+  f.service.set_recent(&ring);
+  f.service.set_policy(load("modes.yaml"));
+  const std::string markup = "nginx:1\"><img src=x onerror=alert(1)>";
+  run(f.service, review("admission.k8s.io/v1", "first", "CREATE", pod({markup}), "shop").dump());
+  run(f.service, review("admission.k8s.io/v1", "second", "DELETE", pod({"nginx:1"}), "other").dump());
+  const auto lines = log_lines(f.log_text);
+  ASSERT_EQ(lines.size(), 2U);
+  const std::vector<RecentDecision> kept = ring.list({});
+  ASSERT_EQ(kept.size(), 2U);
+  EXPECT_EQ(kept[0].id, 2U);  // newest first
+  EXPECT_EQ(kept[0].decision, "allowed");
+  EXPECT_EQ(kept[0].namespace_name, "other");
+  EXPECT_EQ(kept[1].decision, lines[0]["decision"].get<std::string>());
+  EXPECT_EQ(kept[1].namespace_name, "shop");
+  EXPECT_EQ(nlohmann::json::parse(kept[1].line), lines[0]);  // the same line, byte for byte re-read
+  EXPECT_EQ(f.log_text.str().substr(0, kept[1].line.size()), kept[1].line);
+  for (const auto& image : lines[0]["images"]) {
+    if (!image["rule"].get<std::string>().empty()) {
+      EXPECT_NE(std::find(kept[1].rules.begin(), kept[1].rules.end(), image["rule"].get<std::string>()),
+                kept[1].rules.end());
+    }
+  }
+  const auto totals = ring.totals();
+  EXPECT_EQ(totals[0] + totals[1] + totals[2] + totals[3], 2U);
+  EXPECT_EQ(totals[0], kept[1].decision == "allowed" ? 2U : 1U);
 }
 
 TEST(PolicyAdmissionService, MalformedBodiesAreHttp400AndOversizedOnes413) {

@@ -435,7 +435,7 @@ TEST(InventoryRecorder, FollowsUpdatesAndDeletions) {
   recorder.admitted(of("Deployment", "web", {'a', 'd'}, later(10), true));
   recorder.flush();
   EXPECT_EQ(listing(*store), "Deployment/api=c Deployment/web=a Deployment/web=d");
-  auto a = store->list_inventory({"prod", "registry.example.com/app:a", "", 10});
+  auto a = store->list_inventory({"prod", "registry.example.com/app:a", "", 10, "", "", 0});
   ASSERT_TRUE(a.ok());
   ASSERT_EQ(a->size(), 1U);
   EXPECT_EQ((*a)[0].first_seen, t0);
