@@ -28,11 +28,11 @@
 #include <CLI/CLI.hpp>
 
 #include "webhook/cli/cli.h"
+#include "webhook/cli/serve_setup.h"
 #include "webhook/console/console_routes.h"
 #include "webhook/observe/decision_log.h"
 #include "webhook/observe/decision_ring.h"
 #include "webhook/observe/logger.h"
-#include "webhook/cli/embedded_examples.h"
 #include "webhook/server/https_server.h"
 #include "webhook/server/metrics_listener.h"
 #include "webhook/api/inventory_recorder.h"
@@ -56,133 +56,11 @@ namespace imagegate::webhook {
 
 namespace {
 
-struct ServeFlags {
-  std::string config;
-  std::string policy;
-  std::string tls_cert;
-  std::string tls_key;
-  std::string client_ca;
-  std::string listen;
-  unsigned threads = 0;
-  std::string grace_period;
-  std::size_t max_connections = 0;
-  std::string max_budget;
-  std::vector<std::string> registry_ca_files;
-  std::vector<std::string> docker_configs;
-  std::vector<std::string> insecure_registries;
-  std::vector<std::string> legacy_tls_registries;
-  std::string api_listen;
-  std::string api_token_file;
-  std::string store;
-  std::string log_format;
-  std::string metrics_listen;
-  bool no_console = false;
-  std::size_t recent_decisions = 0;
-  CLI::Option* recent_decisions_option = nullptr;
-  CLI::Option* threads_option = nullptr;
-  CLI::Option* max_connections_option = nullptr;
-};
-
 int fail(Logger& log, const std::string& message) {
   log.error(message);
   return 2;
 }
 
-bool write_text(const std::filesystem::path& path, std::string_view text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(text.data(), static_cast<std::streamsize>(text.size()));
-  return static_cast<bool>(out);
-}
-
-// The file's settings, then the flags over them.
-Result<ServerConfig> build_config(const ServeFlags& flags) {
-  ServerConfig config;
-  if (!flags.config.empty()) {
-    auto loaded = load_server_config(flags.config);
-    if (!loaded) return loaded.error();
-    config = std::move(loaded.value());
-  }
-  if (!flags.policy.empty()) config.policy_file = flags.policy;
-  if (!flags.tls_cert.empty()) config.tls_cert_file = flags.tls_cert;
-  if (!flags.tls_key.empty()) config.tls_key_file = flags.tls_key;
-  if (!flags.client_ca.empty()) config.client_ca_file = flags.client_ca;
-  if (!flags.listen.empty()) config.listen = flags.listen;
-  if (!flags.api_listen.empty()) config.api_listen = flags.api_listen;
-  if (!flags.api_token_file.empty()) config.api_token_file = flags.api_token_file;
-  if (!flags.store.empty()) config.store = flags.store;
-  if (!flags.log_format.empty()) config.log_format = flags.log_format;
-  if (!flags.metrics_listen.empty()) config.metrics_listen = flags.metrics_listen;
-  if (flags.no_console) config.console_enabled = false;
-  if (flags.recent_decisions_option->count() > 0) config.recent_decisions = flags.recent_decisions;
-  if (flags.threads_option->count() > 0) config.threads = flags.threads;
-  if (flags.max_connections_option->count() > 0) config.max_connections = flags.max_connections;
-  for (const auto& [from, to] : {std::pair{&flags.registry_ca_files, &config.registry.ca_files},
-                                 std::pair{&flags.docker_configs, &config.registry.docker_config_files},
-                                 std::pair{&flags.insecure_registries, &config.registry.insecure_registries},
-                                 std::pair{&flags.legacy_tls_registries, &config.registry.legacy_tls_registries}}) {
-    to->insert(to->end(), from->begin(), from->end());
-  }
-  for (const auto& [text, target, name] :
-       {std::tuple{&flags.grace_period, &config.grace_period, "--grace-period"},
-        std::tuple{&flags.max_budget, &config.max_budget, "--max-budget"}}) {
-    if (text->empty()) continue;
-    auto d = parse_config_duration(*text);
-    if (!d) return invalid_argument(std::string(name) + ": " + d.error().message);
-    *target = *d;
-  }
-  if (auto ok = validate_server_config(config); !ok) return ok.error();
-  return config;
-}
-
-// What `serve` runs with: the file's settings and the flags over them, with the embedded demo's files when
-// no policy is configured.
-struct Setup {
-  ServerConfig config;
-  bool demo = false;
-  std::filesystem::path demo_dir;
-  ListenAddress listen;
-  unsigned threads = 1;
-};
-
-// The embedded demo: no policy configured. Writes the compiled-in example policy (and, without a
-// certificate, a self-signed one) into a private temporary directory, and points `config` at them.
-Result<std::filesystem::path> write_demo(ServerConfig& config) {
-  auto dir = make_private_temp_directory("imagegate-demo-");
-  if (!dir) return dir.error();
-  const std::filesystem::path demo_dir = *dir;
-  config.policy_file = (demo_dir / "policy.yaml").string();
-  if (!write_text(config.policy_file, example_policy_yaml()) ||
-      !write_text(demo_dir / "admission-review.json", example_admission_review_json())) {
-    return invalid_argument("cannot write the demo files to " + demo_dir.string());
-  }
-  if (config.tls_cert_file.empty()) {
-    auto files = write_self_signed_certificate(demo_dir);
-    if (!files) return files.error();
-    config.tls_cert_file = files->cert_file.string();
-    config.tls_key_file = files->key_file.string();
-  }
-  return demo_dir;
-}
-
-Result<Setup> prepare(const ServeFlags& flags) {
-  auto built = build_config(flags);
-  if (!built) return built.error();
-  Setup setup;
-  setup.config = std::move(built.value());
-  ServerConfig& config = setup.config;
-  setup.demo = config.policy_file.empty();
-  if (setup.demo) {
-    auto dir = write_demo(config);
-    if (!dir) return dir.error();
-    setup.demo_dir = *dir;
-  }
-  if (config.listen.empty()) config.listen = setup.demo ? "127.0.0.1:8443" : "0.0.0.0:8443";
-  auto listen = parse_listen_address(config.listen);
-  if (!listen) return listen.error();
-  setup.listen = *listen;
-  setup.threads = config.threads != 0 ? config.threads : std::max(1U, std::thread::hardware_concurrency());
-  return setup;
-}
 
 SignatureVerificationOptions signature_options(const ServerConfig& config,
                                                std::shared_ptr<verifier::SharedLookup> shared) {
@@ -323,7 +201,7 @@ Status open_metrics_listener(boost::asio::io_context& io, const ServerConfig& co
   return Ok{};
 }
 
-Result<Listeners> open_listeners(boost::asio::io_context& io, const Setup& setup, Admission& admission,
+Result<Listeners> open_listeners(boost::asio::io_context& io, const ServeSetup& setup, Admission& admission,
                                  TlsContextProvider& tls, Metrics& metrics, Logger& log) {
   const ServerConfig& config = setup.config;
   HttpsServerOptions server_options;
@@ -436,7 +314,7 @@ std::vector<Metrics::TrustExpiry> trust_expiries(const AnchorKeeper& keeper) {
 }
 
 // The start-up line, and in demo mode how to try it (a line of its own, the command in `try`).
-void log_started(Logger& log, const Setup& setup, const boost::asio::ip::tcp::endpoint& bound) {
+void log_started(Logger& log, const ServeSetup& setup, const boost::asio::ip::tcp::endpoint& bound) {
   const ServerConfig& config = setup.config;
   const std::string address = bound.address().is_v6()
                                   ? "[" + bound.address().to_string() + "]:" + std::to_string(bound.port())
@@ -466,9 +344,9 @@ void log_started(Logger& log, const Setup& setup, const boost::asio::ip::tcp::en
 int run_serve(const ServeFlags& flags) {
   // Every line on stderr goes through `log`; the format is the flag's (or json) until the config is read.
   Logger log(std::cerr, parse_log_format(flags.log_format).value_or(LogFormat::json));
-  auto prepared = prepare(flags);
+  auto prepared = prepare_serve(flags);
   if (!prepared) return fail(log, prepared.error().message);
-  const Setup& setup = *prepared;
+  const ServeSetup& setup = *prepared;
   const ServerConfig& config = setup.config;
   log.set_format(parse_log_format(config.log_format).value_or(LogFormat::json));
   // Declared before everything that holds sockets or timers of it (the registry clients' pooled
