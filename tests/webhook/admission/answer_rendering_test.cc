@@ -9,8 +9,8 @@
 
 #include <cmath>
 #include <random>
-#include <regex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -214,11 +214,21 @@ TEST(AnswerRendering, AnswersAreByteIdenticalToNlohmanns) {
   EXPECT_EQ(encode_admission_review(ReviewVersion::v1beta1, denied), old_encode_admission_review(ReviewVersion::v1beta1, denied));
 }
 
+// The line's time (RFC 3339 UTC with milliseconds) replaced by TIME: the oracle has none. A scan, not a
+// std::regex: the regex took minutes over 5,000 lines in the unoptimised sanitizer build.
 std::string blank_time(std::string line) {
-  static const std::regex time(R"("time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")");
-  std::string blanked = std::regex_replace(line, time, R"("time":"TIME")");
-  EXPECT_NE(blanked, line) << "no RFC 3339 time with milliseconds in " << line;
-  return blanked;
+  static constexpr std::string_view kKey = "\"time\":\"";
+  static constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:dd.dddZ\"";
+  const std::size_t at = line.find(kKey);
+  const std::size_t start = at == std::string::npos ? line.size() : at + kKey.size();
+  bool shaped = line.size() >= start + kShape.size();
+  for (std::size_t i = 0; shaped && i < kShape.size(); ++i) {
+    const char c = line[start + i];
+    shaped = kShape[i] == 'd' ? (c >= '0' && c <= '9') : c == kShape[i];
+  }
+  EXPECT_TRUE(shaped) << "no RFC 3339 time with milliseconds in " << line;
+  if (shaped) line.replace(start, kShape.size() - 1, "TIME");
+  return line;
 }
 
 TEST(AnswerRendering, DecisionLogLinesAreByteIdenticalToNlohmanns) {

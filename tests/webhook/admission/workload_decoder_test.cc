@@ -150,7 +150,8 @@ TEST(ExtractWorkload, ImageVolumesOfAPod) {
 
 TEST(ExtractWorkload, ImageVolumesInPodTemplates) {
   json deployment = kubectl_json("create deployment web --image=nginx");
-  deployment["spec"]["template"]["spec"]["volumes"] = {image_volume("data", "registry.example/data:v1")};
+  // json::array, not a braced single element: GCC reads {x} as a one-element array, clang as a copy of x.
+  deployment["spec"]["template"]["spec"]["volumes"] = json::array({image_volume("data", "registry.example/data:v1")});
   auto d = decode_workload(deployment);
   ASSERT_TRUE(d.ok()) << d.error().message;
   EXPECT_EQ(images_of(*d, "volumes"), std::vector<std::string>{"registry.example/data:v1"});
@@ -294,7 +295,7 @@ TEST(ExtractWorkload, MalformedPodSpecsAreErrors) {
        [](json& o) {
          json& list = o["spec"]["template"]["spec"]["initContainers"];
          for (std::size_t i = 2; i < kMaxContainersPerObject; ++i) list.push_back({{"name", "c"}, {"image", "x"}});
-         o["spec"]["template"]["spec"]["volumes"] = {image_volume("d", "registry.example/d:1")};
+         o["spec"]["template"]["spec"]["volumes"] = json::array({image_volume("d", "registry.example/d:1")});
        },
        ErrorCode::resource_exhausted, "spec.template.spec.volumes[0]: more than 1024 containers and image volumes"},
   };
