@@ -187,8 +187,7 @@ bpush() { push_image "$2" "$breg/$1" --dest-tls-verify=false; }
 bsign() {
   local repo="${1%%:*}" digest
   mkdir -p "$2"
-  curl -sS -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$breg/v2/$repo/manifests/${1#*:}" >"$2/manifest.json"
-  digest="sha256:$(sha256sum "$2/manifest.json" | sed 's/ .*//')"
+  digest="$(save_manifest "$breg" "$1" "$2/manifest.json")"
   NODE_PATH="$node_modules" timeout 120 node "$here/sigstore/sign.js" "$breg" "$repo" "$digest" "$2/manifest.json" "$2" \
     dev@example.com https://issuer.example ${3:-} >"$2/sign.log" 2>&1 || die "sign.js: $(cat "$2/sign.log")"
 }
