@@ -254,8 +254,33 @@ review() {  # IMAGE [NAMESPACE]: a Pod CREATE review, the answer in $OUT
   send_review "$SERVER_PORT" "$T/ca.pem" "$T/review.json"
 }
 
+# imagegate_trust_material_expiry_seconds{kind="tuf_metadata"}: none before a review verified trust data;
+# after one, the earliest `expires` of the TUF metadata verified (root, snapshot, targets and, when loaded,
+# the delegation), not timestamp.json's (14 days, re-signed by the server) nor the pinned certificate's.
+tuf_expiry() {  # ANCHOR: the series' value, "" when absent
+  curl -sS --cacert "$T/ca.pem" "https://127.0.0.1:$SERVER_PORT/metrics" |
+    sed -nE "s/^imagegate_trust_material_expiry_seconds\{anchor=\"$1\",kind=\"tuf_metadata\"\} ([0-9]+)$/\1/p"
+}
+assert_eq "serve: no tuf_metadata series before a verified review" "" "$(tuf_expiry dct)"
 review "$GUN:v1"
 assert_eq "serve: Notary-signed tag allowed" "true" "$(review_allowed)"
+read -r tuf_low tuf_high ts_expires < <(python3 - "$URL_A/v2/$GUN/_trust/tuf" "$T/ca.pem" <<'PY'
+import calendar, json, ssl, sys, time, urllib.request
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+def expires(role):
+    s = json.load(urllib.request.urlopen(f"{sys.argv[1]}/{role}.json", context=ctx))["signed"]["expires"]
+    return calendar.timegm(time.strptime(s[:19], "%Y-%m-%dT%H:%M:%S"))
+owners = [expires(r) for r in ("root", "snapshot", "targets")]
+print(min(owners + [expires("targets/releases")]), min(owners), expires("timestamp"))
+PY
+)
+tuf_now="$(tuf_expiry dct)"
+assert_match "serve: the dct anchor's tuf_metadata series after a verified review" "$tuf_now" '^[0-9]+$'
+[ -n "$tuf_now" ] && [ "$tuf_now" -ge "$tuf_low" ] && [ "$tuf_now" -le "$tuf_high" ] &&
+  pass "serve: tuf_metadata is the TUF metadata's earliest expiry ($tuf_now in [$tuf_low, $tuf_high])" ||
+  fail "serve: tuf_metadata $tuf_now not in [$tuf_low, $tuf_high]"
+[ -n "$tuf_now" ] && [ "$tuf_now" -gt "$ts_expires" ] && pass "serve: timestamp.json's expiry ($ts_expires) is left out" ||
+  fail "serve: tuf_metadata $tuf_now is not past timestamp.json's expiry $ts_expires"
 review "$GUN:v2"
 assert_eq "serve: unsigned tag denied" "false" "$(review_allowed)"
 assert_contains "serve: unsigned tag: the anchor and the reason" "$(review_message)" "tag v2 is not signed"

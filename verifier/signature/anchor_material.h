@@ -41,8 +41,9 @@ struct NotaryTransport {
 // When a kind of an anchor's trust material stops being valid: the earliest notAfter (or validity end) of
 // its certificates. kind: "trusted_root" (a keyless anchor's Sigstore trusted root, or its Fulcio roots:
 // the authorities and logs still valid, their certificates included), "certificate" (a Notary v1 anchor's
-// pinned root certificates), "trust_store" (a Notation trust store's certificates). Keys have no expiry and give none; Notary v1's TUF metadata is fetched per review and its
-// expiry checked then.
+// pinned root certificates), "trust_store" (a Notation trust store's certificates). Keys have no expiry and
+// give none. Notary v1's TUF metadata is fetched per review and its expiry checked then; what was verified is
+// kept, and its expiry is the verifier's (SignatureVerifier::fetched_trust_expiry, kind "tuf_metadata").
 struct MaterialExpiry {
   std::string kind;
   std::chrono::system_clock::time_point not_after;

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
@@ -36,6 +37,10 @@ class SignatureVerifier {
 
   virtual ~SignatureVerifier() = default;
   virtual Reads reads() const noexcept = 0;
+  // own_material schemes: when the earliest of the trust data this verifier has fetched and verified stops
+  // being valid (Notary v1: the TUF metadata it keeps, timestamp.json aside), for the expiry gauge; nullopt
+  // when it keeps none. Others: nullopt.
+  virtual std::optional<std::chrono::system_clock::time_point> fetched_trust_expiry() const { return std::nullopt; }
 
   // oci_signatures: the anchor against what was fetched for `fetched.digest` (no I/O). `now` is the
   // verification time for evidence that carries none (key-based bundles). Others: failed.

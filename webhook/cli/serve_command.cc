@@ -302,13 +302,18 @@ class ShutdownOnSignal {
   bool stopping_ = false;
 };
 
-// imagegate_trust_material_expiry_seconds: each anchor's earliest expiries, from the material in force.
+// imagegate_trust_material_expiry_seconds: each anchor's earliest expiries, from the material in force and
+// (Notary v1) the TUF metadata its verifier fetched and keeps.
 std::vector<Metrics::TrustExpiry> trust_expiries(const AnchorKeeper& keeper) {
   std::vector<Metrics::TrustExpiry> out;
   const std::shared_ptr<const verifier::AnchorMaterial> material = keeper.material();
   if (!material) return out;
   for (const verifier::LoadedAnchor& anchor : material->anchors()) {
     for (const verifier::MaterialExpiry& e : anchor.expiries) out.push_back({anchor.name, e.kind, e.not_after});
+    if (!anchor.verifier) continue;
+    if (const auto fetched = anchor.verifier->fetched_trust_expiry()) {
+      out.push_back({anchor.name, "tuf_metadata", *fetched});
+    }
   }
   return out;
 }

@@ -90,6 +90,18 @@ class NotaryV1VerifierImpl final : public NotaryV1Verifier {
     co_return AnchorCheck{AnchorCheck::Status::verified, std::move(decision.detail), std::move(decision.signers)};
   }
 
+  // The earliest expiry among the verified chains kept (timestamp.json aside), for the expiry gauge.
+  std::optional<Clock::time_point> fetched_trust_expiry() const override {
+    std::optional<Clock::time_point> earliest;
+    std::lock_guard lock(mutex_);
+    for (const auto& [gun, state] : states_) {
+      if (!state.verified || !state.chain) continue;
+      const Clock::time_point t = state.chain->earliest_expiry_but_timestamp();
+      if (t != Clock::time_point::max() && (!earliest || t < *earliest)) earliest = t;
+    }
+    return earliest;
+  }
+
  private:
   asio::awaitable<Result<std::string>> fetch(const std::string& gun, const std::string& file, std::size_t limit) const {
     co_return co_await fetcher_->fetch(gun, file, limit);

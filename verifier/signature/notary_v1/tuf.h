@@ -217,6 +217,9 @@ class TrustChain {
   const DelegatedRole* delegation(std::string_view role) const;
   // The earliest expiry among the loaded roles (cache lifetime).
   TimePoint earliest_expiry() const;
+  // The same without timestamp.json, which the notary-server re-signs itself every few days: when the
+  // metadata the repository's owners sign (root, snapshot, targets, delegations) needs them. max() if none.
+  TimePoint earliest_expiry_but_timestamp() const;
 
   // Forgets loaded timestamp/snapshot/targets/delegations but keeps the trusted root and the highest
   // versions seen (rollback protection across updates).

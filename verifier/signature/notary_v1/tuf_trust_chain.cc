@@ -181,9 +181,14 @@ const Targets* TrustChain::role(std::string_view name) const {
 }
 
 TimePoint TrustChain::earliest_expiry() const {
+  TimePoint t = earliest_expiry_but_timestamp();
+  if (timestamp_) t = std::min(t, timestamp_->envelope.expires);
+  return t;
+}
+
+TimePoint TrustChain::earliest_expiry_but_timestamp() const {
   TimePoint t = TimePoint::max();
   if (root_) t = std::min(t, root_->envelope.expires);
-  if (timestamp_) t = std::min(t, timestamp_->envelope.expires);
   if (snapshot_) t = std::min(t, snapshot_->envelope.expires);
   for (const auto& [name, targets] : targets_) t = std::min(t, targets.envelope.expires);
   return t;
