@@ -27,7 +27,6 @@ namespace {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
 
 asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
   asio::steady_timer t(co_await asio::this_coro::executor, d);
@@ -129,16 +128,16 @@ TEST_F(SingleFlightTest, OtherKeysAndLaterCallsRunTheirOwn) {
 }
 
 TEST_F(SingleFlightTest, CancelledWaiterGivesUpWhileTheFlightGoesOn) {
+  // Timers of one io_context fire in deadline order: the waiters join at 20 ms, one is cancelled at 100 ms,
+  // the flight's work ends at 400 ms. What is checked is the order of events, never elapsed time.
   asio::io_context io;
   asio::cancellation_signal signal;
   std::optional<int> leader, waiter, other_waiter;
-  Clock::time_point waiter_done{}, leader_done{};
-  const auto start = Clock::now();
+  bool flight_running_when_waiter_returned = false;
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
         leader = co_await flight_.run("key", work(42, 400ms), &SingleFlightTest::cancelled);
-        leader_done = Clock::now();
       },
       asio::detached);
   asio::co_spawn(
@@ -146,7 +145,7 @@ TEST_F(SingleFlightTest, CancelledWaiterGivesUpWhileTheFlightGoesOn) {
       [&]() -> asio::awaitable<void> {
         co_await sleep_for(20ms);
         waiter = co_await flight_.run("key", work(99, 1ms), &SingleFlightTest::cancelled);
-        waiter_done = Clock::now();
+        flight_running_when_waiter_returned = flight_.in_flight() == 1;
       },
       asio::bind_cancellation_slot(signal.slot(), asio::detached));
   asio::co_spawn(
@@ -161,10 +160,9 @@ TEST_F(SingleFlightTest, CancelledWaiterGivesUpWhileTheFlightGoesOn) {
   io.run();
   ASSERT_TRUE(waiter && leader && other_waiter);
   EXPECT_EQ(*waiter, -1) << "the cancelled waiter answers cancelled()";
-  EXPECT_LT(waiter_done - start, 300ms) << "and does not wait for the flight";
-  EXPECT_EQ(*leader, 42);
+  EXPECT_TRUE(flight_running_when_waiter_returned) << "and does not wait for the flight";
+  EXPECT_EQ(*leader, 42) << "the flight's own work, run to its end";
   EXPECT_EQ(*other_waiter, 42) << "the flight went on for the others";
-  EXPECT_GE(leader_done - start, 400ms);
   EXPECT_EQ(executions_.load(), 1);
   EXPECT_EQ(flight_.in_flight(), 0U);
 }
