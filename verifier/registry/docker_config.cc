@@ -1,10 +1,10 @@
 #include "verifier/registry/docker_config.h"
 
+#include "common/bounded_file.h"
 #include "common/json_bounded.h"
 #include "common/text.h"
 
 #include <cctype>
-#include <fstream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -105,13 +105,14 @@ Result<DockerCredentials> DockerCredentials::parse(std::string_view json_text, s
 }
 
 Result<DockerCredentials> DockerCredentials::load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return invalid_argument("docker config " + path + ": cannot open");
-  std::string text;
-  text.resize(kMaxDockerConfigBytes + 1);
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  return parse(text, path);
+  auto text = read_bounded_file(path, kMaxDockerConfigBytes);
+  if (!text) {
+    if (text.error().code == ErrorCode::resource_exhausted) {
+      return Error{text.error().code, "docker config " + text.error().message};
+    }
+    return invalid_argument("docker config " + path + ": cannot open");
+  }
+  return parse(*text, path);
 }
 
 void DockerCredentials::merge(const DockerCredentials& other) {

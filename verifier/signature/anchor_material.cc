@@ -6,10 +6,10 @@
 #include <chrono>
 #include <exception>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <system_error>
 
+#include "common/bounded_file.h"
 #include "verifier/crypto/crypto.h"
 #include "verifier/signature/cosign/cosign_verifier.h"
 #include "verifier/signature/notary_v1/notary_v1.h"
@@ -24,14 +24,10 @@ constexpr std::size_t kMaxTrustFileBytes = 4 * 1024 * 1024;
 constexpr std::size_t kMaxTrustDirFiles = 10'000;
 constexpr int kMaxTrustDirDepth = 8;
 
+// "cannot read PATH" for a file that cannot be opened (the wording anchor load errors and docs use).
 Result<std::string> read_trust_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return invalid_argument("cannot read " + path);
-  std::string text;
-  text.resize(kMaxTrustFileBytes + 1);
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  if (text.size() > kMaxTrustFileBytes) return resource_exhausted(path + " is larger than 4 MiB");
+  auto text = read_bounded_file(path, kMaxTrustFileBytes);
+  if (!text && text.error().code != ErrorCode::resource_exhausted) return invalid_argument("cannot read " + path);
   return text;
 }
 

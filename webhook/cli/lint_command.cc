@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "common/bounded_file.h"
 #include "webhook/cli/cli.h"
 #include "webhook/cli/manifest_reader.h"
 #include "webhook/cli/policy_file.h"

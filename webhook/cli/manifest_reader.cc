@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/bounded_file.h"
 #include "webhook/admission/admission_review.h"
 #include "webhook/admission/workload_decoder.h"
 
@@ -245,26 +246,6 @@ bool declares_kind(std::string_view text, std::string_view kind) {
     start = end + 1;
   }
   return false;
-}
-
-Result<std::string> read_bounded_file(const std::string& path, std::size_t max_bytes) {
-  std::error_code ec;
-  const auto status = std::filesystem::status(path, ec);
-  if (ec) return not_found(path + ": cannot read: " + ec.message());
-  if (std::filesystem::is_directory(status)) return invalid_argument(path + ": is a directory");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return not_found(path + ": cannot open for reading");
-  std::string data;
-  char buffer[65536];
-  while (in) {
-    in.read(buffer, sizeof buffer);
-    data.append(buffer, static_cast<std::size_t>(in.gcount()));
-    if (data.size() > max_bytes) {
-      return resource_exhausted(path + ": larger than " + std::to_string(max_bytes) + " bytes");
-    }
-  }
-  if (in.bad()) return not_found(path + ": read error");
-  return data;
 }
 
 Result<std::vector<std::string>> list_files(const std::string& dir, bool recursive,

@@ -75,9 +75,6 @@ Result<std::vector<std::string>> list_files(const std::string& dir, bool recursi
 // syntax error is still found and reported.
 bool declares_kind(std::string_view text, std::string_view kind);
 
-// Reads a whole file, refusing files over `max_bytes` and anything that is not a regular file.
-Result<std::string> read_bounded_file(const std::string& path, std::size_t max_bytes);
-
 // The position of the first byte that is not valid UTF-8 (or a NUL), or npos when the text is valid.
 std::size_t find_invalid_utf8(std::string_view text) noexcept;
 

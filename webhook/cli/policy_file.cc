@@ -2,6 +2,7 @@
 
 #include <variant>
 
+#include "common/bounded_file.h"
 #include "verifier/signature/anchor_material.h"
 #include "webhook/cli/manifest_reader.h"
 

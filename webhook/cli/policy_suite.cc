@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/bounded_file.h"
 #include "common/suggest.h"
 #include "common/text.h"
 #include "webhook/cli/manifest_reader.h"

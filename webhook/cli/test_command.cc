@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <CLI/CLI.hpp>
 
+#include "common/bounded_file.h"
 #include "policy/policy.h"
 #include "webhook/cli/cli.h"
 #include "webhook/cli/manifest_reader.h"

@@ -4,8 +4,8 @@
 // hold CA or self-signed certificates, tsa holds self-signed root CAs); or the inline anchor's files.
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 
+#include "common/bounded_file.h"
 #include "verifier/signature/notation/trust_policy.h"
 
 namespace imagegate::verifier::notation {
@@ -19,13 +19,9 @@ constexpr std::size_t kMaxFilesPerStore = 256;
 class Loader {
  public:
   Result<std::string> read(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return not_found(path + ": cannot be read");
-    std::string text(kMaxTrustFileBytes + 1, '\0');
-    in.read(text.data(), static_cast<std::streamsize>(text.size()));
-    text.resize(static_cast<std::size_t>(in.gcount()));
-    if (text.size() > kMaxTrustFileBytes) return resource_exhausted(path + ": larger than 1 MiB");
-    files_.push_back(TrustFile{path, sha256_hex(text)});
+    auto text = read_bounded_file(path, kMaxTrustFileBytes);
+    if (!text) return text.error();
+    files_.push_back(TrustFile{path, sha256_hex(*text)});
     return text;
   }
 
