@@ -8,7 +8,8 @@
 #
 #   bench/fuzz-campaign.sh [EXECS] [TARGET...]     (defaults: 10000000, every tests/fuzz/*_fuzz.cc)
 #   env: JOBS (default nproc), BUILD_DIR (default build-fuzz-campaign, -O2 -g), OUT (default BUILD_DIR/campaign),
-#        TIMEOUT (seconds one input may take before it counts as a finding, default 25)
+#        TIMEOUT (seconds one input may take before it counts as a finding, default 25),
+#        FUZZ_ARGS (more libFuzzer flags for every target, e.g. "-entropic=0": see docs/security.md)
 # docs/security.md ("Fuzz campaign") records a run and the command that produced it.
 set -euo pipefail
 src="$(cd "$(dirname "$0")/.." && pwd)"
@@ -18,6 +19,7 @@ jobs="${JOBS:-$(nproc)}"
 build="${BUILD_DIR:-$src/build-fuzz-campaign}"  # not scripts/test.sh's build-fuzz (-O1 -g1)
 out="${OUT:-$build/campaign}"
 timeout_s="${TIMEOUT:-25}"
+read -r -a fuzz_args <<<"${FUZZ_ARGS:-}"
 
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
@@ -43,7 +45,7 @@ run_one() {
   # CPU seconds (user + system) beside the wall clock: on a shared machine exec/s measures the load,
   # executions per CPU second measure the target.
   { time { "$build/tests/fuzz/$name" -runs="$execs" -rss_limit_mb=2048 -max_len=65536 -timeout="$timeout_s" \
-    -print_final_stats=1 -artifact_prefix="$out/crashes/$name/" "$out/corpus/$name" \
+    -print_final_stats=1 -artifact_prefix="$out/crashes/$name/" "${fuzz_args[@]}" "$out/corpus/$name" \
     "$src/tests/fuzz/corpus/$name" >"$out/logs/$name.log" 2>&1; echo $? >"$out/logs/$name.rc"; }; } \
     2>"$out/logs/$name.cpu"
   end="$(date +%s)"
@@ -85,6 +87,7 @@ table="$out/campaign.md"
   done
   echo
   echo "${#targets[@]} targets, $execs executions each, $jobs in parallel, ${elapsed} s in all;" \
+    "libFuzzer flags added: ${FUZZ_ARGS:-none};" \
     "crash inputs: $out/crashes/"
 } | tee "$table"
 echo "fuzz-campaign: table written to $table" >&2
